@@ -1,0 +1,693 @@
+/*
+ * arena.c - serving blocks: free lists, split, coalesce, large segments.
+ *
+ * Free blocks sit in size-segregated doubly linked lists (bins) whose
+ * links live in the blocks' first data bytes, mangled with the key and
+ * their own address. Every link is checked before it is followed: it must
+ * name a sound free block of the same arena that links back.
+ *
+ * Invariants kept under the arena lock:
+ *   - blocks tile each segment; no two free blocks are adjacent;
+ *   - every free block of a shared segment is in exactly one bin, the one
+ *     hg_bin_of_block() names, and its bit in `nonempty` is set;
+ *   - segment used_blocks/used_bytes count the used blocks.
+ * A block that a free merges into its predecessor keeps its old header,
+ * sealed as free, so that a second free of it is still named double-free.
+ */
+#define _GNU_SOURCE
+#include "arena.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "check.h"
+#include "os.h"
+#include "runtime.h"
+#include "sizeclass.h"
+
+struct hg_arena {
+  pthread_mutex_t lock;
+  uint32_t index;
+  uint32_t empty_segments; /* shared segments with no used block, kept */
+  uint64_t nonempty[HG_BIN_WORDS];
+  struct hg_block *bins[HG_BIN_COUNT];
+} __attribute__((aligned(64)));
+
+static struct hg_arena arenas[HG_MAX_ARENAS];
+static unsigned arena_count;
+static _Atomic unsigned next_arena;
+static HG_TLS struct hg_arena *tls_arena;
+
+/* Keep at most this many empty shared segments per arena. */
+#define EMPTY_SEGMENTS_KEPT 1u
+
+enum { LINK_NEXT = 0, LINK_PREV = 1 };
+
+void hg_arenas_init(unsigned count)
+{
+  arena_count = count;
+  for (unsigned i = 0; i < count; i++) {
+    pthread_mutex_init(&arenas[i].lock, NULL);
+    arenas[i].index = i;
+  }
+}
+
+static struct hg_arena *arena_for_thread(void)
+{
+  struct hg_arena *a = tls_arena;
+  if (__builtin_expect(a != NULL, 1))
+    return a;
+  unsigned i = atomic_fetch_add_explicit(&next_arena, 1, memory_order_relaxed);
+  return tls_arena = &arenas[i % arena_count];
+}
+
+static bool fail(struct heapguard_finding *f, enum heapguard_bug_class c,
+                 const char *what, const void *block, uint64_t expected,
+                 uint64_t found)
+{
+  f->bug_class = c;
+  f->what = what;
+  f->block = (uintptr_t)block;
+  f->expected = expected;
+  f->found = found;
+  return false;
+}
+
+/* Granules for a block holding request bytes and at least one canary byte. */
+static uint32_t granules_for(size_t request)
+{
+  size_t g = (HG_HEADER_SIZE + request + 1 + HG_GRANULE - 1) >> HG_GRANULE_SHIFT;
+  return g < HG_MIN_BLOCK_GRANULES ? HG_MIN_BLOCK_GRANULES : (uint32_t)g;
+}
+
+static bool is_large_request(size_t request, size_t alignment)
+{
+  return request >= HG_LARGE_THRESHOLD - HG_HEADER_SIZE - alignment;
+}
+
+/* ---- free lists ---- */
+
+static uintptr_t *link_slot(const struct hg_block *b, int which)
+{
+  return (uintptr_t *)hg_block_data(b) + which;
+}
+
+static struct hg_block *link_get(const struct hg_block *b, int which)
+{
+  uintptr_t *slot = link_slot(b, which);
+  return hg_link_demangle(&hg_key, slot, *slot);
+}
+
+static void link_set(struct hg_block *b, int which, const struct hg_block *to)
+{
+  uintptr_t *slot = link_slot(b, which);
+  *slot = hg_link_mangle(&hg_key, slot, to);
+}
+
+static void bin_mark(struct hg_arena *a, unsigned bin, bool nonempty)
+{
+  uint64_t bit = (uint64_t)1 << (bin % 64);
+  if (nonempty)
+    a->nonempty[bin / 64] |= bit;
+  else
+    a->nonempty[bin / 64] &= ~bit;
+}
+
+static void bin_insert(struct hg_arena *a, struct hg_block *b)
+{
+  unsigned bin = hg_bin_of_block(b->size);
+  struct hg_block *head = a->bins[bin];
+  link_set(b, LINK_NEXT, head);
+  link_set(b, LINK_PREV, NULL);
+  if (head)
+    link_set(head, LINK_PREV, b);
+  a->bins[bin] = b;
+  bin_mark(a, bin, true);
+}
+
+/*
+ * A link read from a free block may have been overwritten (a write after
+ * free, an overflow): it must name a sound free block of this arena that
+ * links back to `from`.
+ */
+static bool check_link_target(const struct hg_arena *a, const struct hg_block *from,
+                              const struct hg_block *to, int back,
+                              struct heapguard_finding *f)
+{
+  if (!to)
+    return true;
+  struct hg_segment *s = hg_segment_lookup((uintptr_t)to);
+  if (!s || hg_segment_is_large(s) || s->owner != a->index)
+    return fail(f, HEAPGUARD_METADATA_CORRUPTION, "free-list link", from, 0,
+                (uintptr_t)to);
+  if (!hg_check_free_block(s, to, f))
+    return false;
+  if (link_get(to, back) != from)
+    return fail(f, HEAPGUARD_METADATA_CORRUPTION, "free-list back link", to,
+                (uintptr_t)from, (uintptr_t)link_get(to, back));
+  return true;
+}
+
+static bool bin_remove(struct hg_arena *a, struct hg_block *b,
+                       struct heapguard_finding *f)
+{
+  unsigned bin = hg_bin_of_block(b->size);
+  struct hg_block *next = link_get(b, LINK_NEXT);
+  struct hg_block *prev = link_get(b, LINK_PREV);
+  if (!check_link_target(a, b, next, LINK_PREV, f) ||
+      !check_link_target(a, b, prev, LINK_NEXT, f))
+    return false;
+  if (!prev && a->bins[bin] != b)
+    return fail(f, HEAPGUARD_METADATA_CORRUPTION, "free-list head", b,
+                (uintptr_t)a->bins[bin], (uintptr_t)b);
+  if (prev)
+    link_set(prev, LINK_NEXT, next);
+  else
+    a->bins[bin] = next;
+  if (next)
+    link_set(next, LINK_PREV, prev);
+  if (!a->bins[bin])
+    bin_mark(a, bin, false);
+  return true;
+}
+
+static int first_nonempty_bin(const struct hg_arena *a, unsigned from)
+{
+  for (unsigned w = from / 64; w < HG_BIN_WORDS; w++) {
+    uint64_t bits = a->nonempty[w];
+    if (w == from / 64)
+      bits &= ~(uint64_t)0 << (from % 64);
+    if (bits)
+      return (int)(w * 64 + (unsigned)__builtin_ctzll(bits));
+  }
+  return -1;
+}
+
+/* ---- blocks ---- */
+
+static void init_free_header(struct hg_block *b, uint32_t size, uint32_t prev_size)
+{
+  b->size = size;
+  b->prev_size = prev_size;
+  b->tail = 0;
+  b->state = HG_STATE_FREE;
+  b->kind = 0;
+  b->stack = 0;
+  hg_block_seal(&hg_key, b);
+}
+
+static struct hg_block *fresh_segment_block(struct hg_arena *a)
+{
+  struct hg_segment *s = hg_segment_create_shared(a->index);
+  if (!s)
+    return NULL;
+  struct hg_block *b = hg_segment_first(s);
+  init_free_header(b, (s->end - s->first_block) >> HG_GRANULE_SHIFT, 0);
+  a->empty_segments++;
+  return b;
+}
+
+/* NULL with f->bug_class unset means the OS has no memory to give. */
+static struct hg_block *take_free_block(struct hg_arena *a, uint32_t g,
+                                        struct heapguard_finding *f)
+{
+  int bin = first_nonempty_bin(a, hg_bin_for_request(g));
+  if (bin < 0)
+    return fresh_segment_block(a);
+  struct hg_block *b = a->bins[bin];
+  if (!hg_check_free_block(hg_segment_of_shared(b), b, f))
+    return NULL;
+  if (b->size < g || hg_bin_of_block(b->size) != (unsigned)bin) {
+    fail(f, HEAPGUARD_METADATA_CORRUPTION, "free block in the wrong bin", b,
+         (uint64_t)bin, hg_bin_of_block(b->size));
+    return NULL;
+  }
+  return bin_remove(a, b, f) ? b : NULL;
+}
+
+/* Rewrite the prev link of the block after b, which must agree first. */
+static bool relink_next(struct hg_segment *s, struct hg_block *b, uint32_t new_prev,
+                        struct heapguard_finding *f)
+{
+  struct hg_block *n = hg_block_next(b);
+  if ((char *)n == hg_segment_end(s))
+    return true;
+  if (!hg_check_next_link(s, b, f))
+    return false;
+  n->prev_size = new_prev;
+  hg_block_seal(&hg_key, n);
+  return true;
+}
+
+/* Give the part of b beyond g granules back to the free lists. */
+static bool split_tail(struct hg_arena *a, struct hg_segment *s, struct hg_block *b,
+                       uint32_t g, struct heapguard_finding *f)
+{
+  uint32_t rest = b->size - g;
+  if (rest < HG_MIN_BLOCK_GRANULES)
+    return true;
+  if (!relink_next(s, b, rest, f))
+    return false;
+  b->size = g;
+  struct hg_block *r = hg_block_next(b);
+  init_free_header(r, rest, g);
+  bin_insert(a, r);
+  return true;
+}
+
+/* Move *bp forward to an aligned data address; the skipped front is freed. */
+static bool split_front_for_alignment(struct hg_arena *a, struct hg_segment *s,
+                                      struct hg_block **bp, size_t alignment,
+                                      struct heapguard_finding *f)
+{
+  struct hg_block *b = *bp;
+  uintptr_t data = (uintptr_t)hg_block_data(b);
+  uintptr_t aligned = (data + alignment - 1) & ~(uintptr_t)(alignment - 1);
+  while (aligned != data &&
+         (aligned - data) >> HG_GRANULE_SHIFT < HG_MIN_BLOCK_GRANULES)
+    aligned += alignment;
+  if (aligned == data)
+    return true;
+  uint32_t lead = (uint32_t)((aligned - data) >> HG_GRANULE_SHIFT);
+  uint32_t rest = b->size - lead;
+  if (!relink_next(s, b, rest, f))
+    return false;
+  struct hg_block *nb = hg_block_of((void *)aligned);
+  init_free_header(b, lead, b->prev_size);
+  bin_insert(a, b);
+  nb->size = rest;
+  nb->prev_size = lead;
+  *bp = nb;
+  return true;
+}
+
+static void account_used(struct hg_arena *a, struct hg_segment *s, size_t bytes)
+{
+  if (s->used_blocks == 0)
+    a->empty_segments--;
+  s->used_blocks++;
+  s->used_bytes += bytes;
+  hg_segment_seal(&hg_key, s);
+}
+
+static void mark_used(struct hg_block *b, size_t request, uint16_t kind)
+{
+  b->tail = (uint32_t)(hg_block_capacity(b) - request);
+  b->state = HG_STATE_USED;
+  b->kind = kind;
+  b->stack = 0;
+  hg_block_seal(&hg_key, b);
+  hg_tail_write(&hg_key, b);
+}
+
+/* ---- large blocks ---- */
+
+#define LARGE_CACHE_SLOTS 8u
+#define LARGE_CACHE_BYTES ((size_t)64 << 20)
+
+static pthread_mutex_t large_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct hg_segment *large_cache[LARGE_CACHE_SLOTS];
+static size_t large_cache_bytes;
+
+/* A cached segment fits if it holds the request without wasting half of it. */
+static bool cached_segment_fits(const struct hg_segment *s, size_t request,
+                                size_t alignment)
+{
+  return hg_segment_large_capacity(s, alignment) >= request &&
+         s->map_size <= 2 * (request + 4 * HG_PAGE_SIZE + alignment);
+}
+
+static struct hg_segment *large_cache_take(size_t request, size_t alignment)
+{
+  struct hg_segment *found = NULL;
+  pthread_mutex_lock(&large_lock);
+  for (unsigned i = 0; i < LARGE_CACHE_SLOTS; i++) {
+    struct hg_segment *s = large_cache[i];
+    if (s && cached_segment_fits(s, request, alignment)) {
+      large_cache[i] = NULL;
+      large_cache_bytes -= s->map_size;
+      found = s;
+      break;
+    }
+  }
+  pthread_mutex_unlock(&large_lock);
+  return found;
+}
+
+/* Keep s for reuse if the cache has room; false when s must be unmapped. */
+static bool large_cache_put(struct hg_segment *s)
+{
+  bool kept = false;
+  pthread_mutex_lock(&large_lock);
+  for (unsigned i = 0; i < LARGE_CACHE_SLOTS && !kept; i++) {
+    if (!large_cache[i] && large_cache_bytes + s->map_size <= LARGE_CACHE_BYTES) {
+      large_cache[i] = s;
+      large_cache_bytes += s->map_size;
+      kept = true;
+    }
+  }
+  pthread_mutex_unlock(&large_lock);
+  return kept;
+}
+
+static void *large_alloc(size_t request, size_t alignment, uint16_t kind,
+                         bool *zeroed)
+{
+  struct hg_segment *s = large_cache_take(request, alignment);
+  *zeroed = s == NULL;
+  if (!s)
+    s = hg_segment_create_large(request, alignment);
+  if (!s)
+    return NULL;
+  hg_segment_place_large(s, request, alignment);
+  struct hg_block *b = hg_segment_first(s);
+  mark_used(b, request, kind);
+  s->used_blocks = 1;
+  s->used_bytes = hg_block_bytes(b);
+  hg_segment_seal(&hg_key, s);
+  return hg_block_data(b);
+}
+
+static bool large_check(const struct hg_segment *s, const void *p, uint16_t kind,
+                        struct heapguard_finding *f)
+{
+  if (!hg_check_segment(s, f))
+    return false;
+  const struct hg_block *b = hg_segment_first(s);
+  if (hg_block_data(b) != p) {
+    hg_diagnose_pointer(s, (uintptr_t)p, f);
+    return false;
+  }
+  return hg_check_live_block(s, b, f) && hg_check_kind(b, kind, f);
+}
+
+static bool large_free(struct hg_segment *s, void *p, uint16_t kind,
+                       struct heapguard_finding *f)
+{
+  if (!large_check(s, p, kind, f))
+    return false;
+  struct hg_block *b = hg_segment_first(s);
+  init_free_header(b, b->size, 0);
+  s->used_blocks = 0;
+  s->used_bytes = 0;
+  hg_segment_seal(&hg_key, s);
+  if (!large_cache_put(s))
+    hg_segment_destroy(s);
+  return true;
+}
+
+/* ---- the entry points ---- */
+
+void *hg_heap_alloc_zeroable(size_t request, size_t alignment, uint16_t kind,
+                             bool *zeroed, struct heapguard_finding *f)
+{
+  *zeroed = false;
+  if (is_large_request(request, alignment))
+    return large_alloc(request, alignment, kind, zeroed);
+  struct hg_arena *a = arena_for_thread();
+  uint32_t g = granules_for(request);
+  uint32_t search = alignment > HG_GRANULE
+                      ? g + (uint32_t)(alignment >> HG_GRANULE_SHIFT) + HG_MIN_BLOCK_GRANULES
+                      : g;
+  pthread_mutex_lock(&a->lock);
+  struct hg_block *b = take_free_block(a, search, f);
+  struct hg_segment *s = b ? hg_segment_of_shared(b) : NULL;
+  bool ok = b && hg_check_segment(s, f) &&
+            (alignment <= HG_GRANULE ||
+             split_front_for_alignment(a, s, &b, alignment, f)) &&
+            split_tail(a, s, b, g, f);
+  if (ok) {
+    mark_used(b, request, kind);
+    account_used(a, s, hg_block_bytes(b));
+  }
+  pthread_mutex_unlock(&a->lock);
+  if (!ok) {
+    if (f->bug_class == HEAPGUARD_OK)
+      errno = ENOMEM;
+    return NULL;
+  }
+  return hg_block_data(b);
+}
+
+void *hg_heap_alloc(size_t request, size_t alignment, uint16_t kind,
+                    struct heapguard_finding *f)
+{
+  bool zeroed;
+  return hg_heap_alloc_zeroable(request, alignment, kind, &zeroed, f);
+}
+
+static bool pointer_is_granule_aligned(const void *p)
+{
+  return ((uintptr_t)p & (HG_GRANULE - 1)) == 0;
+}
+
+/* Find the segment of p in the registry, never reading memory at p. */
+static struct hg_segment *locate(const void *p, struct heapguard_finding *f)
+{
+  struct hg_segment *s = hg_segment_lookup((uintptr_t)p);
+  if (s && (const char *)p > (const char *)s && (const char *)p < hg_segment_end(s))
+    return s;
+  f->segment = (uintptr_t)s;
+  fail(f, HEAPGUARD_INVALID_FREE, "pointer not allocated by heapguard", NULL, 0,
+       (uintptr_t)p);
+  return NULL;
+}
+
+static struct hg_arena *arena_of(const struct hg_segment *s, struct heapguard_finding *f)
+{
+  if (s->owner < arena_count)
+    return &arenas[s->owner];
+  hg_check_segment(s, f);
+  if (f->bug_class == HEAPGUARD_OK)
+    fail(f, HEAPGUARD_SEGMENT_CORRUPTION, "segment owner", NULL, arena_count,
+         s->owner);
+  return NULL;
+}
+
+/* The checks free() runs on a block of a shared segment, under the lock. */
+static bool check_shared(const struct hg_segment *s, const void *p, uint16_t kind,
+                         struct heapguard_finding *f)
+{
+  if (!hg_check_segment(s, f))
+    return false;
+  const struct hg_block *b = hg_block_of(p);
+  struct heapguard_finding probe = *f;
+  if (!pointer_is_granule_aligned(p) || !hg_check_header(s, b, &probe)) {
+    hg_diagnose_pointer(s, (uintptr_t)p, f);
+    return false;
+  }
+  return hg_check_live_block(s, b, f) && hg_check_kind(b, kind, f);
+}
+
+/* Merge b with free neighbours and file the result; b is already checked. */
+static bool release_block(struct hg_arena *a, struct hg_segment *s,
+                          struct hg_block *b, struct heapguard_finding *f)
+{
+  s->used_blocks--;
+  s->used_bytes -= hg_block_bytes(b);
+  hg_segment_seal(&hg_key, s);
+  init_free_header(b, b->size, b->prev_size);
+
+  struct hg_block *start = b;
+  uint32_t size = b->size;
+  struct hg_block *n = hg_block_next(b);
+  if ((char *)n != hg_segment_end(s) && n->state == HG_STATE_FREE) {
+    if (!bin_remove(a, n, f))
+      return false;
+    size += n->size;
+  }
+  if (b->prev_size) {
+    struct hg_block *p = hg_block_prev(b);
+    if (p->state == HG_STATE_FREE) {
+      if (!bin_remove(a, p, f))
+        return false;
+      start = p;
+      size += p->size;
+    }
+  }
+  if (start->size != size) {
+    start->size = size;
+    hg_block_seal(&hg_key, start);
+  }
+  struct hg_block *after = hg_block_next(start);
+  if ((char *)after != hg_segment_end(s)) {
+    after->prev_size = size;
+    hg_block_seal(&hg_key, after);
+  }
+  if (s->used_blocks == 0 && a->empty_segments >= EMPTY_SEGMENTS_KEPT) {
+    hg_segment_destroy(s);
+    return true;
+  }
+  if (s->used_blocks == 0)
+    a->empty_segments++;
+  bin_insert(a, start);
+  return true;
+}
+
+bool hg_heap_free(void *p, uint16_t kind, struct heapguard_finding *f)
+{
+  struct hg_segment *s = locate(p, f);
+  if (!s)
+    return false;
+  if (hg_segment_is_large(s))
+    return large_free(s, p, kind, f);
+  struct hg_arena *a = arena_of(s, f);
+  if (!a)
+    return false;
+  pthread_mutex_lock(&a->lock);
+  bool ok = check_shared(s, p, kind, f) && release_block(a, s, hg_block_of(p), f);
+  pthread_mutex_unlock(&a->lock);
+  return ok;
+}
+
+bool hg_heap_inspect(const void *p, struct hg_block *copy,
+                     struct heapguard_finding *f)
+{
+  struct hg_segment *s = locate(p, f);
+  if (!s)
+    return false;
+  if (hg_segment_is_large(s)) {
+    if (!large_check(s, p, HG_KIND_MALLOC, f))
+      return false;
+    *copy = *hg_block_of(p);
+    return true;
+  }
+  struct hg_arena *a = arena_of(s, f);
+  if (!a)
+    return false;
+  pthread_mutex_lock(&a->lock);
+  bool ok = check_shared(s, p, HG_KIND_MALLOC, f);
+  if (ok)
+    *copy = *hg_block_of(p);
+  pthread_mutex_unlock(&a->lock);
+  return ok;
+}
+
+/* Grow b into its free successor, or shrink it, keeping the data in place. */
+static bool resize_shared(struct hg_arena *a, struct hg_segment *s, struct hg_block *b,
+                          size_t request, struct heapguard_finding *f)
+{
+  uint32_t g = granules_for(request);
+  struct hg_block *n = hg_block_next(b);
+  size_t old_bytes = hg_block_bytes(b);
+  if (g > b->size) {
+    bool next_is_free = (char *)n != hg_segment_end(s) && n->state == HG_STATE_FREE;
+    if (!next_is_free || b->size + n->size < g)
+      return false;
+    if (!bin_remove(a, n, f))
+      return false;
+    uint32_t merged = b->size + n->size;
+    if (!relink_next(s, n, merged, f))
+      return false;
+    b->size = merged;
+  }
+  if (!split_tail(a, s, b, g, f))
+    return false;
+  if (hg_block_bytes(b) < old_bytes) {
+    /* The freed remainder may now touch a free block: merge them. */
+    struct hg_block *r = hg_block_next(b);
+    struct hg_block *after = hg_block_next(r);
+    if ((char *)after != hg_segment_end(s) && after->state == HG_STATE_FREE &&
+        r->state == HG_STATE_FREE) {
+      if (!bin_remove(a, r, f) || !bin_remove(a, after, f))
+        return false;
+      uint32_t merged = r->size + after->size;
+      if (!relink_next(s, after, merged, f))
+        return false;
+      r->size = merged;
+      hg_block_seal(&hg_key, r);
+      bin_insert(a, r);
+    }
+  }
+  mark_used(b, request, b->kind);
+  s->used_bytes = s->used_bytes - old_bytes + hg_block_bytes(b);
+  hg_segment_seal(&hg_key, s);
+  return true;
+}
+
+static bool resize_large(struct hg_block *b, size_t request)
+{
+  size_t capacity = hg_block_capacity(b);
+  if (request >= capacity || request < capacity / 2)
+    return false;
+  mark_used(b, request, b->kind);
+  return true;
+}
+
+bool hg_heap_resize_in_place(void *p, size_t request, size_t *old_request,
+                             struct heapguard_finding *f)
+{
+  struct hg_segment *s = locate(p, f);
+  if (!s)
+    return false;
+  struct hg_block *b = hg_block_of(p);
+  if (hg_segment_is_large(s)) {
+    if (!large_check(s, p, HG_KIND_MALLOC, f))
+      return false;
+    *old_request = hg_block_requested(b);
+    return is_large_request(request, HG_GRANULE) && resize_large(b, request);
+  }
+  struct hg_arena *a = arena_of(s, f);
+  if (!a)
+    return false;
+  pthread_mutex_lock(&a->lock);
+  bool ok = check_shared(s, p, HG_KIND_MALLOC, f);
+  if (ok)
+    *old_request = hg_block_requested(b);
+  ok = ok && !is_large_request(request, HG_GRANULE) && resize_shared(a, s, b, request, f);
+  pthread_mutex_unlock(&a->lock);
+  return ok;
+}
+
+struct check_all_state {
+  struct heapguard_finding *f;
+  bool ok;
+};
+
+static void check_one_segment(struct hg_segment *s, void *arg)
+{
+  struct check_all_state *st = arg;
+  if (!st->ok)
+    return;
+  struct hg_arena *a = hg_segment_is_large(s) ? NULL : arena_of(s, st->f);
+  if (!hg_segment_is_large(s) && !a) {
+    st->ok = false;
+    return;
+  }
+  if (a)
+    pthread_mutex_lock(&a->lock);
+  else
+    pthread_mutex_lock(&large_lock);
+  st->ok = hg_check_segment_blocks(s, st->f);
+  pthread_mutex_unlock(a ? &a->lock : &large_lock);
+}
+
+bool hg_heap_check_all(struct heapguard_finding *f)
+{
+  struct check_all_state st = { f, true };
+  hg_segment_for_each(check_one_segment, &st);
+  return st.ok;
+}
+
+void hg_arenas_fork_prepare(void)
+{
+  for (unsigned i = 0; i < arena_count; i++)
+    pthread_mutex_lock(&arenas[i].lock);
+  pthread_mutex_lock(&large_lock);
+}
+
+void hg_arenas_fork_parent(void)
+{
+  pthread_mutex_unlock(&large_lock);
+  for (unsigned i = 0; i < arena_count; i++)
+    pthread_mutex_unlock(&arenas[i].lock);
+}
+
+void hg_arenas_fork_child(void)
+{
+  pthread_mutex_init(&large_lock, NULL);
+  for (unsigned i = 0; i < arena_count; i++)
+    pthread_mutex_init(&arenas[i].lock, NULL);
+}

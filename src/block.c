@@ -1,0 +1,128 @@
+/*
+ * block.c - sealing and verification of block headers and trailing canaries.
+ */
+#include "block.h"
+
+#include "checksum.h"
+
+static uint64_t mix64(uint64_t x)
+{
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdull;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ull;
+  x ^= x >> 33;
+  return x;
+}
+
+void hg_key_derive(struct hg_key *key, const uint64_t secret[2])
+{
+  key->canary = mix64(secret[0] ^ 0x63616e617279ull);
+  key->checksum = (uint32_t)mix64(secret[1] ^ 0x636865636bull);
+  key->tail = mix64(secret[0] + secret[1]);
+  /* No tail byte may be zero: the commonest overflow writes a NUL. */
+  for (int i = 0; i < 64; i += 8)
+    if (((key->tail >> i) & 0xff) == 0)
+      key->tail |= (uint64_t)0xa5 << i;
+  key->link = mix64(secret[1] ^ 0x6c696e6bull) & ~(uint64_t)0xf;
+}
+
+static const char *const fault_names[] = {
+  [HG_HEADER_OK] = "ok",
+  [HG_HEADER_BAD_CANARY] = "leading canary",
+  [HG_HEADER_BAD_CHECKSUM] = "checksum",
+  [HG_HEADER_BAD_STATE] = "state",
+  [HG_HEADER_BAD_SIZE] = "size",
+};
+
+const char *hg_header_fault_name(enum hg_header_fault f)
+{
+  return (unsigned)f < sizeof fault_names / sizeof *fault_names ? fault_names[f]
+                                                                : "unknown";
+}
+
+uint64_t hg_block_expected_canary(const struct hg_key *key, uintptr_t addr)
+{
+  return key->canary ^ (addr * 0x9e3779b97f4a7c15ull);
+}
+
+uint32_t hg_block_expected_checksum(const struct hg_key *key,
+                                    const struct hg_block *b, uintptr_t addr)
+{
+  uint32_t crc = key->checksum;
+  crc = hg_crc32c_u64(crc, addr);
+  crc = hg_crc32c_u64(crc, b->canary);
+  crc = hg_crc32c_u64(crc, (uint64_t)b->size | (uint64_t)b->prev_size << 32);
+  crc = hg_crc32c_u64(crc, (uint64_t)b->tail | (uint64_t)b->state << 32 |
+                               (uint64_t)b->kind << 48);
+  crc = hg_crc32c_u64(crc, b->stack);
+  return crc;
+}
+
+static bool state_is_known(uint16_t state)
+{
+  return state == HG_STATE_FREE || state == HG_STATE_USED;
+}
+
+static bool size_is_plausible(const struct hg_block *b)
+{
+  if (b->size < HG_MIN_BLOCK_GRANULES)
+    return false;
+  if (b->state == HG_STATE_USED)
+    return b->tail >= 1 && b->tail <= hg_block_capacity(b);
+  return b->tail == 0;
+}
+
+enum hg_header_fault hg_block_verify_at(const struct hg_key *key,
+                                        const struct hg_block *b,
+                                        uintptr_t addr)
+{
+  if (b->canary != hg_block_expected_canary(key, addr))
+    return HG_HEADER_BAD_CANARY;
+  if (b->checksum != hg_block_expected_checksum(key, b, addr))
+    return HG_HEADER_BAD_CHECKSUM;
+  if (!state_is_known(b->state))
+    return HG_HEADER_BAD_STATE;
+  if (!size_is_plausible(b))
+    return HG_HEADER_BAD_SIZE;
+  return HG_HEADER_OK;
+}
+
+uint8_t hg_tail_byte(const struct hg_key *key, uintptr_t at)
+{
+  return (uint8_t)(key->tail >> ((at & 7) * 8));
+}
+
+static size_t tail_checked_bytes(const struct hg_block *b)
+{
+  return b->tail < HG_TAIL_CHECKED ? b->tail : HG_TAIL_CHECKED;
+}
+
+void hg_tail_write(const struct hg_key *key, const struct hg_block *b)
+{
+  uint8_t *end = (uint8_t *)hg_block_data(b) + hg_block_requested(b);
+  size_t n = tail_checked_bytes(b);
+  for (size_t i = 0; i < n; i++)
+    end[i] = hg_tail_byte(key, (uintptr_t)(end + i));
+}
+
+bool hg_tail_check(const struct hg_key *key, const struct hg_block *b,
+                   struct hg_tail_damage *damage)
+{
+  const uint8_t *end = (const uint8_t *)hg_block_data(b) + hg_block_requested(b);
+  size_t n = tail_checked_bytes(b);
+  bool intact = true;
+  for (size_t i = 0; i < n; i++) {
+    uint8_t want = hg_tail_byte(key, (uintptr_t)(end + i));
+    if (end[i] == want)
+      continue;
+    if (intact) {
+      damage->first = i;
+      damage->expected = want;
+      damage->found = end[i];
+      intact = false;
+    }
+    damage->last = i;
+  }
+  return intact;
+}

@@ -1,0 +1,240 @@
+/*
+ * check.c - the named checks behind every detection.
+ */
+#include "check.h"
+
+#include "runtime.h"
+
+static bool fail(struct heapguard_finding *f, enum heapguard_bug_class c,
+                 const char *what, const void *block, uint64_t expected,
+                 uint64_t found)
+{
+  f->bug_class = c;
+  f->what = what;
+  f->block = (uintptr_t)block;
+  f->expected = expected;
+  f->found = found;
+  return false;
+}
+
+bool hg_check_segment(const struct hg_segment *s, struct heapguard_finding *f)
+{
+  f->segment = (uintptr_t)s;
+  switch (hg_segment_verify(&hg_key, s)) {
+  case HG_SEGMENT_OK:
+    return true;
+  case HG_SEGMENT_BAD_MAGIC:
+    return fail(f, HEAPGUARD_SEGMENT_CORRUPTION, "segment magic", NULL,
+                HG_SEGMENT_MAGIC, s->magic);
+  case HG_SEGMENT_BAD_CHECKSUM:
+    return fail(f, HEAPGUARD_SEGMENT_CORRUPTION, "segment checksum", NULL,
+                hg_segment_expected_checksum(&hg_key, s, (uintptr_t)s),
+                s->checksum);
+  case HG_SEGMENT_BAD_BOUNDS:
+    break;
+  }
+  return fail(f, HEAPGUARD_SEGMENT_CORRUPTION, "segment bounds", NULL,
+              HG_SEGMENT_META_SIZE, s->first_block);
+}
+
+static bool block_is_inside(const struct hg_segment *s, const struct hg_block *b)
+{
+  uintptr_t lo = (uintptr_t)hg_segment_first(s);
+  uintptr_t hi = (uintptr_t)hg_segment_end(s);
+  return (uintptr_t)b >= lo && (uintptr_t)b + HG_HEADER_SIZE <= hi &&
+         ((uintptr_t)b - lo) % HG_GRANULE == 0;
+}
+
+static bool block_fits_segment(const struct hg_segment *s, const struct hg_block *b)
+{
+  return (size_t)(hg_segment_end(s) - (const char *)b) >= hg_block_bytes(b);
+}
+
+bool hg_check_header(const struct hg_segment *s, const struct hg_block *b,
+                     struct heapguard_finding *f)
+{
+  if (!block_is_inside(s, b))
+    return fail(f, HEAPGUARD_METADATA_CORRUPTION, "block position", NULL,
+                (uintptr_t)hg_segment_first(s), (uintptr_t)b);
+  switch (hg_block_verify(&hg_key, b)) {
+  case HG_HEADER_OK:
+    break;
+  case HG_HEADER_BAD_CANARY:
+    return fail(f, HEAPGUARD_METADATA_CORRUPTION, "header canary", b,
+                hg_block_expected_canary(&hg_key, (uintptr_t)b), b->canary);
+  case HG_HEADER_BAD_CHECKSUM:
+    return fail(f, HEAPGUARD_METADATA_CORRUPTION, "header checksum", b,
+                hg_block_expected_checksum(&hg_key, b, (uintptr_t)b), b->checksum);
+  case HG_HEADER_BAD_STATE:
+    return fail(f, HEAPGUARD_METADATA_CORRUPTION, "block state", b,
+                HG_STATE_USED, b->state);
+  case HG_HEADER_BAD_SIZE:
+    return fail(f, HEAPGUARD_METADATA_CORRUPTION, "block size", b,
+                HG_MIN_BLOCK_GRANULES, b->size);
+  }
+  if (!block_fits_segment(s, b))
+    return fail(f, HEAPGUARD_METADATA_CORRUPTION, "block size past segment end", b,
+                (uint64_t)(hg_segment_end(s) - (const char *)b), hg_block_bytes(b));
+  return true;
+}
+
+static bool check_state_used(const struct hg_block *b, struct heapguard_finding *f)
+{
+  if (b->state == HG_STATE_USED)
+    return true;
+  return fail(f, HEAPGUARD_DOUBLE_FREE, "block already free", b, HG_STATE_USED,
+              b->state);
+}
+
+static bool check_trailing_canary(const struct hg_block *b,
+                                  struct heapguard_finding *f)
+{
+  struct hg_tail_damage d;
+  if (hg_tail_check(&hg_key, b, &d))
+    return true;
+  f->offset = (intptr_t)(hg_block_requested(b) + d.first);
+  f->extent = d.last - d.first + 1;
+  return fail(f, HEAPGUARD_HEAP_BUFFER_OVERFLOW, "trailing canary", b, d.expected,
+              d.found);
+}
+
+/* A neighbour whose header is smashed: the block before it is the likely writer. */
+static bool check_neighbour_header(const struct hg_segment *s,
+                                   const struct hg_block *n,
+                                   const struct hg_block *before,
+                                   struct heapguard_finding *f)
+{
+  if (hg_check_header(s, n, f))
+    return true;
+  f->neighbour = (uintptr_t)before;
+  return false;
+}
+
+bool hg_check_next_link(const struct hg_segment *s, const struct hg_block *b,
+                        struct heapguard_finding *f)
+{
+  const struct hg_block *n = hg_block_next(b);
+  if ((const char *)n == hg_segment_end(s))
+    return true;
+  if (!check_neighbour_header(s, n, b, f))
+    return false;
+  if (n->prev_size != b->size)
+    return fail(f, HEAPGUARD_METADATA_CORRUPTION, "next block's prev link", n,
+                b->size, n->prev_size);
+  return true;
+}
+
+static bool check_prev_link(const struct hg_segment *s, const struct hg_block *b,
+                            struct heapguard_finding *f)
+{
+  if (b->prev_size == 0) {
+    if (b == hg_segment_first(s))
+      return true;
+    return fail(f, HEAPGUARD_METADATA_CORRUPTION, "prev link of a non-first block",
+                b, 1, 0);
+  }
+  const struct hg_block *p = hg_block_prev(b);
+  if ((const char *)p < (const char *)hg_segment_first(s))
+    return fail(f, HEAPGUARD_METADATA_CORRUPTION, "prev link before segment start",
+                b, (uint64_t)((const char *)b - (const char *)hg_segment_first(s)),
+                hg_block_bytes(b));
+  if (!hg_check_header(s, p, f))
+    return false;
+  if (p->size != b->prev_size)
+    return fail(f, HEAPGUARD_METADATA_CORRUPTION, "previous block's size", p,
+                b->prev_size, p->size);
+  return true;
+}
+
+bool hg_check_live_block(const struct hg_segment *s, const struct hg_block *b,
+                         struct heapguard_finding *f)
+{
+  f->segment = (uintptr_t)s;
+  if (!hg_check_header(s, b, f))
+    return false;
+  f->requested = b->state == HG_STATE_USED ? hg_block_requested(b) : 0;
+  return check_state_used(b, f) && check_trailing_canary(b, f) &&
+         hg_check_next_link(s, b, f) && check_prev_link(s, b, f);
+}
+
+bool hg_check_kind(const struct hg_block *b, uint16_t kind,
+                   struct heapguard_finding *f)
+{
+  if (b->kind == kind)
+    return true;
+  return fail(f, HEAPGUARD_ALLOC_DEALLOC_MISMATCH, "allocation kind", b, b->kind,
+              kind);
+}
+
+bool hg_check_free_block(const struct hg_segment *s, const struct hg_block *b,
+                         struct heapguard_finding *f)
+{
+  f->segment = (uintptr_t)s;
+  if (!hg_check_header(s, b, f))
+    return false;
+  if (b->state != HG_STATE_FREE)
+    return fail(f, HEAPGUARD_METADATA_CORRUPTION, "free-list entry not free", b,
+                HG_STATE_FREE, b->state);
+  return true;
+}
+
+static void diagnose_inside(const struct hg_block *b, uintptr_t p,
+                            struct heapguard_finding *f)
+{
+  intptr_t off = (intptr_t)(p - (uintptr_t)hg_block_data(b));
+  f->offset = off;
+  f->requested = b->state == HG_STATE_USED ? hg_block_requested(b) : 0;
+  if (b->state == HG_STATE_FREE)
+    fail(f, HEAPGUARD_INVALID_FREE, "pointer into a free block", b, 0, (uint64_t)off);
+  else if (off < 0)
+    fail(f, HEAPGUARD_INVALID_FREE, "pointer into a block header", b, 0,
+         (uint64_t)off);
+  else
+    fail(f, HEAPGUARD_INVALID_FREE, "pointer into the middle of a block", b, 0,
+         (uint64_t)off);
+}
+
+void hg_diagnose_pointer(const struct hg_segment *s, uintptr_t p,
+                         struct heapguard_finding *f)
+{
+  f->segment = (uintptr_t)s;
+  const struct hg_block *prev = NULL;
+  const struct hg_block *b = hg_segment_first(s);
+  while ((const char *)b < hg_segment_end(s)) {
+    if (!check_neighbour_header(s, b, prev, f))
+      return;
+    if (prev && b->prev_size != prev->size) {
+      fail(f, HEAPGUARD_METADATA_CORRUPTION, "prev link", b, prev->size,
+           b->prev_size);
+      return;
+    }
+    const struct hg_block *next = hg_block_next(b);
+    if (p >= (uintptr_t)b && p < (uintptr_t)next) {
+      diagnose_inside(b, p, f);
+      return;
+    }
+    prev = b;
+    b = next;
+  }
+  fail(f, HEAPGUARD_INVALID_FREE, "pointer outside every block", NULL, 0, p);
+}
+
+bool hg_check_segment_blocks(const struct hg_segment *s,
+                             struct heapguard_finding *f)
+{
+  if (!hg_check_segment(s, f))
+    return false;
+  const struct hg_block *prev = NULL;
+  const struct hg_block *b = hg_segment_first(s);
+  while ((const char *)b < hg_segment_end(s)) {
+    if (!check_neighbour_header(s, b, prev, f))
+      return false;
+    if (b->state == HG_STATE_USED && !check_trailing_canary(b, f))
+      return false;
+    if (!hg_check_next_link(s, b, f))
+      return false;
+    prev = b;
+    b = hg_block_next(b);
+  }
+  return true;
+}

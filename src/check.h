@@ -1,0 +1,62 @@
+/*
+ * check.h - the invariants of blocks and segments, as named checks.
+ *
+ * Each check either passes or fills a heapguard_finding (class, the check's
+ * name, block, expected and found values) and returns false; nothing here
+ * reports, locks or modifies the heap. The caller holds the lock of the
+ * arena that owns the segment, so neighbours cannot change underneath.
+ * A check never follows a size or link it has not bounded against the
+ * segment first.
+ */
+#ifndef HG_CHECK_H
+#define HG_CHECK_H
+
+#include <stdbool.h>
+
+#include "block.h"
+#include "heapguard.h"
+#include "segment.h"
+
+/* Segment metadata: magic, checksum, bounds. */
+bool hg_check_segment(const struct hg_segment *s, struct heapguard_finding *f);
+
+/* A block header inside segment s: position, canary, checksum, state, size. */
+bool hg_check_header(const struct hg_segment *s, const struct hg_block *b,
+                     struct heapguard_finding *f);
+
+/*
+ * Everything free() requires of the block at header b before it touches
+ * anything: a sound header, status used, the trailing canary intact, and
+ * next/prev links that agree with the neighbours.
+ */
+bool hg_check_live_block(const struct hg_segment *s, const struct hg_block *b,
+                         struct heapguard_finding *f);
+
+/* The block was allocated by a call of the same family as the one freeing it. */
+bool hg_check_kind(const struct hg_block *b, uint16_t kind,
+                   struct heapguard_finding *f);
+
+/* A block taken from a free list: sound header, status free, in bounds. */
+bool hg_check_free_block(const struct hg_segment *s, const struct hg_block *b,
+                         struct heapguard_finding *f);
+
+/*
+ * The block before next must be b: next->prev_size names b's size. Used
+ * before a neighbour's header is rewritten.
+ */
+bool hg_check_next_link(const struct hg_segment *s, const struct hg_block *b,
+                        struct heapguard_finding *f);
+
+/*
+ * The pointer p does not start a sound used block: walk the segment from
+ * its first block to say what p is (an interior pointer, a pointer into a
+ * smashed header, ...) and fill f. Always fills f with a bug class.
+ */
+void hg_diagnose_pointer(const struct hg_segment *s, uintptr_t p,
+                         struct heapguard_finding *f);
+
+/* Verify every block of s in address order; stops at the first finding. */
+bool hg_check_segment_blocks(const struct hg_segment *s,
+                             struct heapguard_finding *f);
+
+#endif

@@ -1,0 +1,153 @@
+/*
+ * dump.c - the dump writer.
+ */
+#define _GNU_SOURCE
+#include "dump.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backtrace.h"
+#include "fmt.h"
+#include "heapguard_dump.h"
+#include "options.h"
+#include "os.h"
+#include "runtime.h"
+#include "segment.h"
+
+static _Atomic unsigned dump_seq;
+
+static bool write_exact(int fd, const void *p, size_t len)
+{
+  const char *c = p;
+  while (len) {
+    ssize_t n = write(fd, c, len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return false;
+    c += n;
+    len -= (size_t)n;
+  }
+  return true;
+}
+
+static bool write_padding(int fd, uint64_t len)
+{
+  static const char zeros[8];
+  size_t pad = (size_t)(-len & 7);
+  return pad == 0 || write_exact(fd, zeros, pad);
+}
+
+static bool write_section(int fd, uint32_t type, uint32_t flags, const void *p,
+                          size_t len)
+{
+  struct hg_dump_section sh = { type, flags, len };
+  return write_exact(fd, &sh, sizeof sh) && write_exact(fd, p, len) &&
+         write_padding(fd, len);
+}
+
+/* Write up to len bytes of live memory; stops at the first unreadable page. */
+static uint64_t write_memory(int fd, const char *p, size_t len)
+{
+  uint64_t done = 0;
+  while (done < len) {
+    size_t chunk = len - done < HG_PAGE_SIZE ? len - done : HG_PAGE_SIZE;
+    if (!write_exact(fd, p + done, chunk))
+      break;
+    done += chunk;
+  }
+  return done;
+}
+
+/*
+ * The bytes of a segment we can trust to be mapped: its recorded extent if
+ * the metadata verifies, else what a shared segment always has.
+ */
+static size_t readable_extent(const struct hg_segment *s)
+{
+  if (hg_segment_verify(&hg_key, s) == HG_SEGMENT_OK)
+    return s->end;
+  return HG_SEGMENT_SIZE - 2 * HG_PAGE_SIZE;
+}
+
+static bool write_segment(int fd, const struct hg_segment *s, uint32_t flags,
+                          size_t len)
+{
+  off_t at = lseek(fd, 0, SEEK_CUR);
+  struct hg_dump_section sh = { HG_DUMP_SEGMENT, flags,
+                                sizeof(struct hg_dump_segment) + len };
+  struct hg_dump_segment seg = { (uintptr_t)s, len };
+  if (at < 0 || !write_exact(fd, &sh, sizeof sh) || !write_exact(fd, &seg, sizeof seg))
+    return false;
+  uint64_t done = write_memory(fd, (const char *)s, len);
+  if (done != len) {
+    sh.length = sizeof seg + done;
+    seg.length = done;
+    if (pwrite(fd, &sh, sizeof sh, at) != (ssize_t)sizeof sh ||
+        pwrite(fd, &seg, sizeof seg, at + (off_t)sizeof sh) != (ssize_t)sizeof seg)
+      return false;
+  }
+  return write_padding(fd, sizeof seg + done);
+}
+
+static void fill_process(struct hg_dump_process *pr)
+{
+  memset(pr, 0, sizeof *pr);
+  pr->pid = (uint32_t)hg_os_getpid();
+  pr->tid = (uint32_t)hg_os_gettid();
+  pr->unix_time = hg_os_unix_time();
+  hg_strlcpy(pr->version, HEAPGUARD_VERSION_STRING, sizeof pr->version);
+  const uint8_t *id;
+  pr->build_id_size = (uint32_t)hg_library_build_id(&id);
+  memcpy(pr->build_id, id, pr->build_id_size);
+  pr->secret[0] = hg_secret[0];
+  pr->secret[1] = hg_secret[1];
+  pr->header_size = HG_HEADER_SIZE;
+  pr->granule = HG_GRANULE;
+}
+
+static int open_dump_file(char *path, size_t cap)
+{
+  struct hg_buf b = { path, 0, cap - 1 };
+  hg_buf_str(&b, hg_options.dump_dir);
+  hg_buf_str(&b, "/heapguard.");
+  hg_buf_dec(&b, (uint64_t)hg_os_getpid());
+  hg_buf_char(&b, '.');
+  hg_buf_dec(&b, atomic_fetch_add(&dump_seq, 1) + 1);
+  hg_buf_str(&b, ".hgdump");
+  path[b.len] = 0;
+  return hg_os_open_write(path, true);
+}
+
+bool hg_dump_write(const struct heapguard_finding *f, const char *text,
+                   size_t text_len, char *path, size_t cap)
+{
+  const struct hg_segment *s = (const struct hg_segment *)f->segment;
+  if (!s)
+    return false;
+  int fd = open_dump_file(path, cap);
+  if (fd < 0)
+    return false;
+  const struct hg_segment *below = hg_segment_neighbour(s, -1);
+  const struct hg_segment *above = hg_segment_neighbour(s, +1);
+  struct hg_dump_file_header fh = { HG_DUMP_MAGIC, HG_DUMP_VERSION, sizeof fh,
+                                    4u + (below != NULL) + (above != NULL), 0 };
+  struct hg_dump_process pr;
+  fill_process(&pr);
+  struct hg_dump_report rep = { (uint32_t)f->bug_class, 0, f->address, f->block,
+                                f->segment, f->expected, f->found };
+  bool ok = write_exact(fd, &fh, sizeof fh) &&
+            write_section(fd, HG_DUMP_PROCESS, 0, &pr, sizeof pr) &&
+            write_section(fd, HG_DUMP_REPORT, 0, &rep, sizeof rep) &&
+            write_section(fd, HG_DUMP_REPORT_TEXT, 0, text, text_len) &&
+            write_segment(fd, s, HG_DUMP_SEGMENT_DAMAGED, readable_extent(s));
+  if (ok && below)
+    ok = write_segment(fd, below, HG_DUMP_SEGMENT_META_ONLY, sizeof *below);
+  if (ok && above)
+    ok = write_segment(fd, above, HG_DUMP_SEGMENT_META_ONLY, sizeof *above);
+  hg_os_close(fd);
+  return ok;
+}

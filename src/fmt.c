@@ -1,0 +1,79 @@
+/*
+ * fmt.c - the appenders behind every report line.
+ */
+#include "fmt.h"
+
+void hg_buf_mem(struct hg_buf *b, const char *s, size_t n)
+{
+  for (size_t i = 0; i < n && b->len < b->cap; i++)
+    b->p[b->len++] = s[i];
+}
+
+void hg_buf_str(struct hg_buf *b, const char *s)
+{
+  hg_buf_mem(b, s, hg_strlen(s));
+}
+
+void hg_buf_char(struct hg_buf *b, char c)
+{
+  hg_buf_mem(b, &c, 1);
+}
+
+void hg_buf_dec(struct hg_buf *b, uint64_t v)
+{
+  char tmp[20];
+  size_t n = 0;
+  do {
+    tmp[sizeof tmp - ++n] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v);
+  hg_buf_mem(b, tmp + sizeof tmp - n, n);
+}
+
+static const char hex_digits[] = "0123456789abcdef";
+
+void hg_buf_hex(struct hg_buf *b, uint64_t v)
+{
+  char tmp[16];
+  size_t n = 0;
+  do {
+    tmp[sizeof tmp - ++n] = hex_digits[v & 0xf];
+    v >>= 4;
+  } while (v);
+  hg_buf_str(b, "0x");
+  hg_buf_mem(b, tmp + sizeof tmp - n, n);
+}
+
+void hg_buf_hex_byte(struct hg_buf *b, uint8_t v)
+{
+  char two[2] = { hex_digits[v >> 4], hex_digits[v & 0xf] };
+  hg_buf_mem(b, two, 2);
+}
+
+size_t hg_strlen(const char *s)
+{
+  size_t n = 0;
+  while (s[n])
+    n++;
+  return n;
+}
+
+int hg_strncmp(const char *a, const char *b, size_t n)
+{
+  for (size_t i = 0; i < n; i++) {
+    if (a[i] != b[i])
+      return (unsigned char)a[i] - (unsigned char)b[i];
+    if (!a[i])
+      return 0;
+  }
+  return 0;
+}
+
+void hg_strlcpy(char *dst, const char *src, size_t cap)
+{
+  size_t i = 0;
+  for (; i + 1 < cap && src[i]; i++)
+    dst[i] = src[i];
+  if (cap)
+    dst[i] = 0;
+}

@@ -1,0 +1,105 @@
+/*
+ * init.c - start-up, the secret, and fork handling.
+ *
+ * Start-up runs once, on the first allocation or from the constructor,
+ * whichever comes first. A thread that arrives while another is starting
+ * up waits; the starting thread itself, if libc calls back into malloc,
+ * is served from scratch memory.
+ */
+#define _GNU_SOURCE
+#include "runtime.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <time.h>
+
+#include "arena.h"
+#include "backtrace.h"
+#include "checksum.h"
+#include "options.h"
+#include "os.h"
+#include "segment.h"
+
+struct hg_key hg_key;
+uint64_t hg_secret[2];
+bool hg_ready;
+HG_TLS bool hg_tls_reentered;
+
+enum { INIT_NOT_STARTED, INIT_RUNNING, INIT_DONE };
+static _Atomic int init_state;
+
+/* Without kernel randomness, fall back to what varies between processes. */
+static void make_secret(void)
+{
+  if (hg_os_random(hg_secret, sizeof hg_secret))
+    return;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  hg_secret[0] = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^ (uintptr_t)&ts;
+  hg_secret[1] = ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)hg_os_getpid() ^
+                 (uintptr_t)&hg_secret;
+}
+
+static unsigned default_arena_count(void)
+{
+  cpu_set_t set;
+  unsigned cpus = 1;
+  if (sched_getaffinity(0, sizeof set, &set) == 0)
+    cpus = (unsigned)CPU_COUNT(&set);
+  unsigned n = 2 * (cpus ? cpus : 1);
+  return n > HG_MAX_ARENAS ? HG_MAX_ARENAS : n;
+}
+
+static void fork_prepare(void)
+{
+  hg_arenas_fork_prepare();
+  hg_segment_fork_prepare();
+}
+
+static void fork_parent(void)
+{
+  hg_segment_fork_parent();
+  hg_arenas_fork_parent();
+}
+
+static void fork_child(void)
+{
+  hg_segment_fork_child();
+  hg_arenas_fork_child();
+}
+
+static void start_up(void)
+{
+  hg_crc32c_init();
+  hg_options_load();
+  make_secret();
+  hg_key_derive(&hg_key, hg_secret);
+  hg_arenas_init(hg_options.arenas ? (unsigned)hg_options.arenas
+                                   : default_arena_count());
+  hg_backtrace_init();
+}
+
+void hg_init_slow(void)
+{
+  if (hg_tls_reentered)
+    return;
+  int expected = INIT_NOT_STARTED;
+  if (!atomic_compare_exchange_strong(&init_state, &expected, INIT_RUNNING)) {
+    while (atomic_load(&init_state) != INIT_DONE)
+      sched_yield();
+    return;
+  }
+  hg_tls_reentered = true;
+  start_up();
+  __atomic_store_n(&hg_ready, true, __ATOMIC_RELEASE);
+  atomic_store(&init_state, INIT_DONE);
+  hg_tls_reentered = false;
+  /* Registered once the heap works: glibc may allocate to record it. */
+  pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+__attribute__((constructor(101))) static void heapguard_constructor(void)
+{
+  hg_ensure_init();
+}

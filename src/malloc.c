@@ -1,0 +1,249 @@
+/*
+ * malloc.c - the malloc-family front end and the public API.
+ *
+ * Each entry point handles the C and glibc corner cases (zero sizes,
+ * overflowing products, alignment rules, errno), routes calls that arrive
+ * during start-up or a report to scratch memory, and sends every finding
+ * to hg_report(). errno is preserved across free().
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "heapguard.h"
+#include "report.h"
+#include "runtime.h"
+#include "scratch.h"
+
+static bool must_use_scratch(void)
+{
+  return !hg_ensure_init() || hg_tls_reentered;
+}
+
+static struct heapguard_finding finding_for(const char *operation, const void *p)
+{
+  return (struct heapguard_finding){ .operation = operation, .address = (uintptr_t)p };
+}
+
+static void *allocate(const char *operation, size_t size, size_t alignment,
+                      uint16_t kind, bool zero)
+{
+  if (__builtin_expect(must_use_scratch(), 0))
+    return hg_scratch_alloc(size, alignment);
+  struct heapguard_finding f = finding_for(operation, NULL);
+  bool zeroed;
+  void *p = hg_heap_alloc_zeroable(size, alignment, kind, &zeroed, &f);
+  if (!p && f.bug_class != HEAPGUARD_OK)
+    hg_report(&f);
+  if (p && zero && !zeroed)
+    memset(p, 0, size);
+  return p;
+}
+
+static void release(const char *operation, void *p, uint16_t kind)
+{
+  if (!p || hg_scratch_owns(p))
+    return;
+  int saved = errno;
+  struct heapguard_finding f = finding_for(operation, p);
+  if (!hg_ensure_init() || !hg_heap_free(p, kind, &f))
+    hg_report(&f);
+  errno = saved;
+}
+
+HG_EXPORT void *malloc(size_t size)
+{
+  return allocate("malloc", size, HG_GRANULE, HG_KIND_MALLOC, false);
+}
+
+HG_EXPORT void free(void *p)
+{
+  release("free", p, HG_KIND_MALLOC);
+}
+
+HG_EXPORT void *calloc(size_t n, size_t size)
+{
+  size_t total;
+  if (__builtin_mul_overflow(n, size, &total)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return allocate("calloc", total, HG_GRANULE, HG_KIND_MALLOC, true);
+}
+
+static void *realloc_from_scratch(void *p, size_t size)
+{
+  void *q = malloc(size);
+  if (q) {
+    size_t old = hg_scratch_size(p);
+    memcpy(q, p, old < size ? old : size);
+  }
+  return q;
+}
+
+HG_EXPORT void *realloc(void *p, size_t size)
+{
+  if (!p)
+    return malloc(size);
+  if (hg_scratch_owns(p))
+    return realloc_from_scratch(p, size);
+  if (size == 0) {
+    free(p);
+    return NULL;
+  }
+  struct heapguard_finding f = finding_for("realloc", p);
+  size_t old = 0;
+  if (!hg_ensure_init())
+    hg_report(&f);
+  if (hg_heap_resize_in_place(p, size, &old, &f))
+    return p;
+  if (f.bug_class != HEAPGUARD_OK)
+    hg_report(&f);
+  void *q = malloc(size);
+  if (!q)
+    return NULL;
+  memcpy(q, p, old < size ? old : size);
+  release("realloc", p, HG_KIND_MALLOC);
+  return q;
+}
+
+HG_EXPORT void *reallocarray(void *p, size_t n, size_t size)
+{
+  size_t total;
+  if (__builtin_mul_overflow(n, size, &total)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return realloc(p, total);
+}
+
+static bool is_power_of_two(size_t x)
+{
+  return x && (x & (x - 1)) == 0;
+}
+
+static size_t at_least_granule(size_t alignment)
+{
+  return alignment < HG_GRANULE ? HG_GRANULE : alignment;
+}
+
+HG_EXPORT int posix_memalign(void **out, size_t alignment, size_t size)
+{
+  if (!is_power_of_two(alignment) || alignment % sizeof(void *) != 0)
+    return EINVAL;
+  int saved = errno;
+  void *p = allocate("posix_memalign", size, at_least_granule(alignment),
+                     HG_KIND_MALLOC, false);
+  if (!p) {
+    errno = saved;
+    return ENOMEM;
+  }
+  *out = p;
+  return 0;
+}
+
+HG_EXPORT void *aligned_alloc(size_t alignment, size_t size)
+{
+  if (!is_power_of_two(alignment)) {
+    errno = EINVAL;
+    return NULL;
+  }
+  return allocate("aligned_alloc", size, at_least_granule(alignment),
+                  HG_KIND_MALLOC, false);
+}
+
+/* glibc's memalign rounds an alignment that is not a power of two up. */
+HG_EXPORT void *memalign(size_t alignment, size_t size)
+{
+  if (alignment > SIZE_MAX / 2 + 1) {
+    errno = EINVAL;
+    return NULL;
+  }
+  size_t a = HG_GRANULE;
+  while (a < alignment)
+    a <<= 1;
+  return allocate("memalign", size, a, HG_KIND_MALLOC, false);
+}
+
+HG_EXPORT void *valloc(size_t size)
+{
+  return allocate("valloc", size, HG_PAGE_SIZE, HG_KIND_MALLOC, false);
+}
+
+HG_EXPORT void *pvalloc(size_t size)
+{
+  size_t rounded = (size + HG_PAGE_SIZE - 1) & ~(size_t)(HG_PAGE_SIZE - 1);
+  if (rounded < size) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return allocate("pvalloc", rounded ? rounded : HG_PAGE_SIZE, HG_PAGE_SIZE,
+                  HG_KIND_MALLOC, false);
+}
+
+/* The usable size is the requested size: the trailing canary follows it. */
+HG_EXPORT size_t malloc_usable_size(void *p)
+{
+  if (!p)
+    return 0;
+  if (hg_scratch_owns(p))
+    return hg_scratch_size(p);
+  struct heapguard_finding f = finding_for("malloc_usable_size", p);
+  struct hg_block b;
+  if (!hg_ensure_init() || !hg_heap_inspect(p, &b, &f))
+    hg_report(&f);
+  return hg_block_requested(&b);
+}
+
+/* heapguard keeps no memory that trimming could return. */
+HG_EXPORT int malloc_trim(size_t pad)
+{
+  (void)pad;
+  return 0;
+}
+
+HG_EXPORT void *__libc_malloc(size_t) __attribute__((alias("malloc"), copy(malloc)));
+HG_EXPORT void __libc_free(void *) __attribute__((alias("free"), copy(free)));
+HG_EXPORT void *__libc_calloc(size_t, size_t) __attribute__((alias("calloc"), copy(calloc)));
+HG_EXPORT void *__libc_realloc(void *, size_t) __attribute__((alias("realloc"), copy(realloc)));
+HG_EXPORT void *__libc_memalign(size_t, size_t) __attribute__((alias("memalign"), copy(memalign)));
+HG_EXPORT void *__libc_valloc(size_t) __attribute__((alias("valloc"), copy(valloc)));
+HG_EXPORT void *__libc_pvalloc(size_t) __attribute__((alias("pvalloc"), copy(pvalloc)));
+
+/* ---- public API ---- */
+
+HG_EXPORT enum heapguard_bug_class heapguard_check(const void *ptr,
+                                                   struct heapguard_finding *out)
+{
+  struct heapguard_finding f = finding_for("heapguard_check", ptr);
+  struct hg_block b;
+  if (ptr && !hg_scratch_owns(ptr) && hg_ensure_init())
+    hg_heap_inspect(ptr, &b, &f);
+  if (out)
+    *out = f;
+  return f.bug_class;
+}
+
+HG_EXPORT enum heapguard_bug_class heapguard_check_heap(struct heapguard_finding *out)
+{
+  struct heapguard_finding f = finding_for("heapguard_check_heap", NULL);
+  if (hg_ensure_init())
+    hg_heap_check_all(&f);
+  if (out)
+    *out = f;
+  return f.bug_class;
+}
+
+HG_EXPORT const char *heapguard_version(void)
+{
+  return HEAPGUARD_VERSION_STRING;
+}
+
+HG_EXPORT int heapguard_active(void)
+{
+  return hg_ensure_init();
+}

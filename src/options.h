@@ -1,0 +1,45 @@
+/*
+ * options.h - run-time options, parsed once from HEAPGUARD_OPTIONS.
+ *
+ * The syntax is the sanitizers': key=value pairs separated by ':'.
+ * Booleans take 0/1/true/false/yes/no. An unknown key or a bad value stops
+ * the program at start-up with a message naming it.
+ */
+#ifndef HG_OPTIONS_H
+#define HG_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "fmt.h"
+
+#define HG_OPTION_STRING_MAX 256
+
+struct hg_options {
+#define HG_OPTION_BOOL(name, def, help) bool name;
+#define HG_OPTION_UINT(name, def, lo, hi, help) uint64_t name;
+#define HG_OPTION_STRING(name, def, help) char name[HG_OPTION_STRING_MAX];
+#include "options.inc"
+#undef HG_OPTION_BOOL
+#undef HG_OPTION_UINT
+#undef HG_OPTION_STRING
+};
+
+extern struct hg_options hg_options;
+
+void hg_options_set_defaults(struct hg_options *o);
+
+/*
+ * Parse text into o (which holds the defaults). On failure returns false
+ * and describes the first bad option in err.
+ */
+bool hg_options_parse(struct hg_options *o, const char *text,
+                      struct hg_buf *err);
+
+/* Append the option table, one option a line, to out. */
+void hg_options_describe(struct hg_buf *out);
+
+/* Read HEAPGUARD_OPTIONS into hg_options; exits the process on an error. */
+void hg_options_load(void);
+
+#endif

@@ -1,0 +1,168 @@
+/*
+ * os.c - system calls, made directly so that nothing here can reach back
+ * into malloc, and so that errno is preserved where callers need it.
+ */
+#define _GNU_SOURCE
+#include "os.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+static _Noreturn void os_fatal(const char *what)
+{
+  static const char prefix[] = "heapguard: fatal: ";
+  hg_os_write_all(2, prefix, sizeof prefix - 1);
+  size_t n = 0;
+  while (what[n])
+    n++;
+  hg_os_write_all(2, what, n);
+  hg_os_write_all(2, "\n", 1);
+  hg_os_abort();
+}
+
+static void *map_raw(size_t size)
+{
+  void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p != MAP_FAILED)
+    return p;
+  if (errno != ENOMEM)
+    os_fatal("mmap failed");
+  return NULL;
+}
+
+void *hg_os_map(size_t size)
+{
+  return map_raw(size);
+}
+
+void *hg_os_map_aligned(size_t size, size_t align)
+{
+  if (size + align < size) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  char *raw = map_raw(size + align);
+  if (!raw)
+    return NULL;
+  char *p = (char *)(((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1));
+  size_t before = (size_t)(p - raw);
+  size_t after = align - before;
+  if (before)
+    hg_os_unmap(raw, before);
+  if (after)
+    hg_os_unmap(p + size, after);
+  return p;
+}
+
+void hg_os_unmap(void *p, size_t size)
+{
+  if (munmap(p, size) != 0)
+    os_fatal("munmap failed");
+}
+
+bool hg_os_protect_none(void *p, size_t size)
+{
+  return mprotect(p, size, PROT_NONE) == 0;
+}
+
+bool hg_os_protect_rw(void *p, size_t size)
+{
+  return mprotect(p, size, PROT_READ | PROT_WRITE) == 0;
+}
+
+bool hg_os_random(void *buf, size_t len)
+{
+  char *p = buf;
+  while (len) {
+    long n = syscall(SYS_getrandom, p, len, GRND_NONBLOCK);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return false;
+    p += n;
+    len -= (size_t)n;
+  }
+  return true;
+}
+
+void hg_os_write_all(int fd, const char *buf, size_t len)
+{
+  while (len) {
+    ssize_t n = write(fd, buf, len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return;
+    buf += n;
+    len -= (size_t)n;
+  }
+}
+
+int hg_os_open_write(const char *path, bool exclusive)
+{
+  int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (exclusive ? O_EXCL : O_APPEND);
+  return open(path, flags, 0600);
+}
+
+int hg_os_open_read(const char *path)
+{
+  return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+ssize_t hg_os_read(int fd, void *buf, size_t len)
+{
+  ssize_t n;
+  do
+    n = read(fd, buf, len);
+  while (n < 0 && errno == EINTR);
+  return n;
+}
+
+void hg_os_close(int fd)
+{
+  close(fd);
+}
+
+pid_t hg_os_getpid(void)
+{
+  return (pid_t)syscall(SYS_getpid);
+}
+
+pid_t hg_os_gettid(void)
+{
+  return (pid_t)syscall(SYS_gettid);
+}
+
+uint64_t hg_os_unix_time(void)
+{
+  struct timespec ts;
+  if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+    return 0;
+  return (uint64_t)ts.tv_sec;
+}
+
+/* abort() may flush stdio, which takes locks and can allocate. */
+_Noreturn void hg_os_abort(void)
+{
+  struct sigaction sa = {0};
+  sa.sa_handler = SIG_DFL;
+  sigaction(SIGABRT, &sa, NULL);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGABRT);
+  sigprocmask(SIG_UNBLOCK, &set, NULL);
+  raise(SIGABRT);
+  _exit(134);
+}
+
+_Noreturn void hg_os_exit(int code)
+{
+  _exit(code);
+}

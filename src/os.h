@@ -1,0 +1,39 @@
+/*
+ * os.h - the only module that talks to the kernel.
+ *
+ * Thin wrappers over raw system calls with one failure policy: running
+ * out of memory is reported to the caller (NULL / false, errno ENOMEM);
+ * any other failure of a call that must not fail is fatal. None of them
+ * allocates, and all are async-signal-safe.
+ */
+#ifndef HG_OS_H
+#define HG_OS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Reserve size bytes aligned to align, readable and writable; NULL on ENOMEM. */
+void *hg_os_map_aligned(size_t size, size_t align);
+void *hg_os_map(size_t size);
+void hg_os_unmap(void *p, size_t size);
+/* Make [p, p+size) inaccessible; false (errno set) when the kernel refuses. */
+bool hg_os_protect_none(void *p, size_t size);
+bool hg_os_protect_rw(void *p, size_t size);
+
+/* Fill buf with random bytes; false when no kernel randomness is available. */
+bool hg_os_random(void *buf, size_t len);
+
+void hg_os_write_all(int fd, const char *buf, size_t len);
+int hg_os_open_write(const char *path, bool exclusive);
+int hg_os_open_read(const char *path);
+ssize_t hg_os_read(int fd, void *buf, size_t len);
+void hg_os_close(int fd);
+pid_t hg_os_getpid(void);
+pid_t hg_os_gettid(void);
+uint64_t hg_os_unix_time(void);
+_Noreturn void hg_os_abort(void);
+_Noreturn void hg_os_exit(int code);
+
+#endif

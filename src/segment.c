@@ -1,0 +1,224 @@
+/*
+ * segment.c - mapping segments and the registry that finds them.
+ *
+ * The registry is a two-level table over the 47-bit user address space,
+ * one slot per HG_SEGMENT_SIZE chunk. Readers are lock-free (acquire
+ * loads); writers take registry_lock. Leaves are mapped on demand and
+ * never freed, so a reader never sees a leaf disappear.
+ */
+#include "segment.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "os.h"
+#include "runtime.h"
+
+#define ADDRESS_BITS 47u
+#define CHUNK_BITS (ADDRESS_BITS - HG_SEGMENT_SHIFT)
+#define LEAF_BITS 13u
+#define ROOT_BITS (CHUNK_BITS - LEAF_BITS)
+#define LEAF_SLOTS ((size_t)1 << LEAF_BITS)
+#define ROOT_SLOTS ((size_t)1 << ROOT_BITS)
+
+typedef _Atomic(struct hg_segment *) registry_slot;
+
+static _Atomic(registry_slot *) registry_root[ROOT_SLOTS];
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic uint32_t segment_seq;
+
+static size_t chunk_of(uintptr_t addr)
+{
+  return addr >> HG_SEGMENT_SHIFT;
+}
+
+static registry_slot *leaf_of(size_t chunk, bool create)
+{
+  registry_slot *leaf =
+    atomic_load_explicit(&registry_root[chunk >> LEAF_BITS], memory_order_acquire);
+  if (leaf || !create)
+    return leaf;
+  leaf = hg_os_map(LEAF_SLOTS * sizeof(registry_slot));
+  if (leaf)
+    atomic_store_explicit(&registry_root[chunk >> LEAF_BITS], leaf,
+                          memory_order_release);
+  return leaf;
+}
+
+/* Point every chunk of [base, base+size) at s (or at NULL to unregister). */
+static bool registry_set(uintptr_t base, size_t size, struct hg_segment *s)
+{
+  bool ok = true;
+  pthread_mutex_lock(&registry_lock);
+  for (size_t c = chunk_of(base); c <= chunk_of(base + size - 1); c++) {
+    registry_slot *leaf = leaf_of(c, s != NULL);
+    if (!leaf) {
+      ok = false;
+      break;
+    }
+    atomic_store_explicit(&leaf[c & (LEAF_SLOTS - 1)], s, memory_order_release);
+  }
+  pthread_mutex_unlock(&registry_lock);
+  return ok;
+}
+
+static bool address_is_in_user_space(uintptr_t addr)
+{
+  return addr >> ADDRESS_BITS == 0;
+}
+
+struct hg_segment *hg_segment_lookup(uintptr_t addr)
+{
+  if (!address_is_in_user_space(addr))
+    return NULL;
+  size_t c = chunk_of(addr);
+  registry_slot *leaf = leaf_of(c, false);
+  if (!leaf)
+    return NULL;
+  return atomic_load_explicit(&leaf[c & (LEAF_SLOTS - 1)], memory_order_acquire);
+}
+
+static uintptr_t mapping_base(const struct hg_segment *s)
+{
+  return (uintptr_t)s - HG_PAGE_SIZE;
+}
+
+/*
+ * Map size bytes and fence them: a segment whose guard pages cannot be set
+ * up is not handed out (the kernel refuses mprotect when the map count is
+ * exhausted, which is the same condition as running out of memory).
+ */
+static struct hg_segment *map_fenced(size_t map_size, uint32_t owner)
+{
+  char *base = hg_os_map_aligned(map_size, HG_SEGMENT_SIZE);
+  if (!base)
+    return NULL;
+  if (!hg_os_protect_none(base, HG_PAGE_SIZE) ||
+      !hg_os_protect_none(base + map_size - HG_PAGE_SIZE, HG_PAGE_SIZE)) {
+    hg_os_unmap(base, map_size);
+    errno = ENOMEM;
+    return NULL;
+  }
+  struct hg_segment *s = (struct hg_segment *)(base + HG_PAGE_SIZE);
+  s->magic = HG_SEGMENT_MAGIC;
+  s->map_size = map_size;
+  s->end = (uint32_t)(map_size - 2 * HG_PAGE_SIZE);
+  s->owner = owner;
+  s->seq = atomic_fetch_add_explicit(&segment_seq, 1, memory_order_relaxed) + 1;
+  if (!registry_set((uintptr_t)base, map_size, s)) {
+    hg_os_unmap(base, map_size);
+    errno = ENOMEM;
+    return NULL;
+  }
+  return s;
+}
+
+struct hg_segment *hg_segment_create_shared(uint32_t owner)
+{
+  struct hg_segment *s = map_fenced(HG_SEGMENT_SIZE, owner);
+  if (!s)
+    return NULL;
+  s->first_block = HG_SEGMENT_META_SIZE;
+  hg_segment_seal(&hg_key, s);
+  return s;
+}
+
+static size_t round_up(size_t v, size_t to)
+{
+  return (v + to - 1) & ~(to - 1);
+}
+
+struct hg_segment *hg_segment_create_large(size_t request, size_t alignment)
+{
+  size_t slack = alignment > HG_GRANULE ? alignment : 0;
+  size_t readable = round_up(HG_SEGMENT_META_SIZE + HG_HEADER_SIZE + request + 1 + slack,
+                             HG_PAGE_SIZE);
+  if (request > HG_MAX_REQUEST || readable > UINT32_MAX) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return map_fenced(readable + 2 * HG_PAGE_SIZE, HG_OWNER_LARGE);
+}
+
+size_t hg_segment_large_capacity(const struct hg_segment *s, size_t alignment)
+{
+  size_t slack = alignment > HG_GRANULE ? alignment : 0;
+  size_t room = s->end - HG_SEGMENT_META_SIZE - HG_HEADER_SIZE;
+  return room > slack + 1 ? room - slack - 1 : 0;
+}
+
+void hg_segment_place_large(struct hg_segment *s, size_t request, size_t alignment)
+{
+  uintptr_t end = (uintptr_t)s + s->end;
+  uintptr_t data = (end - request - 1) & ~(uintptr_t)(alignment - 1);
+  struct hg_block *b = hg_block_of((void *)data);
+  s->first_block = (uint32_t)((uintptr_t)b - (uintptr_t)s);
+  b->size = (uint32_t)((end - (uintptr_t)b) >> HG_GRANULE_SHIFT);
+  b->prev_size = 0;
+  b->tail = (uint32_t)(hg_block_capacity(b) - request);
+}
+
+void hg_segment_destroy(struct hg_segment *s)
+{
+  uintptr_t base = mapping_base(s);
+  size_t size = s->map_size;
+  registry_set(base, size, NULL);
+  hg_os_unmap((void *)base, size);
+}
+
+/* Chunks past the first of a large segment name the same segment. */
+static struct hg_segment *segment_starting_at(size_t c)
+{
+  registry_slot *leaf = leaf_of(c, false);
+  if (!leaf)
+    return NULL;
+  struct hg_segment *s =
+    atomic_load_explicit(&leaf[c & (LEAF_SLOTS - 1)], memory_order_acquire);
+  return s && chunk_of(mapping_base(s)) == c ? s : NULL;
+}
+
+void hg_segment_for_each(hg_segment_visitor fn, void *arg)
+{
+  for (size_t r = 0; r < ROOT_SLOTS; r++) {
+    if (!atomic_load_explicit(&registry_root[r], memory_order_acquire))
+      continue;
+    for (size_t i = 0; i < LEAF_SLOTS; i++) {
+      struct hg_segment *s = segment_starting_at(r << LEAF_BITS | i);
+      if (s)
+        fn(s, arg);
+    }
+  }
+}
+
+struct hg_segment *hg_segment_neighbour(const struct hg_segment *s, int dir)
+{
+  size_t c = chunk_of(mapping_base(s));
+  size_t last = ROOT_SLOTS * LEAF_SLOTS;
+  for (c += (size_t)dir; c < last; c += (size_t)dir) {
+    if (!atomic_load_explicit(&registry_root[c >> LEAF_BITS], memory_order_acquire)) {
+      /* Skip a whole missing leaf at once. */
+      c = dir > 0 ? (c | (LEAF_SLOTS - 1)) : (c & ~(LEAF_SLOTS - 1));
+      continue;
+    }
+    struct hg_segment *n = segment_starting_at(c);
+    if (n && n != s)
+      return n;
+  }
+  return NULL;
+}
+
+void hg_segment_fork_prepare(void)
+{
+  pthread_mutex_lock(&registry_lock);
+}
+
+void hg_segment_fork_parent(void)
+{
+  pthread_mutex_unlock(&registry_lock);
+}
+
+void hg_segment_fork_child(void)
+{
+  pthread_mutex_init(&registry_lock, NULL);
+}

@@ -1,0 +1,62 @@
+/*
+ * segment_meta.c - sealing and verification of segment metadata.
+ *
+ * Pure, like block.c: shared with the dump inspector, which verifies the
+ * metadata of a dead process's segments with the key from the dump.
+ */
+#include "segment.h"
+
+#include "checksum.h"
+
+static const char *const fault_names[] = {
+  [HG_SEGMENT_OK] = "ok",
+  [HG_SEGMENT_BAD_MAGIC] = "magic",
+  [HG_SEGMENT_BAD_CHECKSUM] = "checksum",
+  [HG_SEGMENT_BAD_BOUNDS] = "bounds",
+};
+
+const char *hg_segment_fault_name(enum hg_segment_fault f)
+{
+  return (unsigned)f < sizeof fault_names / sizeof *fault_names ? fault_names[f]
+                                                                : "unknown";
+}
+
+uint32_t hg_segment_expected_checksum(const struct hg_key *key,
+                                      const struct hg_segment *s,
+                                      uintptr_t addr)
+{
+  uint32_t crc = ~key->checksum;
+  crc = hg_crc32c_u64(crc, addr);
+  crc = hg_crc32c_u64(crc, s->magic);
+  crc = hg_crc32c_u64(crc, s->map_size);
+  crc = hg_crc32c_u64(crc, (uint64_t)s->first_block | (uint64_t)s->end << 32);
+  crc = hg_crc32c_u64(crc, (uint64_t)s->owner | (uint64_t)s->seq << 32);
+  crc = hg_crc32c_u64(crc, s->used_bytes);
+  crc = hg_crc32c_u64(crc, s->used_blocks);
+  crc = hg_crc32c_u64(crc, s->reserved);
+  return crc;
+}
+
+/* The block area must lie inside the mapping, after the metadata. */
+static bool bounds_are_sane(const struct hg_segment *s)
+{
+  size_t readable = s->map_size - 2 * (size_t)HG_PAGE_SIZE;
+  return s->map_size >= 3 * (size_t)HG_PAGE_SIZE &&
+         s->map_size % HG_PAGE_SIZE == 0 &&
+         s->first_block >= HG_SEGMENT_META_SIZE &&
+         s->first_block % HG_GRANULE == 0 && s->end % HG_GRANULE == 0 &&
+         s->first_block < s->end && s->end <= readable;
+}
+
+enum hg_segment_fault hg_segment_verify_at(const struct hg_key *key,
+                                           const struct hg_segment *s,
+                                           uintptr_t addr)
+{
+  if (s->magic != HG_SEGMENT_MAGIC)
+    return HG_SEGMENT_BAD_MAGIC;
+  if (s->checksum != hg_segment_expected_checksum(key, s, addr))
+    return HG_SEGMENT_BAD_CHECKSUM;
+  if (!bounds_are_sane(s))
+    return HG_SEGMENT_BAD_BOUNDS;
+  return HG_SEGMENT_OK;
+}
