@@ -84,7 +84,8 @@ static uint32_t granules_for(size_t request)
 
 static bool is_large_request(size_t request, size_t alignment)
 {
-  return request >= HG_LARGE_THRESHOLD - HG_HEADER_SIZE - alignment;
+  return request >= HG_LARGE_THRESHOLD || alignment >= HG_LARGE_THRESHOLD / 4 ||
+         request + alignment >= HG_LARGE_THRESHOLD - HG_HEADER_SIZE;
 }
 
 /* ---- free lists ---- */

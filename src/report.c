@@ -58,19 +58,20 @@ static void line_start(struct hg_buf *out)
 
 static void describe_overflow(struct hg_buf *out, const struct heapguard_finding *f)
 {
+  uint64_t first = (uint64_t)f->offset;
   line_start(out);
   hg_buf_dec(out, f->extent);
   hg_buf_str(out, f->extent == 1 ? " byte" : " bytes");
   hg_buf_str(out, " written past the end of a ");
   hg_buf_dec(out, f->requested);
-  hg_buf_str(out, "-byte block: damage from offset ");
-  hg_buf_dec(out, (uint64_t)f->offset);
-  hg_buf_str(out, " (");
-  hg_buf_dec(out, (uint64_t)f->offset - f->requested);
-  hg_buf_str(out, " past the end)\n");
+  hg_buf_str(out, "-byte block, at offsets ");
+  hg_buf_dec(out, first);
+  hg_buf_str(out, " to ");
+  hg_buf_dec(out, first + f->extent - 1);
+  hg_buf_str(out, " of its data\n");
   line_start(out);
   hg_buf_str(out, "trailing canary at ");
-  hg_buf_hex(out, f->block + HG_HEADER_SIZE + (uint64_t)f->offset);
+  hg_buf_hex(out, f->block + HG_HEADER_SIZE + first);
   hg_buf_str(out, ": expected ");
   hg_buf_hex(out, f->expected);
   hg_buf_str(out, ", found ");

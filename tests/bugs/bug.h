@@ -1,0 +1,20 @@
+/*
+ * bug.h - helpers for the bug programs: keep the compiler from removing
+ * or reordering the buggy accesses it can prove are undefined.
+ */
+#ifndef HG_TEST_BUG_H
+#define HG_TEST_BUG_H
+
+#include <stdint.h>
+#include <stdlib.h>
+
+#define NOINLINE __attribute__((noinline))
+
+/* Launder a pointer so the optimiser cannot see where it came from. */
+static inline void *opaque(void *p)
+{
+  __asm__ volatile("" : "+r"(p) : : "memory");
+  return p;
+}
+
+#endif

@@ -1,0 +1,193 @@
+/*
+ * test_heap.c - segments, the registry, bins and the arena logic, driven
+ * in-process through the internal API (the test's own malloc stays glibc's).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "arena.h"
+#include "check.h"
+#include "runtime.h"
+#include "segment.h"
+#include "sizeclass.h"
+
+static int setup(void **state)
+{
+  (void)state;
+  return hg_ensure_init() ? 0 : -1;
+}
+
+static void bins_cover_sizes_in_order(void **state)
+{
+  (void)state;
+  unsigned last = 0;
+  for (uint32_t g = HG_MIN_BLOCK_GRANULES; g < (1u << 22); g += 1 + g / 64) {
+    unsigned bin = hg_bin_of_block(g);
+    assert_true(bin >= last);
+    assert_true(bin < HG_BIN_COUNT);
+    last = bin;
+    /* Every block filed at or above the request's bin can hold it. */
+    unsigned want = hg_bin_for_request(g);
+    for (uint32_t h = g > 200 ? g - 200 : 3; h < g; h++)
+      assert_true(hg_bin_of_block(h) < want || h >= g);
+  }
+  assert_int_equal(hg_bin_of_block(UINT32_MAX), HG_BIN_COUNT - 1);
+}
+
+static void registry_finds_segments_and_nothing_else(void **state)
+{
+  (void)state;
+  struct hg_segment *s = hg_segment_create_shared(0);
+  assert_non_null(s);
+  assert_ptr_equal(hg_segment_lookup((uintptr_t)s + 100), s);
+  assert_ptr_equal(hg_segment_lookup((uintptr_t)s + HG_SEGMENT_SIZE - 2 * HG_PAGE_SIZE - 1), s);
+  int local;
+  assert_null(hg_segment_lookup((uintptr_t)&local));
+  assert_null(hg_segment_lookup((uintptr_t)1 << 62));
+  struct heapguard_finding f = { 0 };
+  assert_true(hg_check_segment(s, &f));
+  hg_segment_destroy(s);
+  assert_null(hg_segment_lookup((uintptr_t)s + 100));
+}
+
+static void every_flipped_segment_byte_is_caught(void **state)
+{
+  (void)state;
+  struct hg_segment *s = hg_segment_create_shared(0);
+  for (size_t byte = 0; byte < sizeof *s; byte++) {
+    ((unsigned char *)s)[byte] ^= 0x20;
+    struct heapguard_finding f = { 0 };
+    assert_false(hg_check_segment(s, &f));
+    assert_int_equal(f.bug_class, HEAPGUARD_SEGMENT_CORRUPTION);
+    ((unsigned char *)s)[byte] ^= 0x20;
+  }
+  hg_segment_destroy(s);
+}
+
+static void split_and_coalesce_keep_the_segment_tiled(void **state)
+{
+  (void)state;
+  struct heapguard_finding f = { 0 };
+  void *p[64];
+  for (int i = 0; i < 64; i++) {
+    p[i] = hg_heap_alloc((size_t)(i * 13 + 1), HG_GRANULE, HG_KIND_MALLOC, &f);
+    assert_non_null(p[i]);
+  }
+  struct hg_segment *s = hg_segment_lookup((uintptr_t)p[0]);
+  assert_true(hg_check_segment_blocks(s, &f));
+  for (int i = 0; i < 64; i += 2)
+    assert_true(hg_heap_free(p[i], HG_KIND_MALLOC, &f));
+  assert_true(hg_check_segment_blocks(s, &f));
+  for (int i = 1; i < 64; i += 2)
+    assert_true(hg_heap_free(p[i], HG_KIND_MALLOC, &f));
+  assert_true(hg_heap_check_all(&f));
+  assert_int_equal(f.bug_class, HEAPGUARD_OK);
+}
+
+static void freed_memory_is_reused(void **state)
+{
+  (void)state;
+  struct heapguard_finding f = { 0 };
+  void *a = hg_heap_alloc(100, HG_GRANULE, HG_KIND_MALLOC, &f);
+  void *keep = hg_heap_alloc(100, HG_GRANULE, HG_KIND_MALLOC, &f);
+  assert_true(hg_heap_free(a, HG_KIND_MALLOC, &f));
+  void *b = hg_heap_alloc(100, HG_GRANULE, HG_KIND_MALLOC, &f);
+  assert_ptr_equal(a, b);
+  assert_true(hg_heap_free(b, HG_KIND_MALLOC, &f));
+  assert_true(hg_heap_free(keep, HG_KIND_MALLOC, &f));
+}
+
+static void double_free_is_found_without_modifying(void **state)
+{
+  (void)state;
+  struct heapguard_finding f = { 0 };
+  void *a = hg_heap_alloc(40, HG_GRANULE, HG_KIND_MALLOC, &f);
+  void *keep = hg_heap_alloc(40, HG_GRANULE, HG_KIND_MALLOC, &f);
+  assert_true(hg_heap_free(a, HG_KIND_MALLOC, &f));
+  assert_false(hg_heap_free(a, HG_KIND_MALLOC, &f));
+  assert_int_equal(f.bug_class, HEAPGUARD_DOUBLE_FREE);
+  struct heapguard_finding g = { 0 };
+  assert_true(hg_heap_check_all(&g));
+  assert_true(hg_heap_free(keep, HG_KIND_MALLOC, &g));
+}
+
+static void kind_mismatch_is_found(void **state)
+{
+  (void)state;
+  struct heapguard_finding f = { 0 };
+  void *a = hg_heap_alloc(40, HG_GRANULE, HG_KIND_NEW_ARRAY, &f);
+  assert_false(hg_heap_free(a, HG_KIND_MALLOC, &f));
+  assert_int_equal(f.bug_class, HEAPGUARD_ALLOC_DEALLOC_MISMATCH);
+  assert_true(hg_heap_free(a, HG_KIND_NEW_ARRAY, &f));
+}
+
+static void resize_in_place_grows_into_free_space(void **state)
+{
+  (void)state;
+  struct heapguard_finding f = { 0 };
+  char *a = hg_heap_alloc(100, HG_GRANULE, HG_KIND_MALLOC, &f);
+  char *b = hg_heap_alloc(1000, HG_GRANULE, HG_KIND_MALLOC, &f);
+  char *c = hg_heap_alloc(10, HG_GRANULE, HG_KIND_MALLOC, &f);
+  assert_true(hg_heap_free(b, HG_KIND_MALLOC, &f));
+  size_t old = 0;
+  memset(a, 7, 100);
+  assert_true(hg_heap_resize_in_place(a, 900, &old, &f));
+  assert_int_equal(old, 100);
+  memset(a, 8, 900);
+  assert_true(hg_heap_resize_in_place(a, 50, &old, &f));
+  assert_int_equal(old, 900);
+  assert_false(hg_heap_resize_in_place(a, 5000, &old, &f));
+  assert_int_equal(f.bug_class, HEAPGUARD_OK);
+  assert_true(hg_heap_check_all(&f));
+  assert_true(hg_heap_free(a, HG_KIND_MALLOC, &f));
+  assert_true(hg_heap_free(c, HG_KIND_MALLOC, &f));
+}
+
+static void large_blocks_end_at_the_guard_page(void **state)
+{
+  (void)state;
+  struct heapguard_finding f = { 0 };
+  size_t n = (2u << 20) + 5;
+  char *p = hg_heap_alloc(n, HG_GRANULE, HG_KIND_MALLOC, &f);
+  struct hg_segment *s = hg_segment_lookup((uintptr_t)p);
+  assert_true(hg_segment_is_large(s));
+  assert_true((size_t)(hg_segment_end(s) - (p + n)) < 2 * HG_GRANULE);
+  void *q = hg_heap_alloc(100, 1u << 20, HG_KIND_MALLOC, &f);
+  assert_int_equal((uintptr_t)q & ((1u << 20) - 1), 0);
+  assert_true(hg_heap_free(p, HG_KIND_MALLOC, &f));
+  assert_true(hg_heap_free(q, HG_KIND_MALLOC, &f));
+}
+
+static void interior_pointer_is_diagnosed(void **state)
+{
+  (void)state;
+  struct heapguard_finding f = { 0 };
+  char *a = hg_heap_alloc(200, HG_GRANULE, HG_KIND_MALLOC, &f);
+  assert_false(hg_heap_free(a + 40, HG_KIND_MALLOC, &f));
+  assert_int_equal(f.bug_class, HEAPGUARD_INVALID_FREE);
+  assert_int_equal(f.offset, 40);
+  assert_int_equal(f.block, (uintptr_t)a - HG_HEADER_SIZE);
+  assert_true(hg_heap_free(a, HG_KIND_MALLOC, &f));
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(bins_cover_sizes_in_order),
+    cmocka_unit_test(registry_finds_segments_and_nothing_else),
+    cmocka_unit_test(every_flipped_segment_byte_is_caught),
+    cmocka_unit_test(split_and_coalesce_keep_the_segment_tiled),
+    cmocka_unit_test(freed_memory_is_reused),
+    cmocka_unit_test(double_free_is_found_without_modifying),
+    cmocka_unit_test(kind_mismatch_is_found),
+    cmocka_unit_test(resize_in_place_grows_into_free_space),
+    cmocka_unit_test(large_blocks_end_at_the_guard_page),
+    cmocka_unit_test(interior_pointer_is_diagnosed),
+  };
+  return cmocka_run_group_tests(tests, setup, NULL);
+}

@@ -1,0 +1,93 @@
+/*
+ * test_options.c - the HEAPGUARD_OPTIONS parser: defaults, every type,
+ * and the exact message for each kind of bad input.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "options.h"
+
+static char err_storage[256];
+
+static bool parse(struct hg_options *o, const char *text, struct hg_buf *err)
+{
+  hg_options_set_defaults(o);
+  *err = HG_BUF(err_storage);
+  memset(err_storage, 0, sizeof err_storage);
+  return hg_options_parse(o, text, err);
+}
+
+static void defaults_apply(void **state)
+{
+  (void)state;
+  struct hg_options o;
+  struct hg_buf err;
+  assert_true(parse(&o, "", &err));
+  assert_true(o.dump);
+  assert_string_equal(o.dump_dir, ".");
+  assert_int_equal(o.arenas, 0);
+  assert_int_equal(o.backtrace_frames, 24);
+}
+
+static void values_of_every_type_parse(void **state)
+{
+  (void)state;
+  struct hg_options o;
+  struct hg_buf err;
+  assert_true(parse(&o, "dump=no:arenas=3:dump_dir=/tmp/x y:exit_code=9::", &err));
+  assert_false(o.dump);
+  assert_int_equal(o.arenas, 3);
+  assert_string_equal(o.dump_dir, "/tmp/x y");
+  assert_int_equal(o.exit_code, 9);
+}
+
+static void expect_error(const char *text, const char *message)
+{
+  struct hg_options o;
+  struct hg_buf err;
+  assert_false(parse(&o, text, &err));
+  err_storage[err.len < sizeof err_storage ? err.len : sizeof err_storage - 1] = 0;
+  assert_string_equal(err_storage, message);
+}
+
+static void bad_input_is_named(void **state)
+{
+  (void)state;
+  expect_error("dump=1:nope=2", "unknown option 'nope'");
+  expect_error("arenas=65", "bad value '65' for option 'arenas': expected an integer from 0 to 64");
+  expect_error("arenas=-1", "bad value '-1' for option 'arenas': expected an integer from 0 to 64");
+  expect_error("arenas=", "bad value '' for option 'arenas': expected an integer from 0 to 64");
+  expect_error("arenas=99999999999999999999",
+               "bad value '99999999999999999999' for option 'arenas': expected an integer from 0 to 64");
+  expect_error("dump=2", "bad value '2' for option 'dump': expected 0 or 1");
+  expect_error("dump", "option 'dump' needs a value (dump=...)");
+}
+
+static void describe_lists_every_option(void **state)
+{
+  (void)state;
+  char out[4096];
+  struct hg_buf b = HG_BUF(out);
+  hg_options_describe(&b);
+  out[b.len] = 0;
+  const char *names[] = { "help=", "arenas=", "backtrace_frames=", "dump=", "dump_dir=",
+                          "log_path=", "exit_code=" };
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+    assert_non_null(strstr(out, names[i]));
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(defaults_apply),
+    cmocka_unit_test(values_of_every_type_parse),
+    cmocka_unit_test(bad_input_is_named),
+    cmocka_unit_test(describe_lists_every_option),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
