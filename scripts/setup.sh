@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Install what building and testing heapguard needs, when it is missing,
+# then configure and build into ./build. Used by demo.sh and test.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(cmake make gcc pkg-config libunwind-dev libcmocka-dev python3)
+if [ "${HEAPGUARD_TEST_PACKAGES:-0}" = 1 ] && [ -f tests/real/packages.txt ]; then
+  while read -r pkg; do
+    [ -n "$pkg" ] && [ "${pkg#\#}" = "$pkg" ] && packages+=("$pkg")
+  done < tests/real/packages.txt
+fi
+
+missing=()
+for pkg in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" ||
+    missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  sudo_cmd=()
+  [ "$(id -u)" = 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo ${HEAPGUARD_CMAKE_ARGS:-} >/dev/null
+cmake --build build -j"$(nproc)"
