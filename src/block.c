@@ -46,17 +46,27 @@ uint64_t hg_block_expected_canary(const struct hg_key *key, uintptr_t addr)
   return key->canary ^ (addr * 0x9e3779b97f4a7c15ull);
 }
 
+static inline __attribute__((always_inline)) uint32_t
+block_checksum_with(hg_crc32c_step step, const struct hg_key *key,
+                    const struct hg_block *b, uintptr_t addr)
+{
+  uint32_t crc = key->checksum;
+  crc = step(crc, addr);
+  crc = step(crc, b->canary);
+  crc = step(crc, (uint64_t)b->size | (uint64_t)b->prev_size << 32);
+  crc = step(crc, (uint64_t)b->tail | (uint64_t)b->state << 32 | (uint64_t)b->kind << 48);
+  crc = step(crc, b->stack);
+  return crc;
+}
+
+HG_CRC32C_DISPATCH(block_checksum,
+                   (const struct hg_key *key, const struct hg_block *b, uintptr_t addr),
+                   key, b, addr)
+
 uint32_t hg_block_expected_checksum(const struct hg_key *key,
                                     const struct hg_block *b, uintptr_t addr)
 {
-  uint32_t crc = key->checksum;
-  crc = hg_crc32c_u64(crc, addr);
-  crc = hg_crc32c_u64(crc, b->canary);
-  crc = hg_crc32c_u64(crc, (uint64_t)b->size | (uint64_t)b->prev_size << 32);
-  crc = hg_crc32c_u64(crc, (uint64_t)b->tail | (uint64_t)b->state << 32 |
-                               (uint64_t)b->kind << 48);
-  crc = hg_crc32c_u64(crc, b->stack);
-  return crc;
+  return block_checksum_dispatch(key, b, addr);
 }
 
 static bool state_is_known(uint16_t state)
@@ -106,11 +116,36 @@ void hg_tail_write(const struct hg_key *key, const struct hg_block *b)
     end[i] = hg_tail_byte(key, (uintptr_t)(end + i));
 }
 
+/* The pattern as an 8-byte word read at address at. */
+static uint64_t tail_word(const struct hg_key *key, uintptr_t at)
+{
+  unsigned shift = (unsigned)(at & 7) * 8;
+  return shift ? key->tail >> shift | key->tail << (64 - shift) : key->tail;
+}
+
+/* Whole words first: the common intact case costs a compare per 8 bytes. */
+static bool tail_words_intact(const struct hg_key *key, const uint8_t *end, size_t n)
+{
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    __builtin_memcpy(&w, end + i, 8);
+    if (w != tail_word(key, (uintptr_t)(end + i)))
+      return false;
+  }
+  for (; i < n; i++)
+    if (end[i] != hg_tail_byte(key, (uintptr_t)(end + i)))
+      return false;
+  return true;
+}
+
 bool hg_tail_check(const struct hg_key *key, const struct hg_block *b,
                    struct hg_tail_damage *damage)
 {
   const uint8_t *end = (const uint8_t *)hg_block_data(b) + hg_block_requested(b);
   size_t n = tail_checked_bytes(b);
+  if (__builtin_expect(tail_words_intact(key, end, n), 1))
+    return true;
   bool intact = true;
   for (size_t i = 0; i < n; i++) {
     uint8_t want = hg_tail_byte(key, (uintptr_t)(end + i));

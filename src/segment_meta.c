@@ -21,20 +21,31 @@ const char *hg_segment_fault_name(enum hg_segment_fault f)
                                                                 : "unknown";
 }
 
+static inline __attribute__((always_inline)) uint32_t
+segment_checksum_with(hg_crc32c_step step, const struct hg_key *key,
+                      const struct hg_segment *s, uintptr_t addr)
+{
+  uint32_t crc = ~key->checksum;
+  crc = step(crc, addr);
+  crc = step(crc, s->magic);
+  crc = step(crc, s->map_size);
+  crc = step(crc, (uint64_t)s->first_block | (uint64_t)s->end << 32);
+  crc = step(crc, (uint64_t)s->owner | (uint64_t)s->seq << 32);
+  crc = step(crc, s->used_bytes);
+  crc = step(crc, s->used_blocks);
+  crc = step(crc, s->reserved);
+  return crc;
+}
+
+HG_CRC32C_DISPATCH(segment_checksum,
+                   (const struct hg_key *key, const struct hg_segment *s, uintptr_t addr),
+                   key, s, addr)
+
 uint32_t hg_segment_expected_checksum(const struct hg_key *key,
                                       const struct hg_segment *s,
                                       uintptr_t addr)
 {
-  uint32_t crc = ~key->checksum;
-  crc = hg_crc32c_u64(crc, addr);
-  crc = hg_crc32c_u64(crc, s->magic);
-  crc = hg_crc32c_u64(crc, s->map_size);
-  crc = hg_crc32c_u64(crc, (uint64_t)s->first_block | (uint64_t)s->end << 32);
-  crc = hg_crc32c_u64(crc, (uint64_t)s->owner | (uint64_t)s->seq << 32);
-  crc = hg_crc32c_u64(crc, s->used_bytes);
-  crc = hg_crc32c_u64(crc, s->used_blocks);
-  crc = hg_crc32c_u64(crc, s->reserved);
-  return crc;
+  return segment_checksum_dispatch(key, s, addr);
 }
 
 /* The block area must lie inside the mapping, after the metadata. */
