@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <cmocka.h>
@@ -87,8 +88,14 @@ static void run_bug(void **state)
     fail_msg("%s: no backtrace in:\n%s", c->program, r.output);
   char dump[512];
   assert_int_equal(hg_run_dump_count(&r, dump, sizeof dump), c->dumps);
-  if (c->dumps && !strstr(r.output, "dump written to "))
-    fail_msg("%s: dump not announced in:\n%s", c->program, r.output);
+  if (c->dumps) {
+    if (!strstr(r.output, "dump written to "))
+      fail_msg("%s: dump not announced in:\n%s", c->program, r.output);
+    struct stat st;
+    assert_int_equal(stat(dump, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_true(st.st_size > 4096);
+  }
   hg_run_cleanup(&r);
 }
 
