@@ -63,18 +63,6 @@ static struct hg_arena *arena_for_thread(void)
   return tls_arena = &arenas[i % arena_count];
 }
 
-static bool fail(struct heapguard_finding *f, enum heapguard_bug_class c,
-                 const char *what, const void *block, uint64_t expected,
-                 uint64_t found)
-{
-  f->bug_class = c;
-  f->what = what;
-  f->block = (uintptr_t)block;
-  f->expected = expected;
-  f->found = found;
-  return false;
-}
-
 /* Granules for a block holding request bytes and at least one canary byte. */
 static uint32_t granules_for(size_t request)
 {
@@ -141,12 +129,12 @@ static bool check_link_target(const struct hg_arena *a, const struct hg_block *f
     return true;
   struct hg_segment *s = hg_segment_lookup((uintptr_t)to);
   if (!s || hg_segment_is_large(s) || s->owner != a->index)
-    return fail(f, HEAPGUARD_METADATA_CORRUPTION, "free-list link", from, 0,
+    return hg_fail(f, HEAPGUARD_METADATA_CORRUPTION, "free-list link", from, 0,
                 (uintptr_t)to);
   if (!hg_check_free_block(s, to, f))
     return false;
   if (link_get(to, back) != from)
-    return fail(f, HEAPGUARD_METADATA_CORRUPTION, "free-list back link", to,
+    return hg_fail(f, HEAPGUARD_METADATA_CORRUPTION, "free-list back link", to,
                 (uintptr_t)from, (uintptr_t)link_get(to, back));
   return true;
 }
@@ -161,7 +149,7 @@ static bool bin_remove(struct hg_arena *a, struct hg_block *b,
       !check_link_target(a, b, prev, LINK_NEXT, f))
     return false;
   if (!prev && a->bins[bin] != b)
-    return fail(f, HEAPGUARD_METADATA_CORRUPTION, "free-list head", b,
+    return hg_fail(f, HEAPGUARD_METADATA_CORRUPTION, "free-list head", b,
                 (uintptr_t)a->bins[bin], (uintptr_t)b);
   if (prev)
     link_set(prev, LINK_NEXT, next);
@@ -221,7 +209,7 @@ static struct hg_block *take_free_block(struct hg_arena *a, uint32_t g,
   if (!hg_check_free_block(hg_segment_of_shared(b), b, f))
     return NULL;
   if (b->size < g || hg_bin_of_block(b->size) != (unsigned)bin) {
-    fail(f, HEAPGUARD_METADATA_CORRUPTION, "free block in the wrong bin", b,
+    hg_fail(f, HEAPGUARD_METADATA_CORRUPTION, "free block in the wrong bin", b,
          (uint64_t)bin, hg_bin_of_block(b->size));
     return NULL;
   }
@@ -451,7 +439,7 @@ static struct hg_segment *locate(const void *p, struct heapguard_finding *f)
   if (s && (const char *)p > (const char *)s && (const char *)p < hg_segment_end(s))
     return s;
   f->segment = (uintptr_t)s;
-  fail(f, HEAPGUARD_INVALID_FREE, "pointer not allocated by heapguard", NULL, 0,
+  hg_fail(f, HEAPGUARD_INVALID_FREE, "pointer not allocated by heapguard", NULL, 0,
        (uintptr_t)p);
   return NULL;
 }
@@ -462,7 +450,7 @@ static struct hg_arena *arena_of(const struct hg_segment *s, struct heapguard_fi
     return &arenas[s->owner];
   hg_check_segment(s, f);
   if (f->bug_class == HEAPGUARD_OK)
-    fail(f, HEAPGUARD_SEGMENT_CORRUPTION, "segment owner", NULL, arena_count,
+    hg_fail(f, HEAPGUARD_SEGMENT_CORRUPTION, "segment owner", NULL, arena_count,
          s->owner);
   return NULL;
 }

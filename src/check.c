@@ -5,9 +5,9 @@
 
 #include "runtime.h"
 
-static bool fail(struct heapguard_finding *f, enum heapguard_bug_class c,
-                 const char *what, const void *block, uint64_t expected,
-                 uint64_t found)
+bool hg_fail(struct heapguard_finding *f, enum heapguard_bug_class c,
+             const char *what, const void *block, uint64_t expected,
+             uint64_t found)
 {
   f->bug_class = c;
   f->what = what;
@@ -24,16 +24,16 @@ bool hg_check_segment(const struct hg_segment *s, struct heapguard_finding *f)
   case HG_SEGMENT_OK:
     return true;
   case HG_SEGMENT_BAD_MAGIC:
-    return fail(f, HEAPGUARD_SEGMENT_CORRUPTION, "segment magic", NULL,
+    return hg_fail(f, HEAPGUARD_SEGMENT_CORRUPTION, "segment magic", NULL,
                 HG_SEGMENT_MAGIC, s->magic);
   case HG_SEGMENT_BAD_CHECKSUM:
-    return fail(f, HEAPGUARD_SEGMENT_CORRUPTION, "segment checksum", NULL,
+    return hg_fail(f, HEAPGUARD_SEGMENT_CORRUPTION, "segment checksum", NULL,
                 hg_segment_expected_checksum(&hg_key, s, (uintptr_t)s),
                 s->checksum);
   case HG_SEGMENT_BAD_BOUNDS:
     break;
   }
-  return fail(f, HEAPGUARD_SEGMENT_CORRUPTION, "segment bounds", NULL,
+  return hg_fail(f, HEAPGUARD_SEGMENT_CORRUPTION, "segment bounds", NULL,
               HG_SEGMENT_META_SIZE, s->first_block);
 }
 
@@ -54,26 +54,26 @@ bool hg_check_header(const struct hg_segment *s, const struct hg_block *b,
                      struct heapguard_finding *f)
 {
   if (!block_is_inside(s, b))
-    return fail(f, HEAPGUARD_METADATA_CORRUPTION, "block position", NULL,
+    return hg_fail(f, HEAPGUARD_METADATA_CORRUPTION, "block position", NULL,
                 (uintptr_t)hg_segment_first(s), (uintptr_t)b);
   switch (hg_block_verify(&hg_key, b)) {
   case HG_HEADER_OK:
     break;
   case HG_HEADER_BAD_CANARY:
-    return fail(f, HEAPGUARD_METADATA_CORRUPTION, "header canary", b,
+    return hg_fail(f, HEAPGUARD_METADATA_CORRUPTION, "header canary", b,
                 hg_block_expected_canary(&hg_key, (uintptr_t)b), b->canary);
   case HG_HEADER_BAD_CHECKSUM:
-    return fail(f, HEAPGUARD_METADATA_CORRUPTION, "header checksum", b,
+    return hg_fail(f, HEAPGUARD_METADATA_CORRUPTION, "header checksum", b,
                 hg_block_expected_checksum(&hg_key, b, (uintptr_t)b), b->checksum);
   case HG_HEADER_BAD_STATE:
-    return fail(f, HEAPGUARD_METADATA_CORRUPTION, "block state", b,
+    return hg_fail(f, HEAPGUARD_METADATA_CORRUPTION, "block state", b,
                 HG_STATE_USED, b->state);
   case HG_HEADER_BAD_SIZE:
-    return fail(f, HEAPGUARD_METADATA_CORRUPTION, "block size", b,
+    return hg_fail(f, HEAPGUARD_METADATA_CORRUPTION, "block size", b,
                 HG_MIN_BLOCK_GRANULES, b->size);
   }
   if (!block_fits_segment(s, b))
-    return fail(f, HEAPGUARD_METADATA_CORRUPTION, "block size past segment end", b,
+    return hg_fail(f, HEAPGUARD_METADATA_CORRUPTION, "block size past segment end", b,
                 (uint64_t)(hg_segment_end(s) - (const char *)b), hg_block_bytes(b));
   return true;
 }
@@ -82,7 +82,7 @@ static bool check_state_used(const struct hg_block *b, struct heapguard_finding 
 {
   if (b->state == HG_STATE_USED)
     return true;
-  return fail(f, HEAPGUARD_DOUBLE_FREE, "block already free", b, HG_STATE_USED,
+  return hg_fail(f, HEAPGUARD_DOUBLE_FREE, "block already free", b, HG_STATE_USED,
               b->state);
 }
 
@@ -94,7 +94,7 @@ static bool check_trailing_canary(const struct hg_block *b,
     return true;
   f->offset = (intptr_t)(hg_block_requested(b) + d.first);
   f->extent = d.last - d.first + 1;
-  return fail(f, HEAPGUARD_HEAP_BUFFER_OVERFLOW, "trailing canary", b, d.expected,
+  return hg_fail(f, HEAPGUARD_HEAP_BUFFER_OVERFLOW, "trailing canary", b, d.expected,
               d.found);
 }
 
@@ -119,7 +119,7 @@ bool hg_check_next_link(const struct hg_segment *s, const struct hg_block *b,
   if (!check_neighbour_header(s, n, b, f))
     return false;
   if (n->prev_size != b->size)
-    return fail(f, HEAPGUARD_METADATA_CORRUPTION, "next block's prev link", n,
+    return hg_fail(f, HEAPGUARD_METADATA_CORRUPTION, "next block's prev link", n,
                 b->size, n->prev_size);
   return true;
 }
@@ -130,18 +130,18 @@ static bool check_prev_link(const struct hg_segment *s, const struct hg_block *b
   if (b->prev_size == 0) {
     if (b == hg_segment_first(s))
       return true;
-    return fail(f, HEAPGUARD_METADATA_CORRUPTION, "prev link of a non-first block",
+    return hg_fail(f, HEAPGUARD_METADATA_CORRUPTION, "prev link of a non-first block",
                 b, 1, 0);
   }
   const struct hg_block *p = hg_block_prev(b);
   if ((const char *)p < (const char *)hg_segment_first(s))
-    return fail(f, HEAPGUARD_METADATA_CORRUPTION, "prev link before segment start",
+    return hg_fail(f, HEAPGUARD_METADATA_CORRUPTION, "prev link before segment start",
                 b, (uint64_t)((const char *)b - (const char *)hg_segment_first(s)),
                 hg_block_bytes(b));
   if (!hg_check_header(s, p, f))
     return false;
   if (p->size != b->prev_size)
-    return fail(f, HEAPGUARD_METADATA_CORRUPTION, "previous block's size", p,
+    return hg_fail(f, HEAPGUARD_METADATA_CORRUPTION, "previous block's size", p,
                 b->prev_size, p->size);
   return true;
 }
@@ -162,7 +162,7 @@ bool hg_check_kind(const struct hg_block *b, uint16_t kind,
 {
   if (b->kind == kind)
     return true;
-  return fail(f, HEAPGUARD_ALLOC_DEALLOC_MISMATCH, "allocation kind", b, b->kind,
+  return hg_fail(f, HEAPGUARD_ALLOC_DEALLOC_MISMATCH, "allocation kind", b, b->kind,
               kind);
 }
 
@@ -173,7 +173,7 @@ bool hg_check_free_block(const struct hg_segment *s, const struct hg_block *b,
   if (!hg_check_header(s, b, f))
     return false;
   if (b->state != HG_STATE_FREE)
-    return fail(f, HEAPGUARD_METADATA_CORRUPTION, "free-list entry not free", b,
+    return hg_fail(f, HEAPGUARD_METADATA_CORRUPTION, "free-list entry not free", b,
                 HG_STATE_FREE, b->state);
   return true;
 }
@@ -185,12 +185,12 @@ static void diagnose_inside(const struct hg_block *b, uintptr_t p,
   f->offset = off;
   f->requested = b->state == HG_STATE_USED ? hg_block_requested(b) : 0;
   if (b->state == HG_STATE_FREE)
-    fail(f, HEAPGUARD_INVALID_FREE, "pointer into a free block", b, 0, (uint64_t)off);
+    hg_fail(f, HEAPGUARD_INVALID_FREE, "pointer into a free block", b, 0, (uint64_t)off);
   else if (off < 0)
-    fail(f, HEAPGUARD_INVALID_FREE, "pointer into a block header", b, 0,
+    hg_fail(f, HEAPGUARD_INVALID_FREE, "pointer into a block header", b, 0,
          (uint64_t)off);
   else
-    fail(f, HEAPGUARD_INVALID_FREE, "pointer into the middle of a block", b, 0,
+    hg_fail(f, HEAPGUARD_INVALID_FREE, "pointer into the middle of a block", b, 0,
          (uint64_t)off);
 }
 
@@ -204,7 +204,7 @@ void hg_diagnose_pointer(const struct hg_segment *s, uintptr_t p,
     if (!check_neighbour_header(s, b, prev, f))
       return;
     if (prev && b->prev_size != prev->size) {
-      fail(f, HEAPGUARD_METADATA_CORRUPTION, "prev link", b, prev->size,
+      hg_fail(f, HEAPGUARD_METADATA_CORRUPTION, "prev link", b, prev->size,
            b->prev_size);
       return;
     }
@@ -216,7 +216,7 @@ void hg_diagnose_pointer(const struct hg_segment *s, uintptr_t p,
     prev = b;
     b = next;
   }
-  fail(f, HEAPGUARD_INVALID_FREE, "pointer outside every block", NULL, 0, p);
+  hg_fail(f, HEAPGUARD_INVALID_FREE, "pointer outside every block", NULL, 0, p);
 }
 
 bool hg_check_segment_blocks(const struct hg_segment *s,

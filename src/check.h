@@ -17,6 +17,11 @@
 #include "heapguard.h"
 #include "segment.h"
 
+/* Fill f with a failed check; returns false for the caller to pass on. */
+bool hg_fail(struct heapguard_finding *f, enum heapguard_bug_class c,
+             const char *what, const void *block, uint64_t expected,
+             uint64_t found);
+
 /* Segment metadata: magic, checksum, bounds. */
 bool hg_check_segment(const struct hg_segment *s, struct heapguard_finding *f);
 
