@@ -19,33 +19,18 @@
 
 static _Atomic unsigned dump_seq;
 
-static bool write_exact(int fd, const void *p, size_t len)
-{
-  const char *c = p;
-  while (len) {
-    ssize_t n = write(fd, c, len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return false;
-    c += n;
-    len -= (size_t)n;
-  }
-  return true;
-}
-
 static bool write_padding(int fd, uint64_t len)
 {
   static const char zeros[8];
   size_t pad = (size_t)(-len & 7);
-  return pad == 0 || write_exact(fd, zeros, pad);
+  return pad == 0 || hg_os_write_all(fd, zeros, pad);
 }
 
 static bool write_section(int fd, uint32_t type, uint32_t flags, const void *p,
                           size_t len)
 {
   struct hg_dump_section sh = { type, flags, len };
-  return write_exact(fd, &sh, sizeof sh) && write_exact(fd, p, len) &&
+  return hg_os_write_all(fd, &sh, sizeof sh) && hg_os_write_all(fd, p, len) &&
          write_padding(fd, len);
 }
 
@@ -55,7 +40,7 @@ static uint64_t write_memory(int fd, const char *p, size_t len)
   uint64_t done = 0;
   while (done < len) {
     size_t chunk = len - done < HG_PAGE_SIZE ? len - done : HG_PAGE_SIZE;
-    if (!write_exact(fd, p + done, chunk))
+    if (!hg_os_write_all(fd, p + done, chunk))
       break;
     done += chunk;
   }
@@ -80,7 +65,7 @@ static bool write_segment(int fd, const struct hg_segment *s, uint32_t flags,
   struct hg_dump_section sh = { HG_DUMP_SEGMENT, flags,
                                 sizeof(struct hg_dump_segment) + len };
   struct hg_dump_segment seg = { (uintptr_t)s, len };
-  if (at < 0 || !write_exact(fd, &sh, sizeof sh) || !write_exact(fd, &seg, sizeof seg))
+  if (at < 0 || !hg_os_write_all(fd, &sh, sizeof sh) || !hg_os_write_all(fd, &seg, sizeof seg))
     return false;
   uint64_t done = write_memory(fd, (const char *)s, len);
   if (done != len) {
@@ -139,7 +124,7 @@ bool hg_dump_write(const struct heapguard_finding *f, const char *text,
   fill_process(&pr);
   struct hg_dump_report rep = { (uint32_t)f->bug_class, 0, f->address, f->block,
                                 f->segment, f->expected, f->found };
-  bool ok = write_exact(fd, &fh, sizeof fh) &&
+  bool ok = hg_os_write_all(fd, &fh, sizeof fh) &&
             write_section(fd, HG_DUMP_PROCESS, 0, &pr, sizeof pr) &&
             write_section(fd, HG_DUMP_REPORT, 0, &rep, sizeof rep) &&
             write_section(fd, HG_DUMP_REPORT_TEXT, 0, text, text_len) &&

@@ -92,17 +92,19 @@ bool hg_os_random(void *buf, size_t len)
   return true;
 }
 
-void hg_os_write_all(int fd, const char *buf, size_t len)
+bool hg_os_write_all(int fd, const void *buf, size_t len)
 {
+  const char *p = buf;
   while (len) {
-    ssize_t n = write(fd, buf, len);
+    ssize_t n = write(fd, p, len);
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0)
-      return;
-    buf += n;
+      return false;
+    p += n;
     len -= (size_t)n;
   }
+  return true;
 }
 
 int hg_os_open_write(const char *path, bool exclusive)

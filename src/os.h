@@ -25,7 +25,8 @@ bool hg_os_protect_rw(void *p, size_t size);
 /* Fill buf with random bytes; false when no kernel randomness is available. */
 bool hg_os_random(void *buf, size_t len);
 
-void hg_os_write_all(int fd, const char *buf, size_t len);
+/* Write all of buf; false when the kernel refuses (EFAULT on unreadable memory). */
+bool hg_os_write_all(int fd, const void *buf, size_t len);
 int hg_os_open_write(const char *path, bool exclusive);
 int hg_os_open_read(const char *path);
 ssize_t hg_os_read(int fd, void *buf, size_t len);
