@@ -1,0 +1,458 @@
+/*
+ * gen_dump.c - builds synthetic dumps; see gen_dump.h for the block plan.
+ *
+ * Sealing goes through block.c and segment_meta.c with the FAKE address
+ * (the "_at"/"expected" variants), never hg_block_seal/hg_segment_seal,
+ * which key on the struct's real address in this process.
+ */
+#include "gen_dump.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "block.h"
+#include "checksum.h"
+#include "heapguard.h"
+#include "heapguard_dump.h"
+#include "segment.h"
+
+static const uint64_t secret[2] = {0x0123456789abcdefull, 0xfedcba9876543210ull};
+
+const size_t gen_block_offset[GEN_BLOCKS] = {0x040, 0x070, 0x100, 0x140,
+                                             0x190, 0x1f0, 0x2e0, 0x750};
+
+static const struct plan {
+  uint32_t bytes;
+  bool used;
+  uint32_t requested;
+  uint16_t kind;
+  uint32_t stack;
+} plan[GEN_BLOCKS] = {
+    {48, true, 10, HG_KIND_MALLOC, 11},   {144, true, 100, HG_KIND_NEW, 12},
+    {64, false, 0, 0, 13},                {80, true, 33, HG_KIND_MALLOC, 14},
+    {96, false, 0, 0, 15},                {240, true, 200, HG_KIND_NEW_ARRAY, 16},
+    {1136, true, 1000, HG_KIND_MALLOC, 17}, {176, false, 0, 0, 18},
+};
+
+static const char *const damage_names[GEN_DAMAGE_COUNT] = {
+    [GEN_CLEAN] = "clean",
+    [GEN_SMASH_HEADER] = "smash-header",
+    [GEN_OVERFLOW] = "overflow",
+    [GEN_TAIL] = "tail",
+    [GEN_BAD_PREV] = "bad-prev",
+    [GEN_PREV_UNSEALED] = "prev-unsealed",
+    [GEN_BAD_LINK] = "bad-link",
+    [GEN_LINK_TO_USED] = "link-to-used",
+    [GEN_ZERO_SIZE] = "zero-size",
+    [GEN_TWO_HEADERS] = "two-headers",
+    [GEN_LOST] = "lost",
+    [GEN_PAST_END] = "past-end",
+    [GEN_META] = "meta",
+    [GEN_NEIGHBOUR] = "neighbour",
+    [GEN_ZERO_BLOCKS] = "zero-blocks",
+    [GEN_SEALED_HOSTILE_META] = "sealed-hostile-meta",
+};
+
+const char *gen_damage_name(enum gen_damage d)
+{
+  return (unsigned)d < GEN_DAMAGE_COUNT ? damage_names[d] : "?";
+}
+
+/* ---- the segment image ---- */
+
+struct image {
+  uint8_t bytes[GEN_SEGMENT_END];
+  uint64_t address;
+  struct hg_key key;
+};
+
+static uint64_t addr_of(const struct image *im, size_t off)
+{
+  return im->address + off;
+}
+
+static void seal_block(struct image *im, size_t off, struct hg_block *h)
+{
+  h->canary = hg_block_expected_canary(&im->key, (uintptr_t)addr_of(im, off));
+  h->checksum =
+      hg_block_expected_checksum(&im->key, h, (uintptr_t)addr_of(im, off));
+  memcpy(im->bytes + off, h, sizeof *h);
+}
+
+static struct hg_block header_of(const struct image *im, size_t off)
+{
+  struct hg_block h;
+  memcpy(&h, im->bytes + off, sizeof h);
+  return h;
+}
+
+static void write_tail(struct image *im, size_t off, const struct hg_block *h)
+{
+  size_t start = off + HG_HEADER_SIZE + hg_block_requested(h);
+  size_t n = h->tail < HG_TAIL_CHECKED ? h->tail : HG_TAIL_CHECKED;
+  for (size_t i = 0; i < n; i++)
+    im->bytes[start + i] =
+        hg_tail_byte(&im->key, (uintptr_t)addr_of(im, start + i));
+}
+
+static void write_link(struct image *im, size_t slot, uint64_t target)
+{
+  uint64_t v = (uint64_t)hg_link_mangle(
+      &im->key, (const void *)(uintptr_t)addr_of(im, slot),
+      (const void *)(uintptr_t)target);
+  memcpy(im->bytes + slot, &v, sizeof v);
+}
+
+static void seal_segment(const struct hg_key *key, struct hg_segment *s,
+                         uint64_t address)
+{
+  s->checksum = hg_segment_expected_checksum(key, s, (uintptr_t)address);
+}
+
+static struct hg_segment segment_meta(uint32_t seq)
+{
+  struct hg_segment s = {
+      .magic = HG_SEGMENT_MAGIC,
+      .map_size = HG_SEGMENT_SIZE,
+      .first_block = HG_SEGMENT_META_SIZE,
+      .end = HG_SEGMENT_SIZE - 2 * HG_PAGE_SIZE,
+      .owner = 0,
+      .seq = seq,
+  };
+  return s;
+}
+
+static void build_image(struct image *im)
+{
+  memset(im->bytes, 0, sizeof im->bytes);
+  struct hg_segment s = segment_meta(3);
+  s.end = GEN_SEGMENT_END;
+  uint32_t prev = 0;
+  for (int i = 0; i < GEN_BLOCKS; i++) {
+    size_t off = gen_block_offset[i];
+    struct hg_block h = {
+        .size = plan[i].bytes >> HG_GRANULE_SHIFT,
+        .prev_size = prev,
+        .state = plan[i].used ? HG_STATE_USED : HG_STATE_FREE,
+        .kind = plan[i].kind,
+        .stack = plan[i].stack,
+    };
+    if (plan[i].used) {
+      h.tail = plan[i].bytes - HG_HEADER_SIZE - plan[i].requested;
+      memset(im->bytes + off + HG_HEADER_SIZE, 'a' + i, plan[i].requested);
+      s.used_bytes += plan[i].bytes;
+      s.used_blocks++;
+    }
+    seal_block(im, off, &h);
+    if (plan[i].used)
+      write_tail(im, off, &h);
+    prev = h.size;
+  }
+  /* Free list 2 <-> 4 <-> 7 -> (upper neighbour). */
+  uint64_t b2 = addr_of(im, gen_block_offset[2]);
+  uint64_t b4 = addr_of(im, gen_block_offset[4]);
+  uint64_t b7 = addr_of(im, gen_block_offset[7]);
+  uint64_t beyond = im->address + HG_SEGMENT_SIZE + 0x40;
+  write_link(im, gen_block_offset[2] + 32, b4);
+  write_link(im, gen_block_offset[2] + 40, 0);
+  write_link(im, gen_block_offset[4] + 32, b7);
+  write_link(im, gen_block_offset[4] + 40, b2);
+  write_link(im, gen_block_offset[7] + 32, beyond);
+  write_link(im, gen_block_offset[7] + 40, b4);
+
+  seal_segment(&im->key, &s, im->address);
+  memcpy(im->bytes, &s, sizeof s);
+}
+
+static void reseal_with(struct image *im, int block, void (*edit)(struct hg_block *))
+{
+  size_t off = gen_block_offset[block];
+  struct hg_block h = header_of(im, off);
+  edit(&h);
+  seal_block(im, off, &h);
+}
+
+static void prev_seven(struct hg_block *h) { h->prev_size = 7; }
+static void size_zero(struct hg_block *h) { h->size = 0; }
+static void size_huge(struct hg_block *h) { h->size = 0x10000; }
+
+static void inject(struct image *im, enum gen_damage d)
+{
+  switch (d) {
+  case GEN_SMASH_HEADER:
+    memset(im->bytes + gen_block_offset[3], 'A', 12);
+    break;
+  case GEN_OVERFLOW: {
+    /* strcpy-style overrun: the 6 tail bytes of block 0, then 12 of 1. */
+    size_t from = gen_block_offset[0] + HG_HEADER_SIZE + plan[0].requested;
+    memset(im->bytes + from, 'B', 6 + 12);
+    break;
+  }
+  case GEN_TAIL: {
+    size_t at = gen_block_offset[5] + HG_HEADER_SIZE + plan[5].requested + 2;
+    im->bytes[at] = 0;
+    im->bytes[at + 1] = 0;
+    break;
+  }
+  case GEN_BAD_PREV:
+    reseal_with(im, 4, prev_seven);
+    break;
+  case GEN_PREV_UNSEALED: {
+    uint32_t seven = 7;
+    memcpy(im->bytes + gen_block_offset[4] + 12, &seven, sizeof seven);
+    break;
+  }
+  case GEN_BAD_LINK:
+    memset(im->bytes + gen_block_offset[4] + 32, 'A', 8);
+    break;
+  case GEN_LINK_TO_USED:
+    write_link(im, gen_block_offset[2] + 32, addr_of(im, gen_block_offset[3]));
+    break;
+  case GEN_ZERO_SIZE:
+    reseal_with(im, 3, size_zero);
+    break;
+  case GEN_TWO_HEADERS:
+    memset(im->bytes + gen_block_offset[3], 'C', 16);
+    memset(im->bytes + gen_block_offset[4], 'D', 16);
+    break;
+  case GEN_LOST:
+    memset(im->bytes + gen_block_offset[7], 'E', 24);
+    break;
+  case GEN_PAST_END:
+    reseal_with(im, 7, size_huge);
+    break;
+  case GEN_META: {
+    struct hg_segment s;
+    memcpy(&s, im->bytes, sizeof s);
+    s.used_blocks = 99;
+    memcpy(im->bytes, &s, sizeof s);
+    break;
+  }
+  case GEN_ZERO_BLOCKS:
+    memset(im->bytes + HG_SEGMENT_META_SIZE, 0,
+           sizeof im->bytes - HG_SEGMENT_META_SIZE);
+    break;
+  case GEN_SEALED_HOSTILE_META: {
+    struct hg_segment s;
+    memcpy(&s, im->bytes, sizeof s);
+    s.first_block = 0xfffffff0u;
+    s.end = 0xfffffff0u;
+    seal_segment(&im->key, &s, im->address);
+    memcpy(im->bytes, &s, sizeof s);
+    break;
+  }
+  default:
+    break;
+  }
+}
+
+/* ---- the container ---- */
+
+struct out {
+  uint8_t *p;
+  size_t n, cap;
+  bool failed;
+};
+
+static void put(struct out *o, const void *p, size_t n)
+{
+  if (o->failed)
+    return;
+  if (o->n + n + 8 > o->cap) {
+    size_t cap = (o->cap + n + 8) * 2;
+    uint8_t *q = realloc(o->p, cap);
+    if (!q) {
+      o->failed = true;
+      return;
+    }
+    o->p = q;
+    o->cap = cap;
+  }
+  memcpy(o->p + o->n, p, n);
+  o->n += n;
+}
+
+static void section(struct out *o, uint32_t type, uint32_t flags,
+                    const void *a, size_t an, const void *b, size_t bn)
+{
+  static const uint8_t zeros[8];
+  struct hg_dump_section sh = {type, flags, an + bn};
+  put(o, &sh, sizeof sh);
+  put(o, a, an);
+  if (bn)
+    put(o, b, bn);
+  put(o, zeros, (8 - (an + bn) % 8) % 8);
+}
+
+static const char plain_text[] =
+    "==4242== heapguard: heap-buffer-overflow on address 0x7f3a1240124a\n"
+    "==4242== WRITE past the end of a 10-byte block allocated by malloc\n"
+    "    #0 0x55d0c0de1234 in main demo.c:12\n";
+
+/* Everything a JSON or terminal writer can get wrong, in one report. */
+static const char hostile_text[] =
+    "quote \" backslash \\ tab \t cr \r esc \x1b[31mred\x1b[0m nul-free\n"
+    "</script><script>alert(1)</script> & <b>\n"
+    "bad utf-8 \xff\xfe \xc0\xaf overlong \xed\xa0\x80 surrogate, "
+    "good \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80 c1 \xc2\x9b end\n";
+
+static uint32_t bug_class_of(enum gen_damage d)
+{
+  switch (d) {
+  case GEN_CLEAN: return HEAPGUARD_DOUBLE_FREE;
+  case GEN_OVERFLOW:
+  case GEN_TAIL: return HEAPGUARD_HEAP_BUFFER_OVERFLOW;
+  case GEN_META:
+  case GEN_NEIGHBOUR:
+  case GEN_SEALED_HOSTILE_META: return HEAPGUARD_SEGMENT_CORRUPTION;
+  default: return HEAPGUARD_METADATA_CORRUPTION;
+  }
+}
+
+uint8_t *gen_dump(const struct gen_options *opt, size_t *len)
+{
+  static struct image im;
+  struct out o = {0};
+
+  hg_crc32c_init();
+  im.address = GEN_SEGMENT_ADDRESS;
+  hg_key_derive(&im.key, secret);
+  build_image(&im);
+  inject(&im, opt->damage);
+
+  struct hg_dump_file_header fh = {.version = HG_DUMP_VERSION,
+                                   .header_size = sizeof fh,
+                                   .section_count = 4 + opt->neighbours};
+  memcpy(fh.magic, HG_DUMP_MAGIC, sizeof fh.magic);
+  put(&o, &fh, sizeof fh);
+
+  struct hg_dump_process p = {
+      .pid = 4242,
+      .tid = 4243,
+      .unix_time = 1700000000,
+      .version = HEAPGUARD_VERSION_STRING,
+      .build_id = {0xde, 0xad, 0xbe, 0xef, 0x01, 0x02, 0x03, 0x04},
+      .build_id_size = 8,
+      .secret = {secret[0], secret[1]},
+      .header_size = HG_HEADER_SIZE,
+      .granule = HG_GRANULE,
+  };
+  section(&o, HG_DUMP_PROCESS, 0, &p, sizeof p, NULL, 0);
+
+  uint64_t block = im.address + gen_block_offset[opt->damage == GEN_TAIL ? 5 : 3];
+  struct hg_dump_report r = {
+      .bug_class = bug_class_of(opt->damage),
+      .address = block + HG_HEADER_SIZE,
+      .block = block,
+      .segment = im.address,
+      .expected = 0x1111,
+      .found = 0x2222,
+  };
+  section(&o, HG_DUMP_REPORT, 0, &r, sizeof r, NULL, 0);
+
+  const char *text = opt->hostile_text ? hostile_text : plain_text;
+  size_t text_len = opt->hostile_text ? sizeof hostile_text - 1
+                                      : sizeof plain_text - 1;
+  section(&o, HG_DUMP_REPORT_TEXT, 0, text, text_len, NULL, 0);
+
+  struct hg_dump_segment ds = {im.address, sizeof im.bytes};
+  section(&o, HG_DUMP_SEGMENT, HG_DUMP_SEGMENT_DAMAGED, &ds, sizeof ds,
+          im.bytes, sizeof im.bytes);
+
+  for (unsigned i = 0; i < opt->neighbours && i < 2; i++) {
+    uint64_t at = i == 0 ? im.address - HG_SEGMENT_SIZE
+                         : im.address + HG_SEGMENT_SIZE;
+    struct hg_segment n = segment_meta(i == 0 ? 2 : 4);
+    seal_segment(&im.key, &n, at);
+    if (opt->damage == GEN_NEIGHBOUR && i == 0)
+      n.checksum ^= 0x10;
+    struct hg_dump_segment ns = {at, sizeof n};
+    section(&o, HG_DUMP_SEGMENT, HG_DUMP_SEGMENT_META_ONLY, &ns, sizeof ns, &n,
+            sizeof n);
+  }
+  if (o.failed) {
+    free(o.p);
+    return NULL;
+  }
+  *len = o.n;
+  return o.p;
+}
+
+uint8_t *gen_dump_dense(size_t image_bytes, size_t *len)
+{
+  struct hg_key key;
+  const uint64_t address = GEN_SEGMENT_ADDRESS;
+  struct out o = {0};
+
+  if (image_bytes % HG_GRANULE || image_bytes < 256)
+    return NULL;
+  hg_crc32c_init();
+  hg_key_derive(&key, secret);
+  uint8_t *img = calloc(1, image_bytes);
+  if (!img)
+    return NULL;
+
+  struct hg_segment s = segment_meta(9);
+  s.end = (uint32_t)image_bytes;
+  s.map_size = (image_bytes + 2 * HG_PAGE_SIZE + HG_PAGE_SIZE - 1) &
+               ~(uint64_t)(HG_PAGE_SIZE - 1);
+  if (s.map_size < 3 * HG_PAGE_SIZE)
+    s.map_size = 3 * HG_PAGE_SIZE;
+  size_t off = HG_SEGMENT_META_SIZE;
+  uint32_t prev = 0;
+  while (off < image_bytes) {
+    size_t left = image_bytes - off;
+    bool last = left < 2 * 48;
+    struct hg_block h = {
+        .size = (uint32_t)((last ? left : 48) >> HG_GRANULE_SHIFT),
+        .prev_size = prev,
+        .tail = last ? 0 : 1,
+        .state = last ? HG_STATE_FREE : HG_STATE_USED,
+        .kind = last ? 0 : HG_KIND_MALLOC,
+        .stack = 1,
+    };
+    uint64_t at = address + off;
+    h.canary = hg_block_expected_canary(&key, (uintptr_t)at);
+    h.checksum = hg_block_expected_checksum(&key, &h, (uintptr_t)at);
+    memcpy(img + off, &h, sizeof h);
+    if (last) {
+      /* Both links NULL: the only free block of the segment. */
+      for (int k = 0; k < 2; k++) {
+        size_t slot = off + HG_HEADER_SIZE + 8 * (size_t)k;
+        uint64_t v = (uint64_t)hg_link_mangle(
+            &key, (const void *)(uintptr_t)(address + slot), NULL);
+        memcpy(img + slot, &v, sizeof v);
+      }
+    } else {
+      size_t t = off + 48 - 1; /* requested 15: one tail byte */
+      img[t] = hg_tail_byte(&key, (uintptr_t)(address + t));
+      s.used_blocks++;
+      s.used_bytes += 48;
+    }
+    prev = h.size;
+    off += (size_t)h.size << HG_GRANULE_SHIFT;
+  }
+  seal_segment(&key, &s, address);
+  memcpy(img, &s, sizeof s);
+
+  struct hg_dump_file_header fh = {.version = HG_DUMP_VERSION,
+                                   .header_size = sizeof fh,
+                                   .section_count = 2};
+  memcpy(fh.magic, HG_DUMP_MAGIC, sizeof fh.magic);
+  put(&o, &fh, sizeof fh);
+  struct hg_dump_process p = {.pid = 1, .tid = 1, .version = "dense",
+                              .secret = {secret[0], secret[1]},
+                              .header_size = HG_HEADER_SIZE,
+                              .granule = HG_GRANULE};
+  section(&o, HG_DUMP_PROCESS, 0, &p, sizeof p, NULL, 0);
+  struct hg_dump_segment ds = {address, image_bytes};
+  section(&o, HG_DUMP_SEGMENT, HG_DUMP_SEGMENT_DAMAGED, &ds, sizeof ds, img,
+          image_bytes);
+  free(img);
+  if (o.failed) {
+    free(o.p);
+    return NULL;
+  }
+  *len = o.n;
+  return o.p;
+}

@@ -1,0 +1,78 @@
+/*
+ * gen_dump.h - synthetic heapguard dumps for testing the inspector.
+ *
+ * Builds, in memory, the segment image a crashing process would have
+ * written: a struct hg_segment sealed at a fake original address, then
+ * blocks sealed at their fake addresses with block.c's own functions,
+ * trailing canaries from hg_tail_byte, mangled free-list links. Damage is
+ * injected afterwards, the way a bug would do it, and the whole is wrapped
+ * in the version 1 container of heapguard_dump.h.
+ *
+ * The block plan is fixed so that tests can name blocks by index:
+ *
+ *   #  offset  bytes  state  requested (tail)
+ *   0  0x040     48   used     10 (6)
+ *   1  0x070    144   used    100 (12)
+ *   2  0x100     64   free
+ *   3  0x140     80   used     33 (15)
+ *   4  0x190     96   free
+ *   5  0x1f0    240   used    200 (8)
+ *   6  0x2e0   1136   used   1000 (104, first 64 checked)
+ *   7  0x750    176   free          (the rest, to end = 0x800)
+ *
+ * Free list: 2 <-> 4 <-> 7, and 7's next link points into the upper
+ * neighbour segment (not in the dump).
+ */
+#ifndef HG_GEN_DUMP_H
+#define HG_GEN_DUMP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum gen_damage {
+  GEN_CLEAN,
+  GEN_SMASH_HEADER,   /* block 3: canary and size overwritten with 'A' */
+  GEN_OVERFLOW,       /* block 0 overflows through its tail into 1's header */
+  GEN_TAIL,           /* block 5: two bytes at +2 past the request zeroed */
+  GEN_BAD_PREV,       /* block 4 sealed with prev_size 7, not 5 */
+  GEN_PREV_UNSEALED,  /* block 4's prev_size changed without resealing */
+  GEN_BAD_LINK,       /* block 4's next link overwritten with 'A's */
+  GEN_LINK_TO_USED,   /* block 2's next link points at used block 3 */
+  GEN_ZERO_SIZE,      /* block 3 sealed with size 0 */
+  GEN_TWO_HEADERS,    /* blocks 3 and 4: headers smashed */
+  GEN_LOST,           /* block 7 (the last): header smashed, no resync */
+  GEN_PAST_END,       /* block 7 sealed with a size past the segment end */
+  GEN_META,           /* segment metadata changed without resealing */
+  GEN_NEIGHBOUR,      /* the lower neighbour's metadata checksum broken */
+  GEN_ZERO_BLOCKS,    /* the whole block area zeroed */
+  GEN_SEALED_HOSTILE_META, /* metadata sealed with absurd first_block/end */
+  GEN_DAMAGE_COUNT
+};
+
+struct gen_options {
+  enum gen_damage damage;
+  unsigned neighbours;  /* 0..2 */
+  bool hostile_text;    /* report text with quotes, controls, bad UTF-8 */
+};
+
+#define GEN_BLOCKS 8
+#define GEN_SEGMENT_ADDRESS 0x7f3a12401000ull /* one page into its mapping */
+#define GEN_SEGMENT_END 0x800u
+
+extern const size_t gen_block_offset[GEN_BLOCKS];
+
+const char *gen_damage_name(enum gen_damage d);
+
+/* A malloc'd dump; *len its size. NULL when out of memory. */
+uint8_t *gen_dump(const struct gen_options *o, size_t *len);
+
+/*
+ * A clean dump whose damaged segment is image_bytes long (a multiple of 16,
+ * at least 256) and tiled with minimal 48-byte used blocks, the last block
+ * free: the most blocks a segment of that size can hold. For bounding the
+ * walk's time and memory.
+ */
+uint8_t *gen_dump_dense(size_t image_bytes, size_t *len);
+
+#endif

@@ -1,0 +1,233 @@
+/*
+ * inspect.h - the dump inspector's internal interface.
+ *
+ * The inspector is split so that everything between "bytes of a file" and
+ * "a verdict" is a pure function of a memory buffer: the command line tool
+ * reads a file and calls hgi_inspect(), the libFuzzer target calls the same
+ * function on its input. Stages:
+ *
+ *   inspect_parse.c   container: file header and sections, every length
+ *                     bounded against the buffer before it is used
+ *   inspect_walk.c    the damaged segment: metadata, block walk with
+ *                     resynchronisation, trailing canaries, free links
+ *   inspect_text.c    text output and the hexdumps
+ *   inspect_json.c    JSON output, and the string escaping HTML shares
+ *   inspect_html.c    the self-contained HTML page
+ *
+ * Nothing here trusts the dump: parsed structures are copies, raw segment
+ * bytes are (pointer, length) pairs into the caller's buffer, and offsets
+ * are checked against those lengths before every read.
+ */
+#ifndef HG_INSPECT_H
+#define HG_INSPECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "block.h"
+#include "heapguard_dump.h"
+#include "segment.h"
+
+/* A larger dump is refused rather than read: see docs/dump-format.md. */
+#define HGI_MAX_DUMP_BYTES ((size_t)1 << 30)
+
+/* The library writes at most two; more than this is a hostile file. */
+#define HGI_MAX_NEIGHBOURS 8u
+
+/*
+ * A real segment holds at most HG_SEGMENT_SIZE / 48 blocks (large segments
+ * hold one), so these bound only forged dumps, and with them memory.
+ */
+#define HGI_MAX_BLOCKS ((size_t)1 << 20)
+#define HGI_MAX_MARKS ((size_t)1 << 16)
+
+/* Bytes shown on either side of a damaged spot. */
+#define HGI_HEXDUMP_CONTEXT 64u
+
+/* Exit statuses, also hgi_inspect()'s return values. */
+enum {
+  HGI_EXIT_CLEAN = 0,
+  HGI_EXIT_DAMAGE = 1,
+  HGI_EXIT_ERROR = 2,
+};
+
+/* A segment section: where the bytes lived and where they are now. */
+struct hgi_image {
+  uint64_t address;     /* original address of bytes[0] */
+  const uint8_t *bytes; /* into the caller's buffer */
+  size_t length;
+  struct hg_segment meta; /* copy of the first sizeof(meta) bytes */
+};
+
+/* The container, parsed. */
+struct hgi_dump {
+  size_t file_size;
+  uint32_t version;
+  unsigned sections;
+  unsigned skipped_sections; /* unknown types, skipped as the format says */
+  struct hg_dump_process process;
+  bool has_report;
+  struct hg_dump_report report;
+  bool has_text;
+  const uint8_t *text; /* not terminated */
+  size_t text_length;
+  struct hgi_image damaged;
+  unsigned neighbour_count;
+  struct hgi_image neighbours[HGI_MAX_NEIGHBOURS];
+};
+
+/* On failure returns false and leaves a message in err. */
+bool hgi_parse(const uint8_t *buf, size_t len, struct hgi_dump *d, char *err,
+               size_t errlen);
+
+/* Per-block problems; a block may have several. */
+enum {
+  HGI_P_BAD_CANARY = 1u << 0,
+  HGI_P_BAD_CHECKSUM = 1u << 1,
+  HGI_P_BAD_STATE = 1u << 2,
+  HGI_P_BAD_SIZE = 1u << 3,
+  HGI_P_PREV_MISMATCH = 1u << 4,
+  HGI_P_TAIL = 1u << 5,
+  HGI_P_BAD_LINK = 1u << 6,
+  HGI_P_PAST_END = 1u << 7, /* verified header whose size leaves the segment */
+  HGI_P_HEADER_MASK = 0xf,
+};
+
+enum hgi_resync {
+  HGI_RESYNC_NONE = 0,     /* header verified, its size led to the next */
+  HGI_RESYNC_PREV_SIZE,    /* next verified header's prev_size confirms it */
+  HGI_RESYNC_SCAN,         /* found by scanning; prev_size does not agree */
+  HGI_RESYNC_LOST,         /* nothing verifies up to the end of the segment */
+};
+
+enum hgi_link_status {
+  HGI_LINK_NULL = 0,
+  HGI_LINK_OK,         /* the header of a free block in this segment */
+  HGI_LINK_OUTSIDE,    /* outside the dump: cannot be checked */
+  HGI_LINK_NEIGHBOUR,  /* inside a dumped neighbour's mapping: not dumped */
+  HGI_LINK_DAMAGED,    /* a damaged header: reported there, not here */
+  HGI_LINK_MISALIGNED,
+  HGI_LINK_NONCANONICAL,
+  HGI_LINK_NOT_FREE,   /* a block header, but a used or damaged one */
+  HGI_LINK_NOT_HEADER, /* inside this segment, not at a block header */
+};
+
+struct hgi_block {
+  size_t offset;         /* from the start of the segment image */
+  uint64_t address;      /* original header address */
+  size_t extent;         /* bytes this entry covers */
+  struct hg_block hdr;   /* as found */
+  enum hg_header_fault fault;
+  unsigned problems;
+  uint32_t expected_prev;
+  /* trailing canary, when HGI_P_TAIL */
+  size_t tail_first, tail_last, tail_bad;
+  uint8_t tail_expected, tail_found;
+  /* free-list links, for verified free blocks */
+  uint64_t link[2];
+  enum hgi_link_status link_status[2];
+  /* how the walk got past a damaged header */
+  enum hgi_resync resync;
+  bool size_field_agrees; /* the damaged header's size matched the resync */
+  /*
+   * The damaged header with its canary, and size and prev_size where the
+   * walk knows them, put back verifies: every other field is as found.
+   */
+  bool reconstructed;
+  struct hg_block original;
+};
+
+/* A damaged spot: bytes to show, with what should have been there. */
+#define HGI_MARK_MAX 64u
+struct hgi_mark {
+  size_t offset;       /* into the segment image */
+  size_t length;       /* <= HGI_MARK_MAX */
+  size_t block;        /* index into blocks */
+  const char *what;    /* "leading canary", "trailing canary", ... */
+  uint8_t expected[HGI_MARK_MAX];
+  bool known[HGI_MARK_MAX]; /* expected[i] is meaningful */
+};
+
+/* Contiguous ranges of the image shown as one hexdump. */
+struct hgi_window {
+  size_t offset, length;
+};
+
+/* Hexdumps beyond this many, or this many bytes, are summarised. */
+#define HGI_MAX_WINDOWS 64u
+#define HGI_MAX_HEXDUMP_BYTES ((size_t)128 << 10)
+
+struct hgi_analysis {
+  struct hg_key key;
+  enum hg_segment_fault meta_fault;
+  enum hg_segment_fault neighbour_fault[HGI_MAX_NEIGHBOURS];
+  size_t first, end;       /* walked range [first, end) of the image */
+  bool first_assumed;      /* metadata untrusted: first_block assumed */
+  bool end_assumed;        /* metadata untrusted: end taken from the dump */
+  bool dump_short;         /* the image holds fewer bytes than meta.end */
+  size_t leftover;         /* bytes between the last block and end */
+  bool overrun;            /* last verified block leaves the segment */
+  bool lost;               /* the walk gave up resynchronising */
+  bool too_many;           /* stopped at HGI_MAX_BLOCKS */
+  size_t marks_dropped;    /* damaged spots past HGI_MAX_MARKS */
+  size_t block_count, block_cap;
+  struct hgi_block *blocks;
+  size_t mark_count, mark_cap;
+  struct hgi_mark *marks;
+  size_t window_count;
+  struct hgi_window *windows;
+  size_t damaged_blocks;
+  size_t problems;         /* everything that makes the exit status 1 */
+  bool report_block_found;
+  size_t report_block;     /* index of the reported block, when found */
+};
+
+/* False only when out of memory; the analysis is freed by hgi_free. */
+bool hgi_analyse(const struct hgi_dump *d, struct hgi_analysis *a);
+void hgi_free(struct hgi_analysis *a);
+
+/* Shared naming, so the three outputs never disagree. */
+const char *hgi_bug_class_name(uint32_t c);
+const char *hgi_state_name(uint16_t state);
+const char *hgi_kind_name(uint16_t kind);
+const char *hgi_link_status_name(enum hgi_link_status s);
+bool hgi_link_is_bad(enum hgi_link_status s);
+const char *hgi_resync_name(enum hgi_resync r);
+/* "bad canary; trailing canary damaged at +3 bytes", or "OK". */
+void hgi_block_status(const struct hgi_block *b, char *buf, size_t n);
+
+void hgi_print_text(FILE *out, const char *name, const struct hgi_dump *d,
+                    const struct hgi_analysis *a);
+void hgi_print_json(FILE *out, const char *name, const struct hgi_dump *d,
+                    const struct hgi_analysis *a);
+void hgi_print_html(FILE *out, const char *name, const struct hgi_dump *d,
+                    const struct hgi_analysis *a);
+
+/* Length of the valid UTF-8 sequence at s, 0 if none starts there. */
+size_t hgi_utf8_sequence(const uint8_t *s, size_t n);
+
+/* Text for a terminal: controls and invalid UTF-8 as \xNN escapes. */
+void hgi_text_string(FILE *out, const uint8_t *s, size_t n, bool newlines);
+
+/* ISO 8601 UTC for unix_time, "?" when it is not representable. */
+void hgi_format_time(uint64_t unix_time, char *buf, size_t n);
+
+/* JSON string body: escapes controls, quotes, <>& and invalid UTF-8. */
+void hgi_json_string(FILE *out, const uint8_t *s, size_t n);
+
+struct hgi_options {
+  bool json;
+  FILE *html;    /* write the HTML page here too, or NULL */
+  const char *name;
+};
+
+/*
+ * Parse, analyse, print. Returns HGI_EXIT_*; on HGI_EXIT_ERROR a message
+ * has gone to err and nothing to out.
+ */
+int hgi_inspect(const uint8_t *buf, size_t len, const struct hgi_options *o,
+                FILE *out, FILE *err);
+
+#endif

@@ -1,0 +1,387 @@
+/*
+ * inspect_text.c - the text output: process, report, block map, hexdumps.
+ *
+ * Owns the human-readable rendering and the terminal-safe string printer.
+ * Strings from the dump (version, report text) were written by a damaged
+ * process and are printed with control bytes escaped, so a dump cannot
+ * drive the reader's terminal.
+ */
+#include "inspect.h"
+
+#include <string.h>
+#include <time.h>
+
+/* Bounds the output of a densely damaged segment; the map is complete. */
+#define MAX_HEXDUMP_ROWS (HGI_MAX_HEXDUMP_BYTES / 16)
+
+void hgi_format_time(uint64_t unix_time, char *buf, size_t n)
+{
+  struct tm tm;
+  time_t t = (time_t)unix_time;
+  /* Years past 9999 do not fit the format; nor do negative times. */
+  if (unix_time > 253402300799ull || !gmtime_r(&t, &tm)) {
+    snprintf(buf, n, "?");
+    return;
+  }
+  strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void hgi_text_string(FILE *out, const uint8_t *s, size_t n, bool newlines)
+{
+  for (size_t i = 0; i < n;) {
+    uint8_t c = s[i];
+    if ((c >= 0x20 && c < 0x7f) || (newlines && (c == '\n' || c == '\t'))) {
+      fputc(c, out);
+      i++;
+      continue;
+    }
+    size_t k = c >= 0x80 ? hgi_utf8_sequence(s + i, n - i) : 0;
+    /* C1 controls (U+0080..U+009F) are escapes to some terminals too. */
+    if (k && !(k == 2 && c == 0xc2 && s[i + 1] < 0xa0)) {
+      fwrite(s + i, 1, k, out);
+      i += k;
+      continue;
+    }
+    fprintf(out, "\\x%02x", c);
+    i++;
+  }
+}
+
+static void print_padded(FILE *out, const char *s, size_t max)
+{
+  size_t n = strnlen(s, max);
+  hgi_text_string(out, (const uint8_t *)s, n, false);
+}
+
+static void print_process(FILE *out, const struct hg_dump_process *p)
+{
+  char when[64];
+  hgi_format_time(p->unix_time, when, sizeof when);
+  fprintf(out, "process\n");
+  fprintf(out, "  pid %u  tid %u\n", p->pid, p->tid);
+  fprintf(out, "  time %llu (%s)\n", (unsigned long long)p->unix_time, when);
+  fprintf(out, "  heapguard version ");
+  print_padded(out, p->version, sizeof p->version);
+  fprintf(out, "\n  build id ");
+  size_t n = p->build_id_size < sizeof p->build_id ? p->build_id_size
+                                                   : sizeof p->build_id;
+  for (size_t i = 0; i < n; i++)
+    fprintf(out, "%02x", p->build_id[i]);
+  if (n == 0)
+    fprintf(out, "(none)");
+  fprintf(out, "\n  geometry %u-byte headers, %u-byte granules\n\n",
+          p->header_size, p->granule);
+}
+
+static void print_report(FILE *out, const struct hgi_dump *d,
+                         const struct hgi_analysis *a)
+{
+  const struct hg_dump_report *r = &d->report;
+  fprintf(out, "report\n");
+  if (!d->has_report) {
+    fprintf(out, "  (no report section)\n\n");
+    return;
+  }
+  fprintf(out, "  class    %s (%u)\n", hgi_bug_class_name(r->bug_class),
+          r->bug_class);
+  fprintf(out, "  address  0x%llx\n", (unsigned long long)r->address);
+  fprintf(out, "  block    0x%llx", (unsigned long long)r->block);
+  if (a->report_block_found)
+    fprintf(out, "  (block #%zu of the dumped segment)", a->report_block);
+  fprintf(out, "\n  segment  0x%llx%s\n", (unsigned long long)r->segment,
+          r->segment == d->damaged.address ? "  (the dumped segment)" : "");
+  fprintf(out, "  expected 0x%llx\n  found    0x%llx\n\n",
+          (unsigned long long)r->expected, (unsigned long long)r->found);
+}
+
+static void print_meta(FILE *out, const struct hgi_image *img,
+                       enum hg_segment_fault f)
+{
+  const struct hg_segment *m = &img->meta;
+  fprintf(out, "  metadata at 0x%llx: %s\n", (unsigned long long)img->address,
+          f == HG_SEGMENT_OK ? "verifies"
+                             : f == HG_SEGMENT_BAD_MAGIC     ? "BAD magic"
+                               : f == HG_SEGMENT_BAD_CHECKSUM ? "BAD checksum"
+                                                              : "BAD bounds");
+  fprintf(out, "    seq %u  owner ", m->seq);
+  if (m->owner == HG_OWNER_LARGE)
+    fprintf(out, "large");
+  else
+    fprintf(out, "arena %u", m->owner);
+  fprintf(out, "  map_size %llu  first_block +0x%x  end +0x%x\n",
+          (unsigned long long)m->map_size, m->first_block, m->end);
+  fprintf(out, "    used %llu blocks, %llu bytes  magic 0x%llx  checksum 0x%08x\n",
+          (unsigned long long)m->used_blocks, (unsigned long long)m->used_bytes,
+          (unsigned long long)m->magic, m->checksum);
+}
+
+static void print_segment(FILE *out, const struct hgi_dump *d,
+                          const struct hgi_analysis *a)
+{
+  fprintf(out, "damaged segment (%zu bytes dumped)\n", d->damaged.length);
+  print_meta(out, &d->damaged, a->meta_fault);
+  if (a->first_assumed)
+    fprintf(out, "  first_block implausible: walking from +0x%zx\n", a->first);
+  if (a->end_assumed)
+    fprintf(out, "  end implausible: walking to the end of the dump, +0x%zx\n",
+            a->end);
+  if (a->dump_short)
+    fprintf(out, "  the dump holds only %zu bytes: walking to there\n",
+            d->damaged.length);
+  fputc('\n', out);
+}
+
+static void print_block_row(FILE *out, const struct hgi_block *b, size_t i)
+{
+  char status[256];
+  hgi_block_status(b, status, sizeof status);
+  fprintf(out, "  %5zu  +0x%06zx  0x%012llx  %8zu  ", i, b->offset,
+          (unsigned long long)b->address, b->extent);
+  if (b->fault != HG_HEADER_OK)
+    fprintf(out, "%-7s  %9s  %-6s  %8s  ", "DAMAGED", "?", "?", "?");
+  else if (b->hdr.state == HG_STATE_USED)
+    fprintf(out, "%-7s  %9zu  %-6s  %8u  ", "used", hg_block_requested(&b->hdr),
+            hgi_kind_name(b->hdr.kind), b->hdr.stack);
+  else
+    fprintf(out, "%-7s  %9s  %-6s  %8u  ", "free", "-", "-", b->hdr.stack);
+  fprintf(out, "%s\n", status);
+
+  if (b->fault != HG_HEADER_OK) {
+    fprintf(out, "         header as found: size %u prev_size %u tail %u "
+                 "state 0x%04x kind %u stack %u\n",
+            b->hdr.size, b->hdr.prev_size, b->hdr.tail, b->hdr.state,
+            b->hdr.kind, b->hdr.stack);
+    if (b->resync == HGI_RESYNC_LOST)
+      fprintf(out, "         could not resynchronise: no header verifies up "
+                   "to the segment end\n");
+    else
+      fprintf(out,
+              "         resynchronised %zu bytes on (%s); the header's size "
+              "field %s\n",
+              b->extent,
+              b->resync == HGI_RESYNC_PREV_SIZE
+                  ? "the next header's prev_size confirms it"
+                  : "by scanning for a header that verifies at its address",
+              b->size_field_agrees ? "agrees" : "does not agree");
+    if (b->reconstructed)
+      fprintf(out,
+              "         reconstructed: the original header was size %u "
+              "prev_size %u state %s requested %zu stack %u\n",
+              b->original.size, b->original.prev_size,
+              hgi_state_name(b->original.state),
+              b->original.state == HG_STATE_USED
+                  ? hg_block_requested(&b->original)
+                  : 0,
+              b->original.stack);
+  }
+  if (b->problems & HGI_P_TAIL)
+    fprintf(out,
+            "         trailing canary: %zu bad byte(s) from +%zu to +%zu past "
+            "the requested size; first expected %02x found %02x\n",
+            b->tail_bad, b->tail_first, b->tail_last, b->tail_expected,
+            b->tail_found);
+  for (int k = 0; k < 2; k++)
+    if (b->fault == HG_HEADER_OK && b->hdr.state == HG_STATE_FREE &&
+        !(b->problems & HGI_P_PAST_END) &&
+        b->link_status[k] != HGI_LINK_NULL && b->link_status[k] != HGI_LINK_OK)
+      fprintf(out, "         free-list link %d -> 0x%llx: %s\n", k,
+              (unsigned long long)b->link[k],
+              hgi_link_status_name(b->link_status[k]));
+}
+
+static void print_map(FILE *out, const struct hgi_analysis *a)
+{
+  fprintf(out, "block map (walked +0x%zx to +0x%zx)\n", a->first, a->end);
+  fprintf(out, "  %5s  %-9s  %-14s  %8s  %-7s  %9s  %-6s  %8s  %s\n", "#",
+          "offset", "address", "size", "state", "requested", "kind", "stack",
+          "status");
+  for (size_t i = 0; i < a->block_count; i++)
+    print_block_row(out, &a->blocks[i], i);
+  if (a->leftover)
+    fprintf(out, "  blocks do not tile the segment: %zu byte(s) left before "
+                 "the end\n",
+            a->leftover);
+  if (a->overrun)
+    fprintf(out, "  walk stopped: a verified header's size runs past the "
+                 "segment end\n");
+  if (a->lost)
+    fprintf(out, "  walk stopped: lost after a damaged header\n");
+  if (a->too_many)
+    fprintf(out, "  walk stopped after %zu blocks, more than a segment can "
+                 "hold\n",
+            a->block_count);
+  fprintf(out, "  %zu block(s), %zu damaged\n\n", a->block_count,
+          a->damaged_blocks);
+}
+
+/* What the marks say about one hexdump row. */
+struct row_marks {
+  bool marked[16], known[16];
+  uint8_t expected[16];
+  bool any_marked, any_known;
+};
+
+static void collect_row(const struct hgi_analysis *a, size_t *cursor,
+                        size_t row, struct row_marks *r)
+{
+  memset(r, 0, sizeof *r);
+  /* Marks are sorted by offset and at most HGI_MARK_MAX long. */
+  while (*cursor < a->mark_count &&
+         a->marks[*cursor].offset + HGI_MARK_MAX <= row)
+    (*cursor)++;
+  for (size_t j = *cursor; j < a->mark_count && a->marks[j].offset < row + 16;
+       j++) {
+    const struct hgi_mark *m = &a->marks[j];
+    for (size_t k = 0; k < m->length; k++) {
+      size_t at = m->offset + k;
+      if (at < row || at >= row + 16)
+        continue;
+      r->marked[at - row] = r->any_marked = true;
+      if (m->known[k]) {
+        r->known[at - row] = r->any_known = true;
+        r->expected[at - row] = m->expected[k];
+      }
+    }
+  }
+}
+
+static void print_window(FILE *out, const struct hgi_image *img,
+                         const struct hgi_analysis *a,
+                         const struct hgi_window *w, size_t *rows)
+{
+  size_t cursor = 0;
+  fprintf(out, "  at +0x%zx (0x%llx), %zu bytes:", w->offset,
+          (unsigned long long)(img->address + w->offset), w->length);
+  for (size_t j = 0; j < a->mark_count; j++) {
+    const struct hgi_mark *m = &a->marks[j];
+    if (m->offset >= w->offset && m->offset < w->offset + w->length)
+      fprintf(out, " [block #%zu %s]", m->block, m->what);
+  }
+  fputc('\n', out);
+  for (size_t row = w->offset; row < w->offset + w->length; row += 16) {
+    if (++*rows > MAX_HEXDUMP_ROWS)
+      return;
+    size_t n = w->offset + w->length - row < 16 ? w->offset + w->length - row
+                                                : 16;
+    struct row_marks r;
+    collect_row(a, &cursor, row, &r);
+    fprintf(out, "    0x%012llx +%06zx  ",
+            (unsigned long long)(img->address + row), row);
+    for (size_t i = 0; i < 16; i++) {
+      if (i < n)
+        fprintf(out, "%02x%s", img->bytes[row + i], i == 7 ? "  " : " ");
+      else
+        fprintf(out, "  %s", i == 7 ? "  " : " ");
+    }
+    fprintf(out, " |");
+    for (size_t i = 0; i < n; i++) {
+      uint8_t c = img->bytes[row + i];
+      fputc(c >= 0x20 && c < 0x7f ? c : '.', out);
+    }
+    fprintf(out, "|\n");
+    if (r.any_known) {
+      fprintf(out, "    %-22s  ", "expected");
+      for (size_t i = 0; i < 16; i++) {
+        if (r.known[i] && i < n)
+          fprintf(out, "%02x%s", r.expected[i], i == 7 ? "  " : " ");
+        else
+          fprintf(out, "  %s", i == 7 ? "  " : " ");
+      }
+      fputc('\n', out);
+    }
+    if (r.any_marked) {
+      char line[16 * 3 + 2];
+      size_t at = 0;
+      bool any = false;
+      for (size_t i = 0; i < 16; i++) {
+        const char *sym = "  ";
+        if (i < n && r.marked[i] && !r.known[i])
+          sym = "..", any = true;
+        else if (i < n && r.marked[i] && r.expected[i] != img->bytes[row + i])
+          sym = "^^", any = true;
+        at += (size_t)snprintf(line + at, sizeof line - at, "%s%s", sym,
+                               i == 7 ? "  " : " ");
+      }
+      if (any)
+        fprintf(out, "    %-22s  %s\n", "", line);
+    }
+  }
+}
+
+static void print_hexdumps(FILE *out, const struct hgi_dump *d,
+                           const struct hgi_analysis *a)
+{
+  if (a->window_count == 0)
+    return;
+  fprintf(out, "damaged bytes (found; expected below where known; ^^ "
+               "differs, .. no expectation)\n");
+  size_t rows = 0, shown = 0;
+  for (size_t i = 0; i < a->window_count && shown < HGI_MAX_WINDOWS; i++) {
+    print_window(out, &d->damaged, a, &a->windows[i], &rows);
+    shown++;
+    if (rows > MAX_HEXDUMP_ROWS)
+      break;
+  }
+  if (a->marks_dropped)
+    fprintf(out, "  %zu further damaged spot(s) not recorded\n",
+            a->marks_dropped);
+  if (shown < a->window_count)
+    fprintf(out, "  ... %zu more damaged region(s) not shown\n",
+            a->window_count - shown);
+  fputc('\n', out);
+}
+
+static void print_neighbours(FILE *out, const struct hgi_dump *d,
+                             const struct hgi_analysis *a)
+{
+  fprintf(out, "neighbour segments (metadata only)\n");
+  if (d->neighbour_count == 0)
+    fprintf(out, "  (none dumped)\n");
+  for (unsigned i = 0; i < d->neighbour_count; i++)
+    print_meta(out, &d->neighbours[i], a->neighbour_fault[i]);
+  fputc('\n', out);
+}
+
+static void print_report_text(FILE *out, const struct hgi_dump *d)
+{
+  fprintf(out, "report text\n");
+  if (!d->has_text) {
+    fprintf(out, "  (no report text section)\n\n");
+    return;
+  }
+  /* Indent each line so the report stands apart from our own output. */
+  const uint8_t *s = d->text, *end = d->text + d->text_length;
+  while (s < end) {
+    const uint8_t *nl = memchr(s, '\n', (size_t)(end - s));
+    const uint8_t *stop = nl ? nl : end;
+    fprintf(out, "  | ");
+    hgi_text_string(out, s, (size_t)(stop - s), true);
+    fputc('\n', out);
+    s = nl ? nl + 1 : end;
+  }
+  fputc('\n', out);
+}
+
+void hgi_print_text(FILE *out, const char *name, const struct hgi_dump *d,
+                    const struct hgi_analysis *a)
+{
+  fprintf(out, "heapguard dump ");
+  hgi_text_string(out, (const uint8_t *)name, strlen(name), false);
+  fprintf(out, " (%zu bytes, format version %u, %u sections",
+          d->file_size, d->version, d->sections);
+  if (d->skipped_sections)
+    fprintf(out, ", %u of unknown type skipped", d->skipped_sections);
+  fprintf(out, ")\n\n");
+  print_process(out, &d->process);
+  print_report(out, d, a);
+  print_segment(out, d, a);
+  print_map(out, a);
+  print_hexdumps(out, d, a);
+  print_neighbours(out, d, a);
+  print_report_text(out, d);
+  if (a->problems)
+    fprintf(out, "verdict: DAMAGE FOUND: %zu problem(s), %zu damaged block(s)\n",
+            a->problems, a->damaged_blocks);
+  else
+    fprintf(out, "verdict: no damage found in the dumped segment\n");
+}
