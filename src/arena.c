@@ -360,7 +360,7 @@ static void *large_alloc(size_t request, size_t alignment, uint16_t kind,
 }
 
 static bool large_check(const struct hg_segment *s, const void *p, uint16_t kind,
-                        struct heapguard_finding *f)
+                        size_t size, struct heapguard_finding *f)
 {
   if (!hg_check_segment(s, f))
     return false;
@@ -369,13 +369,13 @@ static bool large_check(const struct hg_segment *s, const void *p, uint16_t kind
     hg_diagnose_pointer(s, (uintptr_t)p, f);
     return false;
   }
-  return hg_check_live_block(s, b, f) && hg_check_kind(b, kind, f);
+  return hg_check_live_block(s, b, f) && hg_check_kind(b, kind, size, f);
 }
 
-static bool large_free(struct hg_segment *s, void *p, uint16_t kind,
+static bool large_free(struct hg_segment *s, void *p, uint16_t kind, size_t size,
                        struct heapguard_finding *f)
 {
-  if (!large_check(s, p, kind, f))
+  if (!large_check(s, p, kind, size, f))
     return false;
   struct hg_block *b = hg_segment_first(s);
   init_free_header(b, b->size, 0);
@@ -457,7 +457,7 @@ static struct hg_arena *arena_of(const struct hg_segment *s, struct heapguard_fi
 
 /* The checks free() runs on a block of a shared segment, under the lock. */
 static bool check_shared(const struct hg_segment *s, const void *p, uint16_t kind,
-                         struct heapguard_finding *f)
+                         size_t size, struct heapguard_finding *f)
 {
   if (!hg_check_segment(s, f))
     return false;
@@ -467,7 +467,7 @@ static bool check_shared(const struct hg_segment *s, const void *p, uint16_t kin
     hg_diagnose_pointer(s, (uintptr_t)p, f);
     return false;
   }
-  return hg_check_live_block(s, b, f) && hg_check_kind(b, kind, f);
+  return hg_check_live_block(s, b, f) && hg_check_kind(b, kind, size, f);
 }
 
 /* Merge b with free neighbours and file the result; b is already checked. */
@@ -515,18 +515,18 @@ static bool release_block(struct hg_arena *a, struct hg_segment *s,
   return true;
 }
 
-bool hg_heap_free(void *p, uint16_t kind, struct heapguard_finding *f)
+bool hg_heap_free(void *p, uint16_t kind, size_t size, struct heapguard_finding *f)
 {
   struct hg_segment *s = locate(p, f);
   if (!s)
     return false;
   if (hg_segment_is_large(s))
-    return large_free(s, p, kind, f);
+    return large_free(s, p, kind, size, f);
   struct hg_arena *a = arena_of(s, f);
   if (!a)
     return false;
   pthread_mutex_lock(&a->lock);
-  bool ok = check_shared(s, p, kind, f) && release_block(a, s, hg_block_of(p), f);
+  bool ok = check_shared(s, p, kind, size, f) && release_block(a, s, hg_block_of(p), f);
   pthread_mutex_unlock(&a->lock);
   return ok;
 }
@@ -538,7 +538,7 @@ bool hg_heap_inspect(const void *p, struct hg_block *copy,
   if (!s)
     return false;
   if (hg_segment_is_large(s)) {
-    if (!large_check(s, p, HG_KIND_MALLOC, f))
+    if (!large_check(s, p, HG_KIND_MALLOC, 0, f))
       return false;
     *copy = *hg_block_of(p);
     return true;
@@ -547,7 +547,7 @@ bool hg_heap_inspect(const void *p, struct hg_block *copy,
   if (!a)
     return false;
   pthread_mutex_lock(&a->lock);
-  bool ok = check_shared(s, p, HG_KIND_MALLOC, f);
+  bool ok = check_shared(s, p, HG_KIND_MALLOC, 0, f);
   if (ok)
     *copy = *hg_block_of(p);
   pthread_mutex_unlock(&a->lock);
@@ -613,7 +613,7 @@ bool hg_heap_resize_in_place(void *p, size_t request, size_t *old_request,
     return false;
   struct hg_block *b = hg_block_of(p);
   if (hg_segment_is_large(s)) {
-    if (!large_check(s, p, HG_KIND_MALLOC, f))
+    if (!large_check(s, p, HG_KIND_MALLOC, 0, f))
       return false;
     *old_request = hg_block_requested(b);
     return is_large_request(request, HG_GRANULE) && resize_large(b, request);
@@ -622,7 +622,7 @@ bool hg_heap_resize_in_place(void *p, size_t request, size_t *old_request,
   if (!a)
     return false;
   pthread_mutex_lock(&a->lock);
-  bool ok = check_shared(s, p, HG_KIND_MALLOC, f);
+  bool ok = check_shared(s, p, HG_KIND_MALLOC, 0, f);
   if (ok)
     *old_request = hg_block_requested(b);
   ok = ok && !is_large_request(request, HG_GRANULE) && resize_shared(a, s, b, request, f);

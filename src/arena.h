@@ -33,10 +33,11 @@ void *hg_heap_alloc_zeroable(size_t request, size_t alignment, uint16_t kind,
                              bool *zeroed, struct heapguard_finding *f);
 
 /*
- * Validate and release the block at p. Returns false with *f filled when a
- * check fails; then nothing has been modified.
+ * Validate and release the block at p, allocated with kind (and with size
+ * bytes, when size is nonzero). Returns false with *f filled when a check
+ * fails; then nothing has been modified.
  */
-bool hg_heap_free(void *p, uint16_t kind, struct heapguard_finding *f);
+bool hg_heap_free(void *p, uint16_t kind, size_t size, struct heapguard_finding *f);
 
 /*
  * Validate the block at p as free would and, on success, return its header

@@ -157,13 +157,16 @@ bool hg_check_live_block(const struct hg_segment *s, const struct hg_block *b,
          hg_check_next_link(s, b, f) && check_prev_link(s, b, f);
 }
 
-bool hg_check_kind(const struct hg_block *b, uint16_t kind,
+bool hg_check_kind(const struct hg_block *b, uint16_t kind, size_t size,
                    struct heapguard_finding *f)
 {
-  if (b->kind == kind)
-    return true;
-  return hg_fail(f, HEAPGUARD_ALLOC_DEALLOC_MISMATCH, "allocation kind", b, b->kind,
-              kind);
+  if (b->kind != kind)
+    return hg_fail(f, HEAPGUARD_ALLOC_DEALLOC_MISMATCH, "allocation kind", b, b->kind,
+                   kind);
+  if (size && size != hg_block_requested(b))
+    return hg_fail(f, HEAPGUARD_ALLOC_DEALLOC_MISMATCH, "size given to sized delete",
+                   b, hg_block_requested(b), size);
+  return true;
 }
 
 bool hg_check_free_block(const struct hg_segment *s, const struct hg_block *b,

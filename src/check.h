@@ -37,8 +37,11 @@ bool hg_check_header(const struct hg_segment *s, const struct hg_block *b,
 bool hg_check_live_block(const struct hg_segment *s, const struct hg_block *b,
                          struct heapguard_finding *f);
 
-/* The block was allocated by a call of the same family as the one freeing it. */
-bool hg_check_kind(const struct hg_block *b, uint16_t kind,
+/*
+ * The block was allocated by a call of the same family as the one freeing
+ * it, and (size nonzero: a C++ sized delete) with that many bytes.
+ */
+bool hg_check_kind(const struct hg_block *b, uint16_t kind, size_t size,
                    struct heapguard_finding *f);
 
 /* A block taken from a free list: sound header, status free, in bounds. */

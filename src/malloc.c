@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "frontend.h"
 #include "heapguard.h"
 #include "report.h"
 #include "runtime.h"
@@ -29,8 +30,8 @@ static struct heapguard_finding finding_for(const char *operation, const void *p
   return (struct heapguard_finding){ .operation = operation, .address = (uintptr_t)p };
 }
 
-static void *allocate(const char *operation, size_t size, size_t alignment,
-                      uint16_t kind, bool zero)
+void *hg_front_alloc(const char *operation, size_t size, size_t alignment,
+                     uint16_t kind, bool zero)
 {
   if (__builtin_expect(must_use_scratch(), 0))
     return hg_scratch_alloc(size, alignment);
@@ -44,25 +45,25 @@ static void *allocate(const char *operation, size_t size, size_t alignment,
   return p;
 }
 
-static void release(const char *operation, void *p, uint16_t kind)
+void hg_front_release(const char *operation, void *p, uint16_t kind, size_t size)
 {
   if (!p || hg_scratch_owns(p))
     return;
   int saved = errno;
   struct heapguard_finding f = finding_for(operation, p);
-  if (!hg_ensure_init() || !hg_heap_free(p, kind, &f))
+  if (!hg_ensure_init() || !hg_heap_free(p, kind, size, &f))
     hg_report(&f);
   errno = saved;
 }
 
 HG_EXPORT void *malloc(size_t size)
 {
-  return allocate("malloc", size, HG_GRANULE, HG_KIND_MALLOC, false);
+  return hg_front_alloc("malloc", size, HG_GRANULE, HG_KIND_MALLOC, false);
 }
 
 HG_EXPORT void free(void *p)
 {
-  release("free", p, HG_KIND_MALLOC);
+  hg_front_release("free", p, HG_KIND_MALLOC, 0);
 }
 
 HG_EXPORT void *calloc(size_t n, size_t size)
@@ -72,7 +73,7 @@ HG_EXPORT void *calloc(size_t n, size_t size)
     errno = ENOMEM;
     return NULL;
   }
-  return allocate("calloc", total, HG_GRANULE, HG_KIND_MALLOC, true);
+  return hg_front_alloc("calloc", total, HG_GRANULE, HG_KIND_MALLOC, true);
 }
 
 static void *realloc_from_scratch(void *p, size_t size)
@@ -107,7 +108,7 @@ HG_EXPORT void *realloc(void *p, size_t size)
   if (!q)
     return NULL;
   memcpy(q, p, old < size ? old : size);
-  release("realloc", p, HG_KIND_MALLOC);
+  hg_front_release("realloc", p, HG_KIND_MALLOC, 0);
   return q;
 }
 
@@ -136,7 +137,7 @@ HG_EXPORT int posix_memalign(void **out, size_t alignment, size_t size)
   if (!is_power_of_two(alignment) || alignment % sizeof(void *) != 0)
     return EINVAL;
   int saved = errno;
-  void *p = allocate("posix_memalign", size, at_least_granule(alignment),
+  void *p = hg_front_alloc("posix_memalign", size, at_least_granule(alignment),
                      HG_KIND_MALLOC, false);
   if (!p) {
     errno = saved;
@@ -152,7 +153,7 @@ HG_EXPORT void *aligned_alloc(size_t alignment, size_t size)
     errno = EINVAL;
     return NULL;
   }
-  return allocate("aligned_alloc", size, at_least_granule(alignment),
+  return hg_front_alloc("aligned_alloc", size, at_least_granule(alignment),
                   HG_KIND_MALLOC, false);
 }
 
@@ -166,12 +167,12 @@ HG_EXPORT void *memalign(size_t alignment, size_t size)
   size_t a = HG_GRANULE;
   while (a < alignment)
     a <<= 1;
-  return allocate("memalign", size, a, HG_KIND_MALLOC, false);
+  return hg_front_alloc("memalign", size, a, HG_KIND_MALLOC, false);
 }
 
 HG_EXPORT void *valloc(size_t size)
 {
-  return allocate("valloc", size, HG_PAGE_SIZE, HG_KIND_MALLOC, false);
+  return hg_front_alloc("valloc", size, HG_PAGE_SIZE, HG_KIND_MALLOC, false);
 }
 
 HG_EXPORT void *pvalloc(size_t size)
@@ -181,7 +182,7 @@ HG_EXPORT void *pvalloc(size_t size)
     errno = ENOMEM;
     return NULL;
   }
-  return allocate("pvalloc", rounded ? rounded : HG_PAGE_SIZE, HG_PAGE_SIZE,
+  return hg_front_alloc("pvalloc", rounded ? rounded : HG_PAGE_SIZE, HG_PAGE_SIZE,
                   HG_KIND_MALLOC, false);
 }
 

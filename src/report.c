@@ -186,6 +186,10 @@ void hg_report_describe(struct hg_buf *out, const struct heapguard_finding *f)
     hg_buf_str(out, "the block was already freed (state free, expected used)\n");
     break;
   case HEAPGUARD_ALLOC_DEALLOC_MISMATCH:
+    if (hg_strncmp(f->what, "allocation kind", 16) != 0) {
+      describe_expected_found(out, f);
+      break;
+    }
     line_start(out);
     hg_buf_str(out, "allocated with ");
     hg_buf_str(out, kind_name(f->expected));

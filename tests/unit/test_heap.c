@@ -81,10 +81,10 @@ static void split_and_coalesce_keep_the_segment_tiled(void **state)
   struct hg_segment *s = hg_segment_lookup((uintptr_t)p[0]);
   assert_true(hg_check_segment_blocks(s, &f));
   for (int i = 0; i < 64; i += 2)
-    assert_true(hg_heap_free(p[i], HG_KIND_MALLOC, &f));
+    assert_true(hg_heap_free(p[i], HG_KIND_MALLOC, 0, &f));
   assert_true(hg_check_segment_blocks(s, &f));
   for (int i = 1; i < 64; i += 2)
-    assert_true(hg_heap_free(p[i], HG_KIND_MALLOC, &f));
+    assert_true(hg_heap_free(p[i], HG_KIND_MALLOC, 0, &f));
   assert_true(hg_heap_check_all(&f));
   assert_int_equal(f.bug_class, HEAPGUARD_OK);
 }
@@ -95,11 +95,11 @@ static void freed_memory_is_reused(void **state)
   struct heapguard_finding f = { 0 };
   void *a = hg_heap_alloc(100, HG_GRANULE, HG_KIND_MALLOC, &f);
   void *keep = hg_heap_alloc(100, HG_GRANULE, HG_KIND_MALLOC, &f);
-  assert_true(hg_heap_free(a, HG_KIND_MALLOC, &f));
+  assert_true(hg_heap_free(a, HG_KIND_MALLOC, 0, &f));
   void *b = hg_heap_alloc(100, HG_GRANULE, HG_KIND_MALLOC, &f);
   assert_ptr_equal(a, b);
-  assert_true(hg_heap_free(b, HG_KIND_MALLOC, &f));
-  assert_true(hg_heap_free(keep, HG_KIND_MALLOC, &f));
+  assert_true(hg_heap_free(b, HG_KIND_MALLOC, 0, &f));
+  assert_true(hg_heap_free(keep, HG_KIND_MALLOC, 0, &f));
 }
 
 static void double_free_is_found_without_modifying(void **state)
@@ -108,12 +108,12 @@ static void double_free_is_found_without_modifying(void **state)
   struct heapguard_finding f = { 0 };
   void *a = hg_heap_alloc(40, HG_GRANULE, HG_KIND_MALLOC, &f);
   void *keep = hg_heap_alloc(40, HG_GRANULE, HG_KIND_MALLOC, &f);
-  assert_true(hg_heap_free(a, HG_KIND_MALLOC, &f));
-  assert_false(hg_heap_free(a, HG_KIND_MALLOC, &f));
+  assert_true(hg_heap_free(a, HG_KIND_MALLOC, 0, &f));
+  assert_false(hg_heap_free(a, HG_KIND_MALLOC, 0, &f));
   assert_int_equal(f.bug_class, HEAPGUARD_DOUBLE_FREE);
   struct heapguard_finding g = { 0 };
   assert_true(hg_heap_check_all(&g));
-  assert_true(hg_heap_free(keep, HG_KIND_MALLOC, &g));
+  assert_true(hg_heap_free(keep, HG_KIND_MALLOC, 0, &g));
 }
 
 static void kind_mismatch_is_found(void **state)
@@ -121,9 +121,9 @@ static void kind_mismatch_is_found(void **state)
   (void)state;
   struct heapguard_finding f = { 0 };
   void *a = hg_heap_alloc(40, HG_GRANULE, HG_KIND_NEW_ARRAY, &f);
-  assert_false(hg_heap_free(a, HG_KIND_MALLOC, &f));
+  assert_false(hg_heap_free(a, HG_KIND_MALLOC, 0, &f));
   assert_int_equal(f.bug_class, HEAPGUARD_ALLOC_DEALLOC_MISMATCH);
-  assert_true(hg_heap_free(a, HG_KIND_NEW_ARRAY, &f));
+  assert_true(hg_heap_free(a, HG_KIND_NEW_ARRAY, 0, &f));
 }
 
 static void resize_in_place_grows_into_free_space(void **state)
@@ -133,7 +133,7 @@ static void resize_in_place_grows_into_free_space(void **state)
   char *a = hg_heap_alloc(100, HG_GRANULE, HG_KIND_MALLOC, &f);
   char *b = hg_heap_alloc(1000, HG_GRANULE, HG_KIND_MALLOC, &f);
   char *c = hg_heap_alloc(10, HG_GRANULE, HG_KIND_MALLOC, &f);
-  assert_true(hg_heap_free(b, HG_KIND_MALLOC, &f));
+  assert_true(hg_heap_free(b, HG_KIND_MALLOC, 0, &f));
   size_t old = 0;
   memset(a, 7, 100);
   assert_true(hg_heap_resize_in_place(a, 900, &old, &f));
@@ -144,8 +144,8 @@ static void resize_in_place_grows_into_free_space(void **state)
   assert_false(hg_heap_resize_in_place(a, 5000, &old, &f));
   assert_int_equal(f.bug_class, HEAPGUARD_OK);
   assert_true(hg_heap_check_all(&f));
-  assert_true(hg_heap_free(a, HG_KIND_MALLOC, &f));
-  assert_true(hg_heap_free(c, HG_KIND_MALLOC, &f));
+  assert_true(hg_heap_free(a, HG_KIND_MALLOC, 0, &f));
+  assert_true(hg_heap_free(c, HG_KIND_MALLOC, 0, &f));
 }
 
 static void large_blocks_end_at_the_guard_page(void **state)
@@ -159,8 +159,8 @@ static void large_blocks_end_at_the_guard_page(void **state)
   assert_true((size_t)(hg_segment_end(s) - (p + n)) < 2 * HG_GRANULE);
   void *q = hg_heap_alloc(100, 1u << 20, HG_KIND_MALLOC, &f);
   assert_int_equal((uintptr_t)q & ((1u << 20) - 1), 0);
-  assert_true(hg_heap_free(p, HG_KIND_MALLOC, &f));
-  assert_true(hg_heap_free(q, HG_KIND_MALLOC, &f));
+  assert_true(hg_heap_free(p, HG_KIND_MALLOC, 0, &f));
+  assert_true(hg_heap_free(q, HG_KIND_MALLOC, 0, &f));
 }
 
 static void interior_pointer_is_diagnosed(void **state)
@@ -168,11 +168,11 @@ static void interior_pointer_is_diagnosed(void **state)
   (void)state;
   struct heapguard_finding f = { 0 };
   char *a = hg_heap_alloc(200, HG_GRANULE, HG_KIND_MALLOC, &f);
-  assert_false(hg_heap_free(a + 40, HG_KIND_MALLOC, &f));
+  assert_false(hg_heap_free(a + 40, HG_KIND_MALLOC, 0, &f));
   assert_int_equal(f.bug_class, HEAPGUARD_INVALID_FREE);
   assert_int_equal(f.offset, 40);
   assert_int_equal(f.block, (uintptr_t)a - HG_HEADER_SIZE);
-  assert_true(hg_heap_free(a, HG_KIND_MALLOC, &f));
+  assert_true(hg_heap_free(a, HG_KIND_MALLOC, 0, &f));
 }
 
 int main(void)

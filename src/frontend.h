@@ -1,0 +1,30 @@
+/*
+ * frontend.h - the entry points' shared path into the heap.
+ *
+ * Every exported allocation function (malloc family, C++ operators, guard
+ * mode's callers) goes through these two, which handle start-up, re-entry
+ * and reporting, so each entry point is only its own corner cases.
+ */
+#ifndef HG_FRONTEND_H
+#define HG_FRONTEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Allocate size bytes aligned to alignment (a power of two, at least
+ * HG_GRANULE), zeroed if zero is set. NULL with errno ENOMEM when memory
+ * runs out; a corrupted heap is reported and does not return.
+ */
+void *hg_front_alloc(const char *operation, size_t size, size_t alignment,
+                     uint16_t kind, bool zero);
+
+/*
+ * Validate and release p, allocated with kind; size, when nonzero, must be
+ * the size it was allocated with (C++ sized delete). Any finding is
+ * reported. errno is preserved.
+ */
+void hg_front_release(const char *operation, void *p, uint16_t kind, size_t size);
+
+#endif
