@@ -43,6 +43,9 @@ struct heapguard_finding {
   size_t extent;         /* how many bytes are damaged, where that applies */
   uint64_t expected;     /* what the check expected ... */
   uint64_t found;        /* ... and what it found */
+  uint32_t alloc_stack;  /* stack ids (see reports) of the block's allocation, */
+  uint32_t free_stack;   /* of its free, */
+  uint32_t neighbour_stack; /* and of the neighbour's allocation; 0 unknown */
 };
 
 /* Name of a bug class as it appears in reports, e.g. "double-free". */

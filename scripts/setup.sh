@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(cmake make gcc pkg-config libunwind-dev libcmocka-dev python3)
+packages=(cmake make gcc g++ pkg-config libunwind-dev libcmocka-dev python3)
 if [ "${HEAPGUARD_TEST_PACKAGES:-0}" = 1 ] && [ -f tests/real/packages.txt ]; then
   while read -r pkg; do
     [ -n "$pkg" ] && [ "${pkg#\#}" = "$pkg" ] && packages+=("$pkg")

@@ -13,6 +13,9 @@
  *   - segment used_blocks/used_bytes count the used blocks.
  * A block that a free merges into its predecessor keeps its old header,
  * sealed as free, so that a second free of it is still named double-free.
+ * Freed blocks first wait in the arena's quarantine (quarantined state,
+ * poisoned data, still counted as used in their segment) and are merged
+ * and filed only when they leave it.
  */
 #define _GNU_SOURCE
 #include "arena.h"
@@ -23,7 +26,10 @@
 #include <string.h>
 
 #include "check.h"
+#include "guard.h"
+#include "options.h"
 #include "os.h"
+#include "quarantine.h"
 #include "runtime.h"
 #include "sizeclass.h"
 
@@ -33,6 +39,7 @@ struct hg_arena {
   uint32_t empty_segments; /* shared segments with no used block, kept */
   uint64_t nonempty[HG_BIN_WORDS];
   struct hg_block *bins[HG_BIN_COUNT];
+  struct hg_quarantine quarantine;
 } __attribute__((aligned(64)));
 
 static struct hg_arena arenas[HG_MAX_ARENAS];
@@ -176,11 +183,12 @@ static int first_nonempty_bin(const struct hg_arena *a, unsigned from)
 
 /* ---- blocks ---- */
 
-static void init_free_header(struct hg_block *b, uint32_t size, uint32_t prev_size)
+static void init_free_header(struct hg_block *b, uint32_t size, uint32_t prev_size,
+                             uint32_t free_stack)
 {
   b->size = size;
   b->prev_size = prev_size;
-  b->tail = 0;
+  b->tail = free_stack;
   b->state = HG_STATE_FREE;
   b->kind = 0;
   b->stack = 0;
@@ -193,7 +201,7 @@ static struct hg_block *fresh_segment_block(struct hg_arena *a)
   if (!s)
     return NULL;
   struct hg_block *b = hg_segment_first(s);
-  init_free_header(b, (s->end - s->first_block) >> HG_GRANULE_SHIFT, 0);
+  init_free_header(b, (s->end - s->first_block) >> HG_GRANULE_SHIFT, 0, 0);
   a->empty_segments++;
   return b;
 }
@@ -206,14 +214,16 @@ static struct hg_block *take_free_block(struct hg_arena *a, uint32_t g,
   if (bin < 0)
     return fresh_segment_block(a);
   struct hg_block *b = a->bins[bin];
-  if (!hg_check_free_block(hg_segment_of_shared(b), b, f))
-    return NULL;
-  if (b->size < g || hg_bin_of_block(b->size) != (unsigned)bin) {
-    hg_fail(f, HEAPGUARD_METADATA_CORRUPTION, "free block in the wrong bin", b,
-         (uint64_t)bin, hg_bin_of_block(b->size));
-    return NULL;
-  }
-  return bin_remove(a, b, f) ? b : NULL;
+  bool sound = hg_check_free_block(hg_segment_of_shared(b), b, f);
+  if (sound && (b->size < g || hg_bin_of_block(b->size) != (unsigned)bin))
+    sound = hg_fail(f, HEAPGUARD_METADATA_CORRUPTION, "free block in the wrong bin", b,
+                    (uint64_t)bin, hg_bin_of_block(b->size));
+  if (sound && bin_remove(a, b, f))
+    return b;
+  /* The list is damaged: keep all of it out of use from now on. */
+  a->bins[bin] = NULL;
+  bin_mark(a, bin, false);
+  return NULL;
 }
 
 /* Rewrite the prev link of the block after b, which must agree first. */
@@ -241,7 +251,7 @@ static bool split_tail(struct hg_arena *a, struct hg_segment *s, struct hg_block
     return false;
   b->size = g;
   struct hg_block *r = hg_block_next(b);
-  init_free_header(r, rest, g);
+  init_free_header(r, rest, g, 0);
   bin_insert(a, r);
   return true;
 }
@@ -264,7 +274,7 @@ static bool split_front_for_alignment(struct hg_arena *a, struct hg_segment *s,
   if (!relink_next(s, b, rest, f))
     return false;
   struct hg_block *nb = hg_block_of((void *)aligned);
-  init_free_header(b, lead, b->prev_size);
+  init_free_header(b, lead, b->prev_size, 0);
   bin_insert(a, b);
   nb->size = rest;
   nb->prev_size = lead;
@@ -281,12 +291,12 @@ static void account_used(struct hg_arena *a, struct hg_segment *s, size_t bytes)
   hg_segment_seal(&hg_key, s);
 }
 
-static void mark_used(struct hg_block *b, size_t request, uint16_t kind)
+static void mark_used(struct hg_block *b, size_t request, uint16_t kind, uint32_t stack)
 {
   b->tail = (uint32_t)(hg_block_capacity(b) - request);
   b->state = HG_STATE_USED;
   b->kind = kind;
-  b->stack = 0;
+  b->stack = stack;
   hg_block_seal(&hg_key, b);
   hg_tail_write(&hg_key, b);
 }
@@ -342,7 +352,7 @@ static bool large_cache_put(struct hg_segment *s)
 }
 
 static void *large_alloc(size_t request, size_t alignment, uint16_t kind,
-                         bool *zeroed)
+                         uint32_t stack, bool *zeroed)
 {
   struct hg_segment *s = large_cache_take(request, alignment);
   *zeroed = s == NULL;
@@ -352,7 +362,7 @@ static void *large_alloc(size_t request, size_t alignment, uint16_t kind,
     return NULL;
   hg_segment_place_large(s, request, alignment);
   struct hg_block *b = hg_segment_first(s);
-  mark_used(b, request, kind);
+  mark_used(b, request, kind, stack);
   s->used_blocks = 1;
   s->used_bytes = hg_block_bytes(b);
   hg_segment_seal(&hg_key, s);
@@ -373,12 +383,12 @@ static bool large_check(const struct hg_segment *s, const void *p, uint16_t kind
 }
 
 static bool large_free(struct hg_segment *s, void *p, uint16_t kind, size_t size,
-                       struct heapguard_finding *f)
+                       uint32_t free_stack, struct heapguard_finding *f)
 {
   if (!large_check(s, p, kind, size, f))
     return false;
   struct hg_block *b = hg_segment_first(s);
-  init_free_header(b, b->size, 0);
+  init_free_header(b, b->size, 0, free_stack);
   s->used_blocks = 0;
   s->used_bytes = 0;
   hg_segment_seal(&hg_key, s);
@@ -390,11 +400,14 @@ static bool large_free(struct hg_segment *s, void *p, uint16_t kind, size_t size
 /* ---- the entry points ---- */
 
 void *hg_heap_alloc_zeroable(size_t request, size_t alignment, uint16_t kind,
-                             bool *zeroed, struct heapguard_finding *f)
+                             uint32_t stack, bool *zeroed, struct heapguard_finding *f)
 {
   *zeroed = false;
+  void *guarded = hg_guard_enabled ? hg_guard_alloc(request, alignment, kind, stack) : NULL;
+  if (guarded)
+    return *zeroed = true, guarded;
   if (is_large_request(request, alignment))
-    return large_alloc(request, alignment, kind, zeroed);
+    return large_alloc(request, alignment, kind, stack, zeroed);
   struct hg_arena *a = arena_for_thread();
   uint32_t g = granules_for(request);
   uint32_t search = alignment > HG_GRANULE
@@ -408,7 +421,7 @@ void *hg_heap_alloc_zeroable(size_t request, size_t alignment, uint16_t kind,
              split_front_for_alignment(a, s, &b, alignment, f)) &&
             split_tail(a, s, b, g, f);
   if (ok) {
-    mark_used(b, request, kind);
+    mark_used(b, request, kind, stack);
     account_used(a, s, hg_block_bytes(b));
   }
   pthread_mutex_unlock(&a->lock);
@@ -424,7 +437,7 @@ void *hg_heap_alloc(size_t request, size_t alignment, uint16_t kind,
                     struct heapguard_finding *f)
 {
   bool zeroed;
-  return hg_heap_alloc_zeroable(request, alignment, kind, &zeroed, f);
+  return hg_heap_alloc_zeroable(request, alignment, kind, 0, &zeroed, f);
 }
 
 static bool pointer_is_granule_aligned(const void *p)
@@ -472,12 +485,13 @@ static bool check_shared(const struct hg_segment *s, const void *p, uint16_t kin
 
 /* Merge b with free neighbours and file the result; b is already checked. */
 static bool release_block(struct hg_arena *a, struct hg_segment *s,
-                          struct hg_block *b, struct heapguard_finding *f)
+                          struct hg_block *b, uint32_t free_stack,
+                          struct heapguard_finding *f)
 {
   s->used_blocks--;
   s->used_bytes -= hg_block_bytes(b);
   hg_segment_seal(&hg_key, s);
-  init_free_header(b, b->size, b->prev_size);
+  init_free_header(b, b->size, b->prev_size, free_stack);
 
   struct hg_block *start = b;
   uint32_t size = b->size;
@@ -515,18 +529,99 @@ static bool release_block(struct hg_arena *a, struct hg_segment *s,
   return true;
 }
 
-bool hg_heap_free(void *p, uint16_t kind, size_t size, struct heapguard_finding *f)
+/*
+ * Where the blocks a finding names were allocated and freed, for the
+ * report; q is the quarantine that may hold the block, or NULL.
+ */
+static void note_stacks(const struct hg_quarantine *q, struct heapguard_finding *f)
+{
+  const struct hg_block *b = (const struct hg_block *)f->block;
+  if (b && hg_block_verify(&hg_key, b) == HG_HEADER_OK) {
+    if (b->state != HG_STATE_FREE)
+      f->alloc_stack = f->alloc_stack ? f->alloc_stack : b->stack;
+    if (b->state == HG_STATE_FREE)
+      f->free_stack = b->tail;
+    else if (b->state == HG_STATE_QUARANTINED && !f->free_stack && q)
+      f->free_stack = hg_quarantine_free_stack(q, b);
+  }
+  const struct hg_block *n = (const struct hg_block *)f->neighbour;
+  if (n && hg_block_verify(&hg_key, n) == HG_HEADER_OK && n->state != HG_STATE_FREE)
+    f->neighbour_stack = n->stack;
+}
+
+/* This arena's share of the quarantine budget. */
+static size_t quarantine_budget(void)
+{
+  return hg_options.quarantine_bytes / arena_count;
+}
+
+/*
+ * Release the oldest quarantined blocks until the quarantine is within its
+ * budget. A block whose poison or links were damaged is left out of use,
+ * and the first such finding is returned.
+ */
+static bool drain_quarantine(struct hg_arena *a, size_t budget,
+                             struct heapguard_finding *f)
+{
+  bool clean = true;
+  while (hg_quarantine_over(&a->quarantine, budget)) {
+    uint32_t free_stack;
+    struct hg_block *b = hg_quarantine_pop(&a->quarantine, &free_stack);
+    struct hg_segment *s = hg_segment_of_shared(b);
+    struct heapguard_finding found = { .operation = f->operation, .address = f->address };
+    if (!hg_check_quarantined_block(s, b, &found)) {
+      if (clean) {
+        found.free_stack = found.block == (uintptr_t)b ? free_stack : 0;
+        note_stacks(&a->quarantine, &found);
+        *f = found;
+      }
+      clean = false;
+      continue;
+    }
+    if (!release_block(a, s, b, free_stack, &found)) {
+      if (clean)
+        *f = found;
+      clean = false;
+    }
+  }
+  return clean;
+}
+
+static bool quarantine_block(struct hg_arena *a, struct hg_segment *s, struct hg_block *b,
+                             uint32_t free_stack, struct heapguard_finding *f)
+{
+  b->state = HG_STATE_QUARANTINED;
+  hg_block_seal(&hg_key, b);
+  if (!hg_quarantine_push(&a->quarantine, b, free_stack))
+    return release_block(a, s, b, free_stack, f);
+  return drain_quarantine(a, quarantine_budget(), f);
+}
+
+bool hg_heap_free(void *p, uint16_t kind, size_t size, uint32_t free_stack,
+                  struct heapguard_finding *f)
 {
   struct hg_segment *s = locate(p, f);
   if (!s)
     return false;
-  if (hg_segment_is_large(s))
-    return large_free(s, p, kind, size, f);
+  if (hg_segment_is_guard(s))
+    return hg_guard_free(p, kind, size, free_stack, f);
+  if (hg_segment_is_large(s)) {
+    bool ok = large_free(s, p, kind, size, free_stack, f);
+    if (!ok)
+      note_stacks(NULL, f);
+    return ok;
+  }
   struct hg_arena *a = arena_of(s, f);
   if (!a)
     return false;
   pthread_mutex_lock(&a->lock);
-  bool ok = check_shared(s, p, kind, size, f) && release_block(a, s, hg_block_of(p), f);
+  bool ok = check_shared(s, p, kind, size, f);
+  if (ok)
+    ok = hg_options.quarantine_bytes
+           ? quarantine_block(a, s, hg_block_of(p), free_stack, f)
+           : release_block(a, s, hg_block_of(p), free_stack, f);
+  else
+    note_stacks(&a->quarantine, f);
   pthread_mutex_unlock(&a->lock);
   return ok;
 }
@@ -537,9 +632,13 @@ bool hg_heap_inspect(const void *p, struct hg_block *copy,
   struct hg_segment *s = locate(p, f);
   if (!s)
     return false;
+  if (hg_segment_is_guard(s))
+    return hg_guard_inspect(p, copy, f);
   if (hg_segment_is_large(s)) {
-    if (!large_check(s, p, HG_KIND_MALLOC, 0, f))
+    if (!large_check(s, p, HG_KIND_ANY, 0, f)) {
+      note_stacks(NULL, f);
       return false;
+    }
     *copy = *hg_block_of(p);
     return true;
   }
@@ -547,9 +646,11 @@ bool hg_heap_inspect(const void *p, struct hg_block *copy,
   if (!a)
     return false;
   pthread_mutex_lock(&a->lock);
-  bool ok = check_shared(s, p, HG_KIND_MALLOC, 0, f);
+  bool ok = check_shared(s, p, HG_KIND_ANY, 0, f);
   if (ok)
     *copy = *hg_block_of(p);
+  else
+    note_stacks(&a->quarantine, f);
   pthread_mutex_unlock(&a->lock);
   return ok;
 }
@@ -590,7 +691,7 @@ static bool resize_shared(struct hg_arena *a, struct hg_segment *s, struct hg_bl
       bin_insert(a, r);
     }
   }
-  mark_used(b, request, b->kind);
+  mark_used(b, request, b->kind, b->stack);
   s->used_bytes = s->used_bytes - old_bytes + hg_block_bytes(b);
   hg_segment_seal(&hg_key, s);
   return true;
@@ -601,7 +702,7 @@ static bool resize_large(struct hg_block *b, size_t request)
   size_t capacity = hg_block_capacity(b);
   if (request >= capacity || request < capacity / 2)
     return false;
-  mark_used(b, request, b->kind);
+  mark_used(b, request, b->kind, b->stack);
   return true;
 }
 
@@ -611,10 +712,14 @@ bool hg_heap_resize_in_place(void *p, size_t request, size_t *old_request,
   struct hg_segment *s = locate(p, f);
   if (!s)
     return false;
+  if (hg_segment_is_guard(s))
+    return hg_guard_resize_in_place(p, request, old_request, f);
   struct hg_block *b = hg_block_of(p);
   if (hg_segment_is_large(s)) {
-    if (!large_check(s, p, HG_KIND_MALLOC, 0, f))
+    if (!large_check(s, p, HG_KIND_MALLOC, 0, f)) {
+      note_stacks(NULL, f);
       return false;
+    }
     *old_request = hg_block_requested(b);
     return is_large_request(request, HG_GRANULE) && resize_large(b, request);
   }
@@ -625,6 +730,8 @@ bool hg_heap_resize_in_place(void *p, size_t request, size_t *old_request,
   bool ok = check_shared(s, p, HG_KIND_MALLOC, 0, f);
   if (ok)
     *old_request = hg_block_requested(b);
+  else
+    note_stacks(&a->quarantine, f);
   ok = ok && !is_large_request(request, HG_GRANULE) && resize_shared(a, s, b, request, f);
   pthread_mutex_unlock(&a->lock);
   return ok;
@@ -640,6 +747,10 @@ static void check_one_segment(struct hg_segment *s, void *arg)
   struct check_all_state *st = arg;
   if (!st->ok)
     return;
+  if (hg_segment_is_guard(s)) {
+    st->ok = hg_guard_check_segment(s, st->f);
+    return;
+  }
   struct hg_arena *a = hg_segment_is_large(s) ? NULL : arena_of(s, st->f);
   if (!hg_segment_is_large(s) && !a) {
     st->ok = false;
@@ -650,7 +761,42 @@ static void check_one_segment(struct hg_segment *s, void *arg)
   else
     pthread_mutex_lock(&large_lock);
   st->ok = hg_check_segment_blocks(s, st->f);
+  if (!st->ok)
+    note_stacks(a ? &a->quarantine : NULL, st->f);
   pthread_mutex_unlock(a ? &a->lock : &large_lock);
+}
+
+struct used_visit {
+  hg_block_visitor fn;
+  void *arg;
+};
+
+/* Walk a segment's blocks by their sizes, trusting only sound headers. */
+static void visit_used_blocks(struct hg_segment *s, void *arg)
+{
+  struct used_visit *v = arg;
+  if (hg_segment_is_guard(s))
+    return; /* guarded blocks have no header to visit */
+  struct hg_arena *a = hg_segment_is_large(s) || s->owner >= arena_count ? NULL
+                                                                          : &arenas[s->owner];
+  pthread_mutex_t *lock = a ? &a->lock : &large_lock;
+  pthread_mutex_lock(lock);
+  struct heapguard_finding f = { 0 };
+  if (hg_check_segment(s, &f)) {
+    struct hg_block *b = hg_segment_first(s);
+    while ((char *)b < hg_segment_end(s) && hg_check_header(s, b, &f)) {
+      if (b->state == HG_STATE_USED)
+        v->fn(b, v->arg);
+      b = hg_block_next(b);
+    }
+  }
+  pthread_mutex_unlock(lock);
+}
+
+void hg_heap_for_each_used(hg_block_visitor fn, void *arg)
+{
+  struct used_visit v = { fn, arg };
+  hg_segment_for_each(visit_used_blocks, &v);
 }
 
 bool hg_heap_check_all(struct heapguard_finding *f)

@@ -30,14 +30,15 @@ void *hg_heap_alloc(size_t request, size_t alignment, uint16_t kind,
                     struct heapguard_finding *f);
 /* The same; *zeroed tells whether the memory is known to be zero already. */
 void *hg_heap_alloc_zeroable(size_t request, size_t alignment, uint16_t kind,
-                             bool *zeroed, struct heapguard_finding *f);
+                             uint32_t stack, bool *zeroed, struct heapguard_finding *f);
 
 /*
  * Validate and release the block at p, allocated with kind (and with size
- * bytes, when size is nonzero). Returns false with *f filled when a check
+ * bytes, when size is nonzero); free_stack says where it was freed. Returns false with *f filled when a check
  * fails; then nothing has been modified.
  */
-bool hg_heap_free(void *p, uint16_t kind, size_t size, struct heapguard_finding *f);
+bool hg_heap_free(void *p, uint16_t kind, size_t size, uint32_t free_stack,
+                  struct heapguard_finding *f);
 
 /*
  * Validate the block at p as free would and, on success, return its header
@@ -49,6 +50,10 @@ bool hg_heap_inspect(const void *p, struct hg_block *copy,
 /* Try to resize the block at p in place; false when it cannot. */
 bool hg_heap_resize_in_place(void *p, size_t request, size_t *old_request,
                              struct heapguard_finding *f);
+
+/* Call fn on every used block (not freed, not quarantined), each arena locked in turn. */
+typedef void (*hg_block_visitor)(const struct hg_block *b, void *arg);
+void hg_heap_for_each_used(hg_block_visitor fn, void *arg);
 
 /* Walk and verify every segment; false with *f at the first finding. */
 bool hg_heap_check_all(struct heapguard_finding *f);

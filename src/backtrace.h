@@ -10,14 +10,38 @@
 #ifndef HG_BACKTRACE_H
 #define HG_BACKTRACE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "fmt.h"
 
 void hg_backtrace_init(void);
+
+/* True for return addresses inside libheapguard itself (cheap: a range check). */
+bool hg_backtrace_is_own(uintptr_t ip);
 size_t hg_backtrace_capture(uintptr_t *ips, size_t max);
+/*
+ * Make this thread's next capture start at the frame executing pc (a fault
+ * handler passes the faulting instruction's address), leaving out the
+ * handler's frames and the kernel's signal frame.
+ */
+void hg_backtrace_start_at(uintptr_t pc);
 void hg_backtrace_format(struct hg_buf *out, const uintptr_t *ips, size_t n);
+
+/* One frame resolved: function, module, offsets and the module's build id. */
+struct hg_frame {
+  uintptr_t ip;
+  bool has_function;
+  char function[160];
+  uintptr_t function_offset;
+  const char *module;      /* NULL when no module contains ip */
+  uintptr_t module_offset;
+  uint8_t build_id[20];
+  size_t build_id_size;
+};
+
+void hg_backtrace_resolve(uintptr_t ip, struct hg_frame *fr);
 
 /* Function name of the first frame, for the report's summary line. */
 void hg_backtrace_first_function(struct hg_buf *out, const uintptr_t *ips, size_t n);

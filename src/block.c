@@ -71,16 +71,17 @@ uint32_t hg_block_expected_checksum(const struct hg_key *key,
 
 static bool state_is_known(uint16_t state)
 {
-  return state == HG_STATE_FREE || state == HG_STATE_USED;
+  return state == HG_STATE_FREE || state == HG_STATE_USED ||
+         state == HG_STATE_QUARANTINED;
 }
 
 static bool size_is_plausible(const struct hg_block *b)
 {
   if (b->size < HG_MIN_BLOCK_GRANULES)
     return false;
-  if (b->state == HG_STATE_USED)
-    return b->tail >= 1 && b->tail <= hg_block_capacity(b);
-  return b->tail == 0;
+  if (b->state == HG_STATE_FREE)
+    return true;
+  return b->tail >= 1 && b->tail <= hg_block_capacity(b);
 }
 
 enum hg_header_fault hg_block_verify_at(const struct hg_key *key,

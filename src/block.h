@@ -14,9 +14,10 @@
  *   8  u32 size       block size in granules, header included
  *  12  u32 prev_size  size of the physical predecessor, 0 for the first
  *                     block of a segment (the "prev link")
- *  16  u32 tail       used: capacity minus requested size (>= 1, holds the
- *                     trailing canary); free: 0
- *  20  u16 state      HG_STATE_USED or HG_STATE_FREE
+ *  16  u32 tail       used and quarantined: capacity minus requested size
+ *                     (>= 1, holds the trailing canary); free: stack-depot
+ *                     id of the free that released it, 0 if none
+ *  20  u16 state      HG_STATE_USED, HG_STATE_QUARANTINED or HG_STATE_FREE
  *  22  u16 kind       how it was allocated (malloc, new, new[], ...)
  *  24  u32 stack      stack-depot id of the allocation, 0 if none
  *  28  u32 checksum   CRC32C keyed with the secret over the address and
@@ -37,11 +38,13 @@
 #include "config.h"
 
 enum hg_block_state {
-  HG_STATE_FREE = 0x4652, /* "FR" */
-  HG_STATE_USED = 0x5553, /* "US" */
+  HG_STATE_FREE = 0x4652,        /* "FR" */
+  HG_STATE_USED = 0x5553,        /* "US" */
+  HG_STATE_QUARANTINED = 0x5158, /* "QX": freed, poisoned, not yet reusable */
 };
 
 enum hg_alloc_kind {
+  HG_KIND_ANY = 0, /* in checks only: any allocation function will do */
   HG_KIND_MALLOC = 1,
   HG_KIND_NEW = 2,
   HG_KIND_NEW_ARRAY = 3,

@@ -3,6 +3,7 @@
  */
 #include "check.h"
 
+#include "quarantine.h"
 #include "runtime.h"
 
 bool hg_fail(struct heapguard_finding *f, enum heapguard_bug_class c,
@@ -152,15 +153,28 @@ bool hg_check_live_block(const struct hg_segment *s, const struct hg_block *b,
   f->segment = (uintptr_t)s;
   if (!hg_check_header(s, b, f))
     return false;
-  f->requested = b->state == HG_STATE_USED ? hg_block_requested(b) : 0;
+  f->requested = b->state != HG_STATE_FREE ? hg_block_requested(b) : 0;
   return check_state_used(b, f) && check_trailing_canary(b, f) &&
          hg_check_next_link(s, b, f) && check_prev_link(s, b, f);
+}
+
+bool hg_check_quarantined_block(const struct hg_segment *s, const struct hg_block *b,
+                                struct heapguard_finding *f)
+{
+  f->segment = (uintptr_t)s;
+  if (!hg_check_header(s, b, f))
+    return false;
+  if (b->state != HG_STATE_QUARANTINED)
+    return hg_fail(f, HEAPGUARD_METADATA_CORRUPTION, "quarantined block state", b,
+                   HG_STATE_QUARANTINED, b->state);
+  return hg_check_poison(b, f) && hg_check_next_link(s, b, f) &&
+         check_prev_link(s, b, f);
 }
 
 bool hg_check_kind(const struct hg_block *b, uint16_t kind, size_t size,
                    struct heapguard_finding *f)
 {
-  if (b->kind != kind)
+  if (kind != HG_KIND_ANY && b->kind != kind)
     return hg_fail(f, HEAPGUARD_ALLOC_DEALLOC_MISMATCH, "allocation kind", b, b->kind,
                    kind);
   if (size && size != hg_block_requested(b))
@@ -186,9 +200,9 @@ static void diagnose_inside(const struct hg_block *b, uintptr_t p,
 {
   intptr_t off = (intptr_t)(p - (uintptr_t)hg_block_data(b));
   f->offset = off;
-  f->requested = b->state == HG_STATE_USED ? hg_block_requested(b) : 0;
-  if (b->state == HG_STATE_FREE)
-    hg_fail(f, HEAPGUARD_INVALID_FREE, "pointer into a free block", b, 0, (uint64_t)off);
+  f->requested = b->state != HG_STATE_FREE ? hg_block_requested(b) : 0;
+  if (b->state != HG_STATE_USED)
+    hg_fail(f, HEAPGUARD_INVALID_FREE, "pointer into a freed block", b, 0, (uint64_t)off);
   else if (off < 0)
     hg_fail(f, HEAPGUARD_INVALID_FREE, "pointer into a block header", b, 0,
          (uint64_t)off);
@@ -233,6 +247,8 @@ bool hg_check_segment_blocks(const struct hg_segment *s,
     if (!check_neighbour_header(s, b, prev, f))
       return false;
     if (b->state == HG_STATE_USED && !check_trailing_canary(b, f))
+      return false;
+    if (b->state == HG_STATE_QUARANTINED && !hg_check_poison(b, f))
       return false;
     if (!hg_check_next_link(s, b, f))
       return false;

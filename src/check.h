@@ -44,6 +44,13 @@ bool hg_check_live_block(const struct hg_segment *s, const struct hg_block *b,
 bool hg_check_kind(const struct hg_block *b, uint16_t kind, size_t size,
                    struct heapguard_finding *f);
 
+/*
+ * A block leaving the quarantine: sound header, status quarantined, poison
+ * intact (else heap-use-after-free), links that agree with the neighbours.
+ */
+bool hg_check_quarantined_block(const struct hg_segment *s, const struct hg_block *b,
+                                struct heapguard_finding *f);
+
 /* A block taken from a free list: sound header, status free, in bounds. */
 bool hg_check_free_block(const struct hg_segment *s, const struct hg_block *b,
                          struct heapguard_finding *f);

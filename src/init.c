@@ -17,9 +17,19 @@
 #include "arena.h"
 #include "backtrace.h"
 #include "checksum.h"
+#include "guard.h"
+#include "leaks.h"
 #include "options.h"
 #include "os.h"
+#include "report.h"
 #include "segment.h"
+#include "stackdepot.h"
+
+/*
+ * Exit status of a run that leaked (leaks=1) or that reported and went on
+ * (halt_on_error=0), unless exit_code is set.
+ */
+#define HG_FAILED_EXIT_CODE 23
 
 struct hg_key hg_key;
 uint64_t hg_secret[2];
@@ -53,6 +63,8 @@ static unsigned default_arena_count(void)
 
 static void fork_prepare(void)
 {
+  hg_stack_fork_prepare();
+  hg_guard_fork_prepare();
   hg_arenas_fork_prepare();
   hg_segment_fork_prepare();
 }
@@ -61,12 +73,16 @@ static void fork_parent(void)
 {
   hg_segment_fork_parent();
   hg_arenas_fork_parent();
+  hg_guard_fork_parent();
+  hg_stack_fork_parent();
 }
 
 static void fork_child(void)
 {
   hg_segment_fork_child();
   hg_arenas_fork_child();
+  hg_guard_fork_child();
+  hg_stack_fork_child();
 }
 
 static void start_up(void)
@@ -78,6 +94,7 @@ static void start_up(void)
   hg_arenas_init(hg_options.arenas ? (unsigned)hg_options.arenas
                                    : default_arena_count());
   hg_backtrace_init();
+  hg_guard_init();
 }
 
 void hg_init_slow(void)
@@ -102,4 +119,30 @@ void hg_init_slow(void)
 __attribute__((constructor(101))) static void heapguard_constructor(void)
 {
   hg_ensure_init();
+}
+
+/*
+ * At exit, after the program's own destructors (the preloaded library is
+ * finalised last): the optional whole-heap check, the leak report, and the
+ * summary of the reports a halt_on_error=0 run made.
+ */
+__attribute__((destructor(101))) static void heapguard_destructor(void)
+{
+  if (!hg_ready)
+    return;
+  if (hg_options.check_on_exit) {
+    struct heapguard_finding f = { .operation = "the heap check at exit" };
+    if (!hg_heap_check_all(&f))
+      hg_report(&f);
+  }
+  uint64_t leaked = 0;
+  if (hg_options.leaks) {
+    hg_tls_reentered = true;
+    leaked = hg_leaks_report(2);
+    hg_tls_reentered = false;
+  }
+  hg_report_exit_summary();
+  /* A run that went on after reports (halt_on_error=0) must still fail. */
+  if (leaked || hg_report_count())
+    hg_os_exit(hg_options.exit_code ? (int)hg_options.exit_code : HG_FAILED_EXIT_CODE);
 }

@@ -16,9 +16,13 @@
 #include "arena.h"
 #include "frontend.h"
 #include "heapguard.h"
+#include "options.h"
 #include "report.h"
 #include "runtime.h"
 #include "scratch.h"
+#include "stackdepot.h"
+
+static HG_TLS uint64_t tls_calls_until_check;
 
 static bool must_use_scratch(void)
 {
@@ -30,16 +34,53 @@ static struct heapguard_finding finding_for(const char *operation, const void *p
   return (struct heapguard_finding){ .operation = operation, .address = (uintptr_t)p };
 }
 
+/*
+ * Where this call came from, as a stack-depot id. Captured before any heap
+ * lock is taken; the thread is flagged so that an allocation inside the
+ * unwinder could not recurse into the heap.
+ */
+static uint32_t caller_stack(void)
+{
+  if (!hg_options.alloc_stacks)
+    return 0;
+  hg_tls_reentered = true;
+  uint32_t id = hg_stack_capture();
+  hg_tls_reentered = false;
+  return id;
+}
+
+/* check_every=N: verify the whole heap on every Nth allocation call. */
+static void count_towards_heap_check(void)
+{
+  if (!hg_options.check_every)
+    return;
+  if (tls_calls_until_check > 1) {
+    tls_calls_until_check--;
+    return;
+  }
+  tls_calls_until_check = hg_options.check_every;
+  struct heapguard_finding f = finding_for("a periodic heap check", NULL);
+  if (!hg_heap_check_all(&f))
+    hg_report(&f);
+}
+
 void *hg_front_alloc(const char *operation, size_t size, size_t alignment,
                      uint16_t kind, bool zero)
 {
   if (__builtin_expect(must_use_scratch(), 0))
     return hg_scratch_alloc(size, alignment);
-  struct heapguard_finding f = finding_for(operation, NULL);
+  count_towards_heap_check();
+  uint32_t stack = caller_stack();
   bool zeroed;
-  void *p = hg_heap_alloc_zeroable(size, alignment, kind, &zeroed, &f);
-  if (!p && f.bug_class != HEAPGUARD_OK)
+  void *p;
+  /* A damaged free list is reported, then dropped: the retry avoids it. */
+  for (int attempt = 0; attempt < 2; attempt++) {
+    struct heapguard_finding f = finding_for(operation, NULL);
+    p = hg_heap_alloc_zeroable(size, alignment, kind, stack, &zeroed, &f);
+    if (p || f.bug_class == HEAPGUARD_OK)
+      break;
     hg_report(&f);
+  }
   if (p && zero && !zeroed)
     memset(p, 0, size);
   return p;
@@ -51,7 +92,8 @@ void hg_front_release(const char *operation, void *p, uint16_t kind, size_t size
     return;
   int saved = errno;
   struct heapguard_finding f = finding_for(operation, p);
-  if (!hg_ensure_init() || !hg_heap_free(p, kind, size, &f))
+  hg_ensure_init();
+  if (!hg_heap_free(p, kind, size, caller_stack(), &f))
     hg_report(&f);
   errno = saved;
 }
@@ -98,17 +140,21 @@ HG_EXPORT void *realloc(void *p, size_t size)
   }
   struct heapguard_finding f = finding_for("realloc", p);
   size_t old = 0;
-  if (!hg_ensure_init())
-    hg_report(&f);
+  hg_ensure_init();
   if (hg_heap_resize_in_place(p, size, &old, &f))
     return p;
-  if (f.bug_class != HEAPGUARD_OK)
+  bool damaged = f.bug_class != HEAPGUARD_OK;
+  if (damaged) {
+    /* With halt_on_error=0: move what is known to be the data, keep the block. */
     hg_report(&f);
+    old = f.requested;
+  }
   void *q = malloc(size);
   if (!q)
     return NULL;
   memcpy(q, p, old < size ? old : size);
-  hg_front_release("realloc", p, HG_KIND_MALLOC, 0);
+  if (!damaged)
+    hg_front_release("realloc", p, HG_KIND_MALLOC, 0);
   return q;
 }
 
@@ -195,9 +241,11 @@ HG_EXPORT size_t malloc_usable_size(void *p)
     return hg_scratch_size(p);
   struct heapguard_finding f = finding_for("malloc_usable_size", p);
   struct hg_block b;
-  if (!hg_ensure_init() || !hg_heap_inspect(p, &b, &f))
-    hg_report(&f);
-  return hg_block_requested(&b);
+  hg_ensure_init();
+  if (hg_heap_inspect(p, &b, &f))
+    return hg_block_requested(&b);
+  hg_report(&f);
+  return f.requested;
 }
 
 /* heapguard keeps no memory that trimming could return. */

@@ -13,14 +13,14 @@
 
 struct hg_options hg_options;
 
-enum option_type { OPT_BOOL, OPT_UINT, OPT_STRING };
+enum option_type { OPT_BOOL, OPT_UINT, OPT_STRING, OPT_CHOICE };
 
 struct option_spec {
   const char *name;
   enum option_type type;
   size_t offset;
   uint64_t def_uint;
-  const char *def_string;
+  const char *def_string; /* strings: the default; choices: "a|b|c" */
   uint64_t min, max;
   const char *help;
 };
@@ -32,10 +32,13 @@ static const struct option_spec option_table[] = {
   { #n, OPT_UINT, offsetof(struct hg_options, n), d, NULL, lo, hi, h },
 #define HG_OPTION_STRING(n, d, h)                                             \
   { #n, OPT_STRING, offsetof(struct hg_options, n), 0, d, 0, 0, h },
+#define HG_OPTION_CHOICE(n, d, w, h)                                          \
+  { #n, OPT_CHOICE, offsetof(struct hg_options, n), d, w, 0, 0, h },
 #include "options.inc"
 #undef HG_OPTION_BOOL
 #undef HG_OPTION_UINT
 #undef HG_OPTION_STRING
+#undef HG_OPTION_CHOICE
 };
 
 #define OPTION_COUNT (sizeof option_table / sizeof *option_table)
@@ -54,6 +57,8 @@ void hg_options_set_defaults(struct hg_options *o)
       *(bool *)f = spec->def_uint != 0;
     else if (spec->type == OPT_UINT)
       *(uint64_t *)f = spec->def_uint;
+    else if (spec->type == OPT_CHOICE)
+      *(unsigned *)f = (unsigned)spec->def_uint;
     else
       hg_strlcpy(f, spec->def_string, HG_OPTION_STRING_MAX);
   }
@@ -100,6 +105,37 @@ static bool parse_uint(const char *v, size_t len, uint64_t *out)
   return true;
 }
 
+/* The index of v among the '|'-separated words, or -1. */
+static int choice_index(const char *words, const char *v, size_t len)
+{
+  int index = 0;
+  const char *w = words;
+  for (;;) {
+    size_t n = 0;
+    while (w[n] && w[n] != '|')
+      n++;
+    if (n == len && hg_strncmp(w, v, len) == 0)
+      return index;
+    if (!w[n])
+      return -1;
+    w += n + 1;
+    index++;
+  }
+}
+
+/* Append the word at index of a choice list. */
+static void append_choice(struct hg_buf *out, const char *words, unsigned index)
+{
+  const char *w = words;
+  for (unsigned i = 0; i < index; i++)
+    while (*w && *w++ != '|')
+      ;
+  size_t n = 0;
+  while (w[n] && w[n] != '|')
+    n++;
+  hg_buf_mem(out, w, n);
+}
+
 static void describe_bad_value(struct hg_buf *err, const struct option_spec *spec,
                                const char *v, size_t len)
 {
@@ -115,6 +151,9 @@ static void describe_bad_value(struct hg_buf *err, const struct option_spec *spe
     hg_buf_dec(err, spec->min);
     hg_buf_str(err, " to ");
     hg_buf_dec(err, spec->max);
+  } else if (spec->type == OPT_CHOICE) {
+    hg_buf_str(err, "one of ");
+    hg_buf_str(err, spec->def_string);
   } else {
     hg_buf_str(err, "at most ");
     hg_buf_dec(err, HG_OPTION_STRING_MAX - 1);
@@ -133,6 +172,13 @@ static bool set_option(struct hg_options *o, const struct option_spec *spec,
     if (!parse_uint(v, len, &x) || x < spec->min || x > spec->max)
       return false;
     *(uint64_t *)f = x;
+    return true;
+  }
+  if (spec->type == OPT_CHOICE) {
+    int i = choice_index(spec->def_string, v, len);
+    if (i < 0)
+      return false;
+    *(unsigned *)f = (unsigned)i;
     return true;
   }
   if (len >= HG_OPTION_STRING_MAX)
@@ -202,6 +248,11 @@ void hg_options_describe(struct hg_buf *out)
       hg_buf_char(out, '"');
       hg_buf_str(out, spec->def_string);
       hg_buf_char(out, '"');
+    } else if (spec->type == OPT_CHOICE) {
+      append_choice(out, spec->def_string, (unsigned)spec->def_uint);
+      hg_buf_str(out, " (");
+      hg_buf_str(out, spec->def_string);
+      hg_buf_char(out, ')');
     } else {
       hg_buf_dec(out, spec->def_uint);
     }
@@ -262,7 +313,7 @@ void hg_options_load(void)
   if (!hg_options_parse(&hg_options, text, &msg))
     options_fail(&msg);
   if (hg_options.help) {
-    char list[4096];
+    char list[8192];
     struct hg_buf out = HG_BUF(list);
     hg_buf_str(&out, "heapguard options (HEAPGUARD_OPTIONS=key=value:key=value):\n");
     hg_options_describe(&out);

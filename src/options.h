@@ -19,13 +19,19 @@ struct hg_options {
 #define HG_OPTION_BOOL(name, def, help) bool name;
 #define HG_OPTION_UINT(name, def, lo, hi, help) uint64_t name;
 #define HG_OPTION_STRING(name, def, help) char name[HG_OPTION_STRING_MAX];
+#define HG_OPTION_CHOICE(name, def, words, help) unsigned name;
 #include "options.inc"
 #undef HG_OPTION_BOOL
 #undef HG_OPTION_UINT
 #undef HG_OPTION_STRING
+#undef HG_OPTION_CHOICE
 };
 
 extern struct hg_options hg_options;
+
+/* Values of the choice options, in the order their words are listed. */
+enum { HG_REPORT_TEXT, HG_REPORT_JSON };
+enum { HG_GUARD_OFF, HG_GUARD_ALL, HG_GUARD_SAMPLE };
 
 void hg_options_set_defaults(struct hg_options *o);
 

@@ -77,6 +77,30 @@ bool hg_os_protect_rw(void *p, size_t size)
   return mprotect(p, size, PROT_READ | PROT_WRITE) == 0;
 }
 
+void hg_os_discard(void *p, size_t size)
+{
+  madvise(p, size, MADV_DONTNEED);
+}
+
+uint64_t hg_os_max_map_count(void)
+{
+  char text[32];
+  int fd = hg_os_open_read("/proc/sys/vm/max_map_count");
+  if (fd < 0)
+    return 0;
+  ssize_t n = hg_os_read(fd, text, sizeof text);
+  hg_os_close(fd);
+  uint64_t v = 0;
+  for (ssize_t i = 0; i < n && text[i] >= '0' && text[i] <= '9'; i++)
+    v = v * 10 + (uint64_t)(text[i] - '0');
+  return v;
+}
+
+bool hg_os_sigaction(int sig, const struct sigaction *sa, struct sigaction *old)
+{
+  return sigaction(sig, sa, old) == 0;
+}
+
 bool hg_os_random(void *buf, size_t len)
 {
   char *p = buf;

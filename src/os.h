@@ -21,6 +21,14 @@ void hg_os_unmap(void *p, size_t size);
 /* Make [p, p+size) inaccessible; false (errno set) when the kernel refuses. */
 bool hg_os_protect_none(void *p, size_t size);
 bool hg_os_protect_rw(void *p, size_t size);
+/* Give the pages of [p, p+size) back to the kernel; they read as zero after. */
+void hg_os_discard(void *p, size_t size);
+/* vm.max_map_count, read without allocating; 0 when it cannot be read. */
+uint64_t hg_os_max_map_count(void);
+
+struct sigaction;
+/* sigaction(2); false when the kernel refuses. */
+bool hg_os_sigaction(int sig, const struct sigaction *sa, struct sigaction *old);
 
 /* Fill buf with random bytes; false when no kernel randomness is available. */
 bool hg_os_random(void *buf, size_t len);

@@ -10,10 +10,12 @@
 #include "backtrace.h"
 #include "block.h"
 #include "dump.h"
+#include "guard.h"
 #include "options.h"
 #include "os.h"
 #include "runtime.h"
 #include "segment.h"
+#include "stackdepot.h"
 
 static const char *const class_names[] = {
   [HEAPGUARD_OK] = "no-error",
@@ -48,7 +50,16 @@ static const char *kind_name(uint64_t kind)
 
 static const char *state_name(uint16_t state)
 {
-  return state == HG_STATE_USED ? "used" : state == HG_STATE_FREE ? "free" : "unknown";
+  switch (state) {
+  case HG_STATE_USED:
+    return "used";
+  case HG_STATE_FREE:
+    return "free";
+  case HG_STATE_QUARANTINED:
+    return "freed, in quarantine";
+  default:
+    return "unknown";
+  }
 }
 
 static void line_start(struct hg_buf *out)
@@ -71,6 +82,30 @@ static void describe_overflow(struct hg_buf *out, const struct heapguard_finding
   hg_buf_str(out, " of its data\n");
   line_start(out);
   hg_buf_str(out, "trailing canary at ");
+  hg_buf_hex(out, f->block + HG_HEADER_SIZE + first);
+  hg_buf_str(out, ": expected ");
+  hg_buf_hex(out, f->expected);
+  hg_buf_str(out, ", found ");
+  hg_buf_hex(out, f->found);
+  hg_buf_char(out, '\n');
+}
+
+static void describe_write_after_free(struct hg_buf *out,
+                                     const struct heapguard_finding *f)
+{
+  uint64_t first = (uint64_t)f->offset;
+  line_start(out);
+  hg_buf_dec(out, f->extent);
+  hg_buf_str(out, f->extent == 1 ? " byte" : " bytes");
+  hg_buf_str(out, " written after free to a ");
+  hg_buf_dec(out, f->requested);
+  hg_buf_str(out, "-byte block, at offsets ");
+  hg_buf_dec(out, first);
+  hg_buf_str(out, " to ");
+  hg_buf_dec(out, first + f->extent - 1);
+  hg_buf_str(out, " of its data (found when it left the quarantine or in a heap check)\n");
+  line_start(out);
+  hg_buf_str(out, "poison at ");
   hg_buf_hex(out, f->block + HG_HEADER_SIZE + first);
   hg_buf_str(out, ": expected ");
   hg_buf_hex(out, f->expected);
@@ -138,7 +173,7 @@ static void describe_block(struct hg_buf *out, const char *label, uintptr_t addr
   hg_buf_dec(out, hg_block_bytes(b));
   hg_buf_str(out, " bytes, ");
   hg_buf_str(out, state_name(b->state));
-  if (b->state == HG_STATE_USED) {
+  if (b->state != HG_STATE_FREE) {
     hg_buf_str(out, ", ");
     hg_buf_dec(out, hg_block_requested(b));
     hg_buf_str(out, " bytes requested with ");
@@ -161,19 +196,75 @@ static void describe_segment(struct hg_buf *out, uintptr_t addr)
   hg_buf_dec(out, s->seq);
   if (hg_segment_is_large(s)) {
     hg_buf_str(out, ", dedicated");
+  } else if (hg_segment_is_guard(s)) {
+    hg_buf_str(out, ", guard slots");
   } else {
     hg_buf_str(out, ", arena ");
     hg_buf_dec(out, s->owner);
   }
   hg_buf_str(out, ", ");
   hg_buf_dec(out, s->map_size);
-  hg_buf_str(out, " bytes mapped, ");
-  hg_buf_dec(out, s->used_blocks);
-  hg_buf_str(out, " blocks in use)\n");
+  hg_buf_str(out, " bytes mapped");
+  if (!hg_segment_is_guard(s)) { /* guard segments count their slots */
+    hg_buf_str(out, ", ");
+    hg_buf_dec(out, s->used_blocks);
+    hg_buf_str(out, " blocks in use");
+  }
+  hg_buf_str(out, ")\n");
+}
+
+/* The release that pairs with each kind, for the words of a mismatch. */
+static const char *release_name(uint64_t kind)
+{
+  switch (kind) {
+  case HG_KIND_MALLOC:
+    return "free";
+  case HG_KIND_NEW:
+    return "operator delete";
+  case HG_KIND_NEW_ARRAY:
+    return "operator delete[]";
+  default:
+    return "an unknown call";
+  }
+}
+
+static void describe_mismatch(struct hg_buf *out, const struct heapguard_finding *f)
+{
+  const char *op = f->operation ? f->operation : release_name(f->found);
+  line_start(out);
+  if (hg_strncmp(f->what, "size given to sized delete", 27) == 0) {
+    hg_buf_str(out, op);
+    hg_buf_str(out, " was given size ");
+    hg_buf_dec(out, f->found);
+    hg_buf_str(out, ", but the block was allocated with size ");
+    hg_buf_dec(out, f->expected);
+    hg_buf_char(out, '\n');
+    return;
+  }
+  if (hg_strncmp(f->what, "allocation kind", 16) != 0) {
+    describe_expected_found(out, f);
+    return;
+  }
+  hg_buf_str(out, "allocated with ");
+  hg_buf_str(out, kind_name(f->expected));
+  hg_buf_str(out, ", released with ");
+  hg_buf_str(out, op);
+  if (hg_strncmp(op, release_name(f->found), 32) != 0) {
+    hg_buf_str(out, ", which pairs with ");
+    hg_buf_str(out, kind_name(f->found));
+  }
+  hg_buf_str(out, " (use ");
+  hg_buf_str(out, release_name(f->expected));
+  hg_buf_str(out, ")\n");
 }
 
 void hg_report_describe(struct hg_buf *out, const struct heapguard_finding *f)
 {
+  if (hg_guard_describe(out, f)) {
+    if (f->segment)
+      describe_segment(out, f->segment);
+    return;
+  }
   switch (f->bug_class) {
   case HEAPGUARD_HEAP_BUFFER_OVERFLOW:
     describe_overflow(out, f);
@@ -181,21 +272,15 @@ void hg_report_describe(struct hg_buf *out, const struct heapguard_finding *f)
   case HEAPGUARD_INVALID_FREE:
     describe_invalid_free(out, f);
     break;
+  case HEAPGUARD_USE_AFTER_FREE:
+    describe_write_after_free(out, f);
+    break;
   case HEAPGUARD_DOUBLE_FREE:
     line_start(out);
     hg_buf_str(out, "the block was already freed (state free, expected used)\n");
     break;
   case HEAPGUARD_ALLOC_DEALLOC_MISMATCH:
-    if (hg_strncmp(f->what, "allocation kind", 16) != 0) {
-      describe_expected_found(out, f);
-      break;
-    }
-    line_start(out);
-    hg_buf_str(out, "allocated with ");
-    hg_buf_str(out, kind_name(f->expected));
-    hg_buf_str(out, ", released with a call that expects ");
-    hg_buf_str(out, kind_name(f->found));
-    hg_buf_char(out, '\n');
+    describe_mismatch(out, f);
     break;
   default:
     describe_expected_found(out, f);
@@ -225,6 +310,10 @@ static bool class_damages_metadata(enum heapguard_bug_class c)
          c == HEAPGUARD_SEGMENT_CORRUPTION || c == HEAPGUARD_USE_AFTER_FREE;
 }
 
+/* One report at a time: a second thread that fails waits for the first. */
+static _Atomic int reporting;
+static char text_storage[1 << 16];
+
 static int open_log(void)
 {
   if (!hg_options.log_path[0])
@@ -246,11 +335,297 @@ static _Noreturn void finish(void)
   hg_os_abort();
 }
 
-/* One report at a time: a second thread that fails waits for the first. */
-static _Atomic int reporting;
-static char text_storage[1 << 16];
+static void describe_stack(struct hg_buf *out, const char *what, uint32_t id)
+{
+  size_t n;
+  uint32_t tid;
+  const uintptr_t *ips = hg_stack_get(id, &n, &tid);
+  if (!ips)
+    return;
+  line_start(out);
+  hg_buf_str(out, what);
+  hg_buf_str(out, " by thread ");
+  hg_buf_dec(out, tid);
+  hg_buf_str(out, " at:\n");
+  hg_backtrace_format(out, ips, n);
+}
 
-_Noreturn void hg_report(const struct heapguard_finding *f)
+/* ---- JSON ---- */
+
+static void json_str(struct hg_buf *out, const char *s)
+{
+  hg_buf_char(out, '"');
+  for (; s && *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\') {
+      hg_buf_char(out, '\\');
+      hg_buf_char(out, (char)c);
+    } else if (c < 0x20) {
+      hg_buf_str(out, "\\u00");
+      hg_buf_hex_byte(out, c);
+    } else {
+      hg_buf_char(out, (char)c);
+    }
+  }
+  hg_buf_char(out, '"');
+}
+
+static void json_key(struct hg_buf *out, const char *key)
+{
+  if (out->len && out->p[out->len - 1] != '{' && out->p[out->len - 1] != '[')
+    hg_buf_char(out, ',');
+  json_str(out, key);
+  hg_buf_char(out, ':');
+}
+
+static void json_hex(struct hg_buf *out, const char *key, uint64_t v)
+{
+  json_key(out, key);
+  hg_buf_char(out, '"');
+  hg_buf_hex(out, v);
+  hg_buf_char(out, '"');
+}
+
+static void json_dec(struct hg_buf *out, const char *key, uint64_t v)
+{
+  json_key(out, key);
+  hg_buf_dec(out, v);
+}
+
+static void json_frames(struct hg_buf *out, const char *key, const uintptr_t *ips, size_t n)
+{
+  json_key(out, key);
+  hg_buf_char(out, '[');
+  for (size_t i = 0; i < n; i++) {
+    struct hg_frame fr;
+    hg_backtrace_resolve(ips[i], &fr);
+    if (i)
+      hg_buf_char(out, ',');
+    hg_buf_char(out, '{');
+    json_hex(out, "ip", fr.ip);
+    json_key(out, "function");
+    if (fr.has_function)
+      json_str(out, fr.function);
+    else
+      hg_buf_str(out, "null");
+    json_dec(out, "function_offset", fr.function_offset);
+    json_key(out, "module");
+    if (fr.module)
+      json_str(out, fr.module);
+    else
+      hg_buf_str(out, "null");
+    json_hex(out, "module_offset", fr.module_offset);
+    json_key(out, "build_id");
+    hg_buf_char(out, '"');
+    for (size_t k = 0; k < fr.build_id_size; k++)
+      hg_buf_hex_byte(out, fr.build_id[k]);
+    hg_buf_str(out, "\"}");
+  }
+  hg_buf_char(out, ']');
+}
+
+static void json_stack(struct hg_buf *out, const char *key, uint32_t id)
+{
+  size_t n;
+  uint32_t tid;
+  const uintptr_t *ips = hg_stack_get(id, &n, &tid);
+  json_key(out, key);
+  if (!ips) {
+    hg_buf_str(out, "null");
+    return;
+  }
+  hg_buf_char(out, '{');
+  json_dec(out, "thread", tid);
+  json_frames(out, "backtrace", ips, n);
+  hg_buf_char(out, '}');
+}
+
+/* The description lines of the text report, as an array of strings. */
+static void json_description(struct hg_buf *out, const struct heapguard_finding *f)
+{
+  static char lines[8192];
+  struct hg_buf text = HG_BUF(lines);
+  hg_report_describe(&text, f);
+  json_key(out, "description");
+  hg_buf_char(out, '[');
+  size_t start = 0;
+  bool first = true;
+  for (size_t i = 0; i < text.len; i++) {
+    if (lines[i] != '\n')
+      continue;
+    lines[i] = 0;
+    if (!first)
+      hg_buf_char(out, ',');
+    first = false;
+    size_t skip = start;
+    while (skip < i && lines[skip] == ' ')
+      skip++;
+    json_str(out, lines + skip);
+    start = i + 1;
+  }
+  hg_buf_char(out, ']');
+}
+
+static void compose_json(struct hg_buf *out, const struct heapguard_finding *f,
+                         const uintptr_t *ips, size_t frames, const char *dump)
+{
+  hg_buf_char(out, '{');
+  json_key(out, "heapguard");
+  json_str(out, HEAPGUARD_VERSION_STRING);
+  json_dec(out, "pid", (uint64_t)hg_os_getpid());
+  json_dec(out, "tid", (uint64_t)hg_os_gettid());
+  json_key(out, "class");
+  json_str(out, heapguard_bug_class_name(f->bug_class));
+  json_key(out, "operation");
+  json_str(out, f->operation ? f->operation : "a heap check");
+  json_hex(out, "address", f->address);
+  json_key(out, "check");
+  json_str(out, f->what);
+  json_hex(out, "expected", f->expected);
+  json_hex(out, "found", f->found);
+  json_key(out, "offset");
+  if (f->offset < 0) {
+    hg_buf_char(out, '-');
+    hg_buf_dec(out, (uint64_t)-f->offset);
+  } else {
+    hg_buf_dec(out, (uint64_t)f->offset);
+  }
+  json_dec(out, "extent", f->extent);
+  json_dec(out, "requested", f->requested);
+  json_hex(out, "block", f->block);
+  json_hex(out, "neighbour", f->neighbour);
+  json_hex(out, "segment", f->segment);
+  json_description(out, f);
+  json_frames(out, "backtrace", ips, frames);
+  json_stack(out, "allocated_by", f->alloc_stack);
+  json_stack(out, "freed_by", f->free_stack);
+  json_stack(out, "neighbour_allocated_by", f->neighbour_stack);
+  json_key(out, "dump");
+  if (dump)
+    json_str(out, dump);
+  else
+    hg_buf_str(out, "null");
+  hg_buf_str(out, "}\n");
+}
+
+/* ---- text ---- */
+
+static void compose_text(struct hg_buf *out, const struct heapguard_finding *f,
+                         const uintptr_t *ips, size_t frames, const char *dump,
+                         bool dump_failed)
+{
+  uint64_t pid = (uint64_t)hg_os_getpid();
+  hg_buf_str(out, "=================================================================\n==");
+  hg_buf_dec(out, pid);
+  hg_buf_str(out, "==ERROR: heapguard: ");
+  hg_buf_str(out, heapguard_bug_class_name(f->bug_class));
+  hg_buf_str(out, " in ");
+  hg_buf_str(out, f->operation ? f->operation : "a heap check");
+  if (f->address) {
+    hg_buf_str(out, "(");
+    hg_buf_hex(out, f->address);
+    hg_buf_str(out, ")");
+  }
+  hg_buf_str(out, " by thread ");
+  hg_buf_dec(out, (uint64_t)hg_os_gettid());
+  hg_buf_char(out, '\n');
+  hg_report_describe(out, f);
+  hg_buf_str(out, "  backtrace:\n");
+  hg_backtrace_format(out, ips, frames);
+  describe_stack(out, "the block was allocated", f->alloc_stack);
+  describe_stack(out, "the block was freed", f->free_stack);
+  describe_stack(out, "the block before it was allocated", f->neighbour_stack);
+  if (dump) {
+    hg_buf_str(out, "  dump written to ");
+    hg_buf_str(out, dump);
+    hg_buf_str(out, " (read it with: heapguard-inspect ");
+    hg_buf_str(out, dump);
+    hg_buf_str(out, ")\n");
+  } else if (dump_failed) {
+    hg_buf_str(out, "  no dump written: could not create a file in dump_dir=");
+    hg_buf_str(out, hg_options.dump_dir);
+    hg_buf_char(out, '\n');
+  }
+  hg_buf_str(out, "SUMMARY: heapguard: ");
+  hg_buf_str(out, heapguard_bug_class_name(f->bug_class));
+  hg_buf_str(out, " in ");
+  hg_backtrace_first_function(out, ips, frames);
+  hg_buf_str(out, "\n==");
+  hg_buf_dec(out, pid);
+  if (!hg_options.halt_on_error) {
+    hg_buf_str(out, "==CONTINUING (halt_on_error=0)\n");
+  } else if (hg_options.exit_code) {
+    hg_buf_str(out, "==EXITING with status ");
+    hg_buf_dec(out, hg_options.exit_code);
+    hg_buf_char(out, '\n');
+  } else {
+    hg_buf_str(out, "==ABORTING\n");
+  }
+}
+
+/* ---- the summary of a run that continued after reports ---- */
+
+#define SUMMARY_SLOTS 64u
+
+struct summary_entry {
+  enum heapguard_bug_class bug_class;
+  uintptr_t where;  /* first frame of the report's backtrace */
+  uint64_t count;
+};
+
+static struct summary_entry summary[SUMMARY_SLOTS];
+static unsigned summary_used;
+static uint64_t summary_total;
+
+static void remember(const struct heapguard_finding *f, const uintptr_t *ips, size_t n)
+{
+  uintptr_t where = n ? ips[0] : 0;
+  summary_total++;
+  for (unsigned i = 0; i < summary_used; i++) {
+    if (summary[i].bug_class == f->bug_class && summary[i].where == where) {
+      summary[i].count++;
+      return;
+    }
+  }
+  if (summary_used < SUMMARY_SLOTS)
+    summary[summary_used++] = (struct summary_entry){ f->bug_class, where, 1 };
+}
+
+uint64_t hg_report_count(void)
+{
+  return summary_total;
+}
+
+void hg_report_exit_summary(void)
+{
+  if (!summary_total)
+    return;
+  hg_tls_reentered = true;
+  struct hg_buf out = HG_BUF(text_storage);
+  hg_buf_str(&out, "==");
+  hg_buf_dec(&out, (uint64_t)hg_os_getpid());
+  hg_buf_str(&out, "== heapguard: ");
+  hg_buf_dec(&out, summary_total);
+  hg_buf_str(&out, summary_total == 1 ? " report, " : " reports, ");
+  hg_buf_dec(&out, summary_used);
+  hg_buf_str(&out, " distinct:\n");
+  for (unsigned i = 0; i < summary_used; i++) {
+    hg_buf_str(&out, "  ");
+    hg_buf_dec(&out, summary[i].count);
+    hg_buf_str(&out, " x ");
+    hg_buf_str(&out, heapguard_bug_class_name(summary[i].bug_class));
+    hg_buf_str(&out, " in ");
+    hg_backtrace_first_function(&out, &summary[i].where, summary[i].where != 0);
+    hg_buf_char(&out, '\n');
+  }
+  int fd = open_log();
+  hg_os_write_all(fd, out.p, out.len);
+  if (fd != 2)
+    hg_os_close(fd);
+  hg_tls_reentered = false;
+}
+
+void hg_report(const struct heapguard_finding *f)
 {
   if (hg_tls_reentered) {
     static const char msg[] = "heapguard: a check failed while reporting; aborting\n";
@@ -258,58 +633,38 @@ _Noreturn void hg_report(const struct heapguard_finding *f)
     hg_os_abort();
   }
   hg_tls_reentered = true;
-  if (atomic_exchange(&reporting, 1))
-    for (;;)
-      sched_yield();
+  int expected = 0;
+  while (!atomic_compare_exchange_weak(&reporting, &expected, 1)) {
+    expected = 0;
+    sched_yield();
+  }
 
   uintptr_t ips[HG_MAX_FRAMES];
   size_t frames = hg_backtrace_capture(ips, hg_options.backtrace_frames);
   struct hg_buf out = HG_BUF(text_storage);
-  uint64_t pid = (uint64_t)hg_os_getpid();
-  hg_buf_str(&out, "=================================================================\n==");
-  hg_buf_dec(&out, pid);
-  hg_buf_str(&out, "==ERROR: heapguard: ");
-  hg_buf_str(&out, heapguard_bug_class_name(f->bug_class));
-  hg_buf_str(&out, " in ");
-  hg_buf_str(&out, f->operation ? f->operation : "a heap check");
-  hg_buf_str(&out, "(");
-  hg_buf_hex(&out, f->address);
-  hg_buf_str(&out, ") by thread ");
-  hg_buf_dec(&out, (uint64_t)hg_os_gettid());
-  hg_buf_char(&out, '\n');
-  hg_report_describe(&out, f);
-  hg_buf_str(&out, "  backtrace:\n");
-  hg_backtrace_format(&out, ips, frames);
-
   char path[HG_OPTION_STRING_MAX + 64];
-  size_t text_len = out.len;
-  if (hg_options.dump && class_damages_metadata(f->bug_class)) {
-    if (hg_dump_write(f, out.p, text_len, path, sizeof path)) {
-      hg_buf_str(&out, "  dump written to ");
-      hg_buf_str(&out, path);
-      hg_buf_str(&out, " (read it with: heapguard-inspect ");
-      hg_buf_str(&out, path);
-      hg_buf_str(&out, ")\n");
-    } else {
-      hg_buf_str(&out, "  no dump written: could not create a file in dump_dir=");
-      hg_buf_str(&out, hg_options.dump_dir);
-      hg_buf_char(&out, '\n');
-    }
+  const char *dump = NULL;
+  bool dump_failed = false;
+  if (hg_options.dump && class_damages_metadata(f->bug_class) && !hg_guard_finding(f)) {
+    /* The dump carries the text report, so compose it once without the path. */
+    compose_text(&out, f, ips, frames, NULL, false);
+    if (hg_dump_write(f, out.p, out.len, path, sizeof path))
+      dump = path;
+    else
+      dump_failed = true;
+    out.len = 0;
   }
-  hg_buf_str(&out, "SUMMARY: heapguard: ");
-  hg_buf_str(&out, heapguard_bug_class_name(f->bug_class));
-  hg_buf_str(&out, " in ");
-  hg_backtrace_first_function(&out, ips, frames);
-  hg_buf_str(&out, "\n==");
-  hg_buf_dec(&out, pid);
-  if (hg_options.exit_code) {
-    hg_buf_str(&out, "==EXITING with status ");
-    hg_buf_dec(&out, hg_options.exit_code);
-    hg_buf_char(&out, '\n');
-  } else {
-    hg_buf_str(&out, "==ABORTING\n");
-  }
+  if (hg_options.report_format == HG_REPORT_JSON)
+    compose_json(&out, f, ips, frames, dump);
+  else
+    compose_text(&out, f, ips, frames, dump, dump_failed);
   int fd = open_log();
   hg_os_write_all(fd, out.p, out.len);
-  finish();
+  if (fd != 2)
+    hg_os_close(fd);
+  remember(f, ips, frames);
+  if (hg_options.halt_on_error)
+    finish();
+  atomic_store(&reporting, 0);
+  hg_tls_reentered = false;
 }

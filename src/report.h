@@ -3,8 +3,9 @@
  *
  * Every detection ends in hg_report(): it names the bug class, the
  * address, the block and its segment, the failed check with expected and
- * found values, and the backtrace of the call; writes a dump where heap
- * metadata is damaged; then aborts (or exits with exit_code). It never
+ * found values, the backtrace of the call and where the block was
+ * allocated and freed; writes a dump where heap metadata is damaged; then
+ * aborts (or exits with exit_code, or, with halt_on_error=0, returns). It never
  * allocates from the heap, holds no heap lock, and survives re-entry.
  */
 #ifndef HG_REPORT_H
@@ -13,7 +14,12 @@
 #include "fmt.h"
 #include "heapguard.h"
 
-_Noreturn void hg_report(const struct heapguard_finding *f);
+/* Returns only with halt_on_error=0, after the report is written. */
+void hg_report(const struct heapguard_finding *f);
+
+/* Reports written so far; and their deduplicated summary (at exit). */
+uint64_t hg_report_count(void);
+void hg_report_exit_summary(void);
 
 /* The description lines of a finding, without backtrace (for tests too). */
 void hg_report_describe(struct hg_buf *out, const struct heapguard_finding *f);

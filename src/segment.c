@@ -103,7 +103,7 @@ static struct hg_segment *map_fenced(size_t map_size, uint32_t owner)
   struct hg_segment *s = (struct hg_segment *)(base + HG_PAGE_SIZE);
   s->magic = HG_SEGMENT_MAGIC;
   s->map_size = map_size;
-  s->end = (uint32_t)(map_size - 2 * HG_PAGE_SIZE);
+  s->end = map_size - 2 * HG_PAGE_SIZE;
   s->owner = owner;
   s->seq = atomic_fetch_add_explicit(&segment_seq, 1, memory_order_relaxed) + 1;
   if (!registry_set((uintptr_t)base, map_size, s)) {
@@ -134,7 +134,7 @@ struct hg_segment *hg_segment_create_large(size_t request, size_t alignment)
   size_t slack = alignment > HG_GRANULE ? alignment : 0;
   size_t readable = round_up(HG_SEGMENT_META_SIZE + HG_HEADER_SIZE + request + 1 + slack,
                              HG_PAGE_SIZE);
-  if (request > HG_MAX_REQUEST || readable > UINT32_MAX) {
+  if (request > HG_MAX_REQUEST) {
     errno = ENOMEM;
     return NULL;
   }
@@ -153,10 +153,22 @@ void hg_segment_place_large(struct hg_segment *s, size_t request, size_t alignme
   uintptr_t end = (uintptr_t)s + s->end;
   uintptr_t data = (end - request - 1) & ~(uintptr_t)(alignment - 1);
   struct hg_block *b = hg_block_of((void *)data);
-  s->first_block = (uint32_t)((uintptr_t)b - (uintptr_t)s);
+  s->first_block = (uintptr_t)b - (uintptr_t)s;
   b->size = (uint32_t)((end - (uintptr_t)b) >> HG_GRANULE_SHIFT);
   b->prev_size = 0;
   b->tail = (uint32_t)(hg_block_capacity(b) - request);
+}
+
+struct hg_segment *hg_segment_create_guard(size_t map_size, uint32_t first_block,
+                                           uint32_t end)
+{
+  struct hg_segment *s = map_fenced(map_size, HG_OWNER_GUARD);
+  if (!s)
+    return NULL;
+  s->first_block = first_block;
+  s->end = end;
+  hg_segment_seal(&hg_key, s);
+  return s;
 }
 
 void hg_segment_destroy(struct hg_segment *s)

@@ -25,12 +25,14 @@
 
 #define HG_SEGMENT_MAGIC 0x5447534748ull /* "HGSGT" */
 #define HG_OWNER_LARGE 0xffffffffu
+/* A guard segment of guard-page mode (guard.c): slots, not blocks. */
+#define HG_OWNER_GUARD 0xfffffffeu
 
 struct hg_segment {
   uint64_t magic;        /* HG_SEGMENT_MAGIC */
   uint64_t map_size;     /* bytes mapped, both guard pages included */
-  uint32_t first_block;  /* offset of the first block from this struct */
-  uint32_t end;          /* offset of the end of the block area */
+  uint64_t first_block;  /* offset of the first block from this struct */
+  uint64_t end;          /* offset of the end of the block area */
   uint32_t owner;        /* arena index, or HG_OWNER_LARGE */
   uint32_t seq;          /* creation number, for reports and dumps */
   uint64_t used_bytes;   /* bytes in used blocks, headers included */
@@ -39,10 +41,11 @@ struct hg_segment {
   uint32_t checksum;     /* keyed, over the address and every field above */
 };
 
-static_assert(sizeof(struct hg_segment) == 56, "segment layout");
+static_assert(sizeof(struct hg_segment) == 64, "segment layout");
 
 /* Blocks start here; keeps the first block's data granule aligned. */
 #define HG_SEGMENT_META_SIZE 64u
+static_assert(sizeof(struct hg_segment) <= HG_SEGMENT_META_SIZE, "metadata fits");
 
 enum hg_segment_fault {
   HG_SEGMENT_OK = 0,
@@ -87,9 +90,21 @@ static inline bool hg_segment_is_large(const struct hg_segment *s)
   return s->owner == HG_OWNER_LARGE;
 }
 
+static inline bool hg_segment_is_guard(const struct hg_segment *s)
+{
+  return s->owner == HG_OWNER_GUARD;
+}
+
 /* Map a segment; NULL with errno ENOMEM when the OS refuses. */
 struct hg_segment *hg_segment_create_shared(uint32_t owner);
 struct hg_segment *hg_segment_create_large(size_t request, size_t alignment);
+/*
+ * A guard segment of map_size bytes whose slot area starts first_block
+ * bytes after the metadata and ends end bytes after it; everything but the
+ * first readable page is left to guard.c to protect.
+ */
+struct hg_segment *hg_segment_create_guard(size_t map_size, uint32_t first_block,
+                                           uint32_t end);
 void hg_segment_destroy(struct hg_segment *s);
 
 /* Largest request a dedicated segment can hold at this alignment. */

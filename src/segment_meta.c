@@ -29,7 +29,8 @@ segment_checksum_with(hg_crc32c_step step, const struct hg_key *key,
   crc = step(crc, addr);
   crc = step(crc, s->magic);
   crc = step(crc, s->map_size);
-  crc = step(crc, (uint64_t)s->first_block | (uint64_t)s->end << 32);
+  crc = step(crc, s->first_block);
+  crc = step(crc, s->end);
   crc = step(crc, (uint64_t)s->owner | (uint64_t)s->seq << 32);
   crc = step(crc, s->used_bytes);
   crc = step(crc, s->used_blocks);

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -24,6 +25,8 @@ struct bug_case {
   const char *detail;    /* words of the failed check */
   const char *summary;   /* "SUMMARY: heapguard: <class> in <function>" */
   int dumps;             /* dumps expected: 0 or 1 */
+  const char *options;   /* HEAPGUARD_OPTIONS for the run, or NULL */
+  const char *also;      /* another fragment the report must hold, or NULL */
 };
 
 static const struct bug_case cases[] = {
@@ -42,7 +45,9 @@ static const struct bug_case cases[] = {
     "past the end of a 10-byte block, at offsets 12 to 12",
     "heap-buffer-overflow in measure_damaged", 1 },
   { "double_free", "double-free in free(", "the block was already freed",
-    "double-free in free_twice", 0 },
+    "double-free in free_twice", 0, NULL, "the block was freed by thread " },
+  { "double_free", "double-free in free(", "the block was already freed",
+    "double-free in free_twice", 0, "quarantine_bytes=0", "the block was freed by thread " },
   { "double_free_merged", "double-free in free(", "the block was already freed",
     "double-free in free_merged_twice", 0 },
   { "double_free_large", "double-free in free(", "the block was already freed",
@@ -57,10 +62,64 @@ static const struct bug_case cases[] = {
     "metadata-corruption in forge_next_header", 1 },
   { "underflow", "metadata-corruption in free(", "check failed: header checksum",
     "metadata-corruption in write_before_start", 1 },
-  { "use_after_free_link", "metadata-corruption in malloc(",
-    "check failed: free-list link", "metadata-corruption in write_after_free", 1 },
+  { "use_after_free_link", "metadata-corruption in malloc by thread",
+    "check failed: free-list link", "metadata-corruption in write_after_free", 1,
+    "quarantine_bytes=0", NULL },
+  { "use_after_free_write", "heap-use-after-free in free(",
+    "1 byte written after free to a 40-byte block, at offsets 5 to 5",
+    "heap-use-after-free in churn_until_evicted", 1, NULL,
+    "the block was freed by thread " },
+  { "use_after_free_exit", "heap-use-after-free in the heap check at exit by thread",
+    "8 bytes written after free to a 64-byte block, at offsets 24 to 31", NULL, 1,
+    "check_on_exit=1", "the block was allocated by thread " },
   { "segment_smash", "segment-corruption in free(", "check failed: segment checksum",
     "segment-corruption in smash_segment", 1 },
+  /* Guard mode: the access itself faults on a PROT_NONE page. */
+  { "guard_overflow_read", "heap-buffer-overflow in READ(",
+    "READ of address 0x", "heap-buffer-overflow in read_one_past_end", 0,
+    "guard_mode=all", "offset 16 of a 16-byte block, 0 bytes after its end" },
+  { "guard_use_after_free_read", "heap-use-after-free in READ(",
+    "offset 4 of a 24-byte block that was freed", "heap-use-after-free in read_after_free", 0,
+    "guard_mode=all", "the block was freed by thread " },
+  { "guard_use_after_free_write", "heap-use-after-free in WRITE(",
+    "offset 30 of a 40-byte block that was freed", "heap-use-after-free in write_after_free",
+    0, "guard_mode=all", "the block was allocated by thread " },
+  { "guard_underflow", "heap-buffer-overflow in WRITE(",
+    "offset -1 of a 24-byte block, 1 byte before its start",
+    "heap-buffer-overflow in write_before_start", 0, "guard_mode=all:guard_underflow=1",
+    "hit the guard page before the block" },
+  { "guard_overflow_read", "heap-buffer-overflow in READ(",
+    "offset 16 of a 16-byte block", "heap-buffer-overflow in read_one_past_end", 0,
+    "guard_mode=sample:guard_sample=1" },
+  /* Guarded blocks keep the byte-precise canary in their alignment slack. */
+  { "overflow_1byte", "heap-buffer-overflow in free(",
+    "1 byte written past the end of a 13-byte block, at offsets 13 to 13",
+    "heap-buffer-overflow in write_one_past_end", 0, "guard_mode=all" },
+  { "double_free", "double-free in free(", "the block was already freed",
+    "double-free in free_twice", 0, "guard_mode=all", "the block was freed by thread " },
+  { "invalid_free_interior", "invalid-free in free(",
+    "pointer into the middle of a guarded block: offset 24", "invalid-free in free_interior",
+    0, "guard_mode=all" },
+  { "mismatch_new_array_delete", "alloc-dealloc-mismatch in operator delete(",
+    "allocated with operator new[], released with operator delete (use operator delete[])",
+    "alloc-dealloc-mismatch in delete_array_as_scalar", 0 },
+  { "mismatch_new_array_free", "alloc-dealloc-mismatch in free(",
+    "allocated with operator new[], released with free (use operator delete[])",
+    "alloc-dealloc-mismatch in free_new_array", 0 },
+  { "mismatch_malloc_delete", "alloc-dealloc-mismatch in operator delete(",
+    "allocated with malloc, released with operator delete (use free)",
+    "alloc-dealloc-mismatch in delete_malloced", 0 },
+  { "mismatch_new_free", "alloc-dealloc-mismatch in free(",
+    "allocated with operator new, released with free (use operator delete)",
+    "alloc-dealloc-mismatch in free_new_object", 0 },
+  { "mismatch_new_delete_array", "alloc-dealloc-mismatch in operator delete[](",
+    "allocated with operator new, released with operator delete[] (use operator delete)",
+    "alloc-dealloc-mismatch in delete_scalar_as_array", 0 },
+  { "sized_delete_wrong_size", "alloc-dealloc-mismatch in operator delete(",
+    "operator delete was given size 4, but the block was allocated with size 64",
+    "alloc-dealloc-mismatch in delete_through_base", 0 },
+  { "double_delete", "double-free in operator delete(", "the block was already freed",
+    "double-free in delete_twice", 0 },
 };
 
 static void run_bug(void **state)
@@ -70,7 +129,7 @@ static void run_bug(void **state)
   snprintf(path, sizeof path, "%s/%s", HG_PROGS_DIR, c->program);
   char *argv[] = { path, NULL };
   static struct hg_run r;
-  hg_run_program(&r, argv, NULL);
+  hg_run_program(&r, argv, c->options);
   char want[256];
 
   if (!WIFSIGNALED(r.status) || WTERMSIG(r.status) != SIGABRT)
@@ -81,9 +140,11 @@ static void run_bug(void **state)
     fail_msg("%s: no '%s' in:\n%s", c->program, want, r.output);
   if (!strstr(r.output, c->detail))
     fail_msg("%s: no '%s' in:\n%s", c->program, c->detail, r.output);
-  snprintf(want, sizeof want, "SUMMARY: heapguard: %s\n", c->summary);
-  if (!strstr(r.output, want))
+  snprintf(want, sizeof want, "SUMMARY: heapguard: %s\n", c->summary ? c->summary : "");
+  if (c->summary && !strstr(r.output, want))
     fail_msg("%s: no '%s' in:\n%s", c->program, want, r.output);
+  if (c->also && !strstr(r.output, c->also))
+    fail_msg("%s: no '%s' in:\n%s", c->program, c->also, r.output);
   if (!strstr(r.output, "  backtrace:\n    #0 0x"))
     fail_msg("%s: no backtrace in:\n%s", c->program, r.output);
   char dump[512];
@@ -96,6 +157,78 @@ static void run_bug(void **state)
     assert_int_equal(st.st_mode & 0777, 0600);
     assert_true(st.st_size > 4096);
   }
+  hg_run_cleanup(&r);
+}
+
+static void leaks_are_grouped_by_stack(void **state)
+{
+  (void)state;
+  char path[512];
+  snprintf(path, sizeof path, "%s/leak", HG_PROGS_DIR);
+  char *argv[] = { path, NULL };
+  static struct hg_run r;
+  hg_run_program(&r, argv, "leaks=1");
+  assert_true(WIFEXITED(r.status));
+  assert_int_equal(WEXITSTATUS(r.status), 23);
+  const char *want[] = { "ERROR: heapguard: detected memory leaks",
+                         "1000 bytes in 10 blocks allocated by thread",
+                         "5000 bytes in 1 block allocated by thread", "in leak_small+",
+                         "in leak_big+" };
+  for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+    if (!strstr(r.output, want[i]))
+      fail_msg("leak: no '%s' in:\n%s", want[i], r.output);
+  hg_run_cleanup(&r);
+}
+
+static void halt_on_error_0_collects_every_bug(void **state)
+{
+  (void)state;
+  char path[512];
+  snprintf(path, sizeof path, "%s/two_bugs", HG_PROGS_DIR);
+  char *argv[] = { path, NULL };
+  static struct hg_run r;
+  hg_run_program(&r, argv, "halt_on_error=0");
+  assert_true(WIFEXITED(r.status));
+  assert_int_equal(WEXITSTATUS(r.status), 23);
+  const char *want[] = { "ERROR: heapguard: double-free in free(",
+                         "ERROR: heapguard: heap-buffer-overflow in free(",
+                         "==CONTINUING (halt_on_error=0)",
+                         "heapguard: 3 reports, 2 distinct:",
+                         "1 x double-free in first_bug_double_free",
+                         "2 x heap-buffer-overflow in second_bug_overflow" };
+  for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+    if (!strstr(r.output, want[i]))
+      fail_msg("two_bugs: no '%s' in:\n%s", want[i], r.output);
+  hg_run_cleanup(&r);
+}
+
+static void json_reports_parse(void **state)
+{
+  (void)state;
+  char path[512];
+  snprintf(path, sizeof path, "%s/overflow_1byte", HG_PROGS_DIR);
+  char *argv[] = { path, NULL };
+  static struct hg_run r;
+  hg_run_program(&r, argv, "report_format=json");
+  assert_true(WIFSIGNALED(r.status));
+  const char *want[] = { "{\"heapguard\":\"", "\"class\":\"heap-buffer-overflow\"",
+                         "\"operation\":\"free\"", "\"check\":\"trailing canary\"",
+                         "\"offset\":13", "\"requested\":13",
+                         "\"function\":\"write_one_past_end\"", "\"build_id\":\"",
+                         "\"allocated_by\":{\"thread\":", "\"dump\":\"" };
+  for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+    if (!strstr(r.output, want[i]))
+      fail_msg("json: no '%s' in:\n%s", want[i], r.output);
+  /* The report is one line of valid JSON. */
+  char json_path[600];
+  snprintf(json_path, sizeof json_path, "%s/report.json", r.dump_dir);
+  FILE *out = fopen(json_path, "w");
+  assert_non_null(out);
+  fputs(strchr(r.output, '{'), out);
+  fclose(out);
+  char command[800];
+  snprintf(command, sizeof command, "python3 -m json.tool %s >/dev/null", json_path);
+  assert_int_equal(system(command), 0);
   hg_run_cleanup(&r);
 }
 
@@ -156,13 +289,16 @@ static void bad_options_stop_start_up(void **state)
 
 int main(void)
 {
-  struct CMUnitTest tests[sizeof cases / sizeof *cases + 3];
+  struct CMUnitTest tests[sizeof cases / sizeof *cases + 8];
   size_t n = 0;
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     tests[n] = (struct CMUnitTest)cmocka_unit_test_prestate(run_bug, (void *)&cases[i]);
     tests[n++].name = cases[i].program;
   }
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(exit_code_replaces_abort);
+  tests[n++] = (struct CMUnitTest)cmocka_unit_test(leaks_are_grouped_by_stack);
+  tests[n++] = (struct CMUnitTest)cmocka_unit_test(halt_on_error_0_collects_every_bug);
+  tests[n++] = (struct CMUnitTest)cmocka_unit_test(json_reports_parse);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(dump_can_be_turned_off);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(bad_options_stop_start_up);
   return _cmocka_run_group_tests("detect", tests, n, NULL, NULL);

@@ -99,10 +99,11 @@ static void print_meta(FILE *out, const struct hgi_image *img,
   fprintf(out, ",\"verifies\":%s,\"magic\":", f == HG_SEGMENT_OK ? "true" : "false");
   jhex(out, m->magic);
   fprintf(out,
-          ",\"map_size\":%llu,\"first_block\":%u,\"end\":%u,\"owner\":%u,"
+          ",\"map_size\":%llu,\"first_block\":%llu,\"end\":%llu,\"owner\":%u,"
           "\"large\":%s,\"seq\":%u,\"used_bytes\":%llu,\"used_blocks\":%llu,"
           "\"checksum\":",
-          (unsigned long long)m->map_size, m->first_block, m->end, m->owner,
+          (unsigned long long)m->map_size, (unsigned long long)m->first_block,
+          (unsigned long long)m->end, m->owner,
           m->owner == HG_OWNER_LARGE ? "true" : "false", m->seq,
           (unsigned long long)m->used_bytes, (unsigned long long)m->used_blocks);
   jhex(out, m->checksum);

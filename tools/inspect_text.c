@@ -108,8 +108,9 @@ static void print_meta(FILE *out, const struct hgi_image *img,
     fprintf(out, "large");
   else
     fprintf(out, "arena %u", m->owner);
-  fprintf(out, "  map_size %llu  first_block +0x%x  end +0x%x\n",
-          (unsigned long long)m->map_size, m->first_block, m->end);
+  fprintf(out, "  map_size %llu  first_block +0x%llx  end +0x%llx\n",
+          (unsigned long long)m->map_size, (unsigned long long)m->first_block,
+          (unsigned long long)m->end);
   fprintf(out, "    used %llu blocks, %llu bytes  magic 0x%llx  checksum 0x%08x\n",
           (unsigned long long)m->used_blocks, (unsigned long long)m->used_bytes,
           (unsigned long long)m->magic, m->checksum);

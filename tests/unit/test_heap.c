@@ -12,14 +12,20 @@
 
 #include "arena.h"
 #include "check.h"
+#include "options.h"
+#include "quarantine.h"
 #include "runtime.h"
 #include "segment.h"
 #include "sizeclass.h"
 
+/* Most tests look at immediate reuse: the quarantine has its own test. */
 static int setup(void **state)
 {
   (void)state;
-  return hg_ensure_init() ? 0 : -1;
+  if (!hg_ensure_init())
+    return -1;
+  hg_options.quarantine_bytes = 0;
+  return 0;
 }
 
 static void bins_cover_sizes_in_order(void **state)
@@ -81,10 +87,10 @@ static void split_and_coalesce_keep_the_segment_tiled(void **state)
   struct hg_segment *s = hg_segment_lookup((uintptr_t)p[0]);
   assert_true(hg_check_segment_blocks(s, &f));
   for (int i = 0; i < 64; i += 2)
-    assert_true(hg_heap_free(p[i], HG_KIND_MALLOC, 0, &f));
+    assert_true(hg_heap_free(p[i], HG_KIND_MALLOC, 0, 0, &f));
   assert_true(hg_check_segment_blocks(s, &f));
   for (int i = 1; i < 64; i += 2)
-    assert_true(hg_heap_free(p[i], HG_KIND_MALLOC, 0, &f));
+    assert_true(hg_heap_free(p[i], HG_KIND_MALLOC, 0, 0, &f));
   assert_true(hg_heap_check_all(&f));
   assert_int_equal(f.bug_class, HEAPGUARD_OK);
 }
@@ -95,11 +101,11 @@ static void freed_memory_is_reused(void **state)
   struct heapguard_finding f = { 0 };
   void *a = hg_heap_alloc(100, HG_GRANULE, HG_KIND_MALLOC, &f);
   void *keep = hg_heap_alloc(100, HG_GRANULE, HG_KIND_MALLOC, &f);
-  assert_true(hg_heap_free(a, HG_KIND_MALLOC, 0, &f));
+  assert_true(hg_heap_free(a, HG_KIND_MALLOC, 0, 0, &f));
   void *b = hg_heap_alloc(100, HG_GRANULE, HG_KIND_MALLOC, &f);
   assert_ptr_equal(a, b);
-  assert_true(hg_heap_free(b, HG_KIND_MALLOC, 0, &f));
-  assert_true(hg_heap_free(keep, HG_KIND_MALLOC, 0, &f));
+  assert_true(hg_heap_free(b, HG_KIND_MALLOC, 0, 0, &f));
+  assert_true(hg_heap_free(keep, HG_KIND_MALLOC, 0, 0, &f));
 }
 
 static void double_free_is_found_without_modifying(void **state)
@@ -108,12 +114,12 @@ static void double_free_is_found_without_modifying(void **state)
   struct heapguard_finding f = { 0 };
   void *a = hg_heap_alloc(40, HG_GRANULE, HG_KIND_MALLOC, &f);
   void *keep = hg_heap_alloc(40, HG_GRANULE, HG_KIND_MALLOC, &f);
-  assert_true(hg_heap_free(a, HG_KIND_MALLOC, 0, &f));
-  assert_false(hg_heap_free(a, HG_KIND_MALLOC, 0, &f));
+  assert_true(hg_heap_free(a, HG_KIND_MALLOC, 0, 0, &f));
+  assert_false(hg_heap_free(a, HG_KIND_MALLOC, 0, 0, &f));
   assert_int_equal(f.bug_class, HEAPGUARD_DOUBLE_FREE);
   struct heapguard_finding g = { 0 };
   assert_true(hg_heap_check_all(&g));
-  assert_true(hg_heap_free(keep, HG_KIND_MALLOC, 0, &g));
+  assert_true(hg_heap_free(keep, HG_KIND_MALLOC, 0, 0, &g));
 }
 
 static void kind_mismatch_is_found(void **state)
@@ -121,9 +127,9 @@ static void kind_mismatch_is_found(void **state)
   (void)state;
   struct heapguard_finding f = { 0 };
   void *a = hg_heap_alloc(40, HG_GRANULE, HG_KIND_NEW_ARRAY, &f);
-  assert_false(hg_heap_free(a, HG_KIND_MALLOC, 0, &f));
+  assert_false(hg_heap_free(a, HG_KIND_MALLOC, 0, 0, &f));
   assert_int_equal(f.bug_class, HEAPGUARD_ALLOC_DEALLOC_MISMATCH);
-  assert_true(hg_heap_free(a, HG_KIND_NEW_ARRAY, 0, &f));
+  assert_true(hg_heap_free(a, HG_KIND_NEW_ARRAY, 0, 0, &f));
 }
 
 static void resize_in_place_grows_into_free_space(void **state)
@@ -133,7 +139,7 @@ static void resize_in_place_grows_into_free_space(void **state)
   char *a = hg_heap_alloc(100, HG_GRANULE, HG_KIND_MALLOC, &f);
   char *b = hg_heap_alloc(1000, HG_GRANULE, HG_KIND_MALLOC, &f);
   char *c = hg_heap_alloc(10, HG_GRANULE, HG_KIND_MALLOC, &f);
-  assert_true(hg_heap_free(b, HG_KIND_MALLOC, 0, &f));
+  assert_true(hg_heap_free(b, HG_KIND_MALLOC, 0, 0, &f));
   size_t old = 0;
   memset(a, 7, 100);
   assert_true(hg_heap_resize_in_place(a, 900, &old, &f));
@@ -144,8 +150,8 @@ static void resize_in_place_grows_into_free_space(void **state)
   assert_false(hg_heap_resize_in_place(a, 5000, &old, &f));
   assert_int_equal(f.bug_class, HEAPGUARD_OK);
   assert_true(hg_heap_check_all(&f));
-  assert_true(hg_heap_free(a, HG_KIND_MALLOC, 0, &f));
-  assert_true(hg_heap_free(c, HG_KIND_MALLOC, 0, &f));
+  assert_true(hg_heap_free(a, HG_KIND_MALLOC, 0, 0, &f));
+  assert_true(hg_heap_free(c, HG_KIND_MALLOC, 0, 0, &f));
 }
 
 static void large_blocks_end_at_the_guard_page(void **state)
@@ -159,8 +165,8 @@ static void large_blocks_end_at_the_guard_page(void **state)
   assert_true((size_t)(hg_segment_end(s) - (p + n)) < 2 * HG_GRANULE);
   void *q = hg_heap_alloc(100, 1u << 20, HG_KIND_MALLOC, &f);
   assert_int_equal((uintptr_t)q & ((1u << 20) - 1), 0);
-  assert_true(hg_heap_free(p, HG_KIND_MALLOC, 0, &f));
-  assert_true(hg_heap_free(q, HG_KIND_MALLOC, 0, &f));
+  assert_true(hg_heap_free(p, HG_KIND_MALLOC, 0, 0, &f));
+  assert_true(hg_heap_free(q, HG_KIND_MALLOC, 0, 0, &f));
 }
 
 static void interior_pointer_is_diagnosed(void **state)
@@ -168,11 +174,43 @@ static void interior_pointer_is_diagnosed(void **state)
   (void)state;
   struct heapguard_finding f = { 0 };
   char *a = hg_heap_alloc(200, HG_GRANULE, HG_KIND_MALLOC, &f);
-  assert_false(hg_heap_free(a + 40, HG_KIND_MALLOC, 0, &f));
+  assert_false(hg_heap_free(a + 40, HG_KIND_MALLOC, 0, 0, &f));
   assert_int_equal(f.bug_class, HEAPGUARD_INVALID_FREE);
   assert_int_equal(f.offset, 40);
   assert_int_equal(f.block, (uintptr_t)a - HG_HEADER_SIZE);
-  assert_true(hg_heap_free(a, HG_KIND_MALLOC, 0, &f));
+  assert_true(hg_heap_free(a, HG_KIND_MALLOC, 0, 0, &f));
+}
+
+static void quarantine_holds_poisons_and_checks(void **state)
+{
+  (void)state;
+  struct heapguard_finding f = { 0 };
+  hg_options.quarantine_bytes = (size_t)1 << 20;
+  char *a = hg_heap_alloc(100, HG_GRANULE, HG_KIND_MALLOC, &f);
+  char *keep = hg_heap_alloc(100, HG_GRANULE, HG_KIND_MALLOC, &f);
+  assert_true(hg_heap_free(a, HG_KIND_MALLOC, 0, 0, &f));
+  const struct hg_block *b = hg_block_of(a);
+  assert_int_equal(b->state, HG_STATE_QUARANTINED);
+  for (int i = 0; i < 100; i++)
+    assert_int_equal((unsigned char)a[i], HG_POISON);
+  /* Not reused while quarantined; a second free is a double free. */
+  char *c = hg_heap_alloc(100, HG_GRANULE, HG_KIND_MALLOC, &f);
+  assert_ptr_not_equal(c, a);
+  assert_false(hg_heap_free(a, HG_KIND_MALLOC, 0, 0, &f));
+  assert_int_equal(f.bug_class, HEAPGUARD_DOUBLE_FREE);
+  /* A write after free is found by the heap check, with its offset. */
+  a[7] = 1;
+  f = (struct heapguard_finding){ 0 };
+  assert_false(hg_heap_check_all(&f));
+  assert_int_equal(f.bug_class, HEAPGUARD_USE_AFTER_FREE);
+  assert_int_equal(f.offset, 7);
+  assert_int_equal(f.extent, 1);
+  a[7] = (char)HG_POISON;
+  f = (struct heapguard_finding){ 0 };
+  assert_true(hg_heap_check_all(&f));
+  assert_true(hg_heap_free(keep, HG_KIND_MALLOC, 0, 0, &f));
+  assert_true(hg_heap_free(c, HG_KIND_MALLOC, 0, 0, &f));
+  hg_options.quarantine_bytes = 0;
 }
 
 int main(void)
@@ -188,6 +226,7 @@ int main(void)
     cmocka_unit_test(resize_in_place_grows_into_free_space),
     cmocka_unit_test(large_blocks_end_at_the_guard_page),
     cmocka_unit_test(interior_pointer_is_diagnosed),
+    cmocka_unit_test(quarantine_holds_poisons_and_checks),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }

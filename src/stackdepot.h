@@ -1,0 +1,28 @@
+/*
+ * stackdepot.h - deduplicated storage of allocation and free stacks.
+ *
+ * A stack (the calling thread's id and up to HG_STACK_FRAMES return
+ * addresses) is stored once and named by a 32-bit id that fits in a block
+ * header. Records live in one reserved mapping and are never freed or
+ * changed after they are published, so ids can be read without a lock;
+ * insertion takes a short lock. Nothing here calls malloc.
+ */
+#ifndef HG_STACKDEPOT_H
+#define HG_STACKDEPOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HG_STACK_FRAMES 8u
+
+/* Capture the caller's stack (heapguard's frames left out) and store it. */
+uint32_t hg_stack_capture(void);
+
+/* The stack named by id; NULL (and *n 0) for 0 or an id never issued. */
+const uintptr_t *hg_stack_get(uint32_t id, size_t *n, uint32_t *tid);
+
+void hg_stack_fork_prepare(void);
+void hg_stack_fork_parent(void);
+void hg_stack_fork_child(void);
+
+#endif
