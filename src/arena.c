@@ -480,7 +480,7 @@ static bool check_shared(const struct hg_segment *s, const void *p, uint16_t kin
     hg_diagnose_pointer(s, (uintptr_t)p, f);
     return false;
   }
-  return hg_check_live_block(s, b, f) && hg_check_kind(b, kind, size, f);
+  return hg_check_live_block_body(s, b, f) && hg_check_kind(b, kind, size, f);
 }
 
 /* Merge b with free neighbours and file the result; b is already checked. */

@@ -151,8 +151,13 @@ bool hg_check_live_block(const struct hg_segment *s, const struct hg_block *b,
                          struct heapguard_finding *f)
 {
   f->segment = (uintptr_t)s;
-  if (!hg_check_header(s, b, f))
-    return false;
+  return hg_check_header(s, b, f) && hg_check_live_block_body(s, b, f);
+}
+
+bool hg_check_live_block_body(const struct hg_segment *s, const struct hg_block *b,
+                              struct heapguard_finding *f)
+{
+  f->segment = (uintptr_t)s;
   f->requested = b->state != HG_STATE_FREE ? hg_block_requested(b) : 0;
   return check_state_used(b, f) && check_trailing_canary(b, f) &&
          hg_check_next_link(s, b, f) && check_prev_link(s, b, f);

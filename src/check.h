@@ -37,6 +37,10 @@ bool hg_check_header(const struct hg_segment *s, const struct hg_block *b,
 bool hg_check_live_block(const struct hg_segment *s, const struct hg_block *b,
                          struct heapguard_finding *f);
 
+/* The same, for a block whose header hg_check_header() has just passed. */
+bool hg_check_live_block_body(const struct hg_segment *s, const struct hg_block *b,
+                              struct heapguard_finding *f);
+
 /*
  * The block was allocated by a call of the same family as the one freeing
  * it, and (size nonzero: a C++ sized delete) with that many bytes.
