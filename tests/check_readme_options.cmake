@@ -7,6 +7,8 @@ if(NOT rc EQUAL 0)
 endif()
 string(REGEX MATCHALL "\n  [a-z_]+=" names "${listing}")
 file(READ ${README} readme)
+# Semicolons would split the rows when CMake treats them as a list.
+string(REPLACE ";" "," readme "${readme}")
 set(count 0)
 foreach(raw ${names})
   string(REGEX REPLACE "[\n =]" "" name "${raw}")
