@@ -93,7 +93,8 @@ static bool check_trailing_canary(const struct hg_block *b,
   struct hg_tail_damage d;
   if (hg_tail_check(&hg_key, b, &d))
     return true;
-  f->offset = (intptr_t)(hg_block_requested(b) + d.first);
+  f->requested = hg_block_requested(b);
+  f->offset = (intptr_t)(f->requested + d.first);
   f->extent = d.last - d.first + 1;
   return hg_fail(f, HEAPGUARD_HEAP_BUFFER_OVERFLOW, "trailing canary", b, d.expected,
               d.found);

@@ -27,9 +27,24 @@ struct bug_case {
   int dumps;             /* dumps expected: 0 or 1 */
   const char *options;   /* HEAPGUARD_OPTIONS for the run, or NULL */
   const char *also;      /* another fragment the report must hold, or NULL */
+  const char *arg;       /* the program's argument, or NULL */
 };
 
+#define OVERFLOW_OF(size)                                                     \
+  { "overflow_sizes", "heap-buffer-overflow in free(",                       \
+    "1 byte written past the end of a " #size "-byte block, at offsets " #size, \
+    "heap-buffer-overflow in overflow_by_one", 1, NULL, NULL, #size }
+
 static const struct bug_case cases[] = {
+  OVERFLOW_OF(0), OVERFLOW_OF(1), OVERFLOW_OF(15), OVERFLOW_OF(16), OVERFLOW_OF(17),
+  OVERFLOW_OF(4095), OVERFLOW_OF(65537), OVERFLOW_OF(1048543), OVERFLOW_OF(1048576),
+  OVERFLOW_OF(9999999),
+  { "overflow_in_thread", "heap-buffer-overflow in free(",
+    "1 byte written past the end of a 77-byte block", "heap-buffer-overflow in worker_overflows",
+    1, NULL, "the block was allocated by thread " },
+  { "overflow_found_later", "heap-buffer-overflow in a periodic heap check by thread",
+    "1 byte written past the end of a 30-byte block, at offsets 31 to 31",
+    "heap-buffer-overflow in keep_allocating", 1, "check_every=50", NULL },
   { "overflow_1byte", "heap-buffer-overflow in free(",
     "1 byte written past the end of a 13-byte block, at offsets 13 to 13",
     "heap-buffer-overflow in write_one_past_end", 1 },
@@ -127,7 +142,7 @@ static void run_bug(void **state)
   const struct bug_case *c = *state;
   char path[512];
   snprintf(path, sizeof path, "%s/%s", HG_PROGS_DIR, c->program);
-  char *argv[] = { path, NULL };
+  char *argv[] = { path, (char *)c->arg, NULL };
   static struct hg_run r;
   hg_run_program(&r, argv, c->options);
   char want[256];
@@ -289,11 +304,16 @@ static void bad_options_stop_start_up(void **state)
 
 int main(void)
 {
-  struct CMUnitTest tests[sizeof cases / sizeof *cases + 8];
+  enum { CASES = sizeof cases / sizeof *cases };
+  struct CMUnitTest tests[CASES + 16];
+  static char names[CASES][128];
   size_t n = 0;
-  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-    tests[n] = (struct CMUnitTest)cmocka_unit_test_prestate(run_bug, (void *)&cases[i]);
-    tests[n++].name = cases[i].program;
+  for (size_t i = 0; i < CASES; i++) {
+    const struct bug_case *c = &cases[i];
+    snprintf(names[i], sizeof names[i], "%s%s%s%s%s", c->program, c->arg ? " " : "",
+             c->arg ? c->arg : "", c->options ? " with " : "", c->options ? c->options : "");
+    tests[n] = (struct CMUnitTest)cmocka_unit_test_prestate(run_bug, (void *)c);
+    tests[n++].name = names[i];
   }
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(exit_code_replaces_abort);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(leaks_are_grouped_by_stack);
