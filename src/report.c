@@ -67,45 +67,30 @@ static void line_start(struct hg_buf *out)
   hg_buf_str(out, "  ");
 }
 
-static void describe_overflow(struct hg_buf *out, const struct heapguard_finding *f)
+/*
+ * Damaged bytes in a block: "N bytes written <how> a R-byte block, at
+ * offsets A to B of its data", then the first damaged byte, named as the
+ * guard that caught it, with expected and found values.
+ */
+static void describe_damaged_bytes(struct hg_buf *out, const struct heapguard_finding *f,
+                                   const char *how, const char *when, const char *guard)
 {
   uint64_t first = (uint64_t)f->offset;
   line_start(out);
   hg_buf_dec(out, f->extent);
   hg_buf_str(out, f->extent == 1 ? " byte" : " bytes");
-  hg_buf_str(out, " written past the end of a ");
+  hg_buf_str(out, how);
   hg_buf_dec(out, f->requested);
   hg_buf_str(out, "-byte block, at offsets ");
   hg_buf_dec(out, first);
   hg_buf_str(out, " to ");
   hg_buf_dec(out, first + f->extent - 1);
-  hg_buf_str(out, " of its data\n");
-  line_start(out);
-  hg_buf_str(out, "trailing canary at ");
-  hg_buf_hex(out, f->block + HG_HEADER_SIZE + first);
-  hg_buf_str(out, ": expected ");
-  hg_buf_hex(out, f->expected);
-  hg_buf_str(out, ", found ");
-  hg_buf_hex(out, f->found);
+  hg_buf_str(out, " of its data");
+  hg_buf_str(out, when);
   hg_buf_char(out, '\n');
-}
-
-static void describe_write_after_free(struct hg_buf *out,
-                                     const struct heapguard_finding *f)
-{
-  uint64_t first = (uint64_t)f->offset;
   line_start(out);
-  hg_buf_dec(out, f->extent);
-  hg_buf_str(out, f->extent == 1 ? " byte" : " bytes");
-  hg_buf_str(out, " written after free to a ");
-  hg_buf_dec(out, f->requested);
-  hg_buf_str(out, "-byte block, at offsets ");
-  hg_buf_dec(out, first);
-  hg_buf_str(out, " to ");
-  hg_buf_dec(out, first + f->extent - 1);
-  hg_buf_str(out, " of its data (found when it left the quarantine or in a heap check)\n");
-  line_start(out);
-  hg_buf_str(out, "poison at ");
+  hg_buf_str(out, guard);
+  hg_buf_str(out, " at ");
   hg_buf_hex(out, f->block + HG_HEADER_SIZE + first);
   hg_buf_str(out, ": expected ");
   hg_buf_hex(out, f->expected);
@@ -267,13 +252,15 @@ void hg_report_describe(struct hg_buf *out, const struct heapguard_finding *f)
   }
   switch (f->bug_class) {
   case HEAPGUARD_HEAP_BUFFER_OVERFLOW:
-    describe_overflow(out, f);
+    describe_damaged_bytes(out, f, " written past the end of a ", "", "trailing canary");
     break;
   case HEAPGUARD_INVALID_FREE:
     describe_invalid_free(out, f);
     break;
   case HEAPGUARD_USE_AFTER_FREE:
-    describe_write_after_free(out, f);
+    describe_damaged_bytes(out, f, " written after free to a ",
+                           " (found when it left the quarantine or in a heap check)",
+                           "poison");
     break;
   case HEAPGUARD_DOUBLE_FREE:
     line_start(out);
