@@ -10,6 +10,11 @@ if [ "${HEAPGUARD_TEST_PACKAGES:-0}" = 1 ] && [ -f tests/real/packages.txt ]; th
     [ -n "$pkg" ] && [ "${pkg#\#}" = "$pkg" ] && packages+=("$pkg")
   done < tests/real/packages.txt
 fi
+if [ "${HEAPGUARD_TEST_PACKAGES:-0}" = 1 ]; then
+  # tests/cli: the inspector's HTML page in headless Chromium (about 80 s to
+  # install), shellcheck, PyYAML to run examples/ci/heapguard.yml's steps.
+  packages+=(chromium shellcheck python3-yaml)
+fi
 
 missing=()
 for pkg in "${packages[@]}"; do

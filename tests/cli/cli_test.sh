@@ -1,0 +1,552 @@
+#!/usr/bin/env bash
+# cli_test.sh CASE - one test of the heapguard command, run by ctest
+# (tests/cli/CMakeLists.txt passes the paths below in the environment).
+# Exit status: 0 pass, 1 fail, 77 skipped (a tool the case needs is missing).
+# Each case works in $HG_WORK_ROOT/CASE, left in place for a look after a
+# failure and emptied when the case starts again.
+set -uo pipefail
+
+: "${HG_WRAPPER:?}" "${HG_LIB:?}" "${HG_PROBE:?}" "${HG_WORKER:?}" "${HG_STATIC?}"
+: "${HG_HEADER_SMASH:?}" "${HG_LEAK:?}" "${HG_BUILD_DIR:?}" "${HG_SOURCE_DIR:?}" "${HG_WORK_ROOT:?}" "${HG_CMAKE:?}"
+: "${HG_CTEST:?}" "${HG_CC:?}" "${HG_VERSION:?}"
+
+case_name=${1:?usage: cli_test.sh CASE}
+W=$HG_WORK_ROOT/$case_name
+rm -rf "$W"
+mkdir -p "$W"
+HG=$HG_WRAPPER
+# What the wrapper preloads: the library by its run-time name (soname).
+lib_real=$(readlink -f "$HG_LIB")
+LIB=$(dirname "$lib_real")/$(basename "$lib_real" | sed 's/^\(libheapguard\.so\.[0-9]*\).*/\1/')
+failures=0
+
+fail() {
+  echo "FAIL: $*" >&2
+  failures=$((failures + 1))
+}
+skip() {
+  echo "SKIP: $*"
+  exit 77
+}
+# expect_status WANT GOT WHAT
+expect_status() {
+  [ "$2" = "$1" ] || fail "$3: status $2, expected $1"
+}
+# expect_in FILE TEXT WHAT: FILE contains TEXT (fixed string)
+expect_in() {
+  grep -qF -- "$2" "$1" || fail "$3: no '$2' in $1:$(printf '\n'; sed 's/^/    | /' "$1" | head -60)"
+}
+expect_not_in() {
+  ! grep -qF -- "$2" "$1" || fail "$3: unexpected '$2' in $1"
+}
+# run OUT_FILE CMD...: run with stdout and stderr to OUT_FILE, set $status.
+run() {
+  local out=$1
+  shift
+  "$@" >"$out" 2>&1
+  status=$?
+}
+count_files() { # DIR GLOB
+  local n=0 f
+  for f in "$1"/$2; do
+    [ -e "$f" ] && n=$((n + 1))
+  done
+  echo "$n"
+}
+# The status as Python's subprocess sees it: -N for a death by signal N.
+raw_status() {
+  python3 -c 'import subprocess, sys
+r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+print(r.returncode)' "$@"
+}
+json_field() { # FILE KEY: one top-level field of the one JSON object in FILE
+  python3 -c 'import json, sys
+v = json.load(open(sys.argv[1]))[sys.argv[2]]
+print(v if not isinstance(v, (dict, list)) else json.dumps(v))' "$1" "$2"
+}
+
+# ---- cases ------------------------------------------------------------------
+
+case_help_version() {
+  run "$W/help" "$HG" --help
+  expect_status 0 "$status" "--help"
+  expect_in "$W/help" "usage: heapguard [options] [--] program [args...]" "--help"
+  expect_in "$W/help" "heapguard inspect" "--help"
+  run "$W/version" "$HG" --version
+  expect_status 0 "$status" "--version"
+  expect_in "$W/version" "heapguard $HG_VERSION" "--version"
+  expect_in "$W/version" "library   $LIB" "--version names the built library"
+  run "$W/none" "$HG"
+  expect_status 125 "$status" "no program"
+  expect_in "$W/none" "usage:" "no program"
+  run "$W/bad" "$HG" --frobnicate -- true
+  expect_status 125 "$status" "unknown option"
+  expect_in "$W/bad" "unknown option '--frobnicate'" "unknown option"
+  run "$W/noarg" "$HG" --log
+  expect_status 125 "$status" "--log without a directory"
+  # The library is found through a symlink to the script, too.
+  ln -s "$HG" "$W/hg-link"
+  run "$W/link" "$W/hg-link" -- "$HG_PROBE"
+  expect_status 0 "$status" "through a symlink"
+  expect_in "$W/link" "active=1" "through a symlink"
+  # A library that is not there is an error of heapguard, not of the program.
+  run "$W/nolib" env HEAPGUARD_LIB="$W/missing.so" "$HG" -- "$HG_PROBE"
+  expect_status 125 "$status" "missing library"
+  expect_in "$W/nolib" "library $W/missing.so not found" "missing library"
+}
+
+case_options() {
+  local o
+  run "$W/plain" env -u LD_PRELOAD -u HEAPGUARD_OPTIONS "$HG" -- "$HG_PROBE"
+  expect_status 0 "$status" "plain run"
+  expect_in "$W/plain" "LD_PRELOAD=$LIB" "plain run: LD_PRELOAD"
+  expect_in "$W/plain" "HEAPGUARD_OPTIONS=(unset)" "plain run: no options"
+  expect_in "$W/plain" "active=1" "plain run: heapguard is the allocator"
+
+  # (The probe's own exit status is 9 when leaks=1 counts libc's stdout
+  # buffer as a leak.)
+  run "$W/all" env -u LD_PRELOAD -u HEAPGUARD_OPTIONS "$HG" --log "$W/logs" --json \
+    --dumps "$W/dumps" --leaks --keep-going --exit-code 9 -o quarantine_bytes=0 \
+    -ocheck_on_exit=1 --log="$W/logs2" -- "$HG_PROBE"
+  o="log_path=$W/logs/heapguard:report_format=json:dump_dir=$W/dumps:leaks=1"
+  o="$o:halt_on_error=0:exit_code=9:quarantine_bytes=0:check_on_exit=1"
+  o="$o:log_path=$W/logs2/heapguard"
+  expect_in "$W/all" "HEAPGUARD_OPTIONS=$o" "every option, in order"
+  expect_in "$W/all" "active=1" "every option: heapguard is the allocator"
+  if ! [ -d "$W/logs" ] || ! [ -d "$W/dumps" ] || ! [ -d "$W/logs2" ]; then
+    fail "--log and --dumps directories not created"
+  fi
+
+  # Relative directories become absolute: the program may change directory.
+  (cd "$W" && "$HG" --log rel/logs -- "$HG_PROBE") >"$W/rel.out" 2>&1
+  expect_in "$W/rel.out" "HEAPGUARD_OPTIONS=log_path=$(cd "$W" && pwd -P)/rel/logs/heapguard" \
+    "relative --log"
+
+  # What is already in the environment is kept; ours come after (and win).
+  run "$W/merge" env LD_PRELOAD=libm.so.6 HEAPGUARD_OPTIONS=arenas=2:exit_code=3 \
+    "$HG" --exit-code 4 -- "$HG_PROBE"
+  expect_in "$W/merge" "LD_PRELOAD=libm.so.6:$LIB" "LD_PRELOAD appended"
+  expect_in "$W/merge" "HEAPGUARD_OPTIONS=arenas=2:exit_code=3:exit_code=4" \
+    "HEAPGUARD_OPTIONS merged"
+  expect_in "$W/merge" "active=1" "merged: heapguard is the allocator"
+  # ... and the library takes the later value.
+  run "$W/merged-bug" env HEAPGUARD_OPTIONS=exit_code=3 "$HG" --exit-code 4 \
+    --dumps "$W/dumps" -- "$HG_WORKER" corrupt
+  expect_status 4 "$status" "--exit-code after HEAPGUARD_OPTIONS=exit_code=3"
+  # --leaks reaches the library.
+  run "$W/leaks" "$HG" --leaks --exit-code 9 -- "$HG_LEAK"
+  expect_status 9 "$status" "--leaks --exit-code 9 on a leaking program"
+  expect_in "$W/leaks" "ERROR: heapguard: detected memory leaks" "--leaks"
+  # Running heapguard under heapguard preloads the library once.
+  run "$W/nested" "$HG" -- "$HG" -- "$HG_PROBE"
+  expect_in "$W/nested" "LD_PRELOAD=$LIB" "nested: one copy"
+  expect_not_in "$W/nested" "libheapguard.so:" "nested: one copy"
+
+  # Values HEAPGUARD_OPTIONS cannot hold are refused before running.
+  run "$W/colon" "$HG" --dumps "$W/a:b" -- "$HG_PROBE"
+  expect_status 125 "$status" "':' in a directory"
+  expect_in "$W/colon" "cannot hold a path with ':'" "':' in a directory"
+  [ ! -e "$W/a:b" ] || fail "':' in a directory: created before it was refused"
+  run "$W/colon2" "$HG" -o log_path=/tmp/a:b -- "$HG_PROBE"
+  expect_status 125 "$status" "':' in a value"
+  expect_in "$W/colon2" "values cannot contain ':'" "':' in a value"
+  run "$W/noeq" "$HG" -o leaks -- "$HG_PROBE"
+  expect_status 125 "$status" "-o without ="
+  run "$W/long" "$HG" -o "dump_dir=/$(printf '%0300d' 0)" -- "$HG_PROBE"
+  expect_status 125 "$status" "value too long"
+  expect_in "$W/long" "longer than 255 characters" "value too long"
+  # An option the library does not know is the library's to reject.
+  run "$W/unknown" "$HG" -o frobnicate=1 -- "$HG_PROBE"
+  expect_status 1 "$status" "unknown library option"
+  expect_in "$W/unknown" "unknown option 'frobnicate'" "unknown library option"
+}
+
+case_status() {
+  local s
+  for s in 0 1 3 42 255; do
+    run "$W/st$s" "$HG" -- "$HG_PROBE" "$s"
+    expect_status "$s" "$status" "probe exiting $s"
+  done
+  # A program found in PATH, and a shell builtin name that is also a program.
+  run "$W/path" env PATH="$(dirname "$HG_PROBE"):$PATH" "$HG" -- "$(basename "$HG_PROBE")" 5
+  expect_status 5 "$status" "program from PATH"
+  run "$W/false" "$HG" false
+  expect_status 1 "$status" "false"
+  # A death by signal stays one: the program replaces the wrapper.
+  s=$(raw_status "$HG" --dumps "$W/dumps" -- "$HG_WORKER" corrupt)
+  [ "$s" = -6 ] || fail "bug program: subprocess status $s, expected -6 (SIGABRT)"
+  s=$(raw_status "$HG" -- sh -c 'kill -TERM $$')
+  [ "$s" = -15 ] || fail "SIGTERM: subprocess status $s, expected -15"
+  # heapguard's exit code after a report.
+  run "$W/exit42" "$HG" --exit-code 42 --dumps "$W/dumps" -- "$HG_WORKER" corrupt
+  expect_status 42 "$status" "--exit-code 42"
+  expect_in "$W/exit42" "ERROR: heapguard: heap-buffer-overflow" "--exit-code 42: report"
+  # Not found, not executable.
+  run "$W/nf" "$HG" -- "$W/no-such-program"
+  expect_status 127 "$status" "missing program"
+  run "$W/nf2" "$HG" -- no-such-program-in-path
+  expect_status 127 "$status" "missing program in PATH"
+  expect_in "$W/nf2" "no-such-program-in-path: command not found" "missing program in PATH"
+  printf 'data\n' >"$W/plainfile"
+  run "$W/nx" "$HG" -- "$W/plainfile"
+  expect_status 126 "$status" "not executable"
+  run "$W/dir" "$HG" -- "$W"
+  expect_status 126 "$status" "a directory"
+  # Arguments reach the program unchanged.
+  # shellcheck disable=SC2016 # literal $ on purpose
+  run "$W/args" "$HG" -- sh -c 'printf "<%s>" "$@"' sh "a b" "" "-o" "--" '$x*'
+  # shellcheck disable=SC2016
+  expect_in "$W/args" '<a b><><-o><--><$x*>' "arguments"
+}
+
+case_refuse_static() {
+  [ -n "$HG_STATIC" ] || skip "no static libc to link a static program with"
+  run "$W/static" "$HG" -- "$HG_STATIC"
+  expect_status 125 "$status" "static program"
+  expect_in "$W/static" "is statically linked" "static program"
+  expect_not_in "$W/static" "static program ran" "static program must not run"
+  # --no-check runs it anyway (without heapguard).
+  run "$W/forced" "$HG" --no-check -- "$HG_STATIC"
+  expect_status 0 "$status" "static program with --no-check"
+  expect_in "$W/forced" "static program ran" "static program with --no-check"
+  # A script whose interpreter is static is refused as well.
+  printf '#!%s\n' "$HG_STATIC" >"$W/script"
+  chmod +x "$W/script"
+  run "$W/script.out" "$HG" -- "$W/script"
+  expect_status 125 "$status" "script with a static interpreter"
+  expect_in "$W/script.out" "is statically linked" "script with a static interpreter"
+  # A script run by a dynamic interpreter is fine.
+  # shellcheck disable=SC2016 # expanded by the script
+  printf '#!/bin/sh\necho "script ran $LD_PRELOAD"\n' >"$W/ok-script"
+  chmod +x "$W/ok-script"
+  run "$W/ok-script.out" "$HG" -- "$W/ok-script"
+  expect_status 0 "$status" "shell script"
+  expect_in "$W/ok-script.out" "script ran $LIB" "shell script"
+  printf '#!/usr/bin/env sh\necho env-script ran\n' >"$W/env-script"
+  chmod +x "$W/env-script"
+  run "$W/env-script.out" "$HG" -- "$W/env-script"
+  expect_status 0 "$status" "#!/usr/bin/env script"
+  expect_in "$W/env-script.out" "env-script ran" "#!/usr/bin/env script"
+}
+
+case_refuse_setuid() {
+  cp "$HG_PROBE" "$W/probe-setuid"
+  chmod u+s "$W/probe-setuid"
+  [ -u "$W/probe-setuid" ] || skip "cannot set the setuid bit here (nosuid file system?)"
+  run "$W/setuid" "$HG" -- "$W/probe-setuid"
+  expect_status 125 "$status" "setuid program"
+  expect_in "$W/setuid" "is setuid: the dynamic loader ignores LD_PRELOAD" "setuid program"
+  expect_not_in "$W/setuid" "active=" "setuid program must not run"
+  cp "$HG_PROBE" "$W/probe-setgid"
+  chmod g+s "$W/probe-setgid"
+  if [ -g "$W/probe-setgid" ]; then
+    run "$W/setgid" "$HG" -- "$W/probe-setgid"
+    expect_status 125 "$status" "setgid program"
+    expect_in "$W/setgid" "is setgid" "setgid program"
+  fi
+  # The same program without the bit runs, with heapguard.
+  cp "$HG_PROBE" "$W/probe-plain"
+  run "$W/plain" "$HG" -- "$W/probe-plain"
+  expect_status 0 "$status" "copy without the setuid bit"
+  expect_in "$W/plain" "active=1" "copy without the setuid bit"
+}
+
+case_inspect() {
+  local dump block
+  run "$W/run" "$HG" --dumps "$W/dumps" -- "$HG_HEADER_SMASH"
+  expect_in "$W/run" "ERROR: heapguard: metadata-corruption in free(" "header_smash report"
+  [ "$(count_files "$W/dumps" '*.hgdump')" = 1 ] || fail "header_smash: expected one dump"
+  dump=$(echo "$W"/dumps/*.hgdump)
+  block=$(sed -n 's/^  block \(0x[0-9a-f]*\) (data .*header damaged.*/\1/p' "$W/run")
+  [ -n "$block" ] || fail "no damaged block in the report"
+  run "$W/text" "$HG" inspect "$dump"
+  expect_status 1 "$status" "inspect: damage found"
+  expect_in "$W/text" "class    metadata-corruption (4)" "inspect: class"
+  expect_in "$W/text" "block    $block" "inspect: the report's block"
+  grep -qE "^ +[0-9]+ +\+0x[0-9a-f]+ +$block +[0-9]+ +DAMAGED" "$W/text" ||
+    fail "inspect: block $block not marked DAMAGED in the block map"
+  expect_in "$W/text" "verdict: DAMAGE FOUND" "inspect: verdict"
+  # Options after the subcommand go to heapguard-inspect.
+  run "$W/json" "$HG" inspect --json "$dump"
+  expect_status 1 "$status" "inspect --json"
+  python3 -m json.tool "$W/json" >/dev/null || fail "inspect --json: not JSON"
+  run "$W/html" "$HG" inspect --html "$W/page.html" "$dump"
+  expect_status 1 "$status" "inspect --html"
+  [ -s "$W/page.html" ] || fail "inspect --html: no page"
+  run "$W/help" "$HG" inspect --help
+  expect_status 0 "$status" "inspect --help"
+  expect_in "$W/help" "usage: heapguard-inspect" "inspect --help"
+  run "$W/missing" "$HG" inspect "$W/no-such.hgdump"
+  expect_status 2 "$status" "inspect of a missing file"
+  head -c 100 "$dump" >"$W/short.hgdump"
+  run "$W/short" "$HG" inspect "$W/short.hgdump"
+  expect_status 2 "$status" "inspect of a truncated dump"
+}
+
+# The issue's acceptance scenario: a test run of ten processes, one of
+# which corrupts its heap, under --log --json --dumps.
+case_acceptance() {
+  local log dump pid
+  cat >"$W/run-ten.sh" <<'EOF'
+#!/bin/sh
+# Ten workers at once; the seventh corrupts its heap.
+pids=''
+for i in 0 1 2 3 4 5 6 7 8 9; do
+  if [ "$i" = 6 ]; then "$1" corrupt & else "$1" & fi
+  pids="$pids $!"
+done
+failed=0
+for p in $pids; do
+  wait "$p" || failed=$((failed + 1))
+done
+echo "$failed of 10 failed"
+[ "$failed" = 0 ]
+EOF
+  run "$W/run" "$HG" --log "$W/logs" --json --dumps "$W/dumps" -- sh "$W/run-ten.sh" "$HG_WORKER"
+  expect_status 1 "$status" "the run of ten"
+  expect_in "$W/run" "1 of 10 failed" "the run of ten"
+  expect_not_in "$W/run" "ERROR: heapguard" "reports go to the log, not stderr"
+  local victim
+  victim=$(sed -n 's/^victim \(0x[0-9a-f]*\)$/\1/p' "$W/run")
+  [ -n "$victim" ] || fail "the corrupting worker did not say which block"
+
+  [ "$(count_files "$W/logs" '*')" = 1 ] || fail "expected one log file, found: $(ls "$W/logs")"
+  log=$(echo "$W"/logs/heapguard.*)
+  [ "$(wc -l <"$log")" = 1 ] || fail "$log: expected one report (one line), found $(wc -l <"$log")"
+  python3 -m json.tool "$log" >"$W/report.json" || fail "$log: python3 -m json.tool rejects it"
+  [ "$(json_field "$W/report.json" class)" = heap-buffer-overflow ] ||
+    fail "report class $(json_field "$W/report.json" class)"
+  [ "$(json_field "$W/report.json" address)" = "$victim" ] ||
+    fail "report address $(json_field "$W/report.json" address), the worker's block is $victim"
+  [ "$(json_field "$W/report.json" check)" = "trailing canary" ] || fail "report check"
+  [ "$(json_field "$W/report.json" offset)" = 40 ] || fail "report offset"
+  [ "$(json_field "$W/report.json" extent)" = 6 ] || fail "report extent"
+  pid=$(json_field "$W/report.json" pid)
+  [ "$log" = "$W/logs/heapguard.$pid" ] || fail "log $log is not named after pid $pid"
+  local block
+  block=$(json_field "$W/report.json" block)
+
+  [ "$(count_files "$W/dumps" '*')" = 1 ] || fail "expected one dump, found: $(ls "$W/dumps")"
+  dump=$(echo "$W"/dumps/*.hgdump)
+  [ "$(json_field "$W/report.json" dump)" = "$dump" ] || fail "the report names another dump"
+
+  # heapguard inspect points at the same block and shows the bytes.
+  run "$W/inspect.txt" "$HG" inspect "$dump"
+  expect_status 1 "$status" "inspect of the run's dump"
+  expect_in "$W/inspect.txt" "block    $block  (block #" "inspect: the report's block"
+  grep -qE "^ +[0-9]+ +\+0x[0-9a-f]+ +$block +[0-9]+ +used .*trailing canary damaged" \
+    "$W/inspect.txt" || fail "inspect: block $block not marked damaged in the block map"
+  expect_in "$W/inspect.txt" "trailing canary: 6 bad byte(s)" "inspect: the damage"
+  expect_in "$W/inspect.txt" "45 56 49 4c 21 21" "inspect: the overwriting bytes"
+  expect_in "$W/inspect.txt" "vvvvvvvvEVIL!!" "inspect: the overwriting bytes as text"
+  run "$W/inspect.json" "$HG" inspect --json "$dump"
+  python3 - "$W/inspect.json" "$block" <<'EOF' || fail "inspect --json does not point at $block"
+import json, sys
+d = json.load(open(sys.argv[1]))
+block = sys.argv[2]
+assert d["report"]["block"] == block, d["report"]
+damaged = [b for b in d["blocks"] if b["problems"]]
+assert [b["address"] for b in damaged] == [block], damaged
+assert any("4556494c2121" in h["bytes"] for h in d["hexdumps"]), d["hexdumps"]
+EOF
+}
+
+case_html_chromium() {
+  local chromium='' c dump block
+  for c in chromium chromium-browser google-chrome; do
+    if command -v "$c" >/dev/null 2>&1; then
+      chromium=$(command -v "$c")
+      break
+    fi
+  done
+  [ -n "$chromium" ] || skip "chromium is not installed"
+  run "$W/run" "$HG" --dumps "$W/dumps" --json -- "$HG_WORKER" corrupt
+  dump=$(echo "$W"/dumps/*.hgdump)
+  [ -f "$dump" ] || { fail "no dump"; return; }
+  block=$(python3 -c 'import json, sys; print(json.loads(open(sys.argv[1]).read().split("\n")[-2])["block"])' "$W/run") ||
+    { fail "no JSON report"; return; }
+  run "$W/inspect" "$HG" inspect --html "$W/page.html" "$dump"
+  expect_status 1 "$status" "inspect --html"
+  local flags=(--headless --no-sandbox --disable-gpu --disable-background-networking
+    --disable-component-update --disable-sync --no-first-run --user-data-dir="$W/profile")
+  timeout 120 "$chromium" "${flags[@]}" --dump-dom "file://$W/page.html" \
+    >"$W/dom.html" 2>"$W/chromium.err" || fail "chromium --dump-dom failed: $(tail -5 "$W/chromium.err")"
+  # The DOM after the page's scripts ran: the map, the damaged block drawn
+  # damaged and selected, its details and its row in the damaged table.
+  python3 - "$W/dom.html" "$block" <<'EOF' || fail "the page does not show block $block as damaged"
+import sys
+from html.parser import HTMLParser
+
+dom, block = open(sys.argv[1]).read(), sys.argv[2]
+
+class Page(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.rects, self.stack, self.text = [], [], {}
+        self.cur = None
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self.stack.append((tag, a.get("id")))
+        if tag == "rect":
+            self.cur = dict(a, title="")
+            self.rects.append(self.cur)
+        if tag == "tr" and "dmg" in (a.get("class") or "").split():
+            self.text.setdefault("dmgrows", []).append(a)
+    def handle_endtag(self, tag):
+        while self.stack:
+            t, _ = self.stack.pop()
+            if t == tag:
+                break
+        if tag == "rect":
+            self.cur = None
+    def handle_data(self, data):
+        if self.cur is not None:
+            self.cur["title"] += data
+        for _, i in self.stack:
+            if i:
+                self.text[i] = self.text.get(i, "") + data
+
+p = Page()
+p.feed(dom)
+verdict = p.text.get("verdict", "")
+assert verdict.startswith("DAMAGE FOUND: "), verdict
+assert len(p.rects) >= 3, "no block map: %d rects" % len(p.rects)
+damaged = [r for r in p.rects if r.get("fill") in ("#d00", "#f39c12")]
+assert damaged, "no block drawn damaged"
+selected = [r for r in damaged if r.get("stroke") == "#000"]
+assert selected, "the damaged block is not highlighted"
+assert "trailing canary damaged" in selected[0]["title"], selected[0]["title"]
+details = p.text.get("details", "")
+assert "(" + block + ")" in details, details[:300]
+rows = p.text.get("dmgrows", [])
+assert len(rows) == 1 and "sel" in rows[0]["class"].split(), rows
+assert block in p.text.get("damaged", ""), p.text.get("damaged", "")[:300]
+assert block in p.text.get("info", ""), p.text.get("info", "")[:300]
+print("page shows", block, "as damaged:", selected[0]["title"])
+EOF
+  # A screenshot of the page: a real, non-trivial PNG.
+  timeout 120 "$chromium" "${flags[@]}" --hide-scrollbars --window-size=1200,900 \
+    --screenshot="$W/page.png" "file://$W/page.html" >/dev/null 2>>"$W/chromium.err" ||
+    fail "chromium --screenshot failed"
+  python3 - "$W/page.png" <<'EOF' || fail "the screenshot is not a non-trivial PNG"
+import struct, sys, zlib
+data = open(sys.argv[1], "rb").read()
+assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+w, h = struct.unpack(">II", data[16:24])
+assert (w, h) == (1200, 900), (w, h)
+# Decompressed pixel data: a blank page compresses to almost nothing.
+idat, pos = b"", 8
+while pos < len(data):
+    n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+    if kind == b"IDAT":
+        idat += data[pos + 8:pos + 8 + n]
+    pos += 12 + n
+assert len(idat) > 20000, "only %d bytes of image data" % len(idat)
+raw = zlib.decompress(idat)
+assert len(set(raw[i] for i in range(0, len(raw), 7))) > 16, "too few distinct byte values"
+EOF
+}
+
+case_ci_example() {
+  local ex=$HG_SOURCE_DIR/examples/ci
+  cp -r "$ex/project" "$W/project"
+  run "$W/configure" "$HG_CMAKE" -S "$W/project" -B "$W/build"
+  expect_status 0 "$status" "configure the example"
+  run "$W/build.out" "$HG_CMAKE" --build "$W/build"
+  expect_status 0 "$status" "build the example"
+  # Without heapguard the suite passes: the bug goes unnoticed.
+  (cd "$W/build" && "$HG_CTEST") >"$W/plain" 2>&1
+  expect_status 0 "$?" "the example's tests without heapguard"
+
+  run "$W/run" env HEAPGUARD="$HG" CTEST="$HG_CTEST" sh "$ex/run-tests.sh" "$W/build" "$W/out"
+  [ "$status" != 0 ] || fail "run-tests.sh: status 0, expected the buggy test to fail"
+  grep -qE "test_upper \.+ +Passed" "$W/run" || fail "test_upper did not pass: $(cat "$W/run")"
+  grep -qE "test_join \.+.*(Failed|aborted)" "$W/run" || fail "test_join did not fail: $(cat "$W/run")"
+  [ "$(count_files "$W/out/logs" '*')" = 1 ] || fail "expected one log: $(ls "$W/out/logs")"
+  expect_in "$W/run" "---- heapguard report: $W/out/logs/heapguard." "run-tests.sh prints the report"
+  expect_in "$W/run" "ERROR: heapguard: heap-buffer-overflow in free(" "the report"
+  expect_in "$W/run" "1 byte written past the end of a 10-byte block" "the report"
+  expect_in "$W/run" "in join_words" "the report names where the block was allocated"
+  local log
+  log=$(echo "$W"/out/logs/heapguard.*)
+  expect_in "$log" "SUMMARY: heapguard: heap-buffer-overflow in main" "the log"
+  [ "$(count_files "$W/out/dumps" '*.hgdump')" = 1 ] || fail "expected one dump"
+  for f in "$W"/out/dumps/*.hgdump; do
+    [ -s "$f.html" ] || fail "no decoded page $f.html"
+    expect_in "$f.txt" "verdict: DAMAGE FOUND" "the decoded dump"
+  done
+
+  # The commands of the GitHub Actions job, as its runner would run them,
+  # with this build's heapguard in PATH (reading the YAML needs PyYAML).
+  if ! python3 -c 'import yaml' 2>/dev/null; then
+    echo "note: python3 has no yaml module (python3-yaml): heapguard.yml not run"
+    return
+  fi
+  python3 - "$ex/heapguard.yml" "$W/steps" <<'EOF' || { fail "heapguard.yml"; return; }
+import os, sys, yaml
+job = yaml.safe_load(open(sys.argv[1]))["jobs"]["tests-under-heapguard"]
+os.makedirs(sys.argv[2])
+for i, step in enumerate(job["steps"]):
+    if "run" in step and step["name"] != "Build and install heapguard":
+        with open(os.path.join(sys.argv[2], "%d.sh" % i), "w") as f:
+            f.write(step["run"])
+uploads = [s for s in job["steps"] if s.get("uses", "").startswith("actions/upload-artifact")]
+assert uploads and uploads[0]["with"]["path"].startswith("heapguard-out"), uploads
+EOF
+  cp -r "$ex/project" "$W/checkout"
+  local step steps_failed=0 path_with_hg
+  path_with_hg=$(dirname "$HG"):$(dirname "$HG_CMAKE"):$PATH
+  for step in "$W"/steps/*.sh; do
+    (cd "$W/checkout" && PATH=$path_with_hg bash --noprofile --norc -eo pipefail "$step") \
+      >>"$W/steps.out" 2>&1 || steps_failed=$((steps_failed + 1))
+  done
+  # Only the test step fails: test_join.
+  expect_status 1 "$steps_failed" "steps of heapguard.yml that failed"
+  [ "$(count_files "$W/checkout/heapguard-out/logs" '*')" = 1 ] || fail "heapguard.yml: no log"
+  [ "$(count_files "$W/checkout/heapguard-out/dumps" '*.html')" = 1 ] ||
+    fail "heapguard.yml: no decoded dump"
+  expect_in "$W/steps.out" "ERROR: heapguard: heap-buffer-overflow" "heapguard.yml shows the report"
+}
+
+# After `cmake --install`, the installed command finds the installed
+# library and inspector, also when the prefix moved (DESTDIR staging).
+case_install() {
+  local prefix=$W/prefix
+  run "$W/install.out" "$HG_CMAKE" --install "$HG_BUILD_DIR" --prefix "$prefix"
+  expect_status 0 "$status" "cmake --install"
+  [ -x "$prefix/bin/heapguard" ] || { fail "no $prefix/bin/heapguard"; return; }
+  run "$W/version" "$prefix/bin/heapguard" --version
+  expect_status 0 "$status" "installed --version"
+  grep -qE "^library   $prefix/lib[^ ]*/libheapguard\.so\.0$" "$W/version" ||
+    fail "installed wrapper does not use the installed library: $(cat "$W/version")"
+  expect_in "$W/version" "inspector $prefix/bin/heapguard-inspect" "installed inspector"
+  run "$W/probe" env PATH="$prefix/bin:$PATH" heapguard -- "$HG_PROBE"
+  expect_status 0 "$status" "installed wrapper runs the probe"
+  expect_in "$W/probe" "active=1" "installed wrapper: heapguard is the allocator"
+  expect_in "$W/probe" "LD_PRELOAD=$prefix/lib" "installed wrapper preloads the installed library"
+  mkdir -p "$W/moved"
+  mv "$prefix" "$W/moved/"
+  run "$W/moved.out" "$W/moved/prefix/bin/heapguard" -- "$HG_PROBE"
+  expect_in "$W/moved.out" "active=1" "moved install tree"
+  run "$W/moved-inspect" "$W/moved/prefix/bin/heapguard" inspect --help
+  expect_status 0 "$status" "moved install tree: inspect"
+}
+
+case_shellcheck() {
+  command -v shellcheck >/dev/null 2>&1 || skip "shellcheck is not installed"
+  shellcheck -s sh "$HG_SOURCE_DIR/tools/heapguard.in" || fail "shellcheck tools/heapguard.in"
+  shellcheck "$HG_SOURCE_DIR/examples/ci/run-tests.sh" || fail "shellcheck run-tests.sh"
+  shellcheck "$HG_SOURCE_DIR/tests/cli/cli_test.sh" || fail "shellcheck cli_test.sh"
+  shellcheck -s sh "$HG" || fail "shellcheck the configured wrapper"
+}
+
+if ! declare -F "case_$case_name" >/dev/null; then
+  echo "cli_test.sh: no case '$case_name'" >&2
+  exit 2
+fi
+"case_$case_name"
+if [ "$failures" -gt 0 ]; then
+  echo "$case_name: $failures failure(s); files in $W" >&2
+  exit 1
+fi
+echo "$case_name: ok"
