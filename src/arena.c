@@ -146,8 +146,9 @@ static bool check_link_target(const struct hg_arena *a, const struct hg_block *f
   return true;
 }
 
-static bool bin_remove(struct hg_arena *a, struct hg_block *b,
-                       struct heapguard_finding *f)
+/* The free block b can be unlinked: both links and its bin agree. */
+static bool bin_links_sound(const struct hg_arena *a, const struct hg_block *b,
+                            struct heapguard_finding *f)
 {
   unsigned bin = hg_bin_of_block(b->size);
   struct hg_block *next = link_get(b, LINK_NEXT);
@@ -157,7 +158,18 @@ static bool bin_remove(struct hg_arena *a, struct hg_block *b,
     return false;
   if (!prev && a->bins[bin] != b)
     return hg_fail(f, HEAPGUARD_METADATA_CORRUPTION, "free-list head", b,
-                (uintptr_t)a->bins[bin], (uintptr_t)b);
+                   (uintptr_t)a->bins[bin], (uintptr_t)b);
+  return true;
+}
+
+static bool bin_remove(struct hg_arena *a, struct hg_block *b,
+                       struct heapguard_finding *f)
+{
+  if (!bin_links_sound(a, b, f))
+    return false;
+  unsigned bin = hg_bin_of_block(b->size);
+  struct hg_block *next = link_get(b, LINK_NEXT);
+  struct hg_block *prev = link_get(b, LINK_PREV);
   if (prev)
     link_set(prev, LINK_NEXT, next);
   else
@@ -301,6 +313,26 @@ static void mark_used(struct hg_block *b, size_t request, uint16_t kind, uint32_
   hg_tail_write(&hg_key, b);
 }
 
+/*
+ * Where the blocks a finding names were allocated and freed, for the
+ * report; q is the quarantine that may hold the block, or NULL.
+ */
+static void note_stacks(const struct hg_quarantine *q, struct heapguard_finding *f)
+{
+  const struct hg_block *b = (const struct hg_block *)f->block;
+  if (b && hg_block_verify(&hg_key, b) == HG_HEADER_OK) {
+    if (b->state != HG_STATE_FREE)
+      f->alloc_stack = f->alloc_stack ? f->alloc_stack : b->stack;
+    if (b->state == HG_STATE_FREE)
+      f->free_stack = b->tail;
+    else if (b->state == HG_STATE_QUARANTINED && !f->free_stack && q)
+      f->free_stack = hg_quarantine_free_stack(q, b);
+  }
+  const struct hg_block *n = (const struct hg_block *)f->neighbour;
+  if (n && hg_block_verify(&hg_key, n) == HG_HEADER_OK && n->state != HG_STATE_FREE)
+    f->neighbour_stack = n->stack;
+}
+
 /* ---- large blocks ---- */
 
 #define LARGE_CACHE_SLOTS 8u
@@ -314,14 +346,17 @@ static size_t large_cache_bytes;
 static bool cached_segment_fits(const struct hg_segment *s, size_t request,
                                 size_t alignment)
 {
-  return hg_segment_large_capacity(s, alignment) >= request &&
+  return hg_segment_large_fits(s, request, alignment) &&
          s->map_size <= 2 * (request + 4 * HG_PAGE_SIZE + alignment);
 }
 
+/*
+ * Dedicated segments are created, changed, cached and destroyed only under
+ * large_lock, so a heap walk or a fork that holds it sees each one whole.
+ */
 static struct hg_segment *large_cache_take(size_t request, size_t alignment)
 {
   struct hg_segment *found = NULL;
-  pthread_mutex_lock(&large_lock);
   for (unsigned i = 0; i < LARGE_CACHE_SLOTS; i++) {
     struct hg_segment *s = large_cache[i];
     if (s && cached_segment_fits(s, request, alignment)) {
@@ -331,7 +366,6 @@ static struct hg_segment *large_cache_take(size_t request, size_t alignment)
       break;
     }
   }
-  pthread_mutex_unlock(&large_lock);
   return found;
 }
 
@@ -339,7 +373,6 @@ static struct hg_segment *large_cache_take(size_t request, size_t alignment)
 static bool large_cache_put(struct hg_segment *s)
 {
   bool kept = false;
-  pthread_mutex_lock(&large_lock);
   for (unsigned i = 0; i < LARGE_CACHE_SLOTS && !kept; i++) {
     if (!large_cache[i] && large_cache_bytes + s->map_size <= LARGE_CACHE_BYTES) {
       large_cache[i] = s;
@@ -347,32 +380,45 @@ static bool large_cache_put(struct hg_segment *s)
       kept = true;
     }
   }
-  pthread_mutex_unlock(&large_lock);
   return kept;
 }
 
 static void *large_alloc(size_t request, size_t alignment, uint16_t kind,
                          uint32_t stack, bool *zeroed)
 {
+  pthread_mutex_lock(&large_lock);
   struct hg_segment *s = large_cache_take(request, alignment);
   *zeroed = s == NULL;
   if (!s)
     s = hg_segment_create_large(request, alignment);
-  if (!s)
-    return NULL;
-  hg_segment_place_large(s, request, alignment);
-  struct hg_block *b = hg_segment_first(s);
-  mark_used(b, request, kind, stack);
-  s->used_blocks = 1;
-  s->used_bytes = hg_block_bytes(b);
-  hg_segment_seal(&hg_key, s);
-  return hg_block_data(b);
+  struct hg_block *b = NULL;
+  if (s) {
+    hg_segment_place_large(s, request, alignment);
+    b = hg_segment_first(s);
+    mark_used(b, request, kind, stack);
+    s->used_blocks = 1;
+    s->used_bytes = hg_block_bytes(b);
+    hg_segment_seal(&hg_key, s);
+  }
+  pthread_mutex_unlock(&large_lock);
+  return b ? hg_block_data(b) : NULL;
+}
+
+/* After taking large_lock: is s still the registered segment of p? */
+static bool large_still_mapped(const struct hg_segment *s, const void *p,
+                               struct heapguard_finding *f)
+{
+  if (hg_segment_lookup((uintptr_t)p) == s)
+    return true;
+  f->segment = 0;
+  return hg_fail(f, HEAPGUARD_INVALID_FREE, "pointer not allocated by heapguard", NULL, 0,
+                 (uintptr_t)p);
 }
 
 static bool large_check(const struct hg_segment *s, const void *p, uint16_t kind,
                         size_t size, struct heapguard_finding *f)
 {
-  if (!hg_check_segment(s, f))
+  if (!large_still_mapped(s, p, f) || !hg_check_segment(s, f))
     return false;
   const struct hg_block *b = hg_segment_first(s);
   if (hg_block_data(b) != p) {
@@ -385,16 +431,21 @@ static bool large_check(const struct hg_segment *s, const void *p, uint16_t kind
 static bool large_free(struct hg_segment *s, void *p, uint16_t kind, size_t size,
                        uint32_t free_stack, struct heapguard_finding *f)
 {
-  if (!large_check(s, p, kind, size, f))
-    return false;
-  struct hg_block *b = hg_segment_first(s);
-  init_free_header(b, b->size, 0, free_stack);
-  s->used_blocks = 0;
-  s->used_bytes = 0;
-  hg_segment_seal(&hg_key, s);
-  if (!large_cache_put(s))
-    hg_segment_destroy(s);
-  return true;
+  pthread_mutex_lock(&large_lock);
+  bool ok = large_check(s, p, kind, size, f);
+  if (ok) {
+    struct hg_block *b = hg_segment_first(s);
+    init_free_header(b, b->size, 0, free_stack);
+    s->used_blocks = 0;
+    s->used_bytes = 0;
+    hg_segment_seal(&hg_key, s);
+    if (!large_cache_put(s))
+      hg_segment_destroy(s);
+  } else {
+    note_stacks(NULL, f);
+  }
+  pthread_mutex_unlock(&large_lock);
+  return ok;
 }
 
 /* ---- the entry points ---- */
@@ -488,6 +539,15 @@ static bool release_block(struct hg_arena *a, struct hg_segment *s,
                           struct hg_block *b, uint32_t free_stack,
                           struct heapguard_finding *f)
 {
+  /* Everything a merge rewrites is checked before anything is written. */
+  struct hg_block *next = hg_block_next(b);
+  struct hg_block *prev = b->prev_size ? hg_block_prev(b) : NULL;
+  bool merge_next = (char *)next != hg_segment_end(s) && next->state == HG_STATE_FREE;
+  bool merge_prev = prev && prev->state == HG_STATE_FREE;
+  if ((merge_next && !(bin_links_sound(a, next, f) && hg_check_next_link(s, next, f))) ||
+      (merge_prev && !bin_links_sound(a, prev, f)))
+    return false;
+
   s->used_blocks--;
   s->used_bytes -= hg_block_bytes(b);
   hg_segment_seal(&hg_key, s);
@@ -495,20 +555,14 @@ static bool release_block(struct hg_arena *a, struct hg_segment *s,
 
   struct hg_block *start = b;
   uint32_t size = b->size;
-  struct hg_block *n = hg_block_next(b);
-  if ((char *)n != hg_segment_end(s) && n->state == HG_STATE_FREE) {
-    if (!bin_remove(a, n, f))
-      return false;
-    size += n->size;
+  if (merge_next) {
+    bin_remove(a, next, f);
+    size += next->size;
   }
-  if (b->prev_size) {
-    struct hg_block *p = hg_block_prev(b);
-    if (p->state == HG_STATE_FREE) {
-      if (!bin_remove(a, p, f))
-        return false;
-      start = p;
-      size += p->size;
-    }
+  if (merge_prev) {
+    bin_remove(a, prev, f);
+    start = prev;
+    size += prev->size;
   }
   if (start->size != size) {
     start->size = size;
@@ -529,25 +583,6 @@ static bool release_block(struct hg_arena *a, struct hg_segment *s,
   return true;
 }
 
-/*
- * Where the blocks a finding names were allocated and freed, for the
- * report; q is the quarantine that may hold the block, or NULL.
- */
-static void note_stacks(const struct hg_quarantine *q, struct heapguard_finding *f)
-{
-  const struct hg_block *b = (const struct hg_block *)f->block;
-  if (b && hg_block_verify(&hg_key, b) == HG_HEADER_OK) {
-    if (b->state != HG_STATE_FREE)
-      f->alloc_stack = f->alloc_stack ? f->alloc_stack : b->stack;
-    if (b->state == HG_STATE_FREE)
-      f->free_stack = b->tail;
-    else if (b->state == HG_STATE_QUARANTINED && !f->free_stack && q)
-      f->free_stack = hg_quarantine_free_stack(q, b);
-  }
-  const struct hg_block *n = (const struct hg_block *)f->neighbour;
-  if (n && hg_block_verify(&hg_key, n) == HG_HEADER_OK && n->state != HG_STATE_FREE)
-    f->neighbour_stack = n->stack;
-}
 
 /* This arena's share of the quarantine budget. */
 static size_t quarantine_budget(void)
@@ -605,12 +640,8 @@ bool hg_heap_free(void *p, uint16_t kind, size_t size, uint32_t free_stack,
     return false;
   if (hg_segment_is_guard(s))
     return hg_guard_free(p, kind, size, free_stack, f);
-  if (hg_segment_is_large(s)) {
-    bool ok = large_free(s, p, kind, size, free_stack, f);
-    if (!ok)
-      note_stacks(NULL, f);
-    return ok;
-  }
+  if (hg_segment_is_large(s))
+    return large_free(s, p, kind, size, free_stack, f);
   struct hg_arena *a = arena_of(s, f);
   if (!a)
     return false;
@@ -635,12 +666,14 @@ bool hg_heap_inspect(const void *p, struct hg_block *copy,
   if (hg_segment_is_guard(s))
     return hg_guard_inspect(p, copy, f);
   if (hg_segment_is_large(s)) {
-    if (!large_check(s, p, HG_KIND_ANY, 0, f)) {
+    pthread_mutex_lock(&large_lock);
+    bool ok = large_check(s, p, HG_KIND_ANY, 0, f);
+    if (ok)
+      *copy = *hg_block_of(p);
+    else
       note_stacks(NULL, f);
-      return false;
-    }
-    *copy = *hg_block_of(p);
-    return true;
+    pthread_mutex_unlock(&large_lock);
+    return ok;
   }
   struct hg_arena *a = arena_of(s, f);
   if (!a)
@@ -716,12 +749,15 @@ bool hg_heap_resize_in_place(void *p, size_t request, size_t *old_request,
     return hg_guard_resize_in_place(p, request, old_request, f);
   struct hg_block *b = hg_block_of(p);
   if (hg_segment_is_large(s)) {
-    if (!large_check(s, p, HG_KIND_MALLOC, 0, f)) {
+    pthread_mutex_lock(&large_lock);
+    bool ok = large_check(s, p, HG_KIND_MALLOC, 0, f);
+    if (ok)
+      *old_request = hg_block_requested(b);
+    else
       note_stacks(NULL, f);
-      return false;
-    }
-    *old_request = hg_block_requested(b);
-    return is_large_request(request, HG_GRANULE) && resize_large(b, request);
+    ok = ok && is_large_request(request, HG_GRANULE) && resize_large(b, request);
+    pthread_mutex_unlock(&large_lock);
+    return ok;
   }
   struct hg_arena *a = arena_of(s, f);
   if (!a)
@@ -756,14 +792,9 @@ static void check_one_segment(struct hg_segment *s, void *arg)
     st->ok = false;
     return;
   }
-  if (a)
-    pthread_mutex_lock(&a->lock);
-  else
-    pthread_mutex_lock(&large_lock);
   st->ok = hg_check_segment_blocks(s, st->f);
   if (!st->ok)
     note_stacks(a ? &a->quarantine : NULL, st->f);
-  pthread_mutex_unlock(a ? &a->lock : &large_lock);
 }
 
 struct used_visit {
@@ -777,10 +808,6 @@ static void visit_used_blocks(struct hg_segment *s, void *arg)
   struct used_visit *v = arg;
   if (hg_segment_is_guard(s))
     return; /* guarded blocks have no header to visit */
-  struct hg_arena *a = hg_segment_is_large(s) || s->owner >= arena_count ? NULL
-                                                                          : &arenas[s->owner];
-  pthread_mutex_t *lock = a ? &a->lock : &large_lock;
-  pthread_mutex_lock(lock);
   struct heapguard_finding f = { 0 };
   if (hg_check_segment(s, &f)) {
     struct hg_block *b = hg_segment_first(s);
@@ -790,34 +817,51 @@ static void visit_used_blocks(struct hg_segment *s, void *arg)
       b = hg_block_next(b);
     }
   }
-  pthread_mutex_unlock(lock);
 }
 
-void hg_heap_for_each_used(hg_block_visitor fn, void *arg)
-{
-  struct used_visit v = { fn, arg };
-  hg_segment_for_each(visit_used_blocks, &v);
-}
-
-bool hg_heap_check_all(struct heapguard_finding *f)
-{
-  struct check_all_state st = { f, true };
-  hg_segment_for_each(check_one_segment, &st);
-  return st.ok;
-}
-
-void hg_arenas_fork_prepare(void)
+/*
+ * Whole-heap walks hold every arena lock and the large lock (in the order
+ * fork uses), so no segment is created, changed or unmapped under them.
+ */
+static void lock_whole_heap(void)
 {
   for (unsigned i = 0; i < arena_count; i++)
     pthread_mutex_lock(&arenas[i].lock);
   pthread_mutex_lock(&large_lock);
 }
 
-void hg_arenas_fork_parent(void)
+static void unlock_whole_heap(void)
 {
   pthread_mutex_unlock(&large_lock);
   for (unsigned i = 0; i < arena_count; i++)
     pthread_mutex_unlock(&arenas[i].lock);
+}
+
+void hg_heap_for_each_used(hg_block_visitor fn, void *arg)
+{
+  struct used_visit v = { fn, arg };
+  lock_whole_heap();
+  hg_segment_for_each(visit_used_blocks, &v);
+  unlock_whole_heap();
+}
+
+bool hg_heap_check_all(struct heapguard_finding *f)
+{
+  struct check_all_state st = { f, true };
+  lock_whole_heap();
+  hg_segment_for_each(check_one_segment, &st);
+  unlock_whole_heap();
+  return st.ok;
+}
+
+void hg_arenas_fork_prepare(void)
+{
+  lock_whole_heap();
+}
+
+void hg_arenas_fork_parent(void)
+{
+  unlock_whole_heap();
 }
 
 void hg_arenas_fork_child(void)

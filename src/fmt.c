@@ -3,6 +3,8 @@
  */
 #include "fmt.h"
 
+#include <stdbool.h>
+
 void hg_buf_mem(struct hg_buf *b, const char *s, size_t n)
 {
   for (size_t i = 0; i < n && b->len < b->cap; i++)
@@ -76,4 +78,46 @@ void hg_strlcpy(char *dst, const char *src, size_t cap)
     dst[i] = src[i];
   if (cap)
     dst[i] = 0;
+}
+
+/* ---- JSON, for report_format=json ---- */
+
+void hg_json_str(struct hg_buf *out, const char *s)
+{
+  hg_buf_char(out, '"');
+  for (; s && *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\') {
+      hg_buf_char(out, '\\');
+      hg_buf_char(out, (char)c);
+    } else if (c < 0x20) {
+      hg_buf_str(out, "\\u00");
+      hg_buf_hex_byte(out, c);
+    } else {
+      hg_buf_char(out, (char)c);
+    }
+  }
+  hg_buf_char(out, '"');
+}
+
+void hg_json_key(struct hg_buf *out, const char *key)
+{
+  if (out->len && out->p[out->len - 1] != '{' && out->p[out->len - 1] != '[')
+    hg_buf_char(out, ',');
+  hg_json_str(out, key);
+  hg_buf_char(out, ':');
+}
+
+void hg_json_hex(struct hg_buf *out, const char *key, uint64_t v)
+{
+  hg_json_key(out, key);
+  hg_buf_char(out, '"');
+  hg_buf_hex(out, v);
+  hg_buf_char(out, '"');
+}
+
+void hg_json_dec(struct hg_buf *out, const char *key, uint64_t v)
+{
+  hg_json_key(out, key);
+  hg_buf_dec(out, v);
 }

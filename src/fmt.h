@@ -26,6 +26,13 @@ void hg_buf_dec(struct hg_buf *b, uint64_t v);
 void hg_buf_hex(struct hg_buf *b, uint64_t v);      /* 0x-prefixed */
 void hg_buf_hex_byte(struct hg_buf *b, uint8_t v);  /* two digits */
 
+/* JSON: a quoted, escaped string; a key (with the comma before it when one
+ * is due); and members holding a hex string or a decimal number. */
+void hg_json_str(struct hg_buf *b, const char *s);
+void hg_json_key(struct hg_buf *b, const char *key);
+void hg_json_hex(struct hg_buf *b, const char *key, uint64_t v);
+void hg_json_dec(struct hg_buf *b, const char *key, uint64_t v);
+
 size_t hg_strlen(const char *s);
 int hg_strncmp(const char *a, const char *b, size_t n);
 /* Copy at most cap-1 bytes and terminate. */

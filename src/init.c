@@ -138,7 +138,10 @@ __attribute__((destructor(101))) static void heapguard_destructor(void)
   uint64_t leaked = 0;
   if (hg_options.leaks) {
     hg_tls_reentered = true;
-    leaked = hg_leaks_report(2);
+    int fd = hg_report_open_log();
+    leaked = hg_leaks_report(fd);
+    if (fd != 2)
+      hg_os_close(fd);
     hg_tls_reentered = false;
   }
   hg_report_exit_summary();

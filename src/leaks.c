@@ -1,16 +1,122 @@
 /*
- * leaks.c - grouping blocks still in use by where they were allocated.
+ * leaks.c - the exit-time leak check: list, mark from the roots, group.
  */
+#define _GNU_SOURCE
 #include "leaks.h"
+
+#include <link.h>
+#include <stdbool.h>
+#include <stddef.h>
 
 #include "arena.h"
 #include "backtrace.h"
 #include "fmt.h"
+#include "options.h"
 #include "os.h"
 #include "stackdepot.h"
 
-#define GROUPS 4096u
-#define GROUPS_SHOWN 32u
+/* A used block's data, and whether a pointer to it was found. */
+struct live {
+  uintptr_t start, end;
+  uint32_t stack;
+  bool marked;
+};
+
+static struct live *live;
+static size_t live_count, live_cap;
+static uint32_t *worklist;
+static size_t work_count;
+
+static void count_block(const struct hg_block *b, void *arg)
+{
+  (void)b;
+  (void)arg;
+  live_cap++;
+}
+
+/* Segments are visited in address order, blocks within them too: sorted. */
+static void list_block(const struct hg_block *b, void *arg)
+{
+  (void)arg;
+  if (live_count == live_cap)
+    return;
+  uintptr_t start = (uintptr_t)hg_block_data(b);
+  size_t n = hg_block_requested(b);
+  live[live_count++] = (struct live){ start, start + (n ? n : 1), b->stack, false };
+}
+
+/* The block whose data contains v, or live_count. */
+static size_t find_block(uintptr_t v)
+{
+  size_t lo = 0, hi = live_count;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (live[mid].start <= v)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo && v < live[lo - 1].end ? lo - 1 : live_count;
+}
+
+static void scan_range(uintptr_t lo, uintptr_t hi)
+{
+  for (uintptr_t p = (lo + 7) & ~(uintptr_t)7; p + 8 <= hi; p += 8) {
+    size_t i = find_block(*(const uintptr_t *)p);
+    if (i < live_count && !live[i].marked) {
+      live[i].marked = true;
+      worklist[work_count++] = (uint32_t)i;
+    }
+  }
+}
+
+static void drain_worklist(void)
+{
+  while (work_count) {
+    const struct live *l = &live[worklist[--work_count]];
+    scan_range(l->start, l->end);
+  }
+}
+
+static bool is_root_segment(const struct dl_phdr_info *info, const ElfW(Phdr) *ph)
+{
+  return ph->p_type == PT_LOAD && (ph->p_flags & PF_W) &&
+         !hg_backtrace_is_own(info->dlpi_addr + ph->p_vaddr + 1);
+}
+
+/*
+ * Roots: the writable segments of every module but heapguard itself, and
+ * the exiting thread's copy of each module's thread-local data (libc keeps
+ * per-thread buffers there).
+ */
+static int scan_module(struct dl_phdr_info *info, size_t size, void *arg)
+{
+  (void)size;
+  (void)arg;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    uintptr_t start = info->dlpi_addr + ph->p_vaddr;
+    if (is_root_segment(info, ph))
+      scan_range(start, start + ph->p_memsz);
+    else if (ph->p_type == PT_TLS && info->dlpi_tls_data)
+      scan_range((uintptr_t)info->dlpi_tls_data, (uintptr_t)info->dlpi_tls_data + ph->p_memsz);
+    drain_worklist();
+  }
+  return 0;
+}
+
+extern void *__libc_stack_end;
+
+/* The exiting thread's stack, when it is the main thread's. */
+static void scan_stack(void)
+{
+  uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+  uintptr_t top = (uintptr_t)__libc_stack_end;
+  if (hg_os_gettid() == hg_os_getpid() && here < top && top - here < ((size_t)1 << 28)) {
+    scan_range(here, top);
+    drain_worklist();
+  }
+}
 
 struct group {
   uint32_t stack;
@@ -18,20 +124,22 @@ struct group {
   uint64_t bytes;
 };
 
+#define GROUPS 4096u
+#define GROUPS_SHOWN 32u
+
 static struct group groups[GROUPS];
 static uint64_t total_blocks, total_bytes, ungrouped_blocks;
 
-static void count_block(const struct hg_block *b, void *arg)
+static void group_leak(const struct live *l)
 {
-  (void)arg;
-  uint64_t bytes = hg_block_requested(b);
+  uint64_t bytes = l->end - l->start;
   total_blocks++;
   total_bytes += bytes;
   for (uint32_t i = 0; i < GROUPS; i++) {
-    struct group *g = &groups[(b->stack * 2654435761u + i) % GROUPS];
-    if (g->blocks && g->stack != b->stack)
+    struct group *g = &groups[(l->stack * 2654435761u + i) % GROUPS];
+    if (g->blocks && g->stack != l->stack)
       continue;
-    g->stack = b->stack;
+    g->stack = l->stack;
     g->blocks++;
     g->bytes += bytes;
     return;
@@ -49,53 +157,123 @@ static struct group *take_largest(void)
   return best;
 }
 
-static char text[1 << 16];
-
-uint64_t hg_leaks_report(int fd)
+static void group_text(struct hg_buf *out, const struct group *g)
 {
-  hg_heap_for_each_used(count_block, NULL);
-  if (!total_blocks)
-    return 0;
+  size_t n;
+  uint32_t tid;
+  const uintptr_t *ips = hg_stack_get(g->stack, &n, &tid);
+  hg_buf_str(out, "\n  ");
+  hg_buf_dec(out, g->bytes);
+  hg_buf_str(out, " bytes in ");
+  hg_buf_dec(out, g->blocks);
+  hg_buf_str(out, g->blocks == 1 ? " block" : " blocks");
+  if (!ips) {
+    hg_buf_str(out, " allocated where no stack was recorded (alloc_stacks=0?)\n");
+    return;
+  }
+  hg_buf_str(out, " allocated by thread ");
+  hg_buf_dec(out, tid);
+  hg_buf_str(out, " at:\n");
+  hg_backtrace_format(out, ips, n);
+}
+
+static void group_json(struct hg_buf *out, const struct group *g)
+{
+  size_t n;
+  uint32_t tid;
+  const uintptr_t *ips = hg_stack_get(g->stack, &n, &tid);
+  hg_buf_char(out, '{');
+  hg_json_dec(out, "bytes", g->bytes);
+  hg_json_dec(out, "blocks", g->blocks);
+  hg_json_dec(out, "thread", tid);
+  hg_json_key(out, "backtrace");
+  hg_buf_char(out, '[');
+  for (size_t i = 0; ips && i < n; i++) {
+    struct hg_frame fr;
+    hg_backtrace_resolve(ips[i], &fr);
+    if (i)
+      hg_buf_char(out, ',');
+    hg_buf_char(out, '{');
+    hg_json_hex(out, "ip", fr.ip);
+    hg_json_key(out, "function");
+    hg_json_str(out, fr.has_function ? fr.function : "");
+    hg_json_key(out, "module");
+    hg_json_str(out, fr.module ? fr.module : "");
+    hg_json_hex(out, "module_offset", fr.module_offset);
+    hg_buf_char(out, '}');
+  }
+  hg_buf_str(out, "]}");
+}
+
+static char text[1 << 17];
+
+static void write_report(int fd)
+{
+  bool json = hg_options.report_format == HG_REPORT_JSON;
   struct hg_buf out = HG_BUF(text);
-  hg_buf_str(&out, "=================================================================\n==");
-  hg_buf_dec(&out, (uint64_t)hg_os_getpid());
-  hg_buf_str(&out, "==ERROR: heapguard: detected memory leaks: ");
-  hg_buf_dec(&out, total_bytes);
-  hg_buf_str(&out, " bytes in ");
-  hg_buf_dec(&out, total_blocks);
-  hg_buf_str(&out, " blocks still allocated at exit\n");
+  if (json) {
+    hg_buf_char(&out, '{');
+    hg_json_key(&out, "class");
+    hg_json_str(&out, "memory-leak");
+    hg_json_dec(&out, "pid", (uint64_t)hg_os_getpid());
+    hg_json_dec(&out, "bytes", total_bytes);
+    hg_json_dec(&out, "blocks", total_blocks);
+    hg_json_key(&out, "groups");
+    hg_buf_char(&out, '[');
+  } else {
+    hg_buf_str(&out, "=================================================================\n==");
+    hg_buf_dec(&out, (uint64_t)hg_os_getpid());
+    hg_buf_str(&out, "==ERROR: heapguard: detected memory leaks: ");
+    hg_buf_dec(&out, total_bytes);
+    hg_buf_str(&out, " bytes in ");
+    hg_buf_dec(&out, total_blocks);
+    hg_buf_str(&out, " blocks unreachable at exit\n");
+  }
   for (unsigned shown = 0; shown < GROUPS_SHOWN; shown++) {
     struct group *g = take_largest();
     if (!g)
       break;
-    hg_buf_str(&out, "\n  ");
-    hg_buf_dec(&out, g->bytes);
-    hg_buf_str(&out, " bytes in ");
-    hg_buf_dec(&out, g->blocks);
-    hg_buf_str(&out, g->blocks == 1 ? " block" : " blocks");
-    size_t n;
-    uint32_t tid;
-    const uintptr_t *ips = hg_stack_get(g->stack, &n, &tid);
-    if (ips) {
-      hg_buf_str(&out, " allocated by thread ");
-      hg_buf_dec(&out, tid);
-      hg_buf_str(&out, " at:\n");
-      hg_backtrace_format(&out, ips, n);
-    } else {
-      hg_buf_str(&out, " allocated where no stack was recorded (alloc_stacks=0?)\n");
-    }
+    if (json && shown)
+      hg_buf_char(&out, ',');
+    if (json)
+      group_json(&out, g);
+    else
+      group_text(&out, g);
     g->blocks = 0;
   }
-  if (ungrouped_blocks) {
-    hg_buf_str(&out, "  and ");
-    hg_buf_dec(&out, ungrouped_blocks);
-    hg_buf_str(&out, " blocks from too many distinct stacks to group\n");
+  if (json) {
+    hg_buf_str(&out, "]}\n");
+  } else {
+    if (ungrouped_blocks) {
+      hg_buf_str(&out, "  and ");
+      hg_buf_dec(&out, ungrouped_blocks);
+      hg_buf_str(&out, " blocks from too many distinct stacks to group\n");
+    }
+    hg_buf_str(&out, "SUMMARY: heapguard: ");
+    hg_buf_dec(&out, total_bytes);
+    hg_buf_str(&out, " bytes leaked in ");
+    hg_buf_dec(&out, total_blocks);
+    hg_buf_str(&out, " allocations\n");
   }
-  hg_buf_str(&out, "SUMMARY: heapguard: ");
-  hg_buf_dec(&out, total_bytes);
-  hg_buf_str(&out, " bytes leaked in ");
-  hg_buf_dec(&out, total_blocks);
-  hg_buf_str(&out, " allocations\n");
   hg_os_write_all(fd, out.p, out.len);
+}
+
+uint64_t hg_leaks_report(int fd)
+{
+  hg_heap_for_each_used(count_block, NULL);
+  if (!live_cap)
+    return 0;
+  live = hg_os_map(live_cap * sizeof *live);
+  worklist = hg_os_map(live_cap * sizeof *worklist);
+  if (!live || !worklist)
+    return 0;
+  hg_heap_for_each_used(list_block, NULL);
+  dl_iterate_phdr(scan_module, NULL);
+  scan_stack();
+  for (size_t i = 0; i < live_count; i++)
+    if (!live[i].marked)
+      group_leak(&live[i]);
+  if (total_blocks)
+    write_report(fd);
   return total_blocks;
 }

@@ -1,17 +1,19 @@
 /*
- * leaks.h - what is still allocated at exit.
+ * leaks.h - what is still allocated, and unreachable, at exit.
  *
- * Walks every segment once at exit, groups the blocks still in use by
- * allocation stack, and reports the groups with their counts and bytes,
- * largest first. There is no reachability analysis: a block still
- * referenced from a global at exit counts too.
+ * At exit every used block is listed, then marked if a pointer to it (or
+ * into it) is found in the writable data of a loaded module, on the
+ * exiting thread's stack, or in a block already marked: a conservative
+ * mark phase, as LeakSanitizer does. What stays unmarked is reported,
+ * grouped by allocation stack with counts and bytes, largest first.
+ * Blocks in guard-mode slots are not examined.
  */
 #ifndef HG_LEAKS_H
 #define HG_LEAKS_H
 
 #include <stdint.h>
 
-/* Report the leaks; returns the number of blocks still allocated. */
+/* Report the leaks to fd; returns the number of blocks leaked. */
 uint64_t hg_leaks_report(int fd);
 
 #endif

@@ -24,9 +24,57 @@
 
 static HG_TLS uint64_t tls_calls_until_check;
 
+/*
+ * A signal handler that allocates while its thread is inside heapguard
+ * (holding an arena, depot or segment lock) must not wait for that lock:
+ * it would wait for itself. Such nested calls are served from scratch
+ * memory, and their frees are deferred until the interrupted call ends.
+ */
+#define DEFERRED_FREES 64u
+
+static HG_TLS bool tls_in_heap_call;
+static HG_TLS void *tls_deferred[DEFERRED_FREES];
+static HG_TLS unsigned tls_deferred_count;
+
 static bool must_use_scratch(void)
 {
-  return !hg_ensure_init() || hg_tls_reentered;
+  return !hg_ensure_init() || hg_tls_reentered || tls_in_heap_call;
+}
+
+/* A block freed by a nested call; lost if too many are waiting. */
+static void defer_free(void *p)
+{
+  if (tls_deferred_count < DEFERRED_FREES)
+    tls_deferred[tls_deferred_count++] = p;
+}
+
+static void enter_heap_call(void)
+{
+  tls_in_heap_call = true;
+}
+
+static void leave_heap_call(void)
+{
+  tls_in_heap_call = false;
+  while (tls_deferred_count) {
+    void *p = tls_deferred[--tls_deferred_count];
+    free(p);
+  }
+}
+
+/* The requested size of a live block read without a lock, for nested calls. */
+static size_t nested_requested(const void *p)
+{
+  if (hg_scratch_owns(p))
+    return hg_scratch_size(p);
+  const struct hg_block *b = hg_block_of(p);
+  struct hg_segment *s = hg_segment_lookup((uintptr_t)p);
+  bool readable = s && !hg_segment_is_guard(s) && (const char *)b >= (const char *)s &&
+                  (const char *)p < hg_segment_end(s);
+  return readable && hg_block_verify(&hg_key, b) == HG_HEADER_OK &&
+                 b->state == HG_STATE_USED
+           ? hg_block_requested(b)
+           : 0;
 }
 
 static struct heapguard_finding finding_for(const char *operation, const void *p)
@@ -69,6 +117,7 @@ void *hg_front_alloc(const char *operation, size_t size, size_t alignment,
 {
   if (__builtin_expect(must_use_scratch(), 0))
     return hg_scratch_alloc(size, alignment);
+  enter_heap_call();
   count_towards_heap_check();
   uint32_t stack = caller_stack();
   bool zeroed;
@@ -83,6 +132,7 @@ void *hg_front_alloc(const char *operation, size_t size, size_t alignment,
   }
   if (p && zero && !zeroed)
     memset(p, 0, size);
+  leave_heap_call();
   return p;
 }
 
@@ -90,11 +140,17 @@ void hg_front_release(const char *operation, void *p, uint16_t kind, size_t size
 {
   if (!p || hg_scratch_owns(p))
     return;
+  if (__builtin_expect(tls_in_heap_call, 0)) {
+    defer_free(p);
+    return;
+  }
   int saved = errno;
   struct heapguard_finding f = finding_for(operation, p);
   hg_ensure_init();
+  enter_heap_call();
   if (!hg_heap_free(p, kind, size, caller_stack(), &f))
     hg_report(&f);
+  leave_heap_call();
   errno = saved;
 }
 
@@ -138,10 +194,22 @@ HG_EXPORT void *realloc(void *p, size_t size)
     free(p);
     return NULL;
   }
+  if (__builtin_expect(tls_in_heap_call, 0)) {
+    void *q = hg_scratch_alloc(size, HG_GRANULE);
+    if (q) {
+      size_t old = nested_requested(p);
+      memcpy(q, p, old < size ? old : size);
+      defer_free(p);
+    }
+    return q;
+  }
   struct heapguard_finding f = finding_for("realloc", p);
   size_t old = 0;
   hg_ensure_init();
-  if (hg_heap_resize_in_place(p, size, &old, &f))
+  enter_heap_call();
+  bool resized = hg_heap_resize_in_place(p, size, &old, &f);
+  leave_heap_call();
+  if (resized)
     return p;
   bool damaged = f.bug_class != HEAPGUARD_OK;
   if (damaged) {
@@ -237,8 +305,8 @@ HG_EXPORT size_t malloc_usable_size(void *p)
 {
   if (!p)
     return 0;
-  if (hg_scratch_owns(p))
-    return hg_scratch_size(p);
+  if (hg_scratch_owns(p) || tls_in_heap_call)
+    return nested_requested(p);
   struct heapguard_finding f = finding_for("malloc_usable_size", p);
   struct hg_block b;
   hg_ensure_init();

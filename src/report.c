@@ -301,7 +301,7 @@ static bool class_damages_metadata(enum heapguard_bug_class c)
 static _Atomic int reporting;
 static char text_storage[1 << 16];
 
-static int open_log(void)
+int hg_report_open_log(void)
 {
   if (!hg_options.log_path[0])
     return 2;
@@ -312,7 +312,11 @@ static int open_log(void)
   hg_buf_dec(&b, (uint64_t)hg_os_getpid());
   path[b.len] = 0;
   int fd = hg_os_open_write(path, false);
-  return fd >= 0 ? fd : 2;
+  if (fd >= 0)
+    return fd;
+  static const char msg[] = "heapguard: cannot open the log_path file; reporting to stderr\n";
+  hg_os_write_all(2, msg, sizeof msg - 1);
+  return 2;
 }
 
 static _Noreturn void finish(void)
@@ -339,49 +343,9 @@ static void describe_stack(struct hg_buf *out, const char *what, uint32_t id)
 
 /* ---- JSON ---- */
 
-static void json_str(struct hg_buf *out, const char *s)
-{
-  hg_buf_char(out, '"');
-  for (; s && *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\') {
-      hg_buf_char(out, '\\');
-      hg_buf_char(out, (char)c);
-    } else if (c < 0x20) {
-      hg_buf_str(out, "\\u00");
-      hg_buf_hex_byte(out, c);
-    } else {
-      hg_buf_char(out, (char)c);
-    }
-  }
-  hg_buf_char(out, '"');
-}
-
-static void json_key(struct hg_buf *out, const char *key)
-{
-  if (out->len && out->p[out->len - 1] != '{' && out->p[out->len - 1] != '[')
-    hg_buf_char(out, ',');
-  json_str(out, key);
-  hg_buf_char(out, ':');
-}
-
-static void json_hex(struct hg_buf *out, const char *key, uint64_t v)
-{
-  json_key(out, key);
-  hg_buf_char(out, '"');
-  hg_buf_hex(out, v);
-  hg_buf_char(out, '"');
-}
-
-static void json_dec(struct hg_buf *out, const char *key, uint64_t v)
-{
-  json_key(out, key);
-  hg_buf_dec(out, v);
-}
-
 static void json_frames(struct hg_buf *out, const char *key, const uintptr_t *ips, size_t n)
 {
-  json_key(out, key);
+  hg_json_key(out, key);
   hg_buf_char(out, '[');
   for (size_t i = 0; i < n; i++) {
     struct hg_frame fr;
@@ -389,20 +353,20 @@ static void json_frames(struct hg_buf *out, const char *key, const uintptr_t *ip
     if (i)
       hg_buf_char(out, ',');
     hg_buf_char(out, '{');
-    json_hex(out, "ip", fr.ip);
-    json_key(out, "function");
+    hg_json_hex(out, "ip", fr.ip);
+    hg_json_key(out, "function");
     if (fr.has_function)
-      json_str(out, fr.function);
+      hg_json_str(out, fr.function);
     else
       hg_buf_str(out, "null");
-    json_dec(out, "function_offset", fr.function_offset);
-    json_key(out, "module");
+    hg_json_dec(out, "function_offset", fr.function_offset);
+    hg_json_key(out, "module");
     if (fr.module)
-      json_str(out, fr.module);
+      hg_json_str(out, fr.module);
     else
       hg_buf_str(out, "null");
-    json_hex(out, "module_offset", fr.module_offset);
-    json_key(out, "build_id");
+    hg_json_hex(out, "module_offset", fr.module_offset);
+    hg_json_key(out, "build_id");
     hg_buf_char(out, '"');
     for (size_t k = 0; k < fr.build_id_size; k++)
       hg_buf_hex_byte(out, fr.build_id[k]);
@@ -416,13 +380,13 @@ static void json_stack(struct hg_buf *out, const char *key, uint32_t id)
   size_t n;
   uint32_t tid;
   const uintptr_t *ips = hg_stack_get(id, &n, &tid);
-  json_key(out, key);
+  hg_json_key(out, key);
   if (!ips) {
     hg_buf_str(out, "null");
     return;
   }
   hg_buf_char(out, '{');
-  json_dec(out, "thread", tid);
+  hg_json_dec(out, "thread", tid);
   json_frames(out, "backtrace", ips, n);
   hg_buf_char(out, '}');
 }
@@ -433,7 +397,7 @@ static void json_description(struct hg_buf *out, const struct heapguard_finding 
   static char lines[8192];
   struct hg_buf text = HG_BUF(lines);
   hg_report_describe(&text, f);
-  json_key(out, "description");
+  hg_json_key(out, "description");
   hg_buf_char(out, '[');
   size_t start = 0;
   bool first = true;
@@ -447,7 +411,7 @@ static void json_description(struct hg_buf *out, const struct heapguard_finding 
     size_t skip = start;
     while (skip < i && lines[skip] == ' ')
       skip++;
-    json_str(out, lines + skip);
+    hg_json_str(out, lines + skip);
     start = i + 1;
   }
   hg_buf_char(out, ']');
@@ -457,39 +421,39 @@ static void compose_json(struct hg_buf *out, const struct heapguard_finding *f,
                          const uintptr_t *ips, size_t frames, const char *dump)
 {
   hg_buf_char(out, '{');
-  json_key(out, "heapguard");
-  json_str(out, HEAPGUARD_VERSION_STRING);
-  json_dec(out, "pid", (uint64_t)hg_os_getpid());
-  json_dec(out, "tid", (uint64_t)hg_os_gettid());
-  json_key(out, "class");
-  json_str(out, heapguard_bug_class_name(f->bug_class));
-  json_key(out, "operation");
-  json_str(out, f->operation ? f->operation : "a heap check");
-  json_hex(out, "address", f->address);
-  json_key(out, "check");
-  json_str(out, f->what);
-  json_hex(out, "expected", f->expected);
-  json_hex(out, "found", f->found);
-  json_key(out, "offset");
+  hg_json_key(out, "heapguard");
+  hg_json_str(out, HEAPGUARD_VERSION_STRING);
+  hg_json_dec(out, "pid", (uint64_t)hg_os_getpid());
+  hg_json_dec(out, "tid", (uint64_t)hg_os_gettid());
+  hg_json_key(out, "class");
+  hg_json_str(out, heapguard_bug_class_name(f->bug_class));
+  hg_json_key(out, "operation");
+  hg_json_str(out, f->operation ? f->operation : "a heap check");
+  hg_json_hex(out, "address", f->address);
+  hg_json_key(out, "check");
+  hg_json_str(out, f->what);
+  hg_json_hex(out, "expected", f->expected);
+  hg_json_hex(out, "found", f->found);
+  hg_json_key(out, "offset");
   if (f->offset < 0) {
     hg_buf_char(out, '-');
     hg_buf_dec(out, (uint64_t)-f->offset);
   } else {
     hg_buf_dec(out, (uint64_t)f->offset);
   }
-  json_dec(out, "extent", f->extent);
-  json_dec(out, "requested", f->requested);
-  json_hex(out, "block", f->block);
-  json_hex(out, "neighbour", f->neighbour);
-  json_hex(out, "segment", f->segment);
+  hg_json_dec(out, "extent", f->extent);
+  hg_json_dec(out, "requested", f->requested);
+  hg_json_hex(out, "block", f->block);
+  hg_json_hex(out, "neighbour", f->neighbour);
+  hg_json_hex(out, "segment", f->segment);
   json_description(out, f);
   json_frames(out, "backtrace", ips, frames);
   json_stack(out, "allocated_by", f->alloc_stack);
   json_stack(out, "freed_by", f->free_stack);
   json_stack(out, "neighbour_allocated_by", f->neighbour_stack);
-  json_key(out, "dump");
+  hg_json_key(out, "dump");
   if (dump)
-    json_str(out, dump);
+    hg_json_str(out, dump);
   else
     hg_buf_str(out, "null");
   hg_buf_str(out, "}\n");
@@ -583,29 +547,62 @@ uint64_t hg_report_count(void)
   return summary_total;
 }
 
+static void summary_text(struct hg_buf *out)
+{
+  hg_buf_str(out, "==");
+  hg_buf_dec(out, (uint64_t)hg_os_getpid());
+  hg_buf_str(out, "== heapguard: ");
+  hg_buf_dec(out, summary_total);
+  hg_buf_str(out, summary_total == 1 ? " report, " : " reports, ");
+  hg_buf_dec(out, summary_used);
+  hg_buf_str(out, " distinct:\n");
+  for (unsigned i = 0; i < summary_used; i++) {
+    hg_buf_str(out, "  ");
+    hg_buf_dec(out, summary[i].count);
+    hg_buf_str(out, " x ");
+    hg_buf_str(out, heapguard_bug_class_name(summary[i].bug_class));
+    hg_buf_str(out, " in ");
+    hg_backtrace_first_function(out, &summary[i].where, summary[i].where != 0);
+    hg_buf_char(out, '\n');
+  }
+}
+
+static void summary_json(struct hg_buf *out)
+{
+  hg_buf_char(out, '{');
+  hg_json_key(out, "summary");
+  hg_buf_char(out, '{');
+  hg_json_dec(out, "pid", (uint64_t)hg_os_getpid());
+  hg_json_dec(out, "reports", summary_total);
+  hg_json_key(out, "distinct");
+  hg_buf_char(out, '[');
+  for (unsigned i = 0; i < summary_used; i++) {
+    static char where[256];
+    struct hg_buf w = HG_BUF(where);
+    hg_backtrace_first_function(&w, &summary[i].where, summary[i].where != 0);
+    where[w.len < sizeof where ? w.len : sizeof where - 1] = 0;
+    hg_buf_char(out, '{');
+    hg_json_key(out, "class");
+    hg_json_str(out, heapguard_bug_class_name(summary[i].bug_class));
+    hg_json_key(out, "function");
+    hg_json_str(out, where);
+    hg_json_dec(out, "count", summary[i].count);
+    hg_buf_char(out, '}');
+  }
+  hg_buf_str(out, "]}}\n");
+}
+
 void hg_report_exit_summary(void)
 {
   if (!summary_total)
     return;
   hg_tls_reentered = true;
   struct hg_buf out = HG_BUF(text_storage);
-  hg_buf_str(&out, "==");
-  hg_buf_dec(&out, (uint64_t)hg_os_getpid());
-  hg_buf_str(&out, "== heapguard: ");
-  hg_buf_dec(&out, summary_total);
-  hg_buf_str(&out, summary_total == 1 ? " report, " : " reports, ");
-  hg_buf_dec(&out, summary_used);
-  hg_buf_str(&out, " distinct:\n");
-  for (unsigned i = 0; i < summary_used; i++) {
-    hg_buf_str(&out, "  ");
-    hg_buf_dec(&out, summary[i].count);
-    hg_buf_str(&out, " x ");
-    hg_buf_str(&out, heapguard_bug_class_name(summary[i].bug_class));
-    hg_buf_str(&out, " in ");
-    hg_backtrace_first_function(&out, &summary[i].where, summary[i].where != 0);
-    hg_buf_char(&out, '\n');
-  }
-  int fd = open_log();
+  if (hg_options.report_format == HG_REPORT_JSON)
+    summary_json(&out);
+  else
+    summary_text(&out);
+  int fd = hg_report_open_log();
   hg_os_write_all(fd, out.p, out.len);
   if (fd != 2)
     hg_os_close(fd);
@@ -645,7 +642,7 @@ void hg_report(const struct heapguard_finding *f)
     compose_json(&out, f, ips, frames, dump);
   else
     compose_text(&out, f, ips, frames, dump, dump_failed);
-  int fd = open_log();
+  int fd = hg_report_open_log();
   hg_os_write_all(fd, out.p, out.len);
   if (fd != 2)
     hg_os_close(fd);

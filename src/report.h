@@ -19,6 +19,9 @@ void hg_report(const struct heapguard_finding *f);
 
 /* Reports written so far; and their deduplicated summary (at exit). */
 uint64_t hg_report_count(void);
+
+/* Where reports go: log_path's PREFIX.PID, or stderr (2). */
+int hg_report_open_log(void);
 void hg_report_exit_summary(void);
 
 /* The description lines of a finding, without backtrace (for tests too). */

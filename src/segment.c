@@ -141,11 +141,11 @@ struct hg_segment *hg_segment_create_large(size_t request, size_t alignment)
   return map_fenced(readable + 2 * HG_PAGE_SIZE, HG_OWNER_LARGE);
 }
 
-size_t hg_segment_large_capacity(const struct hg_segment *s, size_t alignment)
+bool hg_segment_large_fits(const struct hg_segment *s, size_t request, size_t alignment)
 {
   size_t slack = alignment > HG_GRANULE ? alignment : 0;
   size_t room = s->end - HG_SEGMENT_META_SIZE - HG_HEADER_SIZE;
-  return room > slack + 1 ? room - slack - 1 : 0;
+  return room >= slack + 1 && room - slack - 1 >= request;
 }
 
 void hg_segment_place_large(struct hg_segment *s, size_t request, size_t alignment)

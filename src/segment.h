@@ -107,8 +107,8 @@ struct hg_segment *hg_segment_create_guard(size_t map_size, uint32_t first_block
                                            uint32_t end);
 void hg_segment_destroy(struct hg_segment *s);
 
-/* Largest request a dedicated segment can hold at this alignment. */
-size_t hg_segment_large_capacity(const struct hg_segment *s, size_t alignment);
+/* Whether a dedicated segment can hold request bytes at this alignment. */
+bool hg_segment_large_fits(const struct hg_segment *s, size_t request, size_t alignment);
 /*
  * Lay out the one block of a dedicated segment so that its data ends just
  * before the trailing guard page; the caller fills in and seals the block.

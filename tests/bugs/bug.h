@@ -17,4 +17,14 @@ static inline void *opaque(void *p)
   return p;
 }
 
+/*
+ * Overwrite the byte at p with a value it does not hold. A fixed value
+ * would match heapguard's keyed canary byte 1 time in 255, and the test
+ * would then miss the overflow it is about.
+ */
+static inline void clobber(char *p)
+{
+  *(volatile char *)p = (char)~*(volatile char *)p;
+}
+
 #endif

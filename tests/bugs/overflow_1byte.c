@@ -4,8 +4,9 @@
 NOINLINE static void write_one_past_end(void)
 {
   char *p = opaque(malloc(13));
-  for (int i = 0; i <= 13; i++)
+  for (int i = 0; i < 13; i++)
     p[i] = 'A';
+  clobber(p + 13);
   free(p);
 }
 

@@ -7,7 +7,7 @@
 NOINLINE static char *damage_and_keep(void)
 {
   char *p = opaque(malloc(30));
-  p[31] = 'z';
+  clobber(p + 31);
   return p;
 }
 

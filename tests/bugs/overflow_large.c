@@ -5,7 +5,7 @@ NOINLINE static void overflow_big_buffer(void)
 {
   size_t n = 3u << 20;
   char *p = opaque(malloc(n));
-  p[n] = 1;
+  clobber(p + n);
   free(p);
 }
 

@@ -4,7 +4,7 @@
 NOINLINE static void grow_after_overflow(void)
 {
   char *p = opaque(malloc(100));
-  p[103] = 7;
+  clobber(p + 103);
   p = realloc(p, 5000);
   free(p);
 }

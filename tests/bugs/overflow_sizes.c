@@ -8,8 +8,9 @@
 NOINLINE static void overflow_by_one(size_t n)
 {
   char *p = opaque(malloc(n));
-  for (size_t i = 0; i <= n; i++)
+  for (size_t i = 0; i < n; i++)
     p[i] = (char)i;
+  clobber(p + n);
   free(p);
 }
 

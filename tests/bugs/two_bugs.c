@@ -11,7 +11,7 @@ NOINLINE static void first_bug_double_free(void)
 NOINLINE static void second_bug_overflow(void)
 {
   char *p = opaque(malloc(20));
-  p[20] = 'x';
+  clobber(p + 20);
   free(p);
 }
 

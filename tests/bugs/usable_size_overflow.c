@@ -6,7 +6,7 @@
 NOINLINE static size_t measure_damaged(void)
 {
   char *p = opaque(malloc(10));
-  p[12] = 3;
+  clobber(p + 12);
   return malloc_usable_size(p);
 }
 

@@ -2,15 +2,12 @@
  * signal_alloc.c - malloc and free inside a SIGALRM handler (setitimer)
  * while the interrupted thread itself allocates.
  *
- * Calling malloc from a signal handler is not async-signal-safe in any
- * allocator; heapguard's arena locks are plain mutexes, so a signal that
- * lands while the thread holds its arena lock, and whose handler then
- * allocates from the same arena, relocks the mutex it already holds. This
- * program finds out what happens: a watchdog thread (which never takes the
- * signal) watches both counters and, when nothing has moved for 3 s,
- * prints where the main thread is stuck and exits with status 3.
- *
- * NOT registered as a test (see tests/stress/README.md): it deadlocks.
+ * Calling malloc from a signal handler is not async-signal-safe in most
+ * allocators. heapguard serves a handler that interrupts its own locked
+ * section from scratch memory and defers its frees; this program checks
+ * that: a watchdog thread (which never takes the signal) watches both
+ * counters and, when nothing has moved for 3 s, prints where the main
+ * thread is stuck and exits with status 3.
  *
  * Usage: signal_alloc [seconds] [interval-us]
  */

@@ -44,6 +44,9 @@ static const struct stress_case cases[] = {
   { "dlopen_cycle", "stress_dlopen_cycle", { STRESS_DLIB, "2000" }, "dlopen ok", 45 },
   { "oom_rlimit", "stress_oom_rlimit", { NULL }, "oom ok", 45 },
   { "map_limit", "stress_map_limit", { NULL }, "map limit ok", 60 },
+  /* malloc/free in a SIGALRM handler every 50 us for 8 s while the
+   * interrupted thread allocates: nested calls must not deadlock. */
+  { "signal_alloc", "stress_signal_alloc", { "8", "50" }, "signal ok", 45 },
 };
 
 struct run {
