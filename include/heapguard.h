@@ -65,6 +65,14 @@ enum heapguard_bug_class heapguard_check(const void *ptr,
  */
 enum heapguard_bug_class heapguard_check_heap(struct heapguard_finding *out);
 
+/*
+ * Write a forensic dump of the segment holding ptr (the format of
+ * heapguard_dump.h, into dump_dir) while the heap is held still. Returns 0
+ * and the file's name in path (cap bytes), or -1 with errno set: EINVAL
+ * when ptr is not in a heapguard segment, or the error of the write.
+ */
+int heapguard_dump(const void *ptr, char *path, size_t cap);
+
 /* The library's version, HEAPGUARD_VERSION_STRING of the loaded build. */
 const char *heapguard_version(void);
 

@@ -14,6 +14,8 @@ if [ "${HEAPGUARD_TEST_PACKAGES:-0}" = 1 ]; then
   # tests/cli: the inspector's HTML page in headless Chromium (about 80 s to
   # install), shellcheck, PyYAML to run examples/ci/heapguard.yml's steps.
   packages+=(chromium shellcheck python3-yaml)
+  # The libFuzzer targets (allocator operations, corruptions, dumps).
+  packages+=(clang libclang-rt-14-dev)
 fi
 
 missing=()
@@ -29,5 +31,6 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+# shellcheck disable=SC2086  # HEAPGUARD_CMAKE_ARGS is a list of words on purpose
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo ${HEAPGUARD_CMAKE_ARGS:-} >/dev/null
 cmake --build build -j"$(nproc)"

@@ -823,14 +823,14 @@ static void visit_used_blocks(struct hg_segment *s, void *arg)
  * Whole-heap walks hold every arena lock and the large lock (in the order
  * fork uses), so no segment is created, changed or unmapped under them.
  */
-static void lock_whole_heap(void)
+void hg_heap_lock_all(void)
 {
   for (unsigned i = 0; i < arena_count; i++)
     pthread_mutex_lock(&arenas[i].lock);
   pthread_mutex_lock(&large_lock);
 }
 
-static void unlock_whole_heap(void)
+void hg_heap_unlock_all(void)
 {
   pthread_mutex_unlock(&large_lock);
   for (unsigned i = 0; i < arena_count; i++)
@@ -840,28 +840,28 @@ static void unlock_whole_heap(void)
 void hg_heap_for_each_used(hg_block_visitor fn, void *arg)
 {
   struct used_visit v = { fn, arg };
-  lock_whole_heap();
+  hg_heap_lock_all();
   hg_segment_for_each(visit_used_blocks, &v);
-  unlock_whole_heap();
+  hg_heap_unlock_all();
 }
 
 bool hg_heap_check_all(struct heapguard_finding *f)
 {
   struct check_all_state st = { f, true };
-  lock_whole_heap();
+  hg_heap_lock_all();
   hg_segment_for_each(check_one_segment, &st);
-  unlock_whole_heap();
+  hg_heap_unlock_all();
   return st.ok;
 }
 
 void hg_arenas_fork_prepare(void)
 {
-  lock_whole_heap();
+  hg_heap_lock_all();
 }
 
 void hg_arenas_fork_parent(void)
 {
-  unlock_whole_heap();
+  hg_heap_unlock_all();
 }
 
 void hg_arenas_fork_child(void)

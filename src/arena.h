@@ -55,6 +55,10 @@ bool hg_heap_resize_in_place(void *p, size_t request, size_t *old_request,
 typedef void (*hg_block_visitor)(const struct hg_block *b, void *arg);
 void hg_heap_for_each_used(hg_block_visitor fn, void *arg);
 
+/* Hold every heap lock (as fork does): nothing in the heap changes meanwhile. */
+void hg_heap_lock_all(void);
+void hg_heap_unlock_all(void);
+
 /* Walk and verify every segment; false with *f at the first finding. */
 bool hg_heap_check_all(struct heapguard_finding *f);
 

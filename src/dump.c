@@ -5,6 +5,7 @@
 #include "dump.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
@@ -135,4 +136,65 @@ bool hg_dump_write(const struct heapguard_finding *f, const char *text,
     ok = write_segment(fd, above, HG_DUMP_SEGMENT_META_ONLY, sizeof *above);
   hg_os_close(fd);
   return ok;
+}
+
+bool hg_dump_on_demand(const struct hg_segment *s, const char *reason, uintptr_t address,
+                       char *path, size_t cap)
+{
+  static char text[256];
+  struct hg_buf b = HG_BUF(text);
+  hg_buf_str(&b, "heapguard: on-demand dump of segment ");
+  hg_buf_hex(&b, (uintptr_t)s);
+  hg_buf_str(&b, " requested by ");
+  hg_buf_str(&b, reason);
+  hg_buf_str(&b, " in thread ");
+  hg_buf_dec(&b, (uint64_t)hg_os_gettid());
+  hg_buf_char(&b, '\n');
+  struct heapguard_finding f = { .operation = reason, .address = address,
+                                 .segment = (uintptr_t)s };
+  return hg_dump_write(&f, b.p, b.len, path, cap);
+}
+
+struct signal_dump {
+  unsigned written;
+};
+
+static void dump_one_segment(struct hg_segment *s, void *arg)
+{
+  struct signal_dump *d = arg;
+  char path[HG_OPTION_STRING_MAX + 64];
+  if (d->written < 256 && hg_dump_on_demand(s, "dump_signal", 0, path, sizeof path))
+    d->written++;
+}
+
+/*
+ * Runs in a signal handler: no locks (the interrupted thread may hold
+ * them), so a segment being changed at that moment is dumped as it is.
+ */
+static void on_dump_signal(int sig)
+{
+  (void)sig;
+  int saved = errno;
+  struct signal_dump d = { 0 };
+  hg_segment_for_each(dump_one_segment, &d);
+  char line[128];
+  struct hg_buf b = HG_BUF(line);
+  hg_buf_str(&b, "heapguard: dump_signal: ");
+  hg_buf_dec(&b, d.written);
+  hg_buf_str(&b, " segment dumps written to ");
+  hg_os_write_all(2, b.p, b.len);
+  hg_os_write_all(2, hg_options.dump_dir, hg_strlen(hg_options.dump_dir));
+  hg_os_write_all(2, "\n", 1);
+  errno = saved;
+}
+
+void hg_dump_signal_init(void)
+{
+  if (!hg_options.dump_signal)
+    return;
+  struct sigaction sa = { 0 };
+  sa.sa_handler = on_dump_signal;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  hg_os_sigaction((int)hg_options.dump_signal, &sa, NULL);
 }

@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "heapguard.h"
+#include "segment.h"
 
 /*
  * Write a dump for finding f with the report text; on success store the
@@ -21,5 +22,15 @@
  */
 bool hg_dump_write(const struct heapguard_finding *f, const char *text,
                    size_t text_len, char *path, size_t cap);
+
+/*
+ * An on-demand dump of segment s, its text saying why (reason, e.g.
+ * "heapguard_dump(0x...)") and from which thread and call.
+ */
+bool hg_dump_on_demand(const struct hg_segment *s, const char *reason, uintptr_t address,
+                       char *path, size_t cap);
+
+/* Install the dump_signal handler, if that option is set. */
+void hg_dump_signal_init(void);
 
 #endif

@@ -17,6 +17,7 @@
 #include "arena.h"
 #include "backtrace.h"
 #include "checksum.h"
+#include "dump.h"
 #include "guard.h"
 #include "leaks.h"
 #include "options.h"
@@ -95,6 +96,7 @@ static void start_up(void)
                                    : default_arena_count());
   hg_backtrace_init();
   hg_guard_init();
+  hg_dump_signal_init();
 }
 
 void hg_init_slow(void)

@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "dump.h"
+#include "fmt.h"
 #include "frontend.h"
 #include "heapguard.h"
 #include "options.h"
@@ -353,6 +355,30 @@ HG_EXPORT enum heapguard_bug_class heapguard_check_heap(struct heapguard_finding
   if (out)
     *out = f;
   return f.bug_class;
+}
+
+HG_EXPORT int heapguard_dump(const void *ptr, char *path, size_t cap)
+{
+  struct hg_segment *s = hg_ensure_init() ? hg_segment_lookup((uintptr_t)ptr) : NULL;
+  if (!s || (const char *)ptr < (const char *)s) {
+    errno = EINVAL;
+    return -1;
+  }
+  char reason[64];
+  struct hg_buf b = { reason, 0, sizeof reason - 1 };
+  hg_buf_str(&b, "heapguard_dump(");
+  hg_buf_hex(&b, (uintptr_t)ptr);
+  hg_buf_char(&b, ')');
+  reason[b.len] = 0;
+  errno = 0;
+  hg_tls_reentered = true;
+  hg_heap_lock_all();
+  bool ok = hg_dump_on_demand(s, reason, (uintptr_t)ptr, path, cap);
+  hg_heap_unlock_all();
+  hg_tls_reentered = false;
+  if (!ok && errno == 0)
+    errno = EIO;
+  return ok ? 0 : -1;
 }
 
 HG_EXPORT const char *heapguard_version(void)

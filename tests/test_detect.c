@@ -247,6 +247,35 @@ static void json_reports_parse(void **state)
   hg_run_cleanup(&r);
 }
 
+/* Each of a run's dumps must parse, and verify: the heap was sound. */
+static void expect_clean_dumps(const struct hg_run *r, int at_least)
+{
+  char command[1024];
+  snprintf(command, sizeof command,
+           "n=0; for d in %s/*.hgdump; do %s \"$d\" >/dev/null || exit 1; n=$((n+1)); done;"
+           " test $n -ge %d",
+           r->dump_dir, HG_INSPECT_PATH, at_least);
+  if (system(command) != 0)
+    fail_msg("dumps in %s: fewer than %d, or one did not verify", r->dump_dir, at_least);
+}
+
+static void dumps_on_demand_and_on_signal(void **state)
+{
+  (void)state;
+  char path[512];
+  snprintf(path, sizeof path, "%s/on_demand_dump", HG_PROGS_DIR);
+  char *argv[] = { path, NULL };
+  static struct hg_run r;
+  hg_run_program(&r, argv, "dump_signal=12");
+  if (!WIFEXITED(r.status) || WEXITSTATUS(r.status) != 0)
+    fail_msg("on_demand_dump: status %#x; output:\n%s", r.status, r.output);
+  assert_non_null(strstr(r.output, "on-demand dumps ok"));
+  assert_non_null(strstr(r.output, "heapguard: dump_signal: "));
+  assert_null(strstr(r.output, "ERROR: heapguard"));
+  expect_clean_dumps(&r, 2);
+  hg_run_cleanup(&r);
+}
+
 static void exit_code_replaces_abort(void **state)
 {
   (void)state;
@@ -316,6 +345,7 @@ int main(void)
     tests[n++].name = names[i];
   }
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(exit_code_replaces_abort);
+  tests[n++] = (struct CMUnitTest)cmocka_unit_test(dumps_on_demand_and_on_signal);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(leaks_are_grouped_by_stack);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(halt_on_error_0_collects_every_bug);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(json_reports_parse);

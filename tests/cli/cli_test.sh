@@ -283,6 +283,18 @@ case_inspect() {
   expect_status 2 "$status" "inspect of a truncated dump"
 }
 
+# symbolize: frames of a text report gain FILE:LINE from addr2line.
+case_symbolize() {
+  run "$W/run" "$HG" --dumps "$W/dumps" -- "$HG_HEADER_SMASH"
+  expect_in "$W/run" "in forge_next_header+" "header_smash report"
+  "$HG" symbolize "$W/run" >"$W/symbolized"
+  expect_status 0 $? "symbolize"
+  grep -qE "in forge_next_header\+0x[0-9a-f]+ \(.*header_smash\+0x[0-9a-f]+\) at .*header_smash\.c:[0-9]+" \
+    "$W/symbolized" || fail "symbolize: no file:line for forge_next_header"
+  "$HG" symbolize <"$W/run" >"$W/from-stdin"
+  cmp -s "$W/symbolized" "$W/from-stdin" || fail "symbolize: stdin and file differ"
+}
+
 # The acceptance scenario: a test run of ten processes, one of
 # which corrupts its heap, under --log --json --dumps.
 case_acceptance() {
