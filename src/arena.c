@@ -798,7 +798,7 @@ static void check_one_segment(struct hg_segment *s, void *arg)
 }
 
 struct used_visit {
-  hg_block_visitor fn;
+  hg_live_visitor fn;
   void *arg;
 };
 
@@ -806,14 +806,16 @@ struct used_visit {
 static void visit_used_blocks(struct hg_segment *s, void *arg)
 {
   struct used_visit *v = arg;
-  if (hg_segment_is_guard(s))
-    return; /* guarded blocks have no header to visit */
+  if (hg_segment_is_guard(s)) {
+    hg_guard_for_each_used(s, v->fn, v->arg);
+    return;
+  }
   struct heapguard_finding f = { 0 };
   if (hg_check_segment(s, &f)) {
     struct hg_block *b = hg_segment_first(s);
     while ((char *)b < hg_segment_end(s) && hg_check_header(s, b, &f)) {
       if (b->state == HG_STATE_USED)
-        v->fn(b, v->arg);
+        v->fn((uintptr_t)hg_block_data(b), hg_block_requested(b), b->stack, v->arg);
       b = hg_block_next(b);
     }
   }
@@ -837,7 +839,7 @@ void hg_heap_unlock_all(void)
     pthread_mutex_unlock(&arenas[i].lock);
 }
 
-void hg_heap_for_each_used(hg_block_visitor fn, void *arg)
+void hg_heap_for_each_used(hg_live_visitor fn, void *arg)
 {
   struct used_visit v = { fn, arg };
   hg_heap_lock_all();

@@ -51,9 +51,11 @@ bool hg_heap_inspect(const void *p, struct hg_block *copy,
 bool hg_heap_resize_in_place(void *p, size_t request, size_t *old_request,
                              struct heapguard_finding *f);
 
-/* Call fn on every used block (not freed, not quarantined), each arena locked in turn. */
-typedef void (*hg_block_visitor)(const struct hg_block *b, void *arg);
-void hg_heap_for_each_used(hg_block_visitor fn, void *arg);
+/*
+ * Call fn on every block in use (not freed, not quarantined), guarded ones
+ * included, in address order, with the whole heap held still.
+ */
+void hg_heap_for_each_used(hg_live_visitor fn, void *arg);
 
 /* Hold every heap lock (as fork does): nothing in the heap changes meanwhile. */
 void hg_heap_lock_all(void);

@@ -581,6 +581,21 @@ bool hg_guard_resize_in_place(void *p, size_t request, size_t *old_request,
   return false;
 }
 
+void hg_guard_for_each_used(const struct hg_segment *s, hg_live_visitor fn, void *arg)
+{
+  struct heapguard_finding f = { 0 };
+  pthread_mutex_lock(&guard_lock);
+  if (check_guard_segment(s, &f)) {
+    const struct guard_meta *m = meta_of(s);
+    for (uint32_t i = 0; i < m->slot_count; i++) {
+      const struct guard_slot *slot = &m->slots[i];
+      if (slot->state == SLOT_USED)
+        fn((uintptr_t)slot_data(s, m, slot), slot->requested, slot->alloc_stack, arg);
+    }
+  }
+  pthread_mutex_unlock(&guard_lock);
+}
+
 bool hg_guard_check_segment(const struct hg_segment *s, struct heapguard_finding *f)
 {
   pthread_mutex_lock(&guard_lock);

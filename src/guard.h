@@ -59,6 +59,9 @@ bool hg_guard_resize_in_place(void *p, size_t request, size_t *old_request,
 /* Verify a guard segment and the trailing canary of each live block in it. */
 bool hg_guard_check_segment(const struct hg_segment *s, struct heapguard_finding *f);
 
+/* Call fn on every block in use in guard segment s (see hg_heap_for_each_used). */
+void hg_guard_for_each_used(const struct hg_segment *s, hg_live_visitor fn, void *arg);
+
 /*
  * When f was made by guard.c, write its description lines but the segment
  * line and return true; guarded blocks have no in-band header for the

@@ -27,22 +27,22 @@ static size_t live_count, live_cap;
 static uint32_t *worklist;
 static size_t work_count;
 
-static void count_block(const struct hg_block *b, void *arg)
+static void count_block(uintptr_t data, size_t requested, uint32_t stack, void *arg)
 {
-  (void)b;
+  (void)data;
+  (void)requested;
+  (void)stack;
   (void)arg;
   live_cap++;
 }
 
 /* Segments are visited in address order, blocks within them too: sorted. */
-static void list_block(const struct hg_block *b, void *arg)
+static void list_block(uintptr_t data, size_t requested, uint32_t stack, void *arg)
 {
   (void)arg;
   if (live_count == live_cap)
     return;
-  uintptr_t start = (uintptr_t)hg_block_data(b);
-  size_t n = hg_block_requested(b);
-  live[live_count++] = (struct live){ start, start + (n ? n : 1), b->stack, false };
+  live[live_count++] = (struct live){ data, data + (requested ? requested : 1), stack, false };
 }
 
 /* The block whose data contains v, or live_count. */

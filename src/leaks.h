@@ -6,7 +6,6 @@
  * exiting thread's stack, or in a block already marked: a conservative
  * mark phase, as LeakSanitizer does. What stays unmarked is reported,
  * grouped by allocation stack with counts and bytes, largest first.
- * Blocks in guard-mode slots are not examined.
  */
 #ifndef HG_LEAKS_H
 #define HG_LEAKS_H

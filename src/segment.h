@@ -125,6 +125,10 @@ static inline struct hg_segment *hg_segment_of_shared(const void *p)
 /* The registry: which segment, if any, contains addr. */
 struct hg_segment *hg_segment_lookup(uintptr_t addr);
 
+/* A block in use, as the whole-heap walks report it: its data, size, stack. */
+typedef void (*hg_live_visitor)(uintptr_t data, size_t requested, uint32_t stack,
+                                void *arg);
+
 /* Visit every registered segment, in address order. */
 typedef void (*hg_segment_visitor)(struct hg_segment *s, void *arg);
 void hg_segment_for_each(hg_segment_visitor fn, void *arg);

@@ -182,17 +182,20 @@ static void leaks_are_grouped_by_stack(void **state)
   snprintf(path, sizeof path, "%s/leak", HG_PROGS_DIR);
   char *argv[] = { path, NULL };
   static struct hg_run r;
-  hg_run_program(&r, argv, "leaks=1");
-  assert_true(WIFEXITED(r.status));
-  assert_int_equal(WEXITSTATUS(r.status), 23);
-  const char *want[] = { "ERROR: heapguard: detected memory leaks",
-                         "1000 bytes in 10 blocks allocated by thread",
-                         "5000 bytes in 1 block allocated by thread", "in leak_small+",
-                         "in leak_big+" };
-  for (size_t i = 0; i < sizeof want / sizeof *want; i++)
-    if (!strstr(r.output, want[i]))
-      fail_msg("leak: no '%s' in:\n%s", want[i], r.output);
-  hg_run_cleanup(&r);
+  const char *modes[] = { "leaks=1", "leaks=1:guard_mode=all" };
+  for (size_t m = 0; m < sizeof modes / sizeof *modes; m++) {
+    hg_run_program(&r, argv, modes[m]);
+    assert_true(WIFEXITED(r.status));
+    assert_int_equal(WEXITSTATUS(r.status), 23);
+    const char *want[] = { "ERROR: heapguard: detected memory leaks: 6000 bytes in 11 blocks",
+                           "1000 bytes in 10 blocks allocated by thread",
+                           "5000 bytes in 1 block allocated by thread", "in leak_small+",
+                           "in leak_big+" };
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+      if (!strstr(r.output, want[i]))
+        fail_msg("leak with %s: no '%s' in:\n%s", modes[m], want[i], r.output);
+    hg_run_cleanup(&r);
+  }
 }
 
 static void halt_on_error_0_collects_every_bug(void **state)
