@@ -109,19 +109,24 @@ static size_t tail_checked_bytes(const struct hg_block *b)
   return b->tail < HG_TAIL_CHECKED ? b->tail : HG_TAIL_CHECKED;
 }
 
-void hg_tail_write(const struct hg_key *key, const struct hg_block *b)
-{
-  uint8_t *end = (uint8_t *)hg_block_data(b) + hg_block_requested(b);
-  size_t n = tail_checked_bytes(b);
-  for (size_t i = 0; i < n; i++)
-    end[i] = hg_tail_byte(key, (uintptr_t)(end + i));
-}
-
 /* The pattern as an 8-byte word read at address at. */
 static uint64_t tail_word(const struct hg_key *key, uintptr_t at)
 {
   unsigned shift = (unsigned)(at & 7) * 8;
   return shift ? key->tail >> shift | key->tail << (64 - shift) : key->tail;
+}
+
+void hg_tail_write(const struct hg_key *key, const struct hg_block *b)
+{
+  uint8_t *end = (uint8_t *)hg_block_data(b) + hg_block_requested(b);
+  size_t n = tail_checked_bytes(b);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w = tail_word(key, (uintptr_t)(end + i));
+    __builtin_memcpy(end + i, &w, 8);
+  }
+  for (; i < n; i++)
+    end[i] = hg_tail_byte(key, (uintptr_t)(end + i));
 }
 
 /* Whole words first: the common intact case costs a compare per 8 bytes. */
