@@ -269,29 +269,64 @@ static bool split_tail(struct hg_arena *a, struct hg_segment *s, struct hg_block
 }
 
 /* Move *bp forward to an aligned data address; the skipped front is freed. */
-static bool split_front_for_alignment(struct hg_arena *a, struct hg_segment *s,
-                                      struct hg_block **bp, size_t alignment,
-                                      struct heapguard_finding *f)
+/* Give the first lead granules of *bp back to the free lists; *bp moves up. */
+static bool split_front(struct hg_arena *a, struct hg_segment *s, struct hg_block **bp,
+                        uint32_t lead, struct heapguard_finding *f)
 {
   struct hg_block *b = *bp;
-  uintptr_t data = (uintptr_t)hg_block_data(b);
-  uintptr_t aligned = (data + alignment - 1) & ~(uintptr_t)(alignment - 1);
-  while (aligned != data &&
-         (aligned - data) >> HG_GRANULE_SHIFT < HG_MIN_BLOCK_GRANULES)
-    aligned += alignment;
-  if (aligned == data)
-    return true;
-  uint32_t lead = (uint32_t)((aligned - data) >> HG_GRANULE_SHIFT);
   uint32_t rest = b->size - lead;
   if (!relink_next(s, b, rest, f))
     return false;
-  struct hg_block *nb = hg_block_of((void *)aligned);
+  struct hg_block *nb = (struct hg_block *)((char *)b + ((size_t)lead << HG_GRANULE_SHIFT));
   init_free_header(b, lead, b->prev_size, 0);
   bin_insert(a, b);
   nb->size = rest;
   nb->prev_size = lead;
   *bp = nb;
   return true;
+}
+
+/* Move *bp forward to an aligned data address; the skipped front is freed. */
+static bool split_front_for_alignment(struct hg_arena *a, struct hg_segment *s,
+                                      struct hg_block **bp, size_t alignment,
+                                      struct heapguard_finding *f)
+{
+  uintptr_t data = (uintptr_t)hg_block_data(*bp);
+  uintptr_t aligned = (data + alignment - 1) & ~(uintptr_t)(alignment - 1);
+  while (aligned != data &&
+         (aligned - data) >> HG_GRANULE_SHIFT < HG_MIN_BLOCK_GRANULES)
+    aligned += alignment;
+  if (aligned == data)
+    return true;
+  return split_front(a, s, bp, (uint32_t)((aligned - data) >> HG_GRANULE_SHIFT), f);
+}
+
+/*
+ * random_placement: cut the block from the end of the free block instead
+ * of its start, half of the time, so that where a block lands next to
+ * another is not predictable from the order of allocations.
+ */
+static HG_TLS uint64_t tls_placement_random;
+
+static bool coin_flip(void)
+{
+  uint64_t x = tls_placement_random;
+  if (!x)
+    x = hg_key.link ^ (uintptr_t)&tls_placement_random;
+  x ^= x << 13;
+  x ^= x >> 7;
+  x ^= x << 17;
+  tls_placement_random = x;
+  return x & 1;
+}
+
+static bool place_randomly(struct hg_arena *a, struct hg_segment *s, struct hg_block **bp,
+                           uint32_t g, struct heapguard_finding *f)
+{
+  uint32_t spare = (*bp)->size - g;
+  if (spare < HG_MIN_BLOCK_GRANULES || !coin_flip())
+    return true;
+  return split_front(a, s, bp, spare, f);
 }
 
 static void account_used(struct hg_arena *a, struct hg_segment *s, size_t bytes)
@@ -470,6 +505,8 @@ void *hg_heap_alloc_zeroable(size_t request, size_t alignment, uint16_t kind,
   bool ok = b && hg_check_segment(s, f) &&
             (alignment <= HG_GRANULE ||
              split_front_for_alignment(a, s, &b, alignment, f)) &&
+            (!hg_options.random_placement || alignment > HG_GRANULE ||
+             place_randomly(a, s, &b, g, f)) &&
             split_tail(a, s, b, g, f);
   if (ok) {
     mark_used(b, request, kind, stack);

@@ -95,6 +95,7 @@ static void start_up(void)
   hg_arenas_init(hg_options.arenas ? (unsigned)hg_options.arenas
                                    : default_arena_count());
   hg_backtrace_init();
+  hg_report_init();
   hg_guard_init();
   hg_dump_signal_init();
 }

@@ -13,6 +13,7 @@
 #include "fmt.h"
 #include "options.h"
 #include "os.h"
+#include "report.h"
 #include "stackdepot.h"
 
 /* A used block's data, and whether a pointer to it was found. */
@@ -227,7 +228,8 @@ static void write_report(int fd)
     hg_buf_dec(&out, total_bytes);
     hg_buf_str(&out, " bytes in ");
     hg_buf_dec(&out, total_blocks);
-    hg_buf_str(&out, " blocks unreachable at exit\n");
+    hg_buf_str(&out, total_blocks == 1 ? " block" : " blocks");
+    hg_buf_str(&out, " unreachable at exit\n");
   }
   for (unsigned shown = 0; shown < GROUPS_SHOWN; shown++) {
     struct group *g = take_largest();
@@ -255,7 +257,7 @@ static void write_report(int fd)
     hg_buf_dec(&out, total_blocks);
     hg_buf_str(&out, " allocations\n");
   }
-  hg_os_write_all(fd, out.p, out.len);
+  hg_report_write(fd, out.p, out.len);
 }
 
 uint64_t hg_leaks_report(int fd)

@@ -14,6 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
+
+#define HG_OS_PAGE ((size_t)HG_PAGE_SIZE)
+
 static _Noreturn void os_fatal(const char *what)
 {
   static const char prefix[] = "heapguard: fatal: ";
@@ -59,6 +63,25 @@ void *hg_os_map_aligned(size_t size, size_t align)
   if (after)
     hg_os_unmap(p + size, after);
   return p;
+}
+
+void *hg_os_map_fenced(size_t size)
+{
+  char *base = map_raw(size + 2 * HG_OS_PAGE);
+  if (!base)
+    return NULL;
+  if (!hg_os_protect_none(base, HG_OS_PAGE) ||
+      !hg_os_protect_none(base + HG_OS_PAGE + size, HG_OS_PAGE)) {
+    hg_os_unmap(base, size + 2 * HG_OS_PAGE);
+    errno = ENOMEM;
+    return NULL;
+  }
+  return base + HG_OS_PAGE;
+}
+
+void hg_os_unmap_fenced(void *p, size_t size)
+{
+  hg_os_unmap((char *)p - HG_OS_PAGE, size + 2 * HG_OS_PAGE);
 }
 
 void hg_os_unmap(void *p, size_t size)
@@ -135,6 +158,11 @@ int hg_os_open_write(const char *path, bool exclusive)
 {
   int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (exclusive ? O_EXCL : O_APPEND);
   return open(path, flags, 0600);
+}
+
+int hg_os_dup_above(int fd, int min)
+{
+  return fcntl(fd, F_DUPFD_CLOEXEC, min);
 }
 
 int hg_os_open_read(const char *path)

@@ -18,6 +18,13 @@
 void *hg_os_map_aligned(size_t size, size_t align);
 void *hg_os_map(size_t size);
 void hg_os_unmap(void *p, size_t size);
+/*
+ * Out-of-band metadata: size bytes (a multiple of the page size) between
+ * two PROT_NONE pages, so that a linear overflow from a neighbouring
+ * mapping faults before it reaches them. NULL on ENOMEM.
+ */
+void *hg_os_map_fenced(size_t size);
+void hg_os_unmap_fenced(void *p, size_t size);
 /* Make [p, p+size) inaccessible; false (errno set) when the kernel refuses. */
 bool hg_os_protect_none(void *p, size_t size);
 bool hg_os_protect_rw(void *p, size_t size);
@@ -36,6 +43,8 @@ bool hg_os_random(void *buf, size_t len);
 /* Write all of buf; false when the kernel refuses (EFAULT on unreadable memory). */
 bool hg_os_write_all(int fd, const void *buf, size_t len);
 int hg_os_open_write(const char *path, bool exclusive);
+/* A close-on-exec copy of fd at or above min, or -1. */
+int hg_os_dup_above(int fd, int min);
 int hg_os_open_read(const char *path);
 ssize_t hg_os_read(int fd, void *buf, size_t len);
 void hg_os_close(int fd);

@@ -16,10 +16,10 @@ static bool map_ring(struct hg_quarantine *q)
 {
   if (q->block)
     return true;
-  q->block = hg_os_map(QUARANTINE_SLOTS * sizeof *q->block);
-  q->free_stack = q->block ? hg_os_map(QUARANTINE_SLOTS * sizeof *q->free_stack) : NULL;
+  q->block = hg_os_map_fenced(QUARANTINE_SLOTS * sizeof *q->block);
+  q->free_stack = q->block ? hg_os_map_fenced(QUARANTINE_SLOTS * sizeof *q->free_stack) : NULL;
   if (q->block && !q->free_stack) {
-    hg_os_unmap(q->block, QUARANTINE_SLOTS * sizeof *q->block);
+    hg_os_unmap_fenced(q->block, QUARANTINE_SLOTS * sizeof *q->block);
     q->block = NULL;
   }
   return q->block != NULL;

@@ -301,6 +301,19 @@ static bool class_damages_metadata(enum heapguard_bug_class c)
 static _Atomic int reporting;
 static char text_storage[1 << 16];
 
+static int saved_stderr = -1;
+
+void hg_report_init(void)
+{
+  saved_stderr = hg_os_dup_above(2, 200);
+}
+
+void hg_report_write(int fd, const char *text, size_t len)
+{
+  if (!hg_os_write_all(fd, text, len) && fd == 2 && saved_stderr >= 0)
+    hg_os_write_all(saved_stderr, text, len);
+}
+
 int hg_report_open_log(void)
 {
   if (!hg_options.log_path[0])
@@ -603,7 +616,7 @@ void hg_report_exit_summary(void)
   else
     summary_text(&out);
   int fd = hg_report_open_log();
-  hg_os_write_all(fd, out.p, out.len);
+  hg_report_write(fd, out.p, out.len);
   if (fd != 2)
     hg_os_close(fd);
   hg_tls_reentered = false;
@@ -643,7 +656,7 @@ void hg_report(const struct heapguard_finding *f)
   else
     compose_text(&out, f, ips, frames, dump, dump_failed);
   int fd = hg_report_open_log();
-  hg_os_write_all(fd, out.p, out.len);
+  hg_report_write(fd, out.p, out.len);
   if (fd != 2)
     hg_os_close(fd);
   remember(f, ips, frames);

@@ -22,6 +22,14 @@ uint64_t hg_report_count(void);
 
 /* Where reports go: log_path's PREFIX.PID, or stderr (2). */
 int hg_report_open_log(void);
+
+/*
+ * Write report text to fd. Programs such as sort close stderr in their
+ * exit handlers, before heapguard's exit-time reports: those go to the
+ * copy of stderr taken at start-up (hg_report_init) instead of being lost.
+ */
+void hg_report_write(int fd, const char *text, size_t len);
+void hg_report_init(void);
 void hg_report_exit_summary(void);
 
 /* The description lines of a finding, without backtrace (for tests too). */

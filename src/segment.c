@@ -39,7 +39,7 @@ static registry_slot *leaf_of(size_t chunk, bool create)
     atomic_load_explicit(&registry_root[chunk >> LEAF_BITS], memory_order_acquire);
   if (leaf || !create)
     return leaf;
-  leaf = hg_os_map(LEAF_SLOTS * sizeof(registry_slot));
+  leaf = hg_os_map_fenced(LEAF_SLOTS * sizeof(registry_slot));
   if (leaf)
     atomic_store_explicit(&registry_root[chunk >> LEAF_BITS], leaf,
                           memory_order_release);

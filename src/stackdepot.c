@@ -75,7 +75,7 @@ static uint32_t insert(uint32_t hash, uint32_t tid, const uintptr_t *ip, size_t 
   pthread_mutex_lock(&depot_lock);
   id = find(hash, tid, ip, n);
   if (!id && !depot)
-    depot = hg_os_map(DEPOT_BYTES);
+    depot = hg_os_map_fenced(DEPOT_BYTES);
   size_t used = atomic_load_explicit(&depot_used, memory_order_relaxed);
   if (!id && depot && used + bytes <= DEPOT_BYTES) {
     struct record *r = (struct record *)(depot + used);

@@ -40,6 +40,10 @@ static const struct legal_case cases[] = {
   { "fork_threads", "fork ok", GUARD_SAMPLE },
   { "many_objects", "many objects ok", GUARD_SAMPLE },
   { "cxx_operators", "cxx operators ok", GUARD_SAMPLE },
+  /* The other layouts and checks: random placement, no quarantine, checks. */
+  { "api_corners", "api corners ok", "random_placement=1:check_every=1000" },
+  { "threads", "threads ok", "random_placement=1:quarantine_bytes=0" },
+  { "cxx_operators", "cxx operators ok", "random_placement=1:check_on_exit=1" },
 };
 
 /* The one line guard mode may print in a legal run: it stops guarding. */

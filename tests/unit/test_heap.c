@@ -213,6 +213,26 @@ static void quarantine_holds_poisons_and_checks(void **state)
   hg_options.quarantine_bytes = 0;
 }
 
+static void random_placement_varies_neighbours(void **state)
+{
+  (void)state;
+  struct heapguard_finding f = { 0 };
+  char *p[64];
+  int descending = 0;
+  hg_options.random_placement = true;
+  for (int i = 0; i < 64; i++) {
+    p[i] = hg_heap_alloc(48, HG_GRANULE, HG_KIND_MALLOC, &f);
+    assert_non_null(p[i]);
+    descending += i && p[i] < p[i - 1];
+  }
+  hg_options.random_placement = false;
+  assert_true(descending > 8 && descending < 56);
+  assert_true(hg_heap_check_all(&f));
+  for (int i = 0; i < 64; i++)
+    assert_true(hg_heap_free(p[i], HG_KIND_MALLOC, 0, 0, &f));
+  assert_true(hg_heap_check_all(&f));
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -227,6 +247,7 @@ int main(void)
     cmocka_unit_test(large_blocks_end_at_the_guard_page),
     cmocka_unit_test(interior_pointer_is_diagnosed),
     cmocka_unit_test(quarantine_holds_poisons_and_checks),
+    cmocka_unit_test(random_placement_varies_neighbours),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }
