@@ -756,20 +756,6 @@ void hg_guard_init(void)
 
 /* ---- reports ---- */
 
-static const char *kind_name(uint16_t kind)
-{
-  switch (kind) {
-  case HG_KIND_MALLOC:
-    return "malloc";
-  case HG_KIND_NEW:
-    return "operator new";
-  case HG_KIND_NEW_ARRAY:
-    return "operator new[]";
-  default:
-    return "an unknown call";
-  }
-}
-
 static void put_offset(struct hg_buf *out, intptr_t off)
 {
   if (off < 0) {
@@ -846,7 +832,7 @@ static void describe_slot(struct hg_buf *out, const struct hg_segment *s, uintpt
   hg_buf_str(out, ": ");
   hg_buf_dec(out, slot->requested);
   hg_buf_str(out, " bytes requested with ");
-  hg_buf_str(out, kind_name(slot->kind));
+  hg_buf_str(out, hg_kind_name(slot->kind));
   hg_buf_str(out, ", aligned to ");
   hg_buf_dec(out, slot->alignment);
   hg_buf_str(out, state == SLOT_USED ? ", in use" : ", freed");

@@ -181,29 +181,14 @@ static void group_text(struct hg_buf *out, const struct group *g)
 static void group_json(struct hg_buf *out, const struct group *g)
 {
   size_t n;
-  uint32_t tid;
+  uint32_t tid = 0;
   const uintptr_t *ips = hg_stack_get(g->stack, &n, &tid);
   hg_buf_char(out, '{');
   hg_json_dec(out, "bytes", g->bytes);
   hg_json_dec(out, "blocks", g->blocks);
   hg_json_dec(out, "thread", tid);
-  hg_json_key(out, "backtrace");
-  hg_buf_char(out, '[');
-  for (size_t i = 0; ips && i < n; i++) {
-    struct hg_frame fr;
-    hg_backtrace_resolve(ips[i], &fr);
-    if (i)
-      hg_buf_char(out, ',');
-    hg_buf_char(out, '{');
-    hg_json_hex(out, "ip", fr.ip);
-    hg_json_key(out, "function");
-    hg_json_str(out, fr.has_function ? fr.function : "");
-    hg_json_key(out, "module");
-    hg_json_str(out, fr.module ? fr.module : "");
-    hg_json_hex(out, "module_offset", fr.module_offset);
-    hg_buf_char(out, '}');
-  }
-  hg_buf_str(out, "]}");
+  hg_report_json_frames(out, "backtrace", ips, ips ? n : 0);
+  hg_buf_char(out, '}');
 }
 
 static char text[1 << 17];

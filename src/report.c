@@ -34,7 +34,7 @@ HG_EXPORT const char *heapguard_bug_class_name(enum heapguard_bug_class c)
                                                                 : "unknown";
 }
 
-static const char *kind_name(uint64_t kind)
+const char *hg_kind_name(uint64_t kind)
 {
   switch (kind) {
   case HG_KIND_MALLOC:
@@ -162,7 +162,7 @@ static void describe_block(struct hg_buf *out, const char *label, uintptr_t addr
     hg_buf_str(out, ", ");
     hg_buf_dec(out, hg_block_requested(b));
     hg_buf_str(out, " bytes requested with ");
-    hg_buf_str(out, kind_name(b->kind));
+    hg_buf_str(out, hg_kind_name(b->kind));
   }
   hg_buf_char(out, '\n');
 }
@@ -231,12 +231,12 @@ static void describe_mismatch(struct hg_buf *out, const struct heapguard_finding
     return;
   }
   hg_buf_str(out, "allocated with ");
-  hg_buf_str(out, kind_name(f->expected));
+  hg_buf_str(out, hg_kind_name(f->expected));
   hg_buf_str(out, ", released with ");
   hg_buf_str(out, op);
   if (hg_strncmp(op, release_name(f->found), 32) != 0) {
     hg_buf_str(out, ", which pairs with ");
-    hg_buf_str(out, kind_name(f->found));
+    hg_buf_str(out, hg_kind_name(f->found));
   }
   hg_buf_str(out, " (use ");
   hg_buf_str(out, release_name(f->expected));
@@ -356,7 +356,8 @@ static void describe_stack(struct hg_buf *out, const char *what, uint32_t id)
 
 /* ---- JSON ---- */
 
-static void json_frames(struct hg_buf *out, const char *key, const uintptr_t *ips, size_t n)
+void hg_report_json_frames(struct hg_buf *out, const char *key, const uintptr_t *ips,
+                            size_t n)
 {
   hg_json_key(out, key);
   hg_buf_char(out, '[');
@@ -400,7 +401,7 @@ static void json_stack(struct hg_buf *out, const char *key, uint32_t id)
   }
   hg_buf_char(out, '{');
   hg_json_dec(out, "thread", tid);
-  json_frames(out, "backtrace", ips, n);
+  hg_report_json_frames(out, "backtrace", ips, n);
   hg_buf_char(out, '}');
 }
 
@@ -460,7 +461,7 @@ static void compose_json(struct hg_buf *out, const struct heapguard_finding *f,
   hg_json_hex(out, "neighbour", f->neighbour);
   hg_json_hex(out, "segment", f->segment);
   json_description(out, f);
-  json_frames(out, "backtrace", ips, frames);
+  hg_report_json_frames(out, "backtrace", ips, frames);
   json_stack(out, "allocated_by", f->alloc_stack);
   json_stack(out, "freed_by", f->free_stack);
   json_stack(out, "neighbour_allocated_by", f->neighbour_stack);

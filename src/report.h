@@ -29,6 +29,13 @@ int hg_report_open_log(void);
  * copy of stderr taken at start-up (hg_report_init) instead of being lost.
  */
 void hg_report_write(int fd, const char *text, size_t len);
+
+/* How a block was allocated, in words: "malloc", "operator new[]", ... */
+const char *hg_kind_name(uint64_t kind);
+
+/* A JSON member key: [frames {ip, function, module, offsets, build_id}]. */
+void hg_report_json_frames(struct hg_buf *out, const char *key, const uintptr_t *ips,
+                           size_t n);
 void hg_report_init(void);
 void hg_report_exit_summary(void);
 
