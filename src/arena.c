@@ -641,7 +641,8 @@ static bool drain_quarantine(struct hg_arena *a, size_t budget,
     struct hg_block *b = hg_quarantine_pop(&a->quarantine, &free_stack);
     struct hg_segment *s = hg_segment_of_shared(b);
     struct heapguard_finding found = { .operation = f->operation, .address = f->address };
-    if (!hg_check_quarantined_block(s, b, &found)) {
+    /* Its segment is resealed when the block is released: check it first. */
+    if (!hg_check_segment(s, &found) || !hg_check_quarantined_block(s, b, &found)) {
       if (clean) {
         found.free_stack = found.block == (uintptr_t)b ? free_stack : 0;
         note_stacks(&a->quarantine, &found);
