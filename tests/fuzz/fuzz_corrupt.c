@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "fuzz_input.h"
 #include "block.h"
 #include "options.h"
 #include "runtime.h"
@@ -42,18 +43,6 @@
 
 #define MAX_BLOCKS 6
 
-struct input {
-  const uint8_t *d;
-  size_t left;
-};
-
-static uint8_t next_byte(struct input *in)
-{
-  if (!in->left)
-    return 0;
-  in->left--;
-  return *in->d++;
-}
 
 static __attribute__((noreturn)) void die(const char *what, const char *target,
                                           const struct heapguard_finding *f)

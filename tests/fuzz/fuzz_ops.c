@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "fuzz_input.h"
 #include "block.h"
 #include "runtime.h"
 #include "segment.h"
@@ -40,24 +41,7 @@ struct slot {
 static struct slot slots[SLOTS];
 static bool trace; /* FUZZ_OPS_TRACE set: each allocation is printed */
 
-struct input {
-  const uint8_t *d;
-  size_t left;
-};
 
-static uint8_t next_byte(struct input *in)
-{
-  if (!in->left)
-    return 0;
-  in->left--;
-  return *in->d++;
-}
-
-static uint32_t next_u16(struct input *in)
-{
-  uint32_t lo = next_byte(in);
-  return lo | (uint32_t)next_byte(in) << 8;
-}
 
 static __attribute__((noreturn)) void die(const char *what, const struct heapguard_finding *f)
 {
