@@ -44,6 +44,9 @@ static const struct legal_case cases[] = {
   { "api_corners", "api corners ok", "random_placement=1:check_every=1000" },
   { "threads", "threads ok", "random_placement=1:quarantine_bytes=0" },
   { "cxx_operators", "cxx operators ok", "random_placement=1:check_on_exit=1" },
+  /* Programs that free what they allocate have no leaks, threads included. */
+  { "cxx_operators", "cxx operators ok", "leaks=1" },
+  { "fork_threads", "fork ok", "leaks=1" },
 };
 
 /* The one line guard mode may print in a legal run: it stops guarding. */
