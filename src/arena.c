@@ -885,11 +885,35 @@ void hg_heap_for_each_used(hg_live_visitor fn, void *arg)
   hg_heap_unlock_all();
 }
 
+/*
+ * Every free list of arena a: each entry a sound free block of the bin's
+ * size range whose links agree. A list longer than any heap could hold is
+ * a cycle made by damaged links.
+ */
+#define MAX_LIST_WALK ((size_t)1 << 28)
+
+static bool check_free_lists(const struct hg_arena *a, struct heapguard_finding *f)
+{
+  for (unsigned bin = 0; bin < HG_BIN_COUNT; bin++) {
+    size_t steps = 0;
+    for (const struct hg_block *b = a->bins[bin]; b; b = link_get(b, LINK_NEXT)) {
+      if (!hg_check_free_block(hg_segment_of_shared(b), b, f) || !bin_links_sound(a, b, f))
+        return false;
+      if (hg_bin_of_block(b->size) != bin || ++steps > MAX_LIST_WALK)
+        return hg_fail(f, HEAPGUARD_METADATA_CORRUPTION, "free list", b, bin,
+                       hg_bin_of_block(b->size));
+    }
+  }
+  return true;
+}
+
 bool hg_heap_check_all(struct heapguard_finding *f)
 {
   struct check_all_state st = { f, true };
   hg_heap_lock_all();
   hg_segment_for_each(check_one_segment, &st);
+  for (unsigned i = 0; st.ok && i < arena_count; i++)
+    st.ok = check_free_lists(&arenas[i], f);
   hg_heap_unlock_all();
   return st.ok;
 }

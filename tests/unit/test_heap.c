@@ -213,6 +213,28 @@ static void quarantine_holds_poisons_and_checks(void **state)
   hg_options.quarantine_bytes = 0;
 }
 
+static void heap_check_walks_free_lists(void **state)
+{
+  (void)state;
+  struct heapguard_finding f = { 0 };
+  char *a = hg_heap_alloc(200, HG_GRANULE, HG_KIND_MALLOC, &f);
+  char *keep = hg_heap_alloc(200, HG_GRANULE, HG_KIND_MALLOC, &f);
+  assert_true(hg_heap_free(a, HG_KIND_MALLOC, 0, 0, &f));
+  assert_true(hg_heap_check_all(&f));
+  uintptr_t saved;
+  memcpy(&saved, a, sizeof saved);
+  uintptr_t smashed = saved ^ 0x4000;
+  memcpy(a, &smashed, sizeof smashed); /* the free block's mangled next link */
+  f = (struct heapguard_finding){ 0 };
+  assert_false(hg_heap_check_all(&f));
+  assert_int_equal(f.bug_class, HEAPGUARD_METADATA_CORRUPTION);
+  assert_string_equal(f.what, "free-list link");
+  memcpy(a, &saved, sizeof saved);
+  f = (struct heapguard_finding){ 0 };
+  assert_true(hg_heap_check_all(&f));
+  assert_true(hg_heap_free(keep, HG_KIND_MALLOC, 0, 0, &f));
+}
+
 static void random_placement_varies_neighbours(void **state)
 {
   (void)state;
@@ -248,6 +270,7 @@ int main(void)
     cmocka_unit_test(interior_pointer_is_diagnosed),
     cmocka_unit_test(quarantine_holds_poisons_and_checks),
     cmocka_unit_test(random_placement_varies_neighbours),
+    cmocka_unit_test(heap_check_walks_free_lists),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }
