@@ -859,6 +859,19 @@ static void visit_used_blocks(struct hg_segment *s, void *arg)
   }
 }
 
+bool hg_heap_drain_quarantines(struct heapguard_finding *f)
+{
+  bool clean = true;
+  for (unsigned i = 0; i < arena_count; i++) {
+    pthread_mutex_lock(&arenas[i].lock);
+    clean = drain_quarantine(&arenas[i], 0, f) && clean;
+    pthread_mutex_unlock(&arenas[i].lock);
+  }
+  if (hg_guard_enabled)
+    hg_guard_drain_quarantine();
+  return clean;
+}
+
 /*
  * Whole-heap walks hold every arena lock and the large lock (in the order
  * fork uses), so no segment is created, changed or unmapped under them.

@@ -57,6 +57,12 @@ bool hg_heap_resize_in_place(void *p, size_t request, size_t *old_request,
  */
 void hg_heap_for_each_used(hg_live_visitor fn, void *arg);
 
+/*
+ * Memory is running out: release every quarantined block now, guarded
+ * ones included. False with *f at a block found damaged on the way out.
+ */
+bool hg_heap_drain_quarantines(struct heapguard_finding *f);
+
 /* Hold every heap lock (as fork does): nothing in the heap changes meanwhile. */
 void hg_heap_lock_all(void);
 void hg_heap_unlock_all(void);

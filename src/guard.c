@@ -510,6 +510,14 @@ static void evict_oldest(void)
     push_free(m->class_index, slot);
 }
 
+void hg_guard_drain_quarantine(void)
+{
+  pthread_mutex_lock(&guard_lock);
+  while (quarantine_count)
+    evict_oldest();
+  pthread_mutex_unlock(&guard_lock);
+}
+
 static void retire(struct guard_slot *slot, uint32_t free_stack)
 {
   struct hg_segment *s = segment_of_slot(slot);

@@ -73,6 +73,9 @@ bool hg_guard_describe(struct hg_buf *out, const struct heapguard_finding *f);
 /* Whether f was made by guard.c (reports then write no dump: no header is damaged). */
 bool hg_guard_finding(const struct heapguard_finding *f);
 
+/* Make every quarantined slot reusable now (memory is running out). */
+void hg_guard_drain_quarantine(void);
+
 void hg_guard_fork_prepare(void);
 void hg_guard_fork_parent(void);
 void hg_guard_fork_child(void);

@@ -124,13 +124,19 @@ void *hg_front_alloc(const char *operation, size_t size, size_t alignment,
   uint32_t stack = caller_stack();
   bool zeroed;
   void *p;
-  /* A damaged free list is reported, then dropped: the retry avoids it. */
+  /*
+   * A damaged free list is reported, then dropped: the retry avoids it.
+   * Out of memory, the quarantines give their blocks back before the retry.
+   */
   for (int attempt = 0; attempt < 2; attempt++) {
     struct heapguard_finding f = finding_for(operation, NULL);
     p = hg_heap_alloc_zeroable(size, alignment, kind, stack, &zeroed, &f);
-    if (p || f.bug_class == HEAPGUARD_OK)
+    if (p)
       break;
-    hg_report(&f);
+    if (f.bug_class == HEAPGUARD_OK && !hg_heap_drain_quarantines(&f))
+      hg_report(&f);
+    else if (f.bug_class != HEAPGUARD_OK)
+      hg_report(&f);
   }
   if (p && zero && !zeroed)
     memset(p, 0, size);
