@@ -30,7 +30,8 @@ struct stress_case {
   const char *program;
   const char *args[4];
   const char *success;
-  int timeout; /* seconds; the program is killed after this */
+  int timeout;         /* seconds; the program is killed after this */
+  const char *options; /* more HEAPGUARD_OPTIONS, or NULL */
 };
 
 static const struct stress_case cases[] = {
@@ -47,6 +48,17 @@ static const struct stress_case cases[] = {
   /* malloc/free in a SIGALRM handler every 50 us for 8 s while the
    * interrupted thread allocates: nested calls must not deadlock. */
   { "signal_alloc", "stress_signal_alloc", { "8", "50" }, "signal ok", 45 },
+  /* The same programs in guard-page mode. */
+  { "mt_mixed_guarded", "stress_mt_mixed", { "100000", "2000", "paused" }, "mixed ok", 90,
+    "guard_mode=all" },
+  { "fork_alloc_guarded", "stress_fork_alloc", { "500", "15" }, "fork ok", 60,
+    "guard_mode=all" },
+  { "thread_churn_guarded", "stress_thread_churn", { "4000" }, "thread churn ok", 60,
+    "guard_mode=all" },
+  { "dlopen_cycle_guarded", "stress_dlopen_cycle", { STRESS_DLIB, "2000" }, "dlopen ok", 60,
+    "guard_mode=all" },
+  { "signal_alloc_guarded", "stress_signal_alloc", { "8", "50" }, "signal ok", 45,
+    "guard_mode=all" },
 };
 
 struct run {
@@ -72,7 +84,8 @@ static void run_program(struct run *r, const struct stress_case *c)
     abort();
   char path[512], opts[128];
   snprintf(path, sizeof path, "%s/%s", STRESS_PROGS_DIR, c->program);
-  snprintf(opts, sizeof opts, "dump_dir=%s", r->dump_dir);
+  snprintf(opts, sizeof opts, "dump_dir=%s%s%s", r->dump_dir, c->options ? ":" : "",
+           c->options ? c->options : "");
   char *argv[6] = { path };
   for (int i = 0; i < 4 && c->args[i]; i++)
     argv[i + 1] = (char *)c->args[i];
