@@ -537,8 +537,12 @@ static bool pointer_is_granule_aligned(const void *p)
 static struct hg_segment *locate(const void *p, struct heapguard_finding *f)
 {
   struct hg_segment *s = hg_segment_lookup((uintptr_t)p);
-  if (s && (const char *)p > (const char *)s && (const char *)p < hg_segment_end(s))
+  bool after_metadata = s && (const char *)p > (const char *)s;
+  if (after_metadata && (const char *)p < hg_segment_end(s))
     return s;
+  /* A segment's recorded end is only believed once its metadata verifies. */
+  if (after_metadata && !hg_check_segment(s, f))
+    return NULL;
   f->segment = (uintptr_t)s;
   hg_fail(f, HEAPGUARD_INVALID_FREE, "pointer not allocated by heapguard", NULL, 0,
        (uintptr_t)p);
