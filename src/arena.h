@@ -34,8 +34,10 @@ void *hg_heap_alloc_zeroable(size_t request, size_t alignment, uint16_t kind,
 
 /*
  * Validate and release the block at p, allocated with kind (and with size
- * bytes, when size is nonzero); free_stack says where it was freed. Returns false with *f filled when a check
- * fails; then nothing has been modified.
+ * bytes, when size is nonzero); free_stack says where it was freed.
+ * Returns false with *f filled when a check on p fails, and then nothing
+ * has been modified; or when p was released but an older block leaving
+ * the quarantine was found damaged (f names that block).
  */
 bool hg_heap_free(void *p, uint16_t kind, size_t size, uint32_t free_stack,
                   struct heapguard_finding *f);
