@@ -120,6 +120,7 @@ static const char WHAT_GUARD_PAGE[] = "access to a guard page";
 static const char WHAT_FREED[] = "access to a freed guarded block";
 static const char WHAT_WILD[] = "access to a guard segment outside every block";
 static const char WHAT_CANARY[] = "trailing canary of a guarded block";
+static const char WHAT_LEAD[] = "leading canary of a guarded block";
 static const char WHAT_DOUBLE_FREE[] = "guarded block already freed";
 static const char WHAT_INTERIOR[] = "pointer into the middle of a guarded block";
 static const char WHAT_INTO_FREED[] = "pointer into a freed guarded block";
@@ -321,6 +322,36 @@ static void tail_write(const struct hg_segment *s, const struct guard_meta *m,
     end[i] = hg_tail_byte(&hg_key, (uintptr_t)(end + i));
 }
 
+/*
+ * The bytes just before a block placed at the end of its pages hold a
+ * leading canary, so that an underflow is caught at free even without
+ * guard_underflow=1. Unlike the trailing pattern it is keyed on each
+ * address, so bytes copied from before another block do not pass.
+ */
+static size_t lead_length(const struct guard_slot *slot)
+{
+  return slot->data_off < TAIL_CHECKED ? slot->data_off : TAIL_CHECKED;
+}
+
+static uint8_t lead_byte(uintptr_t at)
+{
+  uint64_t w = hg_key.canary ^ ((at >> 3) * 0x9e3779b97f4a7c15ull);
+  w ^= w >> 29;
+  w *= 0xbf58476d1ce4e5b9ull;
+  w ^= w >> 32;
+  uint8_t b = (uint8_t)(w >> ((at & 7) * 8));
+  return b ? b : 0xa5;
+}
+
+static void lead_write(const struct hg_segment *s, const struct guard_meta *m,
+                       const struct guard_slot *slot)
+{
+  uint8_t *data = (uint8_t *)slot_data(s, m, slot);
+  size_t n = lead_length(slot);
+  for (size_t i = 1; i <= n; i++)
+    data[-(ptrdiff_t)i] = lead_byte((uintptr_t)(data - i));
+}
+
 static void *alloc_locked(size_t request, size_t alignment, size_t pages, uint16_t kind,
                           uint32_t stack)
 {
@@ -355,6 +386,7 @@ static void *alloc_locked(size_t request, size_t alignment, size_t pages, uint16
   slot->free_stack = 0;
   atomic_store_explicit(&slot->state, SLOT_USED, memory_order_release);
   m->live++;
+  lead_write(s, m, slot);
   tail_write(s, m, slot);
   return (void *)data;
 }
@@ -472,9 +504,34 @@ static bool check_kind(const struct guard_slot *slot, uint16_t kind, size_t size
   return true;
 }
 
+static bool check_lead(const struct hg_segment *s, const struct guard_meta *m,
+                       const struct guard_slot *slot, struct heapguard_finding *f)
+{
+  const uint8_t *data = (const uint8_t *)slot_data(s, m, slot);
+  size_t n = lead_length(slot);
+  size_t nearest = 0, farthest = 0; /* distances before the data, 0: intact */
+  for (size_t i = 1; i <= n; i++) {
+    if (data[-(ptrdiff_t)i] == lead_byte((uintptr_t)(data - i)))
+      continue;
+    if (!nearest)
+      nearest = i;
+    farthest = i;
+  }
+  if (!nearest)
+    return true;
+  f->segment = (uintptr_t)s;
+  f->requested = slot->requested;
+  f->offset = -(intptr_t)farthest;
+  f->extent = farthest - nearest + 1;
+  return hg_fail(f, HEAPGUARD_HEAP_BUFFER_OVERFLOW, WHAT_LEAD, NULL,
+                 lead_byte((uintptr_t)(data - farthest)), data[-(ptrdiff_t)farthest]);
+}
+
 static bool check_tail(const struct hg_segment *s, const struct guard_meta *m,
                        const struct guard_slot *slot, struct heapguard_finding *f)
 {
+  if (!check_lead(s, m, slot, f))
+    return false;
   const uint8_t *end = (const uint8_t *)slot_data(s, m, slot) + slot->requested;
   size_t n = tail_length(s, m, slot);
   size_t first = n, last = 0;
@@ -806,6 +863,26 @@ static void describe_access(struct hg_buf *out, const struct heapguard_finding *
   }
 }
 
+static void describe_lead(struct hg_buf *out, const struct heapguard_finding *f)
+{
+  hg_buf_str(out, "  ");
+  hg_buf_dec(out, f->extent);
+  hg_buf_str(out, f->extent == 1 ? " byte" : " bytes");
+  hg_buf_str(out, " written before the start of a ");
+  hg_buf_dec(out, f->requested);
+  hg_buf_str(out, "-byte block, at offsets ");
+  put_offset(out, f->offset);
+  hg_buf_str(out, " to ");
+  put_offset(out, f->offset + (intptr_t)f->extent - 1);
+  hg_buf_str(out, " of its data\n  leading canary at ");
+  hg_buf_hex(out, f->address + (uintptr_t)f->offset);
+  hg_buf_str(out, ": expected ");
+  hg_buf_hex(out, f->expected);
+  hg_buf_str(out, ", found ");
+  hg_buf_hex(out, f->found);
+  hg_buf_char(out, '\n');
+}
+
 static void describe_canary(struct hg_buf *out, const struct heapguard_finding *f)
 {
   uint64_t first = (uint64_t)f->offset;
@@ -860,6 +937,7 @@ bool hg_guard_finding(const struct heapguard_finding *f)
 {
   const char *w = f->what;
   return w == WHAT_GUARD_PAGE || w == WHAT_FREED || w == WHAT_WILD || w == WHAT_CANARY ||
+         w == WHAT_LEAD ||
          w == WHAT_DOUBLE_FREE || w == WHAT_INTERIOR || w == WHAT_INTO_FREED ||
          w == WHAT_NO_BLOCK || w == WHAT_TABLE;
 }
@@ -874,6 +952,9 @@ bool hg_guard_describe(struct hg_buf *out, const struct heapguard_finding *f)
     describe_access(out, f);
   } else if (w == WHAT_CANARY) {
     describe_canary(out, f);
+    data = f->address;
+  } else if (w == WHAT_LEAD) {
+    describe_lead(out, f);
     data = f->address;
   } else if (w == WHAT_DOUBLE_FREE) {
     hg_buf_str(out, "  the block was already freed (its guard slot is inaccessible)\n");

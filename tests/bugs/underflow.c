@@ -4,7 +4,7 @@
 NOINLINE static void write_before_start(void)
 {
   char *p = opaque(malloc(24));
-  p[-2] = 0x55;
+  clobber(p - 2);
   free(p);
 }
 
