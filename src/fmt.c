@@ -32,6 +32,13 @@ void hg_buf_dec(struct hg_buf *b, uint64_t v)
   hg_buf_mem(b, tmp + sizeof tmp - n, n);
 }
 
+void hg_buf_sdec(struct hg_buf *b, int64_t v)
+{
+  if (v < 0)
+    hg_buf_char(b, '-');
+  hg_buf_dec(b, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v);
+}
+
 static const char hex_digits[] = "0123456789abcdef";
 
 void hg_buf_hex(struct hg_buf *b, uint64_t v)

@@ -23,6 +23,7 @@ void hg_buf_str(struct hg_buf *b, const char *s);
 void hg_buf_mem(struct hg_buf *b, const char *s, size_t n);
 void hg_buf_char(struct hg_buf *b, char c);
 void hg_buf_dec(struct hg_buf *b, uint64_t v);
+void hg_buf_sdec(struct hg_buf *b, int64_t v);    /* with a '-' when negative */
 void hg_buf_hex(struct hg_buf *b, uint64_t v);      /* 0x-prefixed */
 void hg_buf_hex_byte(struct hg_buf *b, uint8_t v);  /* two digits */
 

@@ -821,16 +821,6 @@ void hg_guard_init(void)
 
 /* ---- reports ---- */
 
-static void put_offset(struct hg_buf *out, intptr_t off)
-{
-  if (off < 0) {
-    hg_buf_char(out, '-');
-    hg_buf_dec(out, (uint64_t)-off);
-  } else {
-    hg_buf_dec(out, (uint64_t)off);
-  }
-}
-
 static void describe_access(struct hg_buf *out, const struct heapguard_finding *f)
 {
   hg_buf_str(out, "  ");
@@ -842,7 +832,7 @@ static void describe_access(struct hg_buf *out, const struct heapguard_finding *
     return;
   }
   hg_buf_str(out, ": offset ");
-  put_offset(out, f->offset);
+  hg_buf_sdec(out, f->offset);
   hg_buf_str(out, " of a ");
   hg_buf_dec(out, f->requested);
   hg_buf_str(out, "-byte block");
@@ -861,47 +851,6 @@ static void describe_access(struct hg_buf *out, const struct heapguard_finding *
     hg_buf_str(out, after == 1 ? " byte" : " bytes");
     hg_buf_str(out, " after its end; it hit the guard page after the block\n");
   }
-}
-
-static void describe_lead(struct hg_buf *out, const struct heapguard_finding *f)
-{
-  hg_buf_str(out, "  ");
-  hg_buf_dec(out, f->extent);
-  hg_buf_str(out, f->extent == 1 ? " byte" : " bytes");
-  hg_buf_str(out, " written before the start of a ");
-  hg_buf_dec(out, f->requested);
-  hg_buf_str(out, "-byte block, at offsets ");
-  put_offset(out, f->offset);
-  hg_buf_str(out, " to ");
-  put_offset(out, f->offset + (intptr_t)f->extent - 1);
-  hg_buf_str(out, " of its data\n  leading canary at ");
-  hg_buf_hex(out, f->address + (uintptr_t)f->offset);
-  hg_buf_str(out, ": expected ");
-  hg_buf_hex(out, f->expected);
-  hg_buf_str(out, ", found ");
-  hg_buf_hex(out, f->found);
-  hg_buf_char(out, '\n');
-}
-
-static void describe_canary(struct hg_buf *out, const struct heapguard_finding *f)
-{
-  uint64_t first = (uint64_t)f->offset;
-  hg_buf_str(out, "  ");
-  hg_buf_dec(out, f->extent);
-  hg_buf_str(out, f->extent == 1 ? " byte" : " bytes");
-  hg_buf_str(out, " written past the end of a ");
-  hg_buf_dec(out, f->requested);
-  hg_buf_str(out, "-byte block, at offsets ");
-  hg_buf_dec(out, first);
-  hg_buf_str(out, " to ");
-  hg_buf_dec(out, first + f->extent - 1);
-  hg_buf_str(out, " of its data (in the slack before its guard page)\n  trailing canary at ");
-  hg_buf_hex(out, f->address + first);
-  hg_buf_str(out, ": expected ");
-  hg_buf_hex(out, f->expected);
-  hg_buf_str(out, ", found ");
-  hg_buf_hex(out, f->found);
-  hg_buf_char(out, '\n');
 }
 
 static void describe_slot(struct hg_buf *out, const struct hg_segment *s, uintptr_t data)
@@ -951,10 +900,12 @@ bool hg_guard_describe(struct hg_buf *out, const struct heapguard_finding *f)
   if (w == WHAT_GUARD_PAGE || w == WHAT_FREED || w == WHAT_WILD) {
     describe_access(out, f);
   } else if (w == WHAT_CANARY) {
-    describe_canary(out, f);
+    hg_report_damaged_bytes(out, f, f->address, " written past the end of a ",
+                            " (in the slack before its guard page)", "trailing canary");
     data = f->address;
   } else if (w == WHAT_LEAD) {
-    describe_lead(out, f);
+    hg_report_damaged_bytes(out, f, f->address, " written before the start of a ", "",
+                            "leading canary");
     data = f->address;
   } else if (w == WHAT_DOUBLE_FREE) {
     hg_buf_str(out, "  the block was already freed (its guard slot is inaccessible)\n");
@@ -962,7 +913,7 @@ bool hg_guard_describe(struct hg_buf *out, const struct heapguard_finding *f)
     hg_buf_str(out, "  ");
     hg_buf_str(out, w);
     hg_buf_str(out, ": offset ");
-    put_offset(out, f->offset);
+    hg_buf_sdec(out, f->offset);
     hg_buf_str(out, " from the start of block data at ");
     hg_buf_hex(out, data);
     hg_buf_char(out, '\n');

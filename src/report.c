@@ -72,26 +72,26 @@ static void line_start(struct hg_buf *out)
  * offsets A to B of its data", then the first damaged byte, named as the
  * guard that caught it, with expected and found values.
  */
-static void describe_damaged_bytes(struct hg_buf *out, const struct heapguard_finding *f,
-                                   const char *how, const char *when, const char *guard)
+void hg_report_damaged_bytes(struct hg_buf *out, const struct heapguard_finding *f,
+                             uintptr_t data, const char *how, const char *where,
+                             const char *guard)
 {
-  uint64_t first = (uint64_t)f->offset;
   line_start(out);
   hg_buf_dec(out, f->extent);
   hg_buf_str(out, f->extent == 1 ? " byte" : " bytes");
   hg_buf_str(out, how);
   hg_buf_dec(out, f->requested);
   hg_buf_str(out, "-byte block, at offsets ");
-  hg_buf_dec(out, first);
+  hg_buf_sdec(out, f->offset);
   hg_buf_str(out, " to ");
-  hg_buf_dec(out, first + f->extent - 1);
+  hg_buf_sdec(out, f->offset + (intptr_t)f->extent - 1);
   hg_buf_str(out, " of its data");
-  hg_buf_str(out, when);
+  hg_buf_str(out, where);
   hg_buf_char(out, '\n');
   line_start(out);
   hg_buf_str(out, guard);
   hg_buf_str(out, " at ");
-  hg_buf_hex(out, f->block + HG_HEADER_SIZE + first);
+  hg_buf_hex(out, data + (uintptr_t)f->offset);
   hg_buf_str(out, ": expected ");
   hg_buf_hex(out, f->expected);
   hg_buf_str(out, ", found ");
@@ -123,12 +123,7 @@ static void describe_invalid_free(struct hg_buf *out, const struct heapguard_fin
   }
   hg_buf_str(out, f->what);
   hg_buf_str(out, ": offset ");
-  if (f->offset < 0) {
-    hg_buf_char(out, '-');
-    hg_buf_dec(out, (uint64_t)-f->offset);
-  } else {
-    hg_buf_dec(out, (uint64_t)f->offset);
-  }
+  hg_buf_sdec(out, f->offset);
   hg_buf_str(out, " from the start of block data at ");
   hg_buf_hex(out, f->block + HG_HEADER_SIZE);
   hg_buf_char(out, '\n');
@@ -252,13 +247,14 @@ void hg_report_describe(struct hg_buf *out, const struct heapguard_finding *f)
   }
   switch (f->bug_class) {
   case HEAPGUARD_HEAP_BUFFER_OVERFLOW:
-    describe_damaged_bytes(out, f, " written past the end of a ", "", "trailing canary");
+    hg_report_damaged_bytes(out, f, f->block + HG_HEADER_SIZE, " written past the end of a ",
+                            "", "trailing canary");
     break;
   case HEAPGUARD_INVALID_FREE:
     describe_invalid_free(out, f);
     break;
   case HEAPGUARD_USE_AFTER_FREE:
-    describe_damaged_bytes(out, f, " written after free to a ",
+    hg_report_damaged_bytes(out, f, f->block + HG_HEADER_SIZE, " written after free to a ",
                            " (found when it left the quarantine or in a heap check)",
                            "poison");
     break;
@@ -356,6 +352,15 @@ static void describe_stack(struct hg_buf *out, const char *what, uint32_t id)
 
 /* ---- JSON ---- */
 
+static void json_str_or_null(struct hg_buf *out, const char *key, const char *value)
+{
+  hg_json_key(out, key);
+  if (value)
+    hg_json_str(out, value);
+  else
+    hg_buf_str(out, "null");
+}
+
 void hg_report_json_frames(struct hg_buf *out, const char *key, const uintptr_t *ips,
                             size_t n)
 {
@@ -368,17 +373,9 @@ void hg_report_json_frames(struct hg_buf *out, const char *key, const uintptr_t 
       hg_buf_char(out, ',');
     hg_buf_char(out, '{');
     hg_json_hex(out, "ip", fr.ip);
-    hg_json_key(out, "function");
-    if (fr.has_function)
-      hg_json_str(out, fr.function);
-    else
-      hg_buf_str(out, "null");
+    json_str_or_null(out, "function", fr.has_function ? fr.function : NULL);
     hg_json_dec(out, "function_offset", fr.function_offset);
-    hg_json_key(out, "module");
-    if (fr.module)
-      hg_json_str(out, fr.module);
-    else
-      hg_buf_str(out, "null");
+    json_str_or_null(out, "module", fr.module);
     hg_json_hex(out, "module_offset", fr.module_offset);
     hg_json_key(out, "build_id");
     hg_buf_char(out, '"');
@@ -449,12 +446,7 @@ static void compose_json(struct hg_buf *out, const struct heapguard_finding *f,
   hg_json_hex(out, "expected", f->expected);
   hg_json_hex(out, "found", f->found);
   hg_json_key(out, "offset");
-  if (f->offset < 0) {
-    hg_buf_char(out, '-');
-    hg_buf_dec(out, (uint64_t)-f->offset);
-  } else {
-    hg_buf_dec(out, (uint64_t)f->offset);
-  }
+  hg_buf_sdec(out, f->offset);
   hg_json_dec(out, "extent", f->extent);
   hg_json_dec(out, "requested", f->requested);
   hg_json_hex(out, "block", f->block);
@@ -465,11 +457,7 @@ static void compose_json(struct hg_buf *out, const struct heapguard_finding *f,
   json_stack(out, "allocated_by", f->alloc_stack);
   json_stack(out, "freed_by", f->free_stack);
   json_stack(out, "neighbour_allocated_by", f->neighbour_stack);
-  hg_json_key(out, "dump");
-  if (dump)
-    hg_json_str(out, dump);
-  else
-    hg_buf_str(out, "null");
+  json_str_or_null(out, "dump", dump);
   hg_buf_str(out, "}\n");
 }
 
