@@ -118,8 +118,12 @@ static uint64_t tail_word(const struct hg_key *key, uintptr_t at)
 
 void hg_tail_write(const struct hg_key *key, const struct hg_block *b)
 {
-  uint8_t *end = (uint8_t *)hg_block_data(b) + hg_block_requested(b);
-  size_t n = tail_checked_bytes(b);
+  hg_tail_fill(key, (uint8_t *)hg_block_data(b) + hg_block_requested(b),
+               tail_checked_bytes(b));
+}
+
+void hg_tail_fill(const struct hg_key *key, uint8_t *end, size_t n)
+{
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
     uint64_t w = tail_word(key, (uintptr_t)(end + i));
@@ -148,8 +152,13 @@ static bool tail_words_intact(const struct hg_key *key, const uint8_t *end, size
 bool hg_tail_check(const struct hg_key *key, const struct hg_block *b,
                    struct hg_tail_damage *damage)
 {
-  const uint8_t *end = (const uint8_t *)hg_block_data(b) + hg_block_requested(b);
-  size_t n = tail_checked_bytes(b);
+  return hg_tail_verify(key, (const uint8_t *)hg_block_data(b) + hg_block_requested(b),
+                        tail_checked_bytes(b), damage);
+}
+
+bool hg_tail_verify(const struct hg_key *key, const uint8_t *end, size_t n,
+                    struct hg_tail_damage *damage)
+{
   if (__builtin_expect(tail_words_intact(key, end, n), 1))
     return true;
   bool intact = true;

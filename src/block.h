@@ -156,8 +156,8 @@ uint8_t hg_tail_byte(const struct hg_key *key, uintptr_t at);
 void hg_tail_write(const struct hg_key *key, const struct hg_block *b);
 
 struct hg_tail_damage {
-  size_t first;   /* offset past the requested end of the first bad byte */
-  size_t last;    /* offset past the end of the last bad byte */
+  size_t first;   /* offset, from the requested end, of the first bad byte */
+  size_t last;    /* ... and of the last bad byte */
   uint8_t expected;
   uint8_t found;
 };
@@ -165,6 +165,11 @@ struct hg_tail_damage {
 /* True when the trailing canary holds; otherwise fills *damage. */
 bool hg_tail_check(const struct hg_key *key, const struct hg_block *b,
                    struct hg_tail_damage *damage);
+
+/* The same pattern over n bytes from end, for blocks without a header. */
+void hg_tail_fill(const struct hg_key *key, uint8_t *end, size_t n);
+bool hg_tail_verify(const struct hg_key *key, const uint8_t *end, size_t n,
+                    struct hg_tail_damage *damage);
 
 /* Free-list links, mangled with the key and the slot's own address. */
 static inline uintptr_t hg_link_mangle(const struct hg_key *key,

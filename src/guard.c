@@ -316,10 +316,8 @@ static size_t tail_length(const struct hg_segment *s, const struct guard_meta *m
 static void tail_write(const struct hg_segment *s, const struct guard_meta *m,
                        const struct guard_slot *slot)
 {
-  uint8_t *end = (uint8_t *)slot_data(s, m, slot) + slot->requested;
-  size_t n = tail_length(s, m, slot);
-  for (size_t i = 0; i < n; i++)
-    end[i] = hg_tail_byte(&hg_key, (uintptr_t)(end + i));
+  hg_tail_fill(&hg_key, (uint8_t *)slot_data(s, m, slot) + slot->requested,
+               tail_length(s, m, slot));
 }
 
 /*
@@ -532,24 +530,15 @@ static bool check_tail(const struct hg_segment *s, const struct guard_meta *m,
 {
   if (!check_lead(s, m, slot, f))
     return false;
-  const uint8_t *end = (const uint8_t *)slot_data(s, m, slot) + slot->requested;
-  size_t n = tail_length(s, m, slot);
-  size_t first = n, last = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (end[i] == hg_tail_byte(&hg_key, (uintptr_t)(end + i)))
-      continue;
-    if (first == n)
-      first = i;
-    last = i;
-  }
-  if (first == n)
+  struct hg_tail_damage d;
+  if (hg_tail_verify(&hg_key, (const uint8_t *)slot_data(s, m, slot) + slot->requested,
+                     tail_length(s, m, slot), &d))
     return true;
   f->segment = (uintptr_t)s;
   f->requested = slot->requested;
-  f->offset = (intptr_t)(slot->requested + first);
-  f->extent = last - first + 1;
-  return hg_fail(f, HEAPGUARD_HEAP_BUFFER_OVERFLOW, WHAT_CANARY, NULL,
-                 hg_tail_byte(&hg_key, (uintptr_t)(end + first)), end[first]);
+  f->offset = (intptr_t)(slot->requested + d.first);
+  f->extent = d.last - d.first + 1;
+  return hg_fail(f, HEAPGUARD_HEAP_BUFFER_OVERFLOW, WHAT_CANARY, NULL, d.expected, d.found);
 }
 
 static void evict_oldest(void)
