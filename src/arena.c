@@ -14,8 +14,10 @@
  * A block that a free merges into its predecessor keeps its old header,
  * sealed as free, so that a second free of it is still named double-free.
  * Freed blocks first wait in the arena's quarantine (quarantined state,
- * poisoned data, still counted as used in their segment) and are merged
- * and filed only when they leave it.
+ * poisoned data, still counted as used in their segment). When they leave
+ * it, small ones stay quarantined on the arena's recycling stacks for an
+ * allocation of their exact size; the others, and those the stacks have
+ * no room for, are merged and filed.
  */
 #define _GNU_SOURCE
 #include "arena.h"
@@ -30,6 +32,7 @@
 #include "options.h"
 #include "os.h"
 #include "quarantine.h"
+#include "recycle.h"
 #include "runtime.h"
 #include "sizeclass.h"
 
@@ -40,6 +43,7 @@ struct hg_arena {
   uint64_t nonempty[HG_BIN_WORDS];
   struct hg_block *bins[HG_BIN_COUNT];
   struct hg_quarantine quarantine;
+  struct hg_recycle recycle;
 } __attribute__((aligned(64)));
 
 static struct hg_arena arenas[HG_MAX_ARENAS];
@@ -75,6 +79,15 @@ static uint32_t granules_for(size_t request)
 {
   size_t g = (HG_HEADER_SIZE + request + 1 + HG_GRANULE - 1) >> HG_GRANULE_SHIFT;
   return g < HG_MIN_BLOCK_GRANULES ? HG_MIN_BLOCK_GRANULES : (uint32_t)g;
+}
+
+/*
+ * Recycling (recycle.h) hands blocks out again in a predictable order, so
+ * random_placement turns it off.
+ */
+static bool recycling_on(void)
+{
+  return !hg_options.random_placement;
 }
 
 static bool is_large_request(size_t request, size_t alignment)
@@ -218,11 +231,19 @@ static struct hg_block *fresh_segment_block(struct hg_arena *a)
   return b;
 }
 
+static bool flush_recycled(struct hg_arena *a, struct heapguard_finding *f);
+
 /* NULL with f->bug_class unset means the OS has no memory to give. */
 static struct hg_block *take_free_block(struct hg_arena *a, uint32_t g,
                                         struct heapguard_finding *f)
 {
   int bin = first_nonempty_bin(a, hg_bin_for_request(g));
+  /* Before more memory is mapped, what recycling holds back is merged. */
+  if (bin < 0 && a->recycle.blocks) {
+    if (!flush_recycled(a, f))
+      return NULL;
+    bin = first_nonempty_bin(a, hg_bin_for_request(g));
+  }
   if (bin < 0)
     return fresh_segment_block(a);
   struct hg_block *b = a->bins[bin];
@@ -348,11 +369,18 @@ static void mark_used(struct hg_block *b, size_t request, uint16_t kind, uint32_
   hg_tail_write(&hg_key, b);
 }
 
+/* Where a quarantined block of arena a was freed (a slow scan: reports only). */
+static uint32_t quarantined_free_stack(const struct hg_arena *a, const struct hg_block *b)
+{
+  uint32_t id = hg_quarantine_free_stack(&a->quarantine, b);
+  return id ? id : hg_recycle_free_stack(&a->recycle, b);
+}
+
 /*
  * Where the blocks a finding names were allocated and freed, for the
- * report; q is the quarantine that may hold the block, or NULL.
+ * report; a is the arena that may hold the block, or NULL.
  */
-static void note_stacks(const struct hg_quarantine *q, struct heapguard_finding *f)
+static void note_stacks(const struct hg_arena *a, struct heapguard_finding *f)
 {
   const struct hg_block *b = (const struct hg_block *)f->block;
   if (b && hg_block_verify(&hg_key, b) == HG_HEADER_OK) {
@@ -360,8 +388,8 @@ static void note_stacks(const struct hg_quarantine *q, struct heapguard_finding 
       f->alloc_stack = f->alloc_stack ? f->alloc_stack : b->stack;
     if (b->state == HG_STATE_FREE)
       f->free_stack = b->tail;
-    else if (b->state == HG_STATE_QUARANTINED && !f->free_stack && q)
-      f->free_stack = hg_quarantine_free_stack(q, b);
+    else if (b->state == HG_STATE_QUARANTINED && !f->free_stack && a)
+      f->free_stack = quarantined_free_stack(a, b);
   }
   const struct hg_block *n = (const struct hg_block *)f->neighbour;
   if (n && hg_block_verify(&hg_key, n) == HG_HEADER_OK && n->state != HG_STATE_FREE)
@@ -485,6 +513,69 @@ static bool large_free(struct hg_segment *s, void *p, uint16_t kind, size_t size
 
 /* ---- the entry points ---- */
 
+/*
+ * What a block leaving the quarantine must pass, when its wait ends and
+ * again when it is handed out from a recycling stack. A damaged block
+ * stays out of use, and false comes back with *f.
+ */
+static bool check_leaving_quarantine(struct hg_arena *a, struct hg_freed e,
+                                     struct heapguard_finding *f)
+{
+  struct hg_segment *s = hg_segment_of_shared(e.block);
+  if (hg_check_segment(s, f) && hg_check_reusable_block(s, e.block, f))
+    return true;
+  f->free_stack = f->block == (uintptr_t)e.block ? e.free_stack : 0;
+  note_stacks(a, f);
+  return false;
+}
+
+/* A recycled block of exactly g granules, checked; NULL when none is kept. */
+static struct hg_block *take_recycled(struct hg_arena *a, uint32_t g,
+                                      struct heapguard_finding *f)
+{
+  struct hg_freed e;
+  if (!hg_recycle_pop(&a->recycle, g, &e) || !check_leaving_quarantine(a, e, f))
+    return NULL;
+  return e.block;
+}
+
+/* A block of g granules cut from the free lists, aligned, counted as used. */
+static struct hg_block *carve_block(struct hg_arena *a, uint32_t g, size_t alignment,
+                                    struct heapguard_finding *f)
+{
+  uint32_t search = alignment > HG_GRANULE
+                      ? g + (uint32_t)(alignment >> HG_GRANULE_SHIFT) + HG_MIN_BLOCK_GRANULES
+                      : g;
+  struct hg_block *b = take_free_block(a, search, f);
+  struct hg_segment *s = b ? hg_segment_of_shared(b) : NULL;
+  bool ok = b && hg_check_segment(s, f) &&
+            (alignment <= HG_GRANULE ||
+             split_front_for_alignment(a, s, &b, alignment, f)) &&
+            (!hg_options.random_placement || alignment > HG_GRANULE ||
+             place_randomly(a, s, &b, g, f)) &&
+            split_tail(a, s, b, g, f);
+  if (!ok)
+    return NULL;
+  account_used(a, s, hg_block_bytes(b));
+  return b;
+}
+
+/*
+ * A block of g granules for the caller to mark used: a recycled one of
+ * that exact size when there is one (it is still counted as used), else
+ * one carved from the free lists. NULL with f set on damage.
+ */
+static struct hg_block *take_block(struct hg_arena *a, uint32_t g, size_t alignment,
+                                   struct heapguard_finding *f)
+{
+  if (alignment <= HG_GRANULE && recycling_on()) {
+    struct hg_block *b = take_recycled(a, g, f);
+    if (b || f->bug_class != HEAPGUARD_OK)
+      return b;
+  }
+  return carve_block(a, g, alignment, f);
+}
+
 void *hg_heap_alloc_zeroable(size_t request, size_t alignment, uint16_t kind,
                              uint32_t stack, bool *zeroed, struct heapguard_finding *f)
 {
@@ -495,25 +586,12 @@ void *hg_heap_alloc_zeroable(size_t request, size_t alignment, uint16_t kind,
   if (is_large_request(request, alignment))
     return large_alloc(request, alignment, kind, stack, zeroed);
   struct hg_arena *a = arena_for_thread();
-  uint32_t g = granules_for(request);
-  uint32_t search = alignment > HG_GRANULE
-                      ? g + (uint32_t)(alignment >> HG_GRANULE_SHIFT) + HG_MIN_BLOCK_GRANULES
-                      : g;
   pthread_mutex_lock(&a->lock);
-  struct hg_block *b = take_free_block(a, search, f);
-  struct hg_segment *s = b ? hg_segment_of_shared(b) : NULL;
-  bool ok = b && hg_check_segment(s, f) &&
-            (alignment <= HG_GRANULE ||
-             split_front_for_alignment(a, s, &b, alignment, f)) &&
-            (!hg_options.random_placement || alignment > HG_GRANULE ||
-             place_randomly(a, s, &b, g, f)) &&
-            split_tail(a, s, b, g, f);
-  if (ok) {
+  struct hg_block *b = take_block(a, granules_for(request), alignment, f);
+  if (b)
     mark_used(b, request, kind, stack);
-    account_used(a, s, hg_block_bytes(b));
-  }
   pthread_mutex_unlock(&a->lock);
-  if (!ok) {
+  if (!b) {
     if (f->bug_class == HEAPGUARD_OK)
       errno = ENOMEM;
     return NULL;
@@ -575,12 +653,17 @@ static bool check_shared(const struct hg_segment *s, const void *p, uint16_t kin
   return hg_check_live_block_body(s, b, f) && hg_check_kind(b, kind, size, f);
 }
 
-/* Merge b with free neighbours and file the result; b is already checked. */
+/*
+ * Merge b with free neighbours and file the result; b's own header is
+ * already checked. Everything a merge reads or rewrites (both links, the
+ * free neighbours' list links) is checked before anything is written.
+ */
 static bool release_block(struct hg_arena *a, struct hg_segment *s,
                           struct hg_block *b, uint32_t free_stack,
                           struct heapguard_finding *f)
 {
-  /* Everything a merge rewrites is checked before anything is written. */
+  if (!hg_check_next_link(s, b, f) || !hg_check_prev_link(s, b, f))
+    return false;
   struct hg_block *next = hg_block_next(b);
   struct hg_block *prev = b->prev_size ? hg_block_prev(b) : NULL;
   bool merge_next = (char *)next != hg_segment_end(s) && next->state == HG_STATE_FREE;
@@ -632,34 +715,55 @@ static size_t quarantine_budget(void)
 }
 
 /*
- * Release the oldest quarantined blocks until the quarantine is within its
- * budget. A block whose poison or links were damaged is left out of use,
- * and the first such finding is returned.
+ * Check a block whose wait is over, then keep it for reuse at its size
+ * (when recycle is set and a stack has room) or merge it into the free
+ * lists. Its segment is resealed by a merge: that is checked first too.
  */
-static bool drain_quarantine(struct hg_arena *a, size_t budget,
+static bool release_quarantined(struct hg_arena *a, struct hg_freed e, bool recycle,
+                                struct heapguard_finding *f)
+{
+  if (!check_leaving_quarantine(a, e, f))
+    return false;
+  if (recycle && hg_recycle_push(&a->recycle, e))
+    return true;
+  return release_block(a, hg_segment_of_shared(e.block), e.block, e.free_stack, f);
+}
+
+/* Sweeps go on past a damaged block; the first finding is the one kept. */
+static bool keep_first_finding(bool ok, bool clean, const struct heapguard_finding *found,
+                               struct heapguard_finding *f)
+{
+  if (!ok && clean)
+    *f = *found;
+  return ok && clean;
+}
+
+/*
+ * Release the oldest quarantined blocks until the quarantine is within its
+ * budget; small ones go to the recycling stacks when recycle is set and
+ * they have room. False with the first finding in *f.
+ */
+static bool drain_quarantine(struct hg_arena *a, size_t budget, bool recycle,
                              struct heapguard_finding *f)
 {
   bool clean = true;
   while (hg_quarantine_over(&a->quarantine, budget)) {
-    uint32_t free_stack;
-    struct hg_block *b = hg_quarantine_pop(&a->quarantine, &free_stack);
-    struct hg_segment *s = hg_segment_of_shared(b);
+    struct hg_freed e = hg_quarantine_pop(&a->quarantine);
     struct heapguard_finding found = { .operation = f->operation, .address = f->address };
-    /* Its segment is resealed when the block is released: check it first. */
-    if (!hg_check_segment(s, &found) || !hg_check_quarantined_block(s, b, &found)) {
-      if (clean) {
-        found.free_stack = found.block == (uintptr_t)b ? free_stack : 0;
-        note_stacks(&a->quarantine, &found);
-        *f = found;
-      }
-      clean = false;
-      continue;
-    }
-    if (!release_block(a, s, b, free_stack, &found)) {
-      if (clean)
-        *f = found;
-      clean = false;
-    }
+    clean = keep_first_finding(release_quarantined(a, e, recycle, &found), clean, &found,
+                               f);
+  }
+  return clean;
+}
+
+/* Merge every recycled block back into the free lists. */
+static bool flush_recycled(struct hg_arena *a, struct heapguard_finding *f)
+{
+  bool clean = true;
+  struct hg_freed e;
+  while (hg_recycle_pop_any(&a->recycle, &e)) {
+    struct heapguard_finding found = { .operation = f->operation, .address = f->address };
+    clean = keep_first_finding(release_quarantined(a, e, false, &found), clean, &found, f);
   }
   return clean;
 }
@@ -671,7 +775,7 @@ static bool quarantine_block(struct hg_arena *a, struct hg_segment *s, struct hg
   hg_block_seal(&hg_key, b);
   if (!hg_quarantine_push(&a->quarantine, b, free_stack))
     return release_block(a, s, b, free_stack, f);
-  return drain_quarantine(a, quarantine_budget(), f);
+  return drain_quarantine(a, quarantine_budget(), recycling_on(), f);
 }
 
 bool hg_heap_free(void *p, uint16_t kind, size_t size, uint32_t free_stack,
@@ -694,7 +798,7 @@ bool hg_heap_free(void *p, uint16_t kind, size_t size, uint32_t free_stack,
            ? quarantine_block(a, s, hg_block_of(p), free_stack, f)
            : release_block(a, s, hg_block_of(p), free_stack, f);
   else
-    note_stacks(&a->quarantine, f);
+    note_stacks(a, f);
   pthread_mutex_unlock(&a->lock);
   return ok;
 }
@@ -725,7 +829,7 @@ bool hg_heap_inspect(const void *p, struct hg_block *copy,
   if (ok)
     *copy = *hg_block_of(p);
   else
-    note_stacks(&a->quarantine, f);
+    note_stacks(a, f);
   pthread_mutex_unlock(&a->lock);
   return ok;
 }
@@ -809,7 +913,7 @@ bool hg_heap_resize_in_place(void *p, size_t request, size_t *old_request,
   if (ok)
     *old_request = hg_block_requested(b);
   else
-    note_stacks(&a->quarantine, f);
+    note_stacks(a, f);
   ok = ok && !is_large_request(request, HG_GRANULE) && resize_shared(a, s, b, request, f);
   pthread_mutex_unlock(&a->lock);
   return ok;
@@ -836,7 +940,7 @@ static void check_one_segment(struct hg_segment *s, void *arg)
   }
   st->ok = hg_check_segment_blocks(s, st->f);
   if (!st->ok)
-    note_stacks(a ? &a->quarantine : NULL, st->f);
+    note_stacks(a, st->f);
 }
 
 struct used_visit {
@@ -868,7 +972,8 @@ bool hg_heap_drain_quarantines(struct heapguard_finding *f)
   bool clean = true;
   for (unsigned i = 0; i < arena_count; i++) {
     pthread_mutex_lock(&arenas[i].lock);
-    clean = drain_quarantine(&arenas[i], 0, f) && clean;
+    clean = drain_quarantine(&arenas[i], 0, false, f) && clean;
+    clean = flush_recycled(&arenas[i], f) && clean;
     pthread_mutex_unlock(&arenas[i].lock);
   }
   if (hg_guard_enabled)

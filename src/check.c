@@ -126,7 +126,7 @@ bool hg_check_next_link(const struct hg_segment *s, const struct hg_block *b,
   return true;
 }
 
-static bool check_prev_link(const struct hg_segment *s, const struct hg_block *b,
+bool hg_check_prev_link(const struct hg_segment *s, const struct hg_block *b,
                             struct heapguard_finding *f)
 {
   if (b->prev_size == 0) {
@@ -161,11 +161,11 @@ bool hg_check_live_block_body(const struct hg_segment *s, const struct hg_block 
   f->segment = (uintptr_t)s;
   f->requested = b->state != HG_STATE_FREE ? hg_block_requested(b) : 0;
   return check_state_used(b, f) && check_trailing_canary(b, f) &&
-         hg_check_next_link(s, b, f) && check_prev_link(s, b, f);
+         hg_check_next_link(s, b, f);
 }
 
-bool hg_check_quarantined_block(const struct hg_segment *s, const struct hg_block *b,
-                                struct heapguard_finding *f)
+bool hg_check_reusable_block(const struct hg_segment *s, const struct hg_block *b,
+                             struct heapguard_finding *f)
 {
   f->segment = (uintptr_t)s;
   if (!hg_check_header(s, b, f))
@@ -173,9 +173,9 @@ bool hg_check_quarantined_block(const struct hg_segment *s, const struct hg_bloc
   if (b->state != HG_STATE_QUARANTINED)
     return hg_fail(f, HEAPGUARD_METADATA_CORRUPTION, "quarantined block state", b,
                    HG_STATE_QUARANTINED, b->state);
-  return hg_check_poison(b, f) && hg_check_next_link(s, b, f) &&
-         check_prev_link(s, b, f);
+  return hg_check_poison(b, f);
 }
+
 
 bool hg_check_kind(const struct hg_block *b, uint16_t kind, size_t size,
                    struct heapguard_finding *f)

@@ -31,8 +31,10 @@ bool hg_check_header(const struct hg_segment *s, const struct hg_block *b,
 
 /*
  * Everything free() requires of the block at header b before it touches
- * anything: a sound header, status used, the trailing canary intact, and
- * next/prev links that agree with the neighbours.
+ * anything: a sound header, status used, the trailing canary intact, and a
+ * sound next block that links back (the header an overflow reaches
+ * first). The prev link is checked when the block is merged, which is
+ * when it is first followed.
  */
 bool hg_check_live_block(const struct hg_segment *s, const struct hg_block *b,
                          struct heapguard_finding *f);
@@ -49,11 +51,12 @@ bool hg_check_kind(const struct hg_block *b, uint16_t kind, size_t size,
                    struct heapguard_finding *f);
 
 /*
- * A block leaving the quarantine: sound header, status quarantined, poison
- * intact (else heap-use-after-free), links that agree with the neighbours.
+ * A block leaving the quarantine, to be handed out again at its own size
+ * or merged: sound header, status quarantined, poison intact (else
+ * heap-use-after-free). A merge checks the links on top.
  */
-bool hg_check_quarantined_block(const struct hg_segment *s, const struct hg_block *b,
-                                struct heapguard_finding *f);
+bool hg_check_reusable_block(const struct hg_segment *s, const struct hg_block *b,
+                             struct heapguard_finding *f);
 
 /* A block taken from a free list: sound header, status free, in bounds. */
 bool hg_check_free_block(const struct hg_segment *s, const struct hg_block *b,
@@ -64,6 +67,13 @@ bool hg_check_free_block(const struct hg_segment *s, const struct hg_block *b,
  * before a neighbour's header is rewritten.
  */
 bool hg_check_next_link(const struct hg_segment *s, const struct hg_block *b,
+                        struct heapguard_finding *f);
+
+/*
+ * The block before b is sound and its size is b->prev_size (or b is the
+ * first block). Used before a merge follows the link.
+ */
+bool hg_check_prev_link(const struct hg_segment *s, const struct hg_block *b,
                         struct heapguard_finding *f);
 
 /*

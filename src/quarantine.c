@@ -14,15 +14,9 @@ static const uint64_t poison_word = 0x0101010101010101ull * HG_POISON;
 
 static bool map_ring(struct hg_quarantine *q)
 {
-  if (q->block)
-    return true;
-  q->block = hg_os_map_fenced(QUARANTINE_SLOTS * sizeof *q->block);
-  q->free_stack = q->block ? hg_os_map_fenced(QUARANTINE_SLOTS * sizeof *q->free_stack) : NULL;
-  if (q->block && !q->free_stack) {
-    hg_os_unmap_fenced(q->block, QUARANTINE_SLOTS * sizeof *q->block);
-    q->block = NULL;
-  }
-  return q->block != NULL;
+  if (!q->ring)
+    q->ring = hg_os_map_fenced(QUARANTINE_SLOTS * sizeof *q->ring);
+  return q->ring != NULL;
 }
 
 bool hg_quarantine_push(struct hg_quarantine *q, struct hg_block *b, uint32_t free_stack)
@@ -30,9 +24,8 @@ bool hg_quarantine_push(struct hg_quarantine *q, struct hg_block *b, uint32_t fr
   if (q->count == QUARANTINE_SLOTS || !map_ring(q))
     return false;
   memset(hg_block_data(b), HG_POISON, hg_block_capacity(b));
-  size_t at = (q->head + q->count) % QUARANTINE_SLOTS;
-  q->block[at] = b;
-  q->free_stack[at] = free_stack;
+  q->ring[(q->head + q->count) % QUARANTINE_SLOTS] =
+    (struct hg_freed){ b, free_stack, b->size };
   q->count++;
   q->bytes += hg_block_bytes(b);
   return true;
@@ -43,22 +36,21 @@ bool hg_quarantine_over(const struct hg_quarantine *q, size_t budget)
   return q->count && (q->bytes > budget || q->count == QUARANTINE_SLOTS);
 }
 
-struct hg_block *hg_quarantine_pop(struct hg_quarantine *q, uint32_t *free_stack)
+struct hg_freed hg_quarantine_pop(struct hg_quarantine *q)
 {
-  struct hg_block *b = q->block[q->head];
-  *free_stack = q->free_stack[q->head];
+  struct hg_freed e = q->ring[q->head];
   q->head = (q->head + 1) % QUARANTINE_SLOTS;
   q->count--;
-  q->bytes -= hg_block_bytes(b);
-  return b;
+  q->bytes -= (size_t)e.granules << HG_GRANULE_SHIFT;
+  return e;
 }
 
 uint32_t hg_quarantine_free_stack(const struct hg_quarantine *q, const struct hg_block *b)
 {
   for (size_t i = 0; i < q->count; i++) {
-    size_t at = (q->head + i) % QUARANTINE_SLOTS;
-    if (q->block[at] == b)
-      return q->free_stack[at];
+    const struct hg_freed *e = &q->ring[(q->head + i) % QUARANTINE_SLOTS];
+    if (e->block == b)
+      return e->free_stack;
   }
   return 0;
 }

@@ -21,10 +21,19 @@
 
 #define HG_POISON 0xdf
 
+/*
+ * A freed block as the quarantine and the recycling stacks hold it: its
+ * size is kept beside it so that moving it on does not touch its memory.
+ */
+struct hg_freed {
+  struct hg_block *block;
+  uint32_t free_stack; /* stack-depot id of the free */
+  uint32_t granules;   /* block size, from its header when it was freed */
+};
+
 struct hg_quarantine {
-  struct hg_block **block; /* ring of QUARANTINE_SLOTS entries, mapped lazily */
-  uint32_t *free_stack;    /* where each was freed */
-  size_t head;             /* oldest entry */
+  struct hg_freed *ring; /* QUARANTINE_SLOTS entries, mapped lazily */
+  size_t head;           /* oldest entry */
   size_t count;
   size_t bytes;
 };
@@ -35,8 +44,8 @@ bool hg_quarantine_push(struct hg_quarantine *q, struct hg_block *b, uint32_t fr
 /* True when the quarantine holds more than budget bytes or is full. */
 bool hg_quarantine_over(const struct hg_quarantine *q, size_t budget);
 
-/* Take the oldest block out; its free stack in *free_stack. */
-struct hg_block *hg_quarantine_pop(struct hg_quarantine *q, uint32_t *free_stack);
+/* Take the oldest block out. */
+struct hg_freed hg_quarantine_pop(struct hg_quarantine *q);
 
 /* Where b was freed, if it is in the quarantine (a slow scan: reports only). */
 uint32_t hg_quarantine_free_stack(const struct hg_quarantine *q, const struct hg_block *b);

@@ -255,7 +255,7 @@ void hg_report_describe(struct hg_buf *out, const struct heapguard_finding *f)
     break;
   case HEAPGUARD_USE_AFTER_FREE:
     hg_report_damaged_bytes(out, f, f->block + HG_HEADER_SIZE, " written after free to a ",
-                           " (found when it left the quarantine or in a heap check)",
+                           " (found when it left the quarantine, when it was reused, or in a heap check)",
                            "poison");
     break;
   case HEAPGUARD_DOUBLE_FREE:

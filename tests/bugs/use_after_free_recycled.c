@@ -1,0 +1,33 @@
+/*
+ * A write into a block that has waited out its quarantine and is kept for
+ * reuse at its size, found when an allocation of that size takes it back.
+ */
+#include "bug.h"
+
+NOINLINE static char *allocate_and_free(void)
+{
+  char *p = opaque(malloc(40));
+  free(p);
+  return p;
+}
+
+/* Frees of another size push the block out of the quarantine. */
+NOINLINE static void churn_until_evicted(void)
+{
+  for (int i = 0; i < 4096; i++)
+    free(opaque(malloc(4000)));
+}
+
+NOINLINE static void allocate_same_size(void)
+{
+  free(opaque(malloc(40)));
+}
+
+int main(void)
+{
+  char *stale = allocate_and_free();
+  churn_until_evicted();
+  stale[5] = 1;
+  allocate_same_size();
+  return 0;
+}
