@@ -48,8 +48,10 @@
  * guards again once frees bring the count back down. A refused mprotect
  * (the kernel's own limit) has the same effect.
  *
- * Locking: one mutex guards all of this state. The fault handler takes no
- * lock: it reads the registry (lock-free) and the slot table.
+ * Locking: one mutex guards all of this state. Whole-heap walks and fork
+ * hold it too (hg_heap_lock_all), so a segment they visit is not unmapped
+ * under them. The fault handler takes no lock: it reads the registry
+ * (lock-free) and the slot table.
  */
 #define _GNU_SOURCE
 #include "guard.h"
@@ -274,6 +276,7 @@ static struct hg_segment *new_segment(uint32_t pages, uint32_t slots, unsigned c
   return s;
 }
 
+/* Whole-heap walks hold guard_lock (hg_heap_lock_all): none is reading s. */
 static void destroy_segment(struct hg_segment *s)
 {
   hg_segment_destroy(s);
@@ -635,24 +638,23 @@ bool hg_guard_resize_in_place(void *p, size_t request, size_t *old_request,
   return false;
 }
 
+/* The whole-heap walks below run under hg_heap_lock_all, guard_lock included. */
+
 void hg_guard_for_each_used(const struct hg_segment *s, hg_live_visitor fn, void *arg)
 {
   struct heapguard_finding f = { 0 };
-  pthread_mutex_lock(&guard_lock);
-  if (check_guard_segment(s, &f)) {
-    const struct guard_meta *m = meta_of(s);
-    for (uint32_t i = 0; i < m->slot_count; i++) {
-      const struct guard_slot *slot = &m->slots[i];
-      if (slot->state == SLOT_USED)
-        fn((uintptr_t)slot_data(s, m, slot), slot->requested, slot->alloc_stack, arg);
-    }
+  if (!check_guard_segment(s, &f))
+    return;
+  const struct guard_meta *m = meta_of(s);
+  for (uint32_t i = 0; i < m->slot_count; i++) {
+    const struct guard_slot *slot = &m->slots[i];
+    if (slot->state == SLOT_USED)
+      fn((uintptr_t)slot_data(s, m, slot), slot->requested, slot->alloc_stack, arg);
   }
-  pthread_mutex_unlock(&guard_lock);
 }
 
 bool hg_guard_check_segment(const struct hg_segment *s, struct heapguard_finding *f)
 {
-  pthread_mutex_lock(&guard_lock);
   bool ok = check_guard_segment(s, f);
   const struct guard_meta *m = meta_of(s);
   for (uint32_t i = 0; ok && i < m->slot_count; i++)
@@ -661,7 +663,6 @@ bool hg_guard_check_segment(const struct hg_segment *s, struct heapguard_finding
       if (!ok)
         f->alloc_stack = m->slots[i].alloc_stack;
     }
-  pthread_mutex_unlock(&guard_lock);
   return ok;
 }
 
@@ -923,14 +924,14 @@ bool hg_guard_describe(struct hg_buf *out, const struct heapguard_finding *f)
   return true;
 }
 
-/* ---- fork ---- */
+/* ---- whole-heap walks and fork ---- */
 
-void hg_guard_fork_prepare(void)
+void hg_guard_lock(void)
 {
   pthread_mutex_lock(&guard_lock);
 }
 
-void hg_guard_fork_parent(void)
+void hg_guard_unlock(void)
 {
   pthread_mutex_unlock(&guard_lock);
 }

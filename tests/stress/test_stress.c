@@ -51,6 +51,10 @@ static const struct stress_case cases[] = {
   /* The same programs in guard-page mode. */
   { "mt_mixed_guarded", "stress_mt_mixed", { "100000", "2000", "paused" }, "mixed ok", 90,
     "guard_mode=all" },
+  /* Checks while the other threads run: guard segments are unmapped as
+   * they empty, never under a heap walk. */
+  { "mt_mixed_guarded_concurrent", "stress_mt_mixed", { "50000", "20" }, "mixed ok", 90,
+    "guard_mode=all" },
   { "fork_alloc_guarded", "stress_fork_alloc", { "500", "15" }, "fork ok", 60,
     "guard_mode=all" },
   { "thread_churn_guarded", "stress_thread_churn", { "4000" }, "thread churn ok", 60,
