@@ -79,7 +79,10 @@ bool hg_guard_describe(struct hg_buf *out, const struct heapguard_finding *f);
 /* Whether f was made by guard.c (reports then write no dump: no header is damaged). */
 bool hg_guard_finding(const struct heapguard_finding *f);
 
-/* Make every quarantined slot reusable now (memory is running out). */
+/*
+ * Memory is running out: make every quarantined slot reusable now and
+ * unmap every guard segment left with no slot in use.
+ */
 void hg_guard_drain_quarantine(void);
 
 /*
