@@ -982,18 +982,21 @@ bool hg_heap_drain_quarantines(struct heapguard_finding *f)
 }
 
 /*
- * Whole-heap walks hold every arena lock and the large lock (in the order
- * fork uses), so no segment is created, changed or unmapped under them.
+ * Whole-heap walks hold every arena lock, the large lock and the guard lock
+ * (in the order fork uses), so no segment is created, changed or unmapped
+ * under them.
  */
 void hg_heap_lock_all(void)
 {
   for (unsigned i = 0; i < arena_count; i++)
     pthread_mutex_lock(&arenas[i].lock);
   pthread_mutex_lock(&large_lock);
+  hg_guard_lock();
 }
 
 void hg_heap_unlock_all(void)
 {
+  hg_guard_unlock();
   pthread_mutex_unlock(&large_lock);
   for (unsigned i = 0; i < arena_count; i++)
     pthread_mutex_unlock(&arenas[i].lock);

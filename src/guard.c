@@ -33,11 +33,17 @@
  * A slot's life: UNUSED -> USED (data pages made read-write) -> QUARANTINED
  * (made PROT_NONE, its pages discarded, queued in a FIFO of at most
  * QUARANTINE_SLOTS slots and QUARANTINE_BYTES bytes) -> FREE (evicted from
- * the FIFO onto its class's free list; a dedicated segment is unmapped
+ * the FIFO onto its segment's free list; a dedicated segment is unmapped
  * instead) -> USED again. A freed slot keeps its last block's size and
  * offset, so that an access to it is named a use after free at the right
- * offset until the slot is reused. Reused memory was discarded: guarded
- * blocks always start zeroed.
+ * offset until the slot is reused or its segment unmapped. Reused memory
+ * was discarded: guarded blocks always start zeroed.
+ *
+ * A segment whose slots are all free (none in use or quarantined) is
+ * empty: EMPTY_SEGMENTS_KEPT of them per class stay mapped for reuse, the
+ * others are unmapped at once, and when memory runs out
+ * (hg_guard_drain_quarantine) the quarantine is emptied and every empty
+ * segment unmapped, so that the address space they held can be used again.
  *
  * Mapping budget: a segment costs at most 3 VMAs (leading guard page,
  * read-write metadata, the PROT_NONE rest) and each live slot at most 2
@@ -48,8 +54,10 @@
  * guards again once frees bring the count back down. A refused mprotect
  * (the kernel's own limit) has the same effect.
  *
- * Locking: one mutex guards all of this state. The fault handler takes no
- * lock: it reads the registry (lock-free) and the slot table.
+ * Locking: one mutex guards all of this state. Whole-heap walks and fork
+ * hold it too (hg_heap_lock_all), so a segment they visit is not unmapped
+ * under them. The fault handler takes no lock: it reads the registry
+ * (lock-free) and the slot table.
  */
 #define _GNU_SOURCE
 #include "guard.h"
@@ -75,7 +83,7 @@ enum slot_state {
 };
 
 struct guard_slot {
-  struct guard_slot *next; /* class free list */
+  struct guard_slot *next; /* its segment's free list */
   uint64_t requested;      /* of the block in it, or of the last one */
   uint64_t alignment;
   uint32_t data_off;       /* block data, from the slot's first data page */
@@ -90,12 +98,21 @@ struct guard_meta {
   uint32_t slot_count;
   uint32_t live;
   uint32_t class_index; /* CLASS_COUNT for a dedicated segment */
+  uint32_t free_count;  /* slots on free_slots; all of them: the segment is empty */
+  struct guard_slot *free_slots;
+  struct hg_segment *prev, *next; /* in its class's list of open segments */
   struct guard_slot slots[];
 };
 
 #define PAGE ((size_t)HG_PAGE_SIZE)
 #define CLASS_COUNT 9u /* 1, 2, 4, ... 256 data pages */
 #define DEDICATED CLASS_COUNT
+/*
+ * Empty segments of a class kept mapped, so that a program freeing and
+ * allocating around a segment boundary does not map and unmap one each
+ * time; the rest are unmapped, and these too when memory runs out.
+ */
+#define EMPTY_SEGMENTS_KEPT 1u
 #define QUARANTINE_SLOTS 4096u
 #define QUARANTINE_BYTES ((uint64_t)256 << 20)
 #define TAIL_CHECKED 64u
@@ -103,7 +120,8 @@ struct guard_meta {
 bool hg_guard_enabled;
 
 static pthread_mutex_t guard_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct guard_slot *free_slots[CLASS_COUNT];
+static struct hg_segment *open_segments[CLASS_COUNT]; /* those with a free slot */
+static unsigned empty_segments[CLASS_COUNT];          /* open ones with no slot taken */
 static struct guard_slot *quarantine[QUARANTINE_SLOTS];
 static unsigned quarantine_head, quarantine_count;
 static uint64_t quarantine_bytes;
@@ -242,10 +260,60 @@ static bool budget_allows(uint64_t more)
 
 /* ---- segments and slots (under guard_lock) ---- */
 
-static void push_free(unsigned c, struct guard_slot *slot)
+/*
+ * A segment of a class is open while it has a free slot: the open ones are
+ * linked in open_segments[class], and slots are taken from the first.
+ */
+static void link_open(struct hg_segment *s)
 {
-  slot->next = free_slots[c];
-  free_slots[c] = slot;
+  struct guard_meta *m = meta_of(s);
+  struct hg_segment **head = &open_segments[m->class_index];
+  m->prev = NULL;
+  m->next = *head;
+  if (*head)
+    meta_of(*head)->prev = s;
+  *head = s;
+}
+
+static void unlink_open(struct hg_segment *s)
+{
+  struct guard_meta *m = meta_of(s);
+  if (m->prev)
+    meta_of(m->prev)->next = m->next;
+  else
+    open_segments[m->class_index] = m->next;
+  if (m->next)
+    meta_of(m->next)->prev = m->prev;
+  m->prev = m->next = NULL;
+}
+
+static bool segment_is_empty(const struct guard_meta *m)
+{
+  return m->free_count == m->slot_count;
+}
+
+static void push_free(struct hg_segment *s, struct guard_slot *slot)
+{
+  struct guard_meta *m = meta_of(s);
+  if (!m->free_slots)
+    link_open(s);
+  slot->next = m->free_slots;
+  m->free_slots = slot;
+  m->free_count++;
+}
+
+static struct guard_slot *pop_free(struct hg_segment *s)
+{
+  struct guard_meta *m = meta_of(s);
+  if (segment_is_empty(m))
+    empty_segments[m->class_index]--;
+  struct guard_slot *slot = m->free_slots;
+  m->free_slots = slot->next;
+  m->free_count--;
+  slot->next = NULL;
+  if (!m->free_slots)
+    unlink_open(s);
+  return slot;
 }
 
 static struct hg_segment *new_segment(uint32_t pages, uint32_t slots, unsigned c)
@@ -268,12 +336,15 @@ static struct hg_segment *new_segment(uint32_t pages, uint32_t slots, unsigned c
   m->slot_pages = pages;
   m->slot_count = slots;
   m->class_index = c;
-  if (c != DEDICATED)
+  if (c != DEDICATED) {
     for (uint32_t i = slots; i-- > 0;)
-      push_free(c, &m->slots[i]);
+      push_free(s, &m->slots[i]);
+    empty_segments[c]++;
+  }
   return s;
 }
 
+/* Whole-heap walks hold guard_lock (hg_heap_lock_all): none is reading s. */
 static void destroy_segment(struct hg_segment *s)
 {
   hg_segment_destroy(s);
@@ -287,22 +358,48 @@ static struct guard_slot *take_slot(size_t pages)
     struct hg_segment *s = new_segment((uint32_t)pages, 1, DEDICATED);
     return s ? &meta_of(s)->slots[0] : NULL;
   }
-  if (!free_slots[c] && !new_segment(1u << c, slots_per_segment(1u << c), c))
+  if (!open_segments[c] && !new_segment(1u << c, slots_per_segment(1u << c), c))
     return NULL;
-  struct guard_slot *slot = free_slots[c];
-  free_slots[c] = slot->next;
-  slot->next = NULL;
-  return slot;
+  return pop_free(open_segments[c]);
 }
 
-/* A slot that was taken but could not be made accessible. */
-static void untake_slot(struct hg_segment *s, struct guard_meta *m,
-                        struct guard_slot *slot)
+/*
+ * A slot leaves use for good (evicted from the quarantine, or taken but
+ * never made accessible): a dedicated segment is unmapped; a class slot
+ * goes back on its segment's free list, and a segment that is then empty
+ * is kept (up to EMPTY_SEGMENTS_KEPT per class) or unmapped.
+ */
+static void give_back(struct hg_segment *s, struct guard_meta *m, struct guard_slot *slot)
 {
-  if (m->class_index == DEDICATED)
+  if (m->class_index == DEDICATED) {
     destroy_segment(s);
-  else
-    push_free(m->class_index, slot);
+    return;
+  }
+  push_free(s, slot);
+  if (!segment_is_empty(m))
+    return;
+  if (empty_segments[m->class_index] < EMPTY_SEGMENTS_KEPT) {
+    empty_segments[m->class_index]++;
+    return;
+  }
+  unlink_open(s);
+  destroy_segment(s);
+}
+
+/* Memory is running out: unmap the empty segments kept for reuse too. */
+static void release_empty_segments(void)
+{
+  for (unsigned c = 0; c < CLASS_COUNT; c++) {
+    struct hg_segment *next;
+    for (struct hg_segment *s = open_segments[c]; s; s = next) {
+      next = meta_of(s)->next;
+      if (segment_is_empty(meta_of(s))) {
+        unlink_open(s);
+        destroy_segment(s);
+      }
+    }
+    empty_segments[c] = 0;
+  }
 }
 
 static size_t tail_length(const struct hg_segment *s, const struct guard_meta *m,
@@ -354,7 +451,7 @@ static void *alloc_locked(size_t request, size_t alignment, size_t pages, uint16
                           uint32_t stack)
 {
   unsigned c = class_for(pages);
-  uint64_t need = 2 + (c == DEDICATED || !free_slots[c] ? 3 : 0);
+  uint64_t need = 2 + (c == DEDICATED || !open_segments[c] ? 3 : 0);
   if (!budget_allows(need)) {
     warn_budget();
     return NULL;
@@ -367,7 +464,7 @@ static void *alloc_locked(size_t request, size_t alignment, size_t pages, uint16
   char *base = slot_base(s, m, slot);
   size_t bytes = (size_t)m->slot_pages * PAGE;
   if (!hg_os_protect_rw(base, bytes)) {
-    untake_slot(s, m, slot);
+    give_back(s, m, slot);
     warn_budget();
     return NULL;
   }
@@ -550,10 +647,7 @@ static void evict_oldest(void)
   struct guard_meta *m = meta_of(s);
   quarantine_bytes -= (size_t)m->slot_pages * PAGE;
   atomic_store_explicit(&slot->state, SLOT_FREE, memory_order_release);
-  if (m->class_index == DEDICATED)
-    destroy_segment(s);
-  else
-    push_free(m->class_index, slot);
+  give_back(s, m, slot);
 }
 
 void hg_guard_drain_quarantine(void)
@@ -561,6 +655,7 @@ void hg_guard_drain_quarantine(void)
   pthread_mutex_lock(&guard_lock);
   while (quarantine_count)
     evict_oldest();
+  release_empty_segments();
   pthread_mutex_unlock(&guard_lock);
 }
 
@@ -635,24 +730,23 @@ bool hg_guard_resize_in_place(void *p, size_t request, size_t *old_request,
   return false;
 }
 
+/* The whole-heap walks below run under hg_heap_lock_all, guard_lock included. */
+
 void hg_guard_for_each_used(const struct hg_segment *s, hg_live_visitor fn, void *arg)
 {
   struct heapguard_finding f = { 0 };
-  pthread_mutex_lock(&guard_lock);
-  if (check_guard_segment(s, &f)) {
-    const struct guard_meta *m = meta_of(s);
-    for (uint32_t i = 0; i < m->slot_count; i++) {
-      const struct guard_slot *slot = &m->slots[i];
-      if (slot->state == SLOT_USED)
-        fn((uintptr_t)slot_data(s, m, slot), slot->requested, slot->alloc_stack, arg);
-    }
+  if (!check_guard_segment(s, &f))
+    return;
+  const struct guard_meta *m = meta_of(s);
+  for (uint32_t i = 0; i < m->slot_count; i++) {
+    const struct guard_slot *slot = &m->slots[i];
+    if (slot->state == SLOT_USED)
+      fn((uintptr_t)slot_data(s, m, slot), slot->requested, slot->alloc_stack, arg);
   }
-  pthread_mutex_unlock(&guard_lock);
 }
 
 bool hg_guard_check_segment(const struct hg_segment *s, struct heapguard_finding *f)
 {
-  pthread_mutex_lock(&guard_lock);
   bool ok = check_guard_segment(s, f);
   const struct guard_meta *m = meta_of(s);
   for (uint32_t i = 0; ok && i < m->slot_count; i++)
@@ -661,7 +755,6 @@ bool hg_guard_check_segment(const struct hg_segment *s, struct heapguard_finding
       if (!ok)
         f->alloc_stack = m->slots[i].alloc_stack;
     }
-  pthread_mutex_unlock(&guard_lock);
   return ok;
 }
 
@@ -923,14 +1016,14 @@ bool hg_guard_describe(struct hg_buf *out, const struct heapguard_finding *f)
   return true;
 }
 
-/* ---- fork ---- */
+/* ---- whole-heap walks and fork ---- */
 
-void hg_guard_fork_prepare(void)
+void hg_guard_lock(void)
 {
   pthread_mutex_lock(&guard_lock);
 }
 
-void hg_guard_fork_parent(void)
+void hg_guard_unlock(void)
 {
   pthread_mutex_unlock(&guard_lock);
 }

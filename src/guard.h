@@ -56,10 +56,16 @@ bool hg_guard_inspect(const void *p, struct hg_block *copy, struct heapguard_fin
 bool hg_guard_resize_in_place(void *p, size_t request, size_t *old_request,
                               struct heapguard_finding *f);
 
-/* Verify a guard segment and the trailing canary of each live block in it. */
+/*
+ * Verify a guard segment and the trailing canary of each live block in it.
+ * With hg_guard_lock held (whole-heap walks hold it through hg_heap_lock_all).
+ */
 bool hg_guard_check_segment(const struct hg_segment *s, struct heapguard_finding *f);
 
-/* Call fn on every block in use in guard segment s (see hg_heap_for_each_used). */
+/*
+ * Call fn on every block in use in guard segment s (see hg_heap_for_each_used).
+ * With hg_guard_lock held.
+ */
 void hg_guard_for_each_used(const struct hg_segment *s, hg_live_visitor fn, void *arg);
 
 /*
@@ -73,11 +79,19 @@ bool hg_guard_describe(struct hg_buf *out, const struct heapguard_finding *f);
 /* Whether f was made by guard.c (reports then write no dump: no header is damaged). */
 bool hg_guard_finding(const struct heapguard_finding *f);
 
-/* Make every quarantined slot reusable now (memory is running out). */
+/*
+ * Memory is running out: make every quarantined slot reusable now and
+ * unmap every guard segment left with no slot in use.
+ */
 void hg_guard_drain_quarantine(void);
 
-void hg_guard_fork_prepare(void);
-void hg_guard_fork_parent(void);
+/*
+ * The lock over all guard-mode state, taken by hg_heap_lock_all after the
+ * arena and large locks: while whole-heap walks and fork hold it, no guard
+ * segment is created or unmapped. The child of a fork re-initialises it.
+ */
+void hg_guard_lock(void);
+void hg_guard_unlock(void);
 void hg_guard_fork_child(void);
 
 #endif

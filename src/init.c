@@ -65,7 +65,6 @@ static unsigned default_arena_count(void)
 static void fork_prepare(void)
 {
   hg_stack_fork_prepare();
-  hg_guard_fork_prepare();
   hg_arenas_fork_prepare();
   hg_segment_fork_prepare();
 }
@@ -74,7 +73,6 @@ static void fork_parent(void)
 {
   hg_segment_fork_parent();
   hg_arenas_fork_parent();
-  hg_guard_fork_parent();
   hg_stack_fork_parent();
 }
 

@@ -1,8 +1,9 @@
 /*
  * test_stress.c - runs the stress and fault programs under LD_PRELOAD of
  * the built library: each must exit 0 within its time limit, print its
- * success line, and print no report (nothing containing "heapguard") and
- * leave no dump.
+ * success line, and print no report (nothing containing "heapguard", but
+ * the mapping-budget warning of the cases that require it) and leave no
+ * dump.
  *
  * Usage: test_stress [case]   (no argument: every case)
  * The runner itself runs on glibc's malloc.
@@ -32,6 +33,8 @@ struct stress_case {
   const char *success;
   int timeout;         /* seconds; the program is killed after this */
   const char *options; /* more HEAPGUARD_OPTIONS, or NULL */
+  /* Guard mode must stop guarding and say so once, its only line. */
+  int budget_warning;
 };
 
 static const struct stress_case cases[] = {
@@ -51,6 +54,10 @@ static const struct stress_case cases[] = {
   /* The same programs in guard-page mode. */
   { "mt_mixed_guarded", "stress_mt_mixed", { "100000", "2000", "paused" }, "mixed ok", 90,
     "guard_mode=all" },
+  /* Checks while the other threads run: guard segments are unmapped as
+   * they empty, never under a heap walk. */
+  { "mt_mixed_guarded_concurrent", "stress_mt_mixed", { "50000", "20" }, "mixed ok", 90,
+    "guard_mode=all" },
   { "fork_alloc_guarded", "stress_fork_alloc", { "500", "15" }, "fork ok", 60,
     "guard_mode=all" },
   { "thread_churn_guarded", "stress_thread_churn", { "4000" }, "thread churn ok", 60,
@@ -59,7 +66,29 @@ static const struct stress_case cases[] = {
     "guard_mode=all" },
   { "signal_alloc_guarded", "stress_signal_alloc", { "8", "50" }, "signal ok", 45,
     "guard_mode=all" },
+  /* Guard segments left empty are unmapped when memory runs out. */
+  { "oom_rlimit_guarded", "stress_oom_rlimit", { NULL }, "oom ok", 45, "guard_mode=all" },
+  /* Guarded blocks use up guard mode's half of the map count first: it
+   * warns and the rest are served unguarded until the kernel's ENOMEM. */
+  { "map_limit_guarded", "stress_map_limit", { NULL }, "map limit ok", 60, "guard_mode=all",
+    1 },
 };
+
+/* The one line guard mode prints when it stops guarding new allocations. */
+static const char budget_warning[] = "heapguard: guard mode: mapping budget low (";
+static const char budget_warning_end[] = "), new allocations are no longer guarded\n";
+
+/* Remove the warning from out; false when it is not there. */
+static int drop_budget_warning(char *out)
+{
+  char *w = strstr(out, budget_warning);
+  char *end = w ? strstr(w, budget_warning_end) : NULL;
+  if (!end)
+    return 0;
+  end += strlen(budget_warning_end);
+  memmove(w, end, strlen(end) + 1);
+  return 1;
+}
 
 struct run {
   int status;
@@ -181,6 +210,8 @@ static void run_case(void **state)
   if (!WIFEXITED(r.status) || WEXITSTATUS(r.status) != 0)
     fail_msg("%s: status %#x%s; output:\n%s", c->name, r.status,
              WIFSIGNALED(r.status) ? " (killed by a signal)" : "", r.output);
+  if (c->budget_warning && !drop_budget_warning(r.output))
+    fail_msg("%s: no mapping budget warning; output:\n%s", c->name, r.output);
   if (strstr(r.output, "heapguard"))
     fail_msg("%s: unexpected report:\n%s", c->name, r.output);
   if (!strstr(r.output, c->success))

@@ -12,6 +12,7 @@
 
 #include "arena.h"
 #include "check.h"
+#include "guard.h"
 #include "options.h"
 #include "quarantine.h"
 #include "runtime.h"
@@ -255,6 +256,98 @@ static void random_placement_varies_neighbours(void **state)
   assert_true(hg_heap_check_all(&f));
 }
 
+/* ---- guard mode: these run last, it stays on in this process ---- */
+
+static void enable_guard_mode(void)
+{
+  if (hg_guard_enabled)
+    return;
+  hg_options.guard_mode = HG_GUARD_ALL;
+  hg_guard_init();
+}
+
+static void count_guard_segment(struct hg_segment *s, void *arg)
+{
+  if (hg_segment_is_guard(s))
+    ++*(size_t *)arg;
+}
+
+static size_t guard_segments(void)
+{
+  size_t n = 0;
+  hg_segment_for_each(count_guard_segment, &n);
+  return n;
+}
+
+/* Blocks of 60000 bytes get 16-page slots, 60 to a guard segment. */
+#define MEDIUM 60000u
+#define MEDIUM_BLOCKS 1200
+
+static void free_medium_blocks(void)
+{
+  static void *p[MEDIUM_BLOCKS];
+  struct heapguard_finding f = { 0 };
+  for (int i = 0; i < MEDIUM_BLOCKS; i++) {
+    p[i] = hg_heap_alloc(MEDIUM, HG_GRANULE, HG_KIND_MALLOC, &f);
+    assert_non_null(p[i]);
+  }
+  assert_true(guard_segments() >= 20);
+  for (int i = 0; i < MEDIUM_BLOCKS; i++)
+    assert_true(hg_heap_free(p[i], HG_KIND_MALLOC, 0, 0, &f));
+}
+
+static void guard_segments_left_empty_are_unmapped(void **state)
+{
+  (void)state;
+  enable_guard_mode();
+  free_medium_blocks();
+  /* Quarantined slots keep their segments mapped. */
+  size_t medium_segments = guard_segments();
+  /*
+   * A small working set pushes them out of the quarantine: their segments
+   * are left empty, and all but the one kept for reuse are unmapped.
+   */
+  struct hg_segment *small_segments[64];
+  size_t small_count = 0;
+  struct heapguard_finding f = { 0 };
+  for (int i = 0; i < 6000; i++) {
+    void *p = hg_heap_alloc(100, HG_GRANULE, HG_KIND_MALLOC, &f);
+    assert_non_null(p);
+    struct hg_segment *s = hg_segment_lookup((uintptr_t)p);
+    assert_true(hg_segment_is_guard(s));
+    size_t k = 0;
+    while (k < small_count && small_segments[k] != s)
+      k++;
+    if (k == small_count) {
+      assert_true(small_count < 64);
+      small_segments[small_count++] = s;
+    }
+    assert_true(hg_heap_free(p, HG_KIND_MALLOC, 0, 0, &f));
+  }
+  assert_true(guard_segments() <= small_count + 1);
+  assert_true(guard_segments() < medium_segments);
+  assert_true(hg_heap_check_all(&f));
+}
+
+static void draining_for_oom_unmaps_empty_guard_segments(void **state)
+{
+  (void)state;
+  enable_guard_mode();
+  struct heapguard_finding f = { 0 };
+  void *keep = hg_heap_alloc(100, HG_GRANULE, HG_KIND_MALLOC, &f);
+  struct hg_segment *kept = hg_segment_lookup((uintptr_t)keep);
+  assert_true(hg_segment_is_guard(kept));
+  free_medium_blocks();
+  /* Everything but the segment of the block in use goes, the cached one too. */
+  assert_true(hg_heap_drain_quarantines(&f));
+  assert_int_equal(guard_segments(), 1);
+  assert_ptr_equal(hg_segment_lookup((uintptr_t)keep), kept);
+  assert_true(hg_heap_check_all(&f));
+  assert_true(hg_heap_free(keep, HG_KIND_MALLOC, 0, 0, &f));
+  assert_true(hg_heap_drain_quarantines(&f));
+  assert_int_equal(guard_segments(), 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -271,6 +364,8 @@ int main(void)
     cmocka_unit_test(quarantine_holds_poisons_and_checks),
     cmocka_unit_test(random_placement_varies_neighbours),
     cmocka_unit_test(heap_check_walks_free_lists),
+    cmocka_unit_test(guard_segments_left_empty_are_unmapped),
+    cmocka_unit_test(draining_for_oom_unmaps_empty_guard_segments),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }
