@@ -76,18 +76,18 @@ static size_t new_alignment(size_t alignment)
 }
 
 /* One allocation attempt; NULL when memory runs out (or alignment is bad). */
-static void *try_new(const char *op, size_t size, size_t alignment, uint16_t kind)
+static void *try_new(struct hg_caller from, const char *op, size_t size, size_t alignment, uint16_t kind)
 {
   if (alignment & (alignment - 1))
     return NULL;
-  return hg_front_alloc(op, size, new_alignment(alignment), kind, false);
+  return hg_front_alloc(from, op, size, new_alignment(alignment), kind, false);
 }
 
 /* The throwing forms: retry while a new_handler frees memory, then throw. */
-static void *must_new(const char *op, size_t size, size_t alignment, uint16_t kind)
+static void *must_new(struct hg_caller from, const char *op, size_t size, size_t alignment, uint16_t kind)
 {
   for (;;) {
-    void *p = try_new(op, size, alignment, kind);
+    void *p = try_new(from, op, size, alignment, kind);
     if (p)
       return p;
     hg_new_handler h = current_new_handler();
@@ -108,26 +108,26 @@ static void *must_new(const char *op, size_t size, size_t alignment, uint16_t ki
 
 /* ---- new ---- */
 
-CXX(void *, hg_new, "_Znwm", size_t n) { return must_new(NEW_OP, n, 0, HG_KIND_NEW); }
-CXX(void *, hg_new_array, "_Znam", size_t n) { return must_new(NEW_ARRAY_OP, n, 0, HG_KIND_NEW_ARRAY); }
-CXX(void *, hg_new_nothrow, "_ZnwmRKSt9nothrow_t", size_t n, NOTHROW t) { (void)t; return try_new(NEW_OP, n, 0, HG_KIND_NEW); }
-CXX(void *, hg_new_array_nothrow, "_ZnamRKSt9nothrow_t", size_t n, NOTHROW t) { (void)t; return try_new(NEW_ARRAY_OP, n, 0, HG_KIND_NEW_ARRAY); }
-CXX(void *, hg_new_aligned, "_ZnwmSt11align_val_t", size_t n, size_t a) { return must_new(NEW_OP, n, a, HG_KIND_NEW); }
-CXX(void *, hg_new_array_aligned, "_ZnamSt11align_val_t", size_t n, size_t a) { return must_new(NEW_ARRAY_OP, n, a, HG_KIND_NEW_ARRAY); }
-CXX(void *, hg_new_aligned_nothrow, "_ZnwmSt11align_val_tRKSt9nothrow_t", size_t n, size_t a, NOTHROW t) { (void)t; return try_new(NEW_OP, n, a, HG_KIND_NEW); }
-CXX(void *, hg_new_array_aligned_nothrow, "_ZnamSt11align_val_tRKSt9nothrow_t", size_t n, size_t a, NOTHROW t) { (void)t; return try_new(NEW_ARRAY_OP, n, a, HG_KIND_NEW_ARRAY); }
+CXX(void *, hg_new, "_Znwm", size_t n) { return must_new(HG_CALLER, NEW_OP, n, 0, HG_KIND_NEW); }
+CXX(void *, hg_new_array, "_Znam", size_t n) { return must_new(HG_CALLER, NEW_ARRAY_OP, n, 0, HG_KIND_NEW_ARRAY); }
+CXX(void *, hg_new_nothrow, "_ZnwmRKSt9nothrow_t", size_t n, NOTHROW t) { (void)t; return try_new(HG_CALLER, NEW_OP, n, 0, HG_KIND_NEW); }
+CXX(void *, hg_new_array_nothrow, "_ZnamRKSt9nothrow_t", size_t n, NOTHROW t) { (void)t; return try_new(HG_CALLER, NEW_ARRAY_OP, n, 0, HG_KIND_NEW_ARRAY); }
+CXX(void *, hg_new_aligned, "_ZnwmSt11align_val_t", size_t n, size_t a) { return must_new(HG_CALLER, NEW_OP, n, a, HG_KIND_NEW); }
+CXX(void *, hg_new_array_aligned, "_ZnamSt11align_val_t", size_t n, size_t a) { return must_new(HG_CALLER, NEW_ARRAY_OP, n, a, HG_KIND_NEW_ARRAY); }
+CXX(void *, hg_new_aligned_nothrow, "_ZnwmSt11align_val_tRKSt9nothrow_t", size_t n, size_t a, NOTHROW t) { (void)t; return try_new(HG_CALLER, NEW_OP, n, a, HG_KIND_NEW); }
+CXX(void *, hg_new_array_aligned_nothrow, "_ZnamSt11align_val_tRKSt9nothrow_t", size_t n, size_t a, NOTHROW t) { (void)t; return try_new(HG_CALLER, NEW_ARRAY_OP, n, a, HG_KIND_NEW_ARRAY); }
 
 /* ---- delete: the alignment is not checked, the size is when given ---- */
 
-CXX(void, hg_delete, "_ZdlPv", void *p) { hg_front_release(DELETE_OP, p, HG_KIND_NEW, 0); }
-CXX(void, hg_delete_array, "_ZdaPv", void *p) { hg_front_release(DELETE_ARRAY_OP, p, HG_KIND_NEW_ARRAY, 0); }
-CXX(void, hg_delete_sized, "_ZdlPvm", void *p, size_t n) { hg_front_release(DELETE_OP, p, HG_KIND_NEW, n); }
-CXX(void, hg_delete_array_sized, "_ZdaPvm", void *p, size_t n) { hg_front_release(DELETE_ARRAY_OP, p, HG_KIND_NEW_ARRAY, n); }
-CXX(void, hg_delete_aligned, "_ZdlPvSt11align_val_t", void *p, size_t a) { (void)a; hg_front_release(DELETE_OP, p, HG_KIND_NEW, 0); }
-CXX(void, hg_delete_array_aligned, "_ZdaPvSt11align_val_t", void *p, size_t a) { (void)a; hg_front_release(DELETE_ARRAY_OP, p, HG_KIND_NEW_ARRAY, 0); }
-CXX(void, hg_delete_sized_aligned, "_ZdlPvmSt11align_val_t", void *p, size_t n, size_t a) { (void)a; hg_front_release(DELETE_OP, p, HG_KIND_NEW, n); }
-CXX(void, hg_delete_array_sized_aligned, "_ZdaPvmSt11align_val_t", void *p, size_t n, size_t a) { (void)a; hg_front_release(DELETE_ARRAY_OP, p, HG_KIND_NEW_ARRAY, n); }
-CXX(void, hg_delete_nothrow, "_ZdlPvRKSt9nothrow_t", void *p, NOTHROW t) { (void)t; hg_front_release(DELETE_OP, p, HG_KIND_NEW, 0); }
-CXX(void, hg_delete_array_nothrow, "_ZdaPvRKSt9nothrow_t", void *p, NOTHROW t) { (void)t; hg_front_release(DELETE_ARRAY_OP, p, HG_KIND_NEW_ARRAY, 0); }
-CXX(void, hg_delete_aligned_nothrow, "_ZdlPvSt11align_val_tRKSt9nothrow_t", void *p, size_t a, NOTHROW t) { (void)a; (void)t; hg_front_release(DELETE_OP, p, HG_KIND_NEW, 0); }
-CXX(void, hg_delete_array_aligned_nothrow, "_ZdaPvSt11align_val_tRKSt9nothrow_t", void *p, size_t a, NOTHROW t) { (void)a; (void)t; hg_front_release(DELETE_ARRAY_OP, p, HG_KIND_NEW_ARRAY, 0); }
+CXX(void, hg_delete, "_ZdlPv", void *p) { hg_front_release(HG_CALLER, DELETE_OP, p, HG_KIND_NEW, 0); }
+CXX(void, hg_delete_array, "_ZdaPv", void *p) { hg_front_release(HG_CALLER, DELETE_ARRAY_OP, p, HG_KIND_NEW_ARRAY, 0); }
+CXX(void, hg_delete_sized, "_ZdlPvm", void *p, size_t n) { hg_front_release(HG_CALLER, DELETE_OP, p, HG_KIND_NEW, n); }
+CXX(void, hg_delete_array_sized, "_ZdaPvm", void *p, size_t n) { hg_front_release(HG_CALLER, DELETE_ARRAY_OP, p, HG_KIND_NEW_ARRAY, n); }
+CXX(void, hg_delete_aligned, "_ZdlPvSt11align_val_t", void *p, size_t a) { (void)a; hg_front_release(HG_CALLER, DELETE_OP, p, HG_KIND_NEW, 0); }
+CXX(void, hg_delete_array_aligned, "_ZdaPvSt11align_val_t", void *p, size_t a) { (void)a; hg_front_release(HG_CALLER, DELETE_ARRAY_OP, p, HG_KIND_NEW_ARRAY, 0); }
+CXX(void, hg_delete_sized_aligned, "_ZdlPvmSt11align_val_t", void *p, size_t n, size_t a) { (void)a; hg_front_release(HG_CALLER, DELETE_OP, p, HG_KIND_NEW, n); }
+CXX(void, hg_delete_array_sized_aligned, "_ZdaPvmSt11align_val_t", void *p, size_t n, size_t a) { (void)a; hg_front_release(HG_CALLER, DELETE_ARRAY_OP, p, HG_KIND_NEW_ARRAY, n); }
+CXX(void, hg_delete_nothrow, "_ZdlPvRKSt9nothrow_t", void *p, NOTHROW t) { (void)t; hg_front_release(HG_CALLER, DELETE_OP, p, HG_KIND_NEW, 0); }
+CXX(void, hg_delete_array_nothrow, "_ZdaPvRKSt9nothrow_t", void *p, NOTHROW t) { (void)t; hg_front_release(HG_CALLER, DELETE_ARRAY_OP, p, HG_KIND_NEW_ARRAY, 0); }
+CXX(void, hg_delete_aligned_nothrow, "_ZdlPvSt11align_val_tRKSt9nothrow_t", void *p, size_t a, NOTHROW t) { (void)a; (void)t; hg_front_release(HG_CALLER, DELETE_OP, p, HG_KIND_NEW, 0); }
+CXX(void, hg_delete_array_aligned_nothrow, "_ZdaPvSt11align_val_tRKSt9nothrow_t", void *p, size_t a, NOTHROW t) { (void)a; (void)t; hg_front_release(HG_CALLER, DELETE_ARRAY_OP, p, HG_KIND_NEW_ARRAY, 0); }

@@ -12,12 +12,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "stackmemo.h"
+
 /*
  * Allocate size bytes aligned to alignment (a power of two, at least
- * HG_GRANULE), zeroed if zero is set. NULL with errno ENOMEM when memory
+ * HG_GRANULE), zeroed if zero is set; from is HG_CALLER of the exported
+ * function. NULL with errno ENOMEM when memory
  * runs out; a corrupted heap is reported and does not return.
  */
-void *hg_front_alloc(const char *operation, size_t size, size_t alignment,
+void *hg_front_alloc(struct hg_caller from, const char *operation, size_t size, size_t alignment,
                      uint16_t kind, bool zero);
 
 /*
@@ -25,6 +28,6 @@ void *hg_front_alloc(const char *operation, size_t size, size_t alignment,
  * the size it was allocated with (C++ sized delete). Any finding is
  * reported. errno is preserved.
  */
-void hg_front_release(const char *operation, void *p, uint16_t kind, size_t size);
+void hg_front_release(struct hg_caller from, const char *operation, void *p, uint16_t kind, size_t size);
 
 #endif

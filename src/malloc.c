@@ -89,12 +89,12 @@ static struct heapguard_finding finding_for(const char *operation, const void *p
  * lock is taken; the thread is flagged so that an allocation inside the
  * unwinder could not recurse into the heap.
  */
-static uint32_t caller_stack(void)
+static uint32_t caller_stack(struct hg_caller from)
 {
   if (!hg_options.alloc_stacks)
     return 0;
   hg_tls_reentered = true;
-  uint32_t id = hg_stack_capture();
+  uint32_t id = hg_stack_capture(from);
   hg_tls_reentered = false;
   return id;
 }
@@ -114,14 +114,14 @@ static void count_towards_heap_check(void)
     hg_report(&f);
 }
 
-void *hg_front_alloc(const char *operation, size_t size, size_t alignment,
-                     uint16_t kind, bool zero)
+void *hg_front_alloc(struct hg_caller from, const char *operation, size_t size,
+                     size_t alignment, uint16_t kind, bool zero)
 {
   if (__builtin_expect(must_use_scratch(), 0))
     return hg_scratch_alloc(size, alignment);
   enter_heap_call();
   count_towards_heap_check();
-  uint32_t stack = caller_stack();
+  uint32_t stack = caller_stack(from);
   bool zeroed;
   void *p;
   /*
@@ -144,7 +144,8 @@ void *hg_front_alloc(const char *operation, size_t size, size_t alignment,
   return p;
 }
 
-void hg_front_release(const char *operation, void *p, uint16_t kind, size_t size)
+void hg_front_release(struct hg_caller from, const char *operation, void *p, uint16_t kind,
+                      size_t size)
 {
   if (!p || hg_scratch_owns(p))
     return;
@@ -156,7 +157,7 @@ void hg_front_release(const char *operation, void *p, uint16_t kind, size_t size
   struct heapguard_finding f = finding_for(operation, p);
   hg_ensure_init();
   enter_heap_call();
-  if (!hg_heap_free(p, kind, size, caller_stack(), &f))
+  if (!hg_heap_free(p, kind, size, caller_stack(from), &f))
     hg_report(&f);
   leave_heap_call();
   errno = saved;
@@ -164,12 +165,12 @@ void hg_front_release(const char *operation, void *p, uint16_t kind, size_t size
 
 HG_EXPORT void *malloc(size_t size)
 {
-  return hg_front_alloc("malloc", size, HG_GRANULE, HG_KIND_MALLOC, false);
+  return hg_front_alloc(HG_CALLER, "malloc", size, HG_GRANULE, HG_KIND_MALLOC, false);
 }
 
 HG_EXPORT void free(void *p)
 {
-  hg_front_release("free", p, HG_KIND_MALLOC, 0);
+  hg_front_release(HG_CALLER, "free", p, HG_KIND_MALLOC, 0);
 }
 
 HG_EXPORT void *calloc(size_t n, size_t size)
@@ -179,7 +180,7 @@ HG_EXPORT void *calloc(size_t n, size_t size)
     errno = ENOMEM;
     return NULL;
   }
-  return hg_front_alloc("calloc", total, HG_GRANULE, HG_KIND_MALLOC, true);
+  return hg_front_alloc(HG_CALLER, "calloc", total, HG_GRANULE, HG_KIND_MALLOC, true);
 }
 
 static void *realloc_from_scratch(void *p, size_t size)
@@ -194,12 +195,13 @@ static void *realloc_from_scratch(void *p, size_t size)
 
 HG_EXPORT void *realloc(void *p, size_t size)
 {
+  struct hg_caller from = HG_CALLER;
   if (!p)
-    return malloc(size);
+    return hg_front_alloc(from, "realloc", size, HG_GRANULE, HG_KIND_MALLOC, false);
   if (hg_scratch_owns(p))
     return realloc_from_scratch(p, size);
   if (size == 0) {
-    free(p);
+    hg_front_release(from, "realloc", p, HG_KIND_MALLOC, 0);
     return NULL;
   }
   if (__builtin_expect(tls_in_heap_call, 0)) {
@@ -225,12 +227,12 @@ HG_EXPORT void *realloc(void *p, size_t size)
     hg_report(&f);
     old = f.requested;
   }
-  void *q = malloc(size);
+  void *q = hg_front_alloc(from, "realloc", size, HG_GRANULE, HG_KIND_MALLOC, false);
   if (!q)
     return NULL;
   memcpy(q, p, old < size ? old : size);
   if (!damaged)
-    hg_front_release("realloc", p, HG_KIND_MALLOC, 0);
+    hg_front_release(from, "realloc", p, HG_KIND_MALLOC, 0);
   return q;
 }
 
@@ -259,7 +261,7 @@ HG_EXPORT int posix_memalign(void **out, size_t alignment, size_t size)
   if (!is_power_of_two(alignment) || alignment % sizeof(void *) != 0)
     return EINVAL;
   int saved = errno;
-  void *p = hg_front_alloc("posix_memalign", size, at_least_granule(alignment),
+  void *p = hg_front_alloc(HG_CALLER, "posix_memalign", size, at_least_granule(alignment),
                      HG_KIND_MALLOC, false);
   if (!p) {
     errno = saved;
@@ -275,7 +277,7 @@ HG_EXPORT void *aligned_alloc(size_t alignment, size_t size)
     errno = EINVAL;
     return NULL;
   }
-  return hg_front_alloc("aligned_alloc", size, at_least_granule(alignment),
+  return hg_front_alloc(HG_CALLER, "aligned_alloc", size, at_least_granule(alignment),
                   HG_KIND_MALLOC, false);
 }
 
@@ -289,12 +291,12 @@ HG_EXPORT void *memalign(size_t alignment, size_t size)
   size_t a = HG_GRANULE;
   while (a < alignment)
     a <<= 1;
-  return hg_front_alloc("memalign", size, a, HG_KIND_MALLOC, false);
+  return hg_front_alloc(HG_CALLER, "memalign", size, a, HG_KIND_MALLOC, false);
 }
 
 HG_EXPORT void *valloc(size_t size)
 {
-  return hg_front_alloc("valloc", size, HG_PAGE_SIZE, HG_KIND_MALLOC, false);
+  return hg_front_alloc(HG_CALLER, "valloc", size, HG_PAGE_SIZE, HG_KIND_MALLOC, false);
 }
 
 HG_EXPORT void *pvalloc(size_t size)
@@ -304,7 +306,7 @@ HG_EXPORT void *pvalloc(size_t size)
     errno = ENOMEM;
     return NULL;
   }
-  return hg_front_alloc("pvalloc", rounded ? rounded : HG_PAGE_SIZE, HG_PAGE_SIZE,
+  return hg_front_alloc(HG_CALLER, "pvalloc", rounded ? rounded : HG_PAGE_SIZE, HG_PAGE_SIZE,
                   HG_KIND_MALLOC, false);
 }
 

@@ -119,6 +119,59 @@ uint64_t hg_os_max_map_count(void)
   return v;
 }
 
+static int hex_digit(char c)
+{
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  return -1;
+}
+
+/*
+ * /proc/self/maps, one character at a time: each line opens with
+ * "start-end " in hex (fields 0 and 1); field 2 is the rest of the line.
+ */
+struct maps_scan {
+  uintptr_t range[2];
+  int field;
+};
+
+/* True at the end of a line whose range holds addr; the range is kept. */
+static bool maps_feed(struct maps_scan *m, char c, uintptr_t addr)
+{
+  if (c == '\n') {
+    bool hit = m->field == 2 && addr >= m->range[0] && addr < m->range[1];
+    if (!hit)
+      *m = (struct maps_scan){ { 0, 0 }, 0 };
+    return hit;
+  }
+  int d = hex_digit(c);
+  if (m->field < 2 && d >= 0)
+    m->range[m->field] = m->range[m->field] << 4 | (uintptr_t)d;
+  else if (m->field < 2)
+    m->field++;
+  return false;
+}
+
+bool hg_os_mapping_of(uintptr_t addr, uintptr_t *lo, uintptr_t *hi)
+{
+  int fd = hg_os_open_read("/proc/self/maps");
+  if (fd < 0)
+    return false;
+  char buf[4096];
+  struct maps_scan m = { { 0, 0 }, 0 };
+  bool found = false;
+  ssize_t n;
+  while (!found && (n = hg_os_read(fd, buf, sizeof buf)) > 0)
+    for (ssize_t i = 0; i < n && !found; i++)
+      found = maps_feed(&m, buf[i], addr);
+  hg_os_close(fd);
+  *lo = m.range[0];
+  *hi = m.range[1];
+  return found;
+}
+
 bool hg_os_sigaction(int sig, const struct sigaction *sa, struct sigaction *old)
 {
   return sigaction(sig, sa, old) == 0;

@@ -33,6 +33,9 @@ void hg_os_discard(void *p, size_t size);
 /* vm.max_map_count, read without allocating; 0 when it cannot be read. */
 uint64_t hg_os_max_map_count(void);
 
+/* The mapping that contains addr, from /proc/self/maps; false if none. */
+bool hg_os_mapping_of(uintptr_t addr, uintptr_t *lo, uintptr_t *hi);
+
 struct sigaction;
 /* sigaction(2); false when the kernel refuses. */
 bool hg_os_sigaction(int sig, const struct sigaction *sa, struct sigaction *old);

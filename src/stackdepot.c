@@ -100,8 +100,11 @@ static uint32_t current_tid(void)
   return tls_tid;
 }
 
-uint32_t hg_stack_capture(void)
+uint32_t hg_stack_capture(struct hg_caller from)
 {
+  uint32_t id = hg_stack_memo_find(from);
+  if (id)
+    return id;
   void *raw[HG_STACK_FRAMES + 4];
   /* unw_backtrace uses libunwind's per-thread trace cache: no malloc. */
   int got = unw_backtrace(raw, (int)(sizeof raw / sizeof *raw));
@@ -114,8 +117,12 @@ uint32_t hg_stack_capture(void)
     ip[n++] = (uintptr_t)raw[i];
   uint32_t tid = current_tid();
   uint32_t hash = hash_stack(ip, n, tid);
-  uint32_t id = find(hash, tid, ip, n);
-  return id ? id : insert(hash, tid, ip, n);
+  id = find(hash, tid, ip, n);
+  if (!id)
+    id = insert(hash, tid, ip, n);
+  if (id)
+    hg_stack_memo_note(from, id, ip, n);
+  return id;
 }
 
 const uintptr_t *hg_stack_get(uint32_t id, size_t *n, uint32_t *tid)
@@ -147,4 +154,5 @@ void hg_stack_fork_child(void)
 {
   pthread_mutex_init(&depot_lock, NULL);
   tls_tid = 0;
+  hg_stack_memo_forget();
 }

@@ -13,10 +13,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "stackmemo.h"
+
 #define HG_STACK_FRAMES 8u
 
-/* Capture the caller's stack (heapguard's frames left out) and store it. */
-uint32_t hg_stack_capture(void);
+/*
+ * Capture the stack of the program's call into heapguard (heapguard's
+ * frames left out) and store it; from identifies that call (stackmemo.h).
+ */
+uint32_t hg_stack_capture(struct hg_caller from);
 
 /* The stack named by id; NULL (and *n 0) for 0 or an id never issued. */
 const uintptr_t *hg_stack_get(uint32_t id, size_t *n, uint32_t *tid);

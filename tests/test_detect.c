@@ -182,27 +182,45 @@ static void run_bug(void **state)
   hg_run_cleanup(&r);
 }
 
+/* Run a leaking program with options; it must exit 23 and print every want. */
+static void expect_leak_report(const char *program, const char *options,
+                               const char *const *want, size_t wants)
+{
+  char path[512];
+  snprintf(path, sizeof path, "%s/%s", HG_PROGS_DIR, program);
+  char *argv[] = { path, NULL };
+  static struct hg_run r;
+  hg_run_program(&r, argv, options);
+  assert_true(WIFEXITED(r.status));
+  assert_int_equal(WEXITSTATUS(r.status), 23);
+  for (size_t i = 0; i < wants; i++)
+    if (!strstr(r.output, want[i]))
+      fail_msg("%s with %s: no '%s' in:\n%s", program, options, want[i], r.output);
+  hg_run_cleanup(&r);
+}
+
 static void leaks_are_grouped_by_stack(void **state)
 {
   (void)state;
-  char path[512];
-  snprintf(path, sizeof path, "%s/leak", HG_PROGS_DIR);
-  char *argv[] = { path, NULL };
-  static struct hg_run r;
-  const char *modes[] = { "leaks=1", "leaks=1:guard_mode=all" };
-  for (size_t m = 0; m < sizeof modes / sizeof *modes; m++) {
-    hg_run_program(&r, argv, modes[m]);
-    assert_true(WIFEXITED(r.status));
-    assert_int_equal(WEXITSTATUS(r.status), 23);
-    const char *want[] = { "ERROR: heapguard: detected memory leaks: 6000 bytes in 11 blocks",
-                           "1000 bytes in 10 blocks allocated by thread",
-                           "5000 bytes in 1 block allocated by thread", "in leak_small+",
-                           "in leak_big+" };
-    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
-      if (!strstr(r.output, want[i]))
-        fail_msg("leak with %s: no '%s' in:\n%s", modes[m], want[i], r.output);
-    hg_run_cleanup(&r);
-  }
+  const char *want[] = { "ERROR: heapguard: detected memory leaks: 6000 bytes in 11 blocks",
+                         "1000 bytes in 10 blocks allocated by thread",
+                         "5000 bytes in 1 block allocated by thread", "in leak_small+",
+                         "in leak_big+" };
+  expect_leak_report("leak", "leaks=1", want, sizeof want / sizeof *want);
+  expect_leak_report("leak", "leaks=1:guard_mode=all", want, sizeof want / sizeof *want);
+}
+
+/*
+ * One call site, same stack pointer, two callers three frames up: the
+ * remembered capture of one path must not be taken for the other's.
+ */
+static void stacks_from_one_site_keep_their_callers(void **state)
+{
+  (void)state;
+  const char *want[] = { "ERROR: heapguard: detected memory leaks: ",
+                         "16000 bytes in 1000 blocks allocated by thread", "in via_first+",
+                         "in via_second+" };
+  expect_leak_report("leak_shared_site", "leaks=1", want, sizeof want / sizeof *want);
 }
 
 static void halt_on_error_0_collects_every_bug(void **state)
@@ -357,6 +375,7 @@ int main(void)
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(exit_code_replaces_abort);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(dumps_on_demand_and_on_signal);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(leaks_are_grouped_by_stack);
+  tests[n++] = (struct CMUnitTest)cmocka_unit_test(stacks_from_one_site_keep_their_callers);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(halt_on_error_0_collects_every_bug);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(json_reports_parse);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(dump_can_be_turned_off);
