@@ -3,6 +3,8 @@
  */
 #include "check.h"
 
+#include <string.h>
+
 #include "quarantine.h"
 #include "runtime.h"
 
@@ -18,11 +20,42 @@ bool hg_fail(struct heapguard_finding *f, enum heapguard_bug_class c,
   return false;
 }
 
+/*
+ * Segment metadata is verified on every use but changes only when a block
+ * is carved from its segment or merged back. Each thread keeps a copy of
+ * the last metadata it verified: the same bytes at the same address need
+ * no new checksum, and any changed bit sends the check down the full path.
+ */
+struct verified_segment {
+  uintptr_t addr;
+  uint64_t words[sizeof(struct hg_segment) / 8];
+};
+
+static HG_TLS struct verified_segment tls_verified;
+
+static bool segment_matches_verified(const struct hg_segment *s)
+{
+  uint64_t diff = tls_verified.addr ^ (uintptr_t)s;
+  const uint64_t *w = (const uint64_t *)s;
+  for (size_t i = 0; i < sizeof tls_verified.words / 8; i++)
+    diff |= w[i] ^ tls_verified.words[i];
+  return diff == 0;
+}
+
+static void remember_verified(const struct hg_segment *s)
+{
+  tls_verified.addr = (uintptr_t)s;
+  memcpy(tls_verified.words, s, sizeof tls_verified.words);
+}
+
 bool hg_check_segment(const struct hg_segment *s, struct heapguard_finding *f)
 {
   f->segment = (uintptr_t)s;
+  if (segment_matches_verified(s))
+    return true;
   switch (hg_segment_verify(&hg_key, s)) {
   case HG_SEGMENT_OK:
+    remember_verified(s);
     return true;
   case HG_SEGMENT_BAD_MAGIC:
     return hg_fail(f, HEAPGUARD_SEGMENT_CORRUPTION, "segment magic", NULL,
