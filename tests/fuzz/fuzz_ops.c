@@ -5,16 +5,18 @@
  *
  * Operations over a table of SLOTS live blocks: allocate (size, alignment,
  * kind), free, sized free, resize in place, rewrite the data, a double free
- * and an interior-pointer free (which must be refused and change nothing),
- * and a full heap check. Only bytes within the requested sizes are written;
- * every block's contents are verified before it is freed or resized. After
- * every step hg_heap_check_all() must succeed: any finding on this legal
+ * and an interior-pointer free (which must be refused and change nothing).
+ * Sizes are mostly small, sometimes up to and beyond the large threshold.
+ * Only bytes within the requested sizes are written; every block's contents
+ * are verified before it is freed or resized. After every step that calls
+ * the allocator hg_heap_check_all() must succeed: any finding on this legal
  * sequence, a lost byte or a wrong answer aborts, which libFuzzer reports.
- * Every block is freed at the end of the input, so inputs do not leak state
- * into each other beyond what the allocator itself keeps (its caches: a
- * crash can depend on earlier inputs, FUZZ_OPS_TRACE=1 prints every
- * allocation). FUZZ_SKIP_KNOWN (CMake HEAPGUARD_FUZZ_SKIP_KNOWN) steers
- * around already reported bugs so that a long run can find others.
+ * Every block is freed at the end of the input and the quarantine drained,
+ * so inputs do not leak state into each other beyond what the allocator
+ * itself keeps (empty segments, cached large segments: a crash can depend
+ * on earlier inputs, FUZZ_OPS_TRACE=1 prints every allocation).
+ * FUZZ_SKIP_KNOWN (CMake HEAPGUARD_FUZZ_SKIP_KNOWN) steers around already
+ * reported bugs so that a long run can find others.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -25,10 +27,14 @@
 #include "arena.h"
 #include "fuzz_input.h"
 #include "block.h"
+#include "options.h"
 #include "runtime.h"
 #include "segment.h"
 
 #define SLOTS 32
+#define MAX_STEPS 256
+/* For all arenas together; each gets an equal share. */
+#define QUARANTINE_BYTES ((size_t)64 << 10)
 
 struct slot {
   uint8_t *p;
@@ -40,8 +46,6 @@ struct slot {
 
 static struct slot slots[SLOTS];
 static bool trace; /* FUZZ_OPS_TRACE set: each allocation is printed */
-
-
 
 static __attribute__((noreturn)) void die(const char *what, const struct heapguard_finding *f)
 {
@@ -55,47 +59,95 @@ static __attribute__((noreturn)) void die(const char *what, const struct heapgua
   abort();
 }
 
-static uint8_t pattern(const struct slot *s, size_t i)
+/*
+ * Block contents: byte i of a block with seed s is noise[(s * NOISE_STRIDE
+ * + i) % NOISE_PERIOD]. Filled and verified with memcpy and memcmp, a
+ * period at a time, since a byte loop costs a sanitizer check and a
+ * coverage callback per byte. The period is prime so that data moved by a
+ * power of two (a page, a granule) does not match itself.
+ */
+#define NOISE_PERIOD 4093u
+#define NOISE_STRIDE 61u
+
+/* Twice the period, so that a period starting anywhere is contiguous. */
+static uint8_t noise[2 * NOISE_PERIOD];
+
+static void make_noise(void)
 {
-  return (uint8_t)(s->seed + i * 31 + (i >> 8));
+  uint64_t x = 0x9e3779b97f4a7c15ull;
+  for (size_t i = 0; i < NOISE_PERIOD; i++) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    noise[i] = noise[i + NOISE_PERIOD] = (uint8_t)x;
+  }
+}
+
+static const uint8_t *noise_at(const struct slot *s, size_t i)
+{
+  return noise + (s->seed * NOISE_STRIDE + i) % NOISE_PERIOD;
+}
+
+static size_t min_size(size_t a, size_t b)
+{
+  return a < b ? a : b;
+}
+
+static void fill_span(const struct slot *s, size_t from, size_t to)
+{
+  for (size_t n; from < to; from += n) {
+    n = min_size(to - from, NOISE_PERIOD);
+    memcpy(s->p + from, noise_at(s, from), n);
+  }
+}
+
+static void verify_span(const struct slot *s, size_t from, size_t to, const char *when)
+{
+  for (size_t len; from < to; from += len) {
+    len = min_size(to - from, NOISE_PERIOD);
+    if (memcmp(s->p + from, noise_at(s, from), len) == 0)
+      continue;
+    size_t i = from;
+    while (s->p[i] == *noise_at(s, i))
+      i++;
+    fprintf(stderr, "fuzz_ops: %s: byte %zu of a %zu-byte block changed\n", when, i, s->n);
+    abort();
+  }
 }
 
 /*
- * Blocks up to 64 KiB are written and verified whole; of a larger block of
- * n bytes, the first and last 4 KiB (its "windows") only.
+ * Blocks up to WHOLE_MAX bytes are written and verified whole; of a larger
+ * block, the first and last WINDOW bytes only, so that a large block does
+ * not cost a page fault per page.
  */
-static bool in_windows(size_t i, size_t n)
-{
-  return n <= 65536 || i < 4096 || i >= n - 4096;
-}
+#define WHOLE_MAX 65536u
+#define WINDOW 4096u
 
-static void fill_range(const struct slot *s, size_t from, size_t to)
+static void fill(const struct slot *s)
 {
-  for (size_t i = from; i < to; i++) {
-    if (!in_windows(i, s->n) && i < s->n - 4096)
-      i = s->n - 4096;
-    s->p[i] = pattern(s, i);
+  if (s->n <= WHOLE_MAX) {
+    fill_span(s, 0, s->n);
+    return;
   }
+  fill_span(s, 0, WINDOW);
+  fill_span(s, s->n - WINDOW, s->n);
 }
 
-/* Verify the bytes below upto that were written for a block of n bytes. */
-static void verify_upto(const struct slot *s, size_t n, size_t upto, const char *when)
+/* Verify the bytes below upto that fill(s) wrote. */
+static void verify_upto(const struct slot *s, size_t upto, const char *when)
 {
-  for (size_t i = 0; i < upto; i++) {
-    if (!in_windows(i, n)) {
-      i = n - 4096 - 1;
-      continue;
-    }
-    if (s->p[i] != pattern(s, i)) {
-      fprintf(stderr, "fuzz_ops: %s: byte %zu of a %zu-byte block changed\n", when, i, n);
-      abort();
-    }
+  if (s->n <= WHOLE_MAX) {
+    verify_span(s, 0, upto, when);
+    return;
   }
+  verify_span(s, 0, min_size(upto, WINDOW), when);
+  if (upto > s->n - WINDOW)
+    verify_span(s, s->n - WINDOW, upto, when);
 }
 
-static void verify(const struct slot *s, size_t upto, const char *when)
+static void verify(const struct slot *s, const char *when)
 {
-  verify_upto(s, s->n, upto, when);
+  verify_upto(s, s->n, when);
 }
 
 static void check_heap(const char *when)
@@ -105,38 +157,43 @@ static void check_heap(const char *when)
     die(when, &f);
 }
 
+/*
+ * Mostly small blocks, as in a program, and cheap to fill and check; one
+ * in eight up to the large threshold (1 MiB) or around and above it, where
+ * a block costs page faults and, above, a segment of its own.
+ */
 static size_t pick_size(struct input *in)
 {
-  uint8_t c = next_byte(in);
+  unsigned c = next_byte(in) % 32;
   uint32_t v = next_u16(in);
-  switch (c % 8) {
-  case 0:
+  if (c < 6)
     return v % 33; /* includes 0 */
-  case 1:
-  case 2:
-  case 3:
+  if (c < 20)
     return v % 1024;
-  case 4:
-  case 5:
+  if (c < 28)
     return v % 16384;
-  case 6:
+  if (c < 31)
     return (size_t)v * 16 % (1u << 20); /* up to the large threshold */
-  default:
-    return ((size_t)1 << 20) - 4096 + (size_t)v * 32; /* around and above it */
-  }
+  return ((size_t)1 << 20) - 4096 + (size_t)v * 32; /* around and above it */
 }
 
+/*
+ * Mostly the granule; an alignment of 128 KiB or more (256 KiB or more
+ * makes a dedicated segment) one time in 64.
+ */
 static size_t pick_align(struct input *in)
 {
   uint8_t a = next_byte(in);
-  if (a < 160)
+  if (a < 208)
     return HG_GRANULE;
-  return (size_t)HG_GRANULE << (a % 17); /* 16 B .. 1 MiB */
+  if (a < 252)
+    return (size_t)HG_GRANULE << (a % 13); /* 16 B .. 64 KiB */
+  return (size_t)HG_GRANULE << (13 + a % 4); /* 128 KiB .. 1 MiB */
 }
 
 static void do_free(struct slot *s, bool sized)
 {
-  verify(s, s->n, "before free");
+  verify(s, "before free");
   struct heapguard_finding f = { 0 };
   /* A sized free of 0 bytes means unsized. */
   if (!hg_heap_free(s->p, s->kind, sized ? s->n : 0, 0, &f))
@@ -176,30 +233,31 @@ static void do_alloc(struct slot *s, struct input *in)
   s->align = align;
   s->kind = kind;
   s->seed = next_byte(in);
-  fill_range(s, 0, n);
+  fill(s);
 }
 
-static void do_resize(struct slot *s, struct input *in)
+/* False when the block is not malloc's and nothing was asked. */
+static bool do_resize(struct slot *s, struct input *in)
 {
   size_t n = pick_size(in);
   size_t old = 0;
-  verify(s, s->n, "before resize");
+  verify(s, "before resize");
   struct heapguard_finding f = { 0 };
   /* Resize in place keeps the block's address: only malloc-kind blocks
    * are realloc'd in a program; the internal API checks as malloc. */
   if (s->kind != HG_KIND_MALLOC)
-    return;
+    return false;
   bool ok = hg_heap_resize_in_place(s->p, n, &old, &f);
   if (f.bug_class != HEAPGUARD_OK)
     die("resize in place found a corrupted heap", &f);
   if (old != s->n)
     die("resize in place gave a wrong old size", NULL);
-  if (!ok)
-    return;
-  size_t keep = n < s->n ? n : s->n;
-  verify_upto(s, s->n, keep, "after resize");
-  s->n = n;
-  fill_range(s, 0, n);
+  if (ok) {
+    verify_upto(s, min_size(n, s->n), "after resize");
+    s->n = n;
+    fill(s);
+  }
+  return true;
 }
 
 /* A second free of a freed block must be refused and change nothing. */
@@ -217,16 +275,53 @@ static void do_double_free(struct slot *s)
     die("double free misnamed", &f);
 }
 
-static void do_interior_free(struct slot *s, struct input *in)
+/* False when the block has no interior. */
+static bool do_interior_free(struct slot *s, struct input *in)
 {
   if (s->n < 2)
-    return;
+    return false;
   size_t off = 1 + next_u16(in) % (s->n - 1);
   struct heapguard_finding f = { 0 };
   if (hg_heap_free(s->p + off, s->kind, 0, 0, &f))
     die("free of an interior pointer accepted", NULL);
   if (f.bug_class != HEAPGUARD_INVALID_FREE)
     die("interior free misnamed", &f);
+  return true;
+}
+
+/*
+ * One operation of the program. False when it left the heap untouched (an
+ * empty slot, a resize of a block not from malloc, a block without an
+ * interior), so that the heap needs no check after it.
+ */
+static bool run_op(struct input *in)
+{
+  uint8_t op = next_byte(in) % 10;
+  struct slot *s = &slots[next_byte(in) % SLOTS];
+  if (op <= 2) {
+    do_alloc(s, in);
+    return true;
+  }
+  if (!s->p)
+    return false;
+  switch (op) {
+  case 3:
+  case 4:
+    do_free(s, op == 4);
+    return true;
+  case 5:
+  case 6:
+    return do_resize(s, in);
+  case 7:
+    s->seed = next_byte(in);
+    fill(s);
+    return true;
+  case 8:
+    do_double_free(s);
+    return true;
+  default:
+    return do_interior_free(s, in);
+  }
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -235,6 +330,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
   (void)argv;
   if (!hg_ensure_init())
     abort();
+  /*
+   * Freed blocks still wait in the quarantine and leave it oldest first,
+   * but the whole-heap check after every step verifies the poison of every
+   * quarantined byte: with the default 4 MiB that check was most of the
+   * run time.
+   */
+  hg_options.quarantine_bytes = QUARANTINE_BYTES;
+  make_noise();
   trace = getenv("FUZZ_OPS_TRACE") != NULL;
   return 0;
 }
@@ -242,49 +345,18 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
   struct input in = { data, size };
-  int steps = 0;
-  while (in.left && steps++ < 256) {
-    uint8_t op = next_byte(&in);
-    struct slot *s = &slots[next_byte(&in) % SLOTS];
-    switch (op % 10) {
-    case 0:
-    case 1:
-    case 2:
-      do_alloc(s, &in);
-      break;
-    case 3:
-      if (s->p)
-        do_free(s, false);
-      break;
-    case 4:
-      if (s->p)
-        do_free(s, true);
-      break;
-    case 5:
-    case 6:
-      if (s->p)
-        do_resize(s, &in);
-      break;
-    case 7:
-      if (s->p) {
-        s->seed = next_byte(&in);
-        fill_range(s, 0, s->n);
-      }
-      break;
-    case 8:
-      if (s->p)
-        do_double_free(s);
-      break;
-    case 9:
-      if (s->p)
-        do_interior_free(s, &in);
-      break;
-    }
-    check_heap("after a step");
-  }
+  for (int steps = 0; in.left && steps < MAX_STEPS; steps++)
+    if (run_op(&in))
+      check_heap("after a step");
   for (int i = 0; i < SLOTS; i++)
     if (slots[i].p)
       do_free(&slots[i], false);
   check_heap("after freeing everything");
+  /* The next input starts with an empty quarantine, so it does not depend
+   * on this one's frees. */
+  struct heapguard_finding f = { 0 };
+  if (!hg_heap_drain_quarantines(&f))
+    die("draining the quarantine found a damaged block", &f);
+  check_heap("after draining the quarantine");
   return 0;
 }
