@@ -214,6 +214,51 @@ static void quarantine_holds_poisons_and_checks(void **state)
   hg_options.quarantine_bytes = 0;
 }
 
+/* Frees of blocks too big to recycle, enough to push older ones out. */
+static void push_out_of_quarantine(size_t bytes)
+{
+  struct heapguard_finding f = { 0 };
+  for (size_t done = 0; done < 4 * bytes; done += 2000)
+    assert_true(hg_heap_free(hg_heap_alloc(2000, HG_GRANULE, HG_KIND_MALLOC, &f),
+                             HG_KIND_MALLOC, 0, 0, &f));
+}
+
+static void recycled_blocks_return_at_their_size_checked(void **state)
+{
+  (void)state;
+  struct heapguard_finding f = { 0 };
+  hg_options.quarantine_bytes = 64 << 10;
+  char *a = hg_heap_alloc(40, HG_GRANULE, HG_KIND_MALLOC, &f);
+  assert_true(hg_heap_free(a, HG_KIND_MALLOC, 0, 0, &f));
+  push_out_of_quarantine(hg_options.quarantine_bytes);
+  /* Past the quarantine, still quarantined and poisoned: not merged. */
+  assert_int_equal(hg_block_of(a)->state, HG_STATE_QUARANTINED);
+  assert_true(hg_heap_check_all(&f));
+  char *again = hg_heap_alloc(40, HG_GRANULE, HG_KIND_MALLOC, &f);
+  assert_ptr_equal(again, a);
+  assert_int_equal(hg_block_of(a)->state, HG_STATE_USED);
+
+  /* A header damaged while the block waits is found when it is taken back. */
+  assert_true(hg_heap_free(a, HG_KIND_MALLOC, 0, 0, &f));
+  push_out_of_quarantine(hg_options.quarantine_bytes);
+  hg_block_of(a)->stack ^= 1;
+  assert_null(hg_heap_alloc(40, HG_GRANULE, HG_KIND_MALLOC, &f));
+  assert_int_equal(f.bug_class, HEAPGUARD_METADATA_CORRUPTION);
+  assert_int_equal(f.block, (uintptr_t)hg_block_of(a));
+  hg_block_of(a)->stack ^= 1;
+
+  /* Running out of memory merges what recycling holds back. */
+  f = (struct heapguard_finding){ 0 };
+  char *b = hg_heap_alloc(40, HG_GRANULE, HG_KIND_MALLOC, &f);
+  assert_true(hg_heap_free(b, HG_KIND_MALLOC, 0, 0, &f));
+  push_out_of_quarantine(hg_options.quarantine_bytes);
+  assert_int_equal(hg_block_of(b)->state, HG_STATE_QUARANTINED);
+  f = (struct heapguard_finding){ 0 };
+  assert_true(hg_heap_drain_quarantines(&f));
+  assert_int_equal(hg_block_of(b)->state, HG_STATE_FREE);
+  hg_options.quarantine_bytes = 0;
+}
+
 static void heap_check_walks_free_lists(void **state)
 {
   (void)state;
@@ -362,6 +407,7 @@ int main(void)
     cmocka_unit_test(large_blocks_end_at_the_guard_page),
     cmocka_unit_test(interior_pointer_is_diagnosed),
     cmocka_unit_test(quarantine_holds_poisons_and_checks),
+    cmocka_unit_test(recycled_blocks_return_at_their_size_checked),
     cmocka_unit_test(random_placement_varies_neighbours),
     cmocka_unit_test(heap_check_walks_free_lists),
     cmocka_unit_test(guard_segments_left_empty_are_unmapped),
