@@ -19,9 +19,10 @@
  * must find it too. Only checked bytes are flipped: data and slack beyond
  * the first 64 tail bytes are legal to change. Every operation used here
  * checks before it modifies, so once the bits are flipped back the heap
- * must be sound again, and the input's blocks are freed (except the three
- * a damaged free list found by malloc loses, see LOST_ROWS_MAX). The
- * quarantine is turned off so that a freed block is a free block at once.
+ * must be sound again, and the input's blocks are freed (except the two
+ * neighbours of a free block whose damaged links malloc found, see
+ * LOST_ROWS_MAX). The quarantine is turned off so that a freed block is a
+ * free block at once.
  *
  * FUZZ_SKIP_KNOWN (CMake HEAPGUARD_FUZZ_SKIP_KNOWN) lets inputs that only
  * reproduce an already reported misclassification pass, so that a run can
