@@ -144,14 +144,21 @@ static const struct bug_case cases[] = {
     "double-free in delete_twice", 0 },
 };
 
+/* Run the test program HG_PROGS_DIR/name (with arg, unless NULL) under options. */
+static void run_test_program(struct hg_run *r, const char *name, const char *arg,
+                             const char *options)
+{
+  char path[512];
+  snprintf(path, sizeof path, "%s/%s", HG_PROGS_DIR, name);
+  char *argv[] = { path, (char *)arg, NULL };
+  hg_run_program(r, argv, options);
+}
+
 static void run_bug(void **state)
 {
   const struct bug_case *c = *state;
-  char path[512];
-  snprintf(path, sizeof path, "%s/%s", HG_PROGS_DIR, c->program);
-  char *argv[] = { path, (char *)c->arg, NULL };
   static struct hg_run r;
-  hg_run_program(&r, argv, c->options);
+  run_test_program(&r, c->program, c->arg, c->options);
   char want[256];
 
   if (!WIFSIGNALED(r.status) || WTERMSIG(r.status) != SIGABRT)
@@ -189,11 +196,8 @@ static void run_bug(void **state)
 static void expect_exit_23_report(const char *program, const char *options,
                                   const char *const *want, size_t wants)
 {
-  char path[512];
-  snprintf(path, sizeof path, "%s/%s", HG_PROGS_DIR, program);
-  char *argv[] = { path, NULL };
   static struct hg_run r;
-  hg_run_program(&r, argv, options);
+  run_test_program(&r, program, NULL, options);
   assert_true(WIFEXITED(r.status));
   assert_int_equal(WEXITSTATUS(r.status), 23);
   for (size_t i = 0; i < wants; i++)
@@ -241,11 +245,8 @@ static void halt_on_error_0_collects_every_bug(void **state)
 static void json_reports_parse(void **state)
 {
   (void)state;
-  char path[512];
-  snprintf(path, sizeof path, "%s/overflow_1byte", HG_PROGS_DIR);
-  char *argv[] = { path, NULL };
   static struct hg_run r;
-  hg_run_program(&r, argv, "report_format=json");
+  run_test_program(&r, "overflow_1byte", NULL, "report_format=json");
   assert_true(WIFSIGNALED(r.status));
   const char *want[] = { "{\"heapguard\":\"", "\"class\":\"heap-buffer-overflow\"",
                          "\"operation\":\"free\"", "\"check\":\"trailing canary\"",
@@ -283,11 +284,8 @@ static void expect_clean_dumps(const struct hg_run *r, int at_least)
 static void dumps_on_demand_and_on_signal(void **state)
 {
   (void)state;
-  char path[512];
-  snprintf(path, sizeof path, "%s/on_demand_dump", HG_PROGS_DIR);
-  char *argv[] = { path, NULL };
   static struct hg_run r;
-  hg_run_program(&r, argv, "dump_signal=12");
+  run_test_program(&r, "on_demand_dump", NULL, "dump_signal=12");
   if (!WIFEXITED(r.status) || WEXITSTATUS(r.status) != 0)
     fail_msg("on_demand_dump: status %#x; output:\n%s", r.status, r.output);
   assert_non_null(strstr(r.output, "on-demand dumps ok"));
@@ -300,11 +298,8 @@ static void dumps_on_demand_and_on_signal(void **state)
 static void exit_code_replaces_abort(void **state)
 {
   (void)state;
-  char path[512];
-  snprintf(path, sizeof path, "%s/double_free", HG_PROGS_DIR);
-  char *argv[] = { path, NULL };
   static struct hg_run r;
-  hg_run_program(&r, argv, "exit_code=42");
+  run_test_program(&r, "double_free", NULL, "exit_code=42");
   assert_true(WIFEXITED(r.status));
   assert_int_equal(WEXITSTATUS(r.status), 42);
   assert_non_null(strstr(r.output, "ERROR: heapguard: double-free"));
@@ -315,11 +310,8 @@ static void exit_code_replaces_abort(void **state)
 static void dump_can_be_turned_off(void **state)
 {
   (void)state;
-  char path[512];
-  snprintf(path, sizeof path, "%s/overflow_1byte", HG_PROGS_DIR);
-  char *argv[] = { path, NULL };
   static struct hg_run r;
-  hg_run_program(&r, argv, "dump=0");
+  run_test_program(&r, "overflow_1byte", NULL, "dump=0");
   assert_true(WIFSIGNALED(r.status));
   assert_int_equal(hg_run_dump_count(&r, NULL, 0), 0);
   assert_null(strstr(r.output, "dump written"));
@@ -337,12 +329,9 @@ static void bad_options_stop_start_up(void **state)
     { "dump=maybe", "bad value 'maybe' for option 'dump': expected 0 or 1" },
     { "exit_code", "option 'exit_code' needs a value" },
   };
-  char path[512];
-  snprintf(path, sizeof path, "%s/api_corners", HG_PROGS_DIR);
-  char *argv[] = { path, NULL };
   static struct hg_run r;
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-    hg_run_program(&r, argv, bad[i].options);
+    run_test_program(&r, "api_corners", NULL, bad[i].options);
     assert_true(WIFEXITED(r.status));
     assert_int_equal(WEXITSTATUS(r.status), 1);
     if (!strstr(r.output, bad[i].message))
