@@ -729,13 +729,16 @@ static bool release_quarantined(struct hg_arena *a, struct hg_freed e, bool recy
   return release_block(a, hg_segment_of_shared(e.block), e.block, e.free_stack, f);
 }
 
-/* Sweeps go on past a damaged block; the first finding is the one kept. */
-static bool keep_first_finding(bool ok, bool clean, const struct heapguard_finding *found,
+/*
+ * Sweeps go on past a damaged block; the first finding is the one kept in
+ * *f, across the sweeps of one call too.
+ */
+static bool keep_first_finding(bool ok, const struct heapguard_finding *found,
                                struct heapguard_finding *f)
 {
-  if (!ok && clean)
+  if (!ok && f->bug_class == HEAPGUARD_OK)
     *f = *found;
-  return ok && clean;
+  return ok;
 }
 
 /*
@@ -750,8 +753,8 @@ static bool drain_quarantine(struct hg_arena *a, size_t budget, bool recycle,
   while (hg_quarantine_over(&a->quarantine, budget)) {
     struct hg_freed e = hg_quarantine_pop(&a->quarantine);
     struct heapguard_finding found = { .operation = f->operation, .address = f->address };
-    clean = keep_first_finding(release_quarantined(a, e, recycle, &found), clean, &found,
-                               f);
+    clean = keep_first_finding(release_quarantined(a, e, recycle, &found), &found, f) &&
+            clean;
   }
   return clean;
 }
@@ -763,7 +766,7 @@ static bool flush_recycled(struct hg_arena *a, struct heapguard_finding *f)
   struct hg_freed e;
   while (hg_recycle_pop_any(&a->recycle, &e)) {
     struct heapguard_finding found = { .operation = f->operation, .address = f->address };
-    clean = keep_first_finding(release_quarantined(a, e, false, &found), clean, &found, f);
+    clean = keep_first_finding(release_quarantined(a, e, false, &found), &found, f) && clean;
   }
   return clean;
 }
