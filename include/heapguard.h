@@ -32,7 +32,7 @@ enum heapguard_bug_class {
 /* What a check found. bug_class is HEAPGUARD_OK when the block is sound. */
 struct heapguard_finding {
   enum heapguard_bug_class bug_class;
-  const char *what;      /* which check failed, a static string */
+  const char *what;      /* the name of the check that failed, a static string */
   const char *operation; /* the call that found it: "free", "realloc", ... */
   uintptr_t address;     /* the pointer the program passed */
   uintptr_t block;       /* header address of the block concerned, or 0 */
@@ -46,6 +46,7 @@ struct heapguard_finding {
   uint32_t alloc_stack;  /* stack ids (see reports) of the block's allocation, */
   uint32_t free_stack;   /* of its free, */
   uint32_t neighbour_stack; /* and of the neighbour's allocation; 0 unknown */
+  uint32_t check;        /* the id of the check that failed (docs/checks.md), 0 none */
 };
 
 /* Name of a bug class as it appears in reports, e.g. "double-free". */

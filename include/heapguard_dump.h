@@ -8,8 +8,10 @@
  * written from a damaged process and may itself be damaged.
  *
  * All integers are little-endian, as written by the x86-64 / aarch64
- * process that produced the dump. Version 1 is described here; a reader
- * rejects a major version it does not know.
+ * process that produced the dump. Version 2 is described here; a reader
+ * rejects a version it does not know. Version 1 (heapguard 0.1) differs in
+ * the segment metadata (an owner field and block counters inside the
+ * checksum) and in the report section (no check id).
  */
 #ifndef HEAPGUARD_DUMP_H
 #define HEAPGUARD_DUMP_H
@@ -17,7 +19,7 @@
 #include <stdint.h>
 
 #define HG_DUMP_MAGIC "HGDUMP\r\n"
-#define HG_DUMP_VERSION 1u
+#define HG_DUMP_VERSION 2u
 
 struct hg_dump_file_header {
   char magic[8];           /* HG_DUMP_MAGIC, no terminator */
@@ -57,10 +59,14 @@ struct hg_dump_process {
   uint32_t granule;        /* block granule bytes (16) */
 };
 
-/* The detection that caused the dump; values of enum hg_bug_class. */
+/*
+ * The detection that caused the dump: its bug class (enum
+ * heapguard_bug_class) and the id of the check that failed (the library's
+ * src/checks.inc; 0 for an on-demand dump).
+ */
 struct hg_dump_report {
   uint32_t bug_class;
-  uint32_t reserved;
+  uint32_t check;
   uint64_t address;        /* the address the program passed or touched */
   uint64_t block;          /* header address of the block concerned, or 0 */
   uint64_t segment;        /* segment metadata address, or 0 */
@@ -72,9 +78,26 @@ struct hg_dump_report {
 #define HG_DUMP_SEGMENT_DAMAGED 1u   /* the segment the report is about */
 #define HG_DUMP_SEGMENT_META_ONLY 2u /* a neighbour: metadata bytes only */
 
+/*
+ * The bytes of a segment from its metadata (struct hg_segment, src/segment.h)
+ * on; a page the writer could not read ends them early.
+ */
 struct hg_dump_segment {
   uint64_t address;        /* where the first byte below lived */
   uint64_t length;         /* bytes that follow this struct */
 };
+
+/* The layout, fixed: a reader built anywhere must agree with the writer. */
+#ifdef __cplusplus
+#define HG_DUMP_LAYOUT(cond, what) static_assert(cond, what)
+#else
+#define HG_DUMP_LAYOUT(cond, what) _Static_assert(cond, what)
+#endif
+HG_DUMP_LAYOUT(sizeof(struct hg_dump_file_header) == 24, "dump file header");
+HG_DUMP_LAYOUT(sizeof(struct hg_dump_section) == 16, "dump section header");
+HG_DUMP_LAYOUT(sizeof(struct hg_dump_process) == 80, "dump process section");
+HG_DUMP_LAYOUT(sizeof(struct hg_dump_report) == 48, "dump report section");
+HG_DUMP_LAYOUT(sizeof(struct hg_dump_segment) == 16, "dump segment section");
+#undef HG_DUMP_LAYOUT
 
 #endif

@@ -1,5 +1,10 @@
 /*
- * arena.c - serving blocks: free lists, split, coalesce, large segments.
+ * arena.c - the shared heap: blocks of many sizes in shared segments, cut
+ * from free lists, split and merged, held in quarantine after a free.
+ *
+ * Threads are spread round-robin over the arenas; each arena owns its
+ * shared segments and has its own lock, so no lock is taken by every call,
+ * and a block is always returned to the arena that owns its segment.
  *
  * Free blocks sit in size-segregated doubly linked lists (bins) whose
  * links live in the blocks' first data bytes, mangled with the key and
@@ -10,14 +15,14 @@
  *   - blocks tile each segment; no two free blocks are adjacent;
  *   - every free block of a shared segment is in exactly one bin, the one
  *     hg_bin_of_block() names, and its bit in `nonempty` is set;
- *   - segment used_blocks/used_bytes count the used blocks.
+ *   - a segment is empty when one free block spans it; at most
+ *     EMPTY_SEGMENTS_KEPT empty segments per arena stay mapped.
  * A block that a free merges into its predecessor keeps its old header,
  * sealed as free, so that a second free of it is still named double-free.
  * Freed blocks first wait in the arena's quarantine (quarantined state,
- * poisoned data, still counted as used in their segment). When they leave
- * it, small ones stay quarantined on the arena's recycling stacks for an
- * allocation of their exact size; the others, and those the stacks have
- * no room for, are merged and filed.
+ * poisoned data). When they leave it, small ones stay quarantined on the
+ * arena's recycling stacks for an allocation of their exact size; the
+ * others, and those the stacks have no room for, are merged and filed.
  */
 #define _GNU_SOURCE
 #include "arena.h"
@@ -28,9 +33,9 @@
 #include <string.h>
 
 #include "check.h"
-#include "guard.h"
+#include "describe.h"
+#include "heap.h"
 #include "options.h"
-#include "os.h"
 #include "quarantine.h"
 #include "recycle.h"
 #include "runtime.h"
@@ -38,7 +43,7 @@
 
 struct hg_arena {
   pthread_mutex_t lock;
-  uint32_t index;
+  uint16_t index;
   uint32_t empty_segments; /* shared segments with no used block, kept */
   uint64_t nonempty[HG_BIN_WORDS];
   struct hg_block *bins[HG_BIN_COUNT];
@@ -61,7 +66,7 @@ void hg_arenas_init(unsigned count)
   arena_count = count;
   for (unsigned i = 0; i < count; i++) {
     pthread_mutex_init(&arenas[i].lock, NULL);
-    arenas[i].index = i;
+    arenas[i].index = (uint16_t)i;
   }
 }
 
@@ -72,6 +77,16 @@ static struct hg_arena *arena_for_thread(void)
     return a;
   unsigned i = atomic_fetch_add_explicit(&next_arena, 1, memory_order_relaxed);
   return tls_arena = &arenas[i % arena_count];
+}
+
+/* The arena of a verified shared segment; its index is bounded by the count. */
+static struct hg_arena *arena_of(const struct hg_segment *s, struct heapguard_finding *f)
+{
+  if (s->arena < arena_count)
+    return &arenas[s->arena];
+  f->segment = (uintptr_t)s;
+  hg_fail(f, HG_CHECK_SEGMENT_KIND, NULL, arena_count, s->arena);
+  return NULL;
 }
 
 /* Granules for a block holding request bytes and at least one canary byte. */
@@ -90,10 +105,15 @@ static bool recycling_on(void)
   return !hg_options.random_placement;
 }
 
-static bool is_large_request(size_t request, size_t alignment)
+static uint32_t segment_granules(const struct hg_segment *s)
 {
-  return request >= HG_LARGE_THRESHOLD || alignment >= HG_LARGE_THRESHOLD / 4 ||
-         request + alignment >= HG_LARGE_THRESHOLD - HG_HEADER_SIZE;
+  return (uint32_t)((s->end - s->first_block) >> HG_GRANULE_SHIFT);
+}
+
+/* A free block that spans its whole segment: the segment holds nothing. */
+static bool spans_segment(const struct hg_segment *s, const struct hg_block *b)
+{
+  return b == hg_segment_first(s) && b->size == segment_granules(s);
 }
 
 /* ---- free lists ---- */
@@ -147,15 +167,15 @@ static bool check_link_target(const struct hg_arena *a, const struct hg_block *f
 {
   if (!to)
     return true;
+  /* Segment metadata is read-only once registered: its kind and arena hold. */
   struct hg_segment *s = hg_segment_lookup((uintptr_t)to);
-  if (!s || hg_segment_is_large(s) || s->owner != a->index)
-    return hg_fail(f, HEAPGUARD_METADATA_CORRUPTION, "free-list link", from, 0,
-                (uintptr_t)to);
-  if (!hg_check_free_block(s, to, f))
+  if (!s || s->kind != HG_SEGMENT_SHARED || s->arena != a->index)
+    return hg_fail(f, HG_CHECK_FREE_LIST_LINK, from, 0, (uintptr_t)to);
+  if (!hg_check_free_block(&hg_key, s, to, f))
     return false;
   if (link_get(to, back) != from)
-    return hg_fail(f, HEAPGUARD_METADATA_CORRUPTION, "free-list back link", to,
-                (uintptr_t)from, (uintptr_t)link_get(to, back));
+    return hg_fail(f, HG_CHECK_FREE_LIST_BACK_LINK, to, (uintptr_t)from,
+                   (uintptr_t)link_get(to, back));
   return true;
 }
 
@@ -170,8 +190,7 @@ static bool bin_links_sound(const struct hg_arena *a, const struct hg_block *b,
       !check_link_target(a, b, prev, LINK_NEXT, f))
     return false;
   if (!prev && a->bins[bin] != b)
-    return hg_fail(f, HEAPGUARD_METADATA_CORRUPTION, "free-list head", b,
-                   (uintptr_t)a->bins[bin], (uintptr_t)b);
+    return hg_fail(f, HG_CHECK_FREE_LIST_HEAD, b, (uintptr_t)a->bins[bin], (uintptr_t)b);
   return true;
 }
 
@@ -220,14 +239,14 @@ static void init_free_header(struct hg_block *b, uint32_t size, uint32_t prev_si
   hg_block_seal(&hg_key, b);
 }
 
+/* A new segment's one free block, taken for use at once. */
 static struct hg_block *fresh_segment_block(struct hg_arena *a)
 {
   struct hg_segment *s = hg_segment_create_shared(a->index);
   if (!s)
     return NULL;
   struct hg_block *b = hg_segment_first(s);
-  init_free_header(b, (s->end - s->first_block) >> HG_GRANULE_SHIFT, 0, 0);
-  a->empty_segments++;
+  init_free_header(b, segment_granules(s), 0, 0);
   return b;
 }
 
@@ -247,12 +266,15 @@ static struct hg_block *take_free_block(struct hg_arena *a, uint32_t g,
   if (bin < 0)
     return fresh_segment_block(a);
   struct hg_block *b = a->bins[bin];
-  bool sound = hg_check_free_block(hg_segment_of_shared(b), b, f);
+  struct hg_segment *s = hg_segment_of_shared(b);
+  bool sound = hg_check_free_block(&hg_key, s, b, f);
   if (sound && (b->size < g || hg_bin_of_block(b->size) != (unsigned)bin))
-    sound = hg_fail(f, HEAPGUARD_METADATA_CORRUPTION, "free block in the wrong bin", b,
-                    (uint64_t)bin, hg_bin_of_block(b->size));
-  if (sound && bin_remove(a, b, f))
+    sound = hg_fail(f, HG_CHECK_FREE_WRONG_BIN, b, (uint64_t)bin, hg_bin_of_block(b->size));
+  if (sound && bin_remove(a, b, f)) {
+    if (spans_segment(s, b))
+      a->empty_segments--;
     return b;
+  }
   /* The list is damaged: keep all of it out of use from now on. */
   a->bins[bin] = NULL;
   bin_mark(a, bin, false);
@@ -266,7 +288,7 @@ static bool relink_next(struct hg_segment *s, struct hg_block *b, uint32_t new_p
   struct hg_block *n = hg_block_next(b);
   if ((char *)n == hg_segment_end(s))
     return true;
-  if (!hg_check_next_link(s, b, f))
+  if (!hg_check_next_link(&hg_key, s, b, f))
     return false;
   n->prev_size = new_prev;
   hg_block_seal(&hg_key, n);
@@ -289,7 +311,6 @@ static bool split_tail(struct hg_arena *a, struct hg_segment *s, struct hg_block
   return true;
 }
 
-/* Move *bp forward to an aligned data address; the skipped front is freed. */
 /* Give the first lead granules of *bp back to the free lists; *bp moves up. */
 static bool split_front(struct hg_arena *a, struct hg_segment *s, struct hg_block **bp,
                         uint32_t lead, struct heapguard_finding *f)
@@ -350,15 +371,6 @@ static bool place_randomly(struct hg_arena *a, struct hg_segment *s, struct hg_b
   return split_front(a, s, bp, spare, f);
 }
 
-static void account_used(struct hg_arena *a, struct hg_segment *s, size_t bytes)
-{
-  if (s->used_blocks == 0)
-    a->empty_segments--;
-  s->used_blocks++;
-  s->used_bytes += bytes;
-  hg_segment_seal(&hg_key, s);
-}
-
 static void mark_used(struct hg_block *b, size_t request, uint16_t kind, uint32_t stack)
 {
   b->tail = (uint32_t)(hg_block_capacity(b) - request);
@@ -378,7 +390,7 @@ static uint32_t quarantined_free_stack(const struct hg_arena *a, const struct hg
 
 /*
  * Where the blocks a finding names were allocated and freed, for the
- * report; a is the arena that may hold the block, or NULL.
+ * report; a is the arena that may hold the block.
  */
 static void note_stacks(const struct hg_arena *a, struct heapguard_finding *f)
 {
@@ -388,7 +400,7 @@ static void note_stacks(const struct hg_arena *a, struct heapguard_finding *f)
       f->alloc_stack = f->alloc_stack ? f->alloc_stack : b->stack;
     if (b->state == HG_STATE_FREE)
       f->free_stack = b->tail;
-    else if (b->state == HG_STATE_QUARANTINED && !f->free_stack && a)
+    else if (b->state == HG_STATE_QUARANTINED && !f->free_stack)
       f->free_stack = quarantined_free_stack(a, b);
   }
   const struct hg_block *n = (const struct hg_block *)f->neighbour;
@@ -396,135 +408,18 @@ static void note_stacks(const struct hg_arena *a, struct heapguard_finding *f)
     f->neighbour_stack = n->stack;
 }
 
-/* ---- large blocks ---- */
-
-#define LARGE_CACHE_SLOTS 8u
-#define LARGE_CACHE_BYTES ((size_t)64 << 20)
-
-static pthread_mutex_t large_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct hg_segment *large_cache[LARGE_CACHE_SLOTS];
-static size_t large_cache_bytes;
-
-/* A cached segment fits if it holds the request without wasting half of it. */
-static bool cached_segment_fits(const struct hg_segment *s, size_t request,
-                                size_t alignment)
-{
-  return hg_segment_large_fits(s, request, alignment) &&
-         s->map_size <= 2 * (request + 4 * HG_PAGE_SIZE + alignment);
-}
-
-/*
- * Dedicated segments are created, changed, cached and destroyed only under
- * large_lock, so a heap walk or a fork that holds it sees each one whole.
- */
-static struct hg_segment *large_cache_take(size_t request, size_t alignment)
-{
-  struct hg_segment *found = NULL;
-  for (unsigned i = 0; i < LARGE_CACHE_SLOTS; i++) {
-    struct hg_segment *s = large_cache[i];
-    if (s && cached_segment_fits(s, request, alignment)) {
-      large_cache[i] = NULL;
-      large_cache_bytes -= s->map_size;
-      found = s;
-      break;
-    }
-  }
-  return found;
-}
-
-/* Keep s for reuse if the cache has room; false when s must be unmapped. */
-static bool large_cache_put(struct hg_segment *s)
-{
-  bool kept = false;
-  for (unsigned i = 0; i < LARGE_CACHE_SLOTS && !kept; i++) {
-    if (!large_cache[i] && large_cache_bytes + s->map_size <= LARGE_CACHE_BYTES) {
-      large_cache[i] = s;
-      large_cache_bytes += s->map_size;
-      kept = true;
-    }
-  }
-  return kept;
-}
-
-static void *large_alloc(size_t request, size_t alignment, uint16_t kind,
-                         uint32_t stack, bool *zeroed)
-{
-  pthread_mutex_lock(&large_lock);
-  struct hg_segment *s = large_cache_take(request, alignment);
-  *zeroed = s == NULL;
-  if (!s)
-    s = hg_segment_create_large(request, alignment);
-  struct hg_block *b = NULL;
-  if (s) {
-    hg_segment_place_large(s, request, alignment);
-    b = hg_segment_first(s);
-    mark_used(b, request, kind, stack);
-    s->used_blocks = 1;
-    s->used_bytes = hg_block_bytes(b);
-    hg_segment_seal(&hg_key, s);
-  }
-  pthread_mutex_unlock(&large_lock);
-  return b ? hg_block_data(b) : NULL;
-}
-
-/* After taking large_lock: is s still the registered segment of p? */
-static bool large_still_mapped(const struct hg_segment *s, const void *p,
-                               struct heapguard_finding *f)
-{
-  if (hg_segment_lookup((uintptr_t)p) == s)
-    return true;
-  f->segment = 0;
-  return hg_fail(f, HEAPGUARD_INVALID_FREE, "pointer not allocated by heapguard", NULL, 0,
-                 (uintptr_t)p);
-}
-
-static bool large_check(const struct hg_segment *s, const void *p, uint16_t kind,
-                        size_t size, struct heapguard_finding *f)
-{
-  if (!large_still_mapped(s, p, f) || !hg_check_segment(s, f))
-    return false;
-  const struct hg_block *b = hg_segment_first(s);
-  if (hg_block_data(b) != p) {
-    hg_diagnose_pointer(s, (uintptr_t)p, f);
-    return false;
-  }
-  return hg_check_live_block(s, b, f) && hg_check_kind(b, kind, size, f);
-}
-
-static bool large_free(struct hg_segment *s, void *p, uint16_t kind, size_t size,
-                       uint32_t free_stack, struct heapguard_finding *f)
-{
-  pthread_mutex_lock(&large_lock);
-  bool ok = large_check(s, p, kind, size, f);
-  if (ok) {
-    struct hg_block *b = hg_segment_first(s);
-    init_free_header(b, b->size, 0, free_stack);
-    s->used_blocks = 0;
-    s->used_bytes = 0;
-    hg_segment_seal(&hg_key, s);
-    if (!large_cache_put(s))
-      hg_segment_destroy(s);
-  } else {
-    note_stacks(NULL, f);
-  }
-  pthread_mutex_unlock(&large_lock);
-  return ok;
-}
-
-/* ---- the entry points ---- */
-
 /*
  * What a block leaving the quarantine must pass, when its wait ends and
  * again when it is handed out from a recycling stack. A damaged block
  * stays out of use, and false comes back with *f.
  */
-static bool check_leaving_quarantine(struct hg_arena *a, struct hg_freed e,
+static bool check_leaving_quarantine(struct hg_arena *a, struct hg_quarantined e,
                                      struct heapguard_finding *f)
 {
-  struct hg_segment *s = hg_segment_of_shared(e.block);
-  if (hg_check_segment(s, f) && hg_check_reusable_block(s, e.block, f))
+  struct hg_segment *s = hg_segment_of_shared(e.item);
+  if (hg_check_segment(&hg_key, s, f) && hg_check_reusable_block(&hg_key, s, e.item, f))
     return true;
-  f->free_stack = f->block == (uintptr_t)e.block ? e.free_stack : 0;
+  f->free_stack = f->block == (uintptr_t)e.item ? e.free_stack : 0;
   note_stacks(a, f);
   return false;
 }
@@ -533,13 +428,13 @@ static bool check_leaving_quarantine(struct hg_arena *a, struct hg_freed e,
 static struct hg_block *take_recycled(struct hg_arena *a, uint32_t g,
                                       struct heapguard_finding *f)
 {
-  struct hg_freed e;
+  struct hg_quarantined e;
   if (!hg_recycle_pop(&a->recycle, g, &e) || !check_leaving_quarantine(a, e, f))
     return NULL;
-  return e.block;
+  return e.item;
 }
 
-/* A block of g granules cut from the free lists, aligned, counted as used. */
+/* A block of g granules cut from the free lists, aligned. */
 static struct hg_block *carve_block(struct hg_arena *a, uint32_t g, size_t alignment,
                                     struct heapguard_finding *f)
 {
@@ -548,22 +443,19 @@ static struct hg_block *carve_block(struct hg_arena *a, uint32_t g, size_t align
                       : g;
   struct hg_block *b = take_free_block(a, search, f);
   struct hg_segment *s = b ? hg_segment_of_shared(b) : NULL;
-  bool ok = b && hg_check_segment(s, f) &&
+  bool ok = b && hg_check_segment(&hg_key, s, f) &&
             (alignment <= HG_GRANULE ||
              split_front_for_alignment(a, s, &b, alignment, f)) &&
             (!hg_options.random_placement || alignment > HG_GRANULE ||
              place_randomly(a, s, &b, g, f)) &&
             split_tail(a, s, b, g, f);
-  if (!ok)
-    return NULL;
-  account_used(a, s, hg_block_bytes(b));
-  return b;
+  return ok ? b : NULL;
 }
 
 /*
  * A block of g granules for the caller to mark used: a recycled one of
- * that exact size when there is one (it is still counted as used), else
- * one carved from the free lists. NULL with f set on damage.
+ * that exact size when there is one, else one carved from the free lists.
+ * NULL with f set on damage.
  */
 static struct hg_block *take_block(struct hg_arena *a, uint32_t g, size_t alignment,
                                    struct heapguard_finding *f)
@@ -576,83 +468,6 @@ static struct hg_block *take_block(struct hg_arena *a, uint32_t g, size_t alignm
   return carve_block(a, g, alignment, f);
 }
 
-void *hg_heap_alloc_zeroable(size_t request, size_t alignment, uint16_t kind,
-                             uint32_t stack, bool *zeroed, struct heapguard_finding *f)
-{
-  *zeroed = false;
-  void *guarded = hg_guard_enabled ? hg_guard_alloc(request, alignment, kind, stack) : NULL;
-  if (guarded)
-    return *zeroed = true, guarded;
-  if (is_large_request(request, alignment))
-    return large_alloc(request, alignment, kind, stack, zeroed);
-  struct hg_arena *a = arena_for_thread();
-  pthread_mutex_lock(&a->lock);
-  struct hg_block *b = take_block(a, granules_for(request), alignment, f);
-  if (b)
-    mark_used(b, request, kind, stack);
-  pthread_mutex_unlock(&a->lock);
-  if (!b) {
-    if (f->bug_class == HEAPGUARD_OK)
-      errno = ENOMEM;
-    return NULL;
-  }
-  return hg_block_data(b);
-}
-
-void *hg_heap_alloc(size_t request, size_t alignment, uint16_t kind,
-                    struct heapguard_finding *f)
-{
-  bool zeroed;
-  return hg_heap_alloc_zeroable(request, alignment, kind, 0, &zeroed, f);
-}
-
-static bool pointer_is_granule_aligned(const void *p)
-{
-  return ((uintptr_t)p & (HG_GRANULE - 1)) == 0;
-}
-
-/* Find the segment of p in the registry, never reading memory at p. */
-static struct hg_segment *locate(const void *p, struct heapguard_finding *f)
-{
-  struct hg_segment *s = hg_segment_lookup((uintptr_t)p);
-  bool after_metadata = s && (const char *)p > (const char *)s;
-  if (after_metadata && (const char *)p < hg_segment_end(s))
-    return s;
-  /* A segment's recorded end is only believed once its metadata verifies. */
-  if (after_metadata && !hg_check_segment(s, f))
-    return NULL;
-  f->segment = (uintptr_t)s;
-  hg_fail(f, HEAPGUARD_INVALID_FREE, "pointer not allocated by heapguard", NULL, 0,
-       (uintptr_t)p);
-  return NULL;
-}
-
-static struct hg_arena *arena_of(const struct hg_segment *s, struct heapguard_finding *f)
-{
-  if (s->owner < arena_count)
-    return &arenas[s->owner];
-  hg_check_segment(s, f);
-  if (f->bug_class == HEAPGUARD_OK)
-    hg_fail(f, HEAPGUARD_SEGMENT_CORRUPTION, "segment owner", NULL, arena_count,
-         s->owner);
-  return NULL;
-}
-
-/* The checks free() runs on a block of a shared segment, under the lock. */
-static bool check_shared(const struct hg_segment *s, const void *p, uint16_t kind,
-                         size_t size, struct heapguard_finding *f)
-{
-  if (!hg_check_segment(s, f))
-    return false;
-  const struct hg_block *b = hg_block_of(p);
-  struct heapguard_finding probe = *f;
-  if (!pointer_is_granule_aligned(p) || !hg_check_header(s, b, &probe)) {
-    hg_diagnose_pointer(s, (uintptr_t)p, f);
-    return false;
-  }
-  return hg_check_live_block_body(s, b, f) && hg_check_kind(b, kind, size, f);
-}
-
 /*
  * Merge b with free neighbours and file the result; b's own header is
  * already checked. Everything a merge reads or rewrites (both links, the
@@ -662,21 +477,18 @@ static bool release_block(struct hg_arena *a, struct hg_segment *s,
                           struct hg_block *b, uint32_t free_stack,
                           struct heapguard_finding *f)
 {
-  if (!hg_check_next_link(s, b, f) || !hg_check_prev_link(s, b, f))
+  if (!hg_check_next_link(&hg_key, s, b, f) || !hg_check_prev_link(&hg_key, s, b, f))
     return false;
   struct hg_block *next = hg_block_next(b);
   struct hg_block *prev = b->prev_size ? hg_block_prev(b) : NULL;
   bool merge_next = (char *)next != hg_segment_end(s) && next->state == HG_STATE_FREE;
   bool merge_prev = prev && prev->state == HG_STATE_FREE;
-  if ((merge_next && !(bin_links_sound(a, next, f) && hg_check_next_link(s, next, f))) ||
+  if ((merge_next &&
+       !(bin_links_sound(a, next, f) && hg_check_next_link(&hg_key, s, next, f))) ||
       (merge_prev && !bin_links_sound(a, prev, f)))
     return false;
 
-  s->used_blocks--;
-  s->used_bytes -= hg_block_bytes(b);
-  hg_segment_seal(&hg_key, s);
   init_free_header(b, b->size, b->prev_size, free_stack);
-
   struct hg_block *start = b;
   uint32_t size = b->size;
   if (merge_next) {
@@ -697,36 +509,30 @@ static bool release_block(struct hg_arena *a, struct hg_segment *s,
     after->prev_size = size;
     hg_block_seal(&hg_key, after);
   }
-  if (s->used_blocks == 0 && a->empty_segments >= EMPTY_SEGMENTS_KEPT) {
-    hg_segment_destroy(s);
-    return true;
-  }
-  if (s->used_blocks == 0)
+  if (spans_segment(s, start)) {
+    if (a->empty_segments >= EMPTY_SEGMENTS_KEPT) {
+      hg_segment_destroy(s);
+      return true;
+    }
     a->empty_segments++;
+  }
   bin_insert(a, start);
   return true;
-}
-
-
-/* This arena's share of the quarantine budget. */
-static size_t quarantine_budget(void)
-{
-  return hg_options.quarantine_bytes / arena_count;
 }
 
 /*
  * Check a block whose wait is over, then keep it for reuse at its size
  * (when recycle is set and a stack has room) or merge it into the free
- * lists. Its segment is resealed by a merge: that is checked first too.
+ * lists.
  */
-static bool release_quarantined(struct hg_arena *a, struct hg_freed e, bool recycle,
+static bool release_quarantined(struct hg_arena *a, struct hg_quarantined e, bool recycle,
                                 struct heapguard_finding *f)
 {
   if (!check_leaving_quarantine(a, e, f))
     return false;
   if (recycle && hg_recycle_push(&a->recycle, e))
     return true;
-  return release_block(a, hg_segment_of_shared(e.block), e.block, e.free_stack, f);
+  return release_block(a, hg_segment_of_shared(e.item), e.item, e.free_stack, f);
 }
 
 /*
@@ -751,7 +557,7 @@ static bool drain_quarantine(struct hg_arena *a, size_t budget, bool recycle,
 {
   bool clean = true;
   while (hg_quarantine_over(&a->quarantine, budget)) {
-    struct hg_freed e = hg_quarantine_pop(&a->quarantine);
+    struct hg_quarantined e = hg_quarantine_pop(&a->quarantine);
     struct heapguard_finding found = { .operation = f->operation, .address = f->address };
     clean = keep_first_finding(release_quarantined(a, e, recycle, &found), &found, f) &&
             clean;
@@ -763,7 +569,7 @@ static bool drain_quarantine(struct hg_arena *a, size_t budget, bool recycle,
 static bool flush_recycled(struct hg_arena *a, struct heapguard_finding *f)
 {
   bool clean = true;
-  struct hg_freed e;
+  struct hg_quarantined e;
   while (hg_recycle_pop_any(&a->recycle, &e)) {
     struct heapguard_finding found = { .operation = f->operation, .address = f->address };
     clean = keep_first_finding(release_quarantined(a, e, false, &found), &found, f) && clean;
@@ -776,21 +582,55 @@ static bool quarantine_block(struct hg_arena *a, struct hg_segment *s, struct hg
 {
   b->state = HG_STATE_QUARANTINED;
   hg_block_seal(&hg_key, b);
-  if (!hg_quarantine_push(&a->quarantine, b, free_stack))
+  memset(hg_block_data(b), HG_POISON, hg_block_capacity(b));
+  struct hg_quarantined e = { b, free_stack, b->size };
+  if (!hg_quarantine_push(&a->quarantine, e))
     return release_block(a, s, b, free_stack, f);
-  return drain_quarantine(a, quarantine_budget(), recycling_on(), f);
+  return drain_quarantine(a, hg_quarantine_budget(arena_count), recycling_on(), f);
 }
 
-bool hg_heap_free(void *p, uint16_t kind, size_t size, uint32_t free_stack,
-                  struct heapguard_finding *f)
+/* ---- the operations of shared segments ---- */
+
+static void *shared_alloc(size_t request, size_t alignment, uint16_t kind, uint32_t stack,
+                          bool *zeroed, struct heapguard_finding *f)
 {
-  struct hg_segment *s = locate(p, f);
-  if (!s)
+  *zeroed = false;
+  struct hg_arena *a = arena_for_thread();
+  pthread_mutex_lock(&a->lock);
+  struct hg_block *b = take_block(a, granules_for(request), alignment, f);
+  if (b)
+    mark_used(b, request, kind, stack);
+  pthread_mutex_unlock(&a->lock);
+  if (!b) {
+    if (f->bug_class == HEAPGUARD_OK)
+      errno = ENOMEM;
+    return NULL;
+  }
+  return hg_block_data(b);
+}
+
+static bool pointer_is_granule_aligned(const void *p)
+{
+  return ((uintptr_t)p & (HG_GRANULE - 1)) == 0;
+}
+
+/* The checks free() runs on a block of a shared segment, under the lock. */
+static bool check_shared(const struct hg_segment *s, const void *p, uint16_t kind,
+                         size_t size, struct heapguard_finding *f)
+{
+  const struct hg_block *b = hg_block_of(p);
+  struct heapguard_finding probe = *f;
+  if (!pointer_is_granule_aligned(p) || !hg_check_header(&hg_key, s, b, &probe)) {
+    hg_diagnose_pointer(&hg_key, s, (uintptr_t)p, f);
     return false;
-  if (hg_segment_is_guard(s))
-    return hg_guard_free(p, kind, size, free_stack, f);
-  if (hg_segment_is_large(s))
-    return large_free(s, p, kind, size, free_stack, f);
+  }
+  return hg_check_live_block(&hg_key, s, b, f) &&
+         hg_check_kind(b, b->kind, hg_block_requested(b), kind, size, f);
+}
+
+static bool shared_free(struct hg_segment *s, void *p, uint16_t kind, size_t size,
+                        uint32_t free_stack, struct heapguard_finding *f)
+{
   struct hg_arena *a = arena_of(s, f);
   if (!a)
     return false;
@@ -806,35 +646,44 @@ bool hg_heap_free(void *p, uint16_t kind, size_t size, uint32_t free_stack,
   return ok;
 }
 
-bool hg_heap_inspect(const void *p, struct hg_block *copy,
-                     struct heapguard_finding *f)
+static void info_of(const struct hg_block *b, struct hg_block_info *info)
 {
-  struct hg_segment *s = locate(p, f);
-  if (!s)
-    return false;
-  if (hg_segment_is_guard(s))
-    return hg_guard_inspect(p, copy, f);
-  if (hg_segment_is_large(s)) {
-    pthread_mutex_lock(&large_lock);
-    bool ok = large_check(s, p, HG_KIND_ANY, 0, f);
-    if (ok)
-      *copy = *hg_block_of(p);
-    else
-      note_stacks(NULL, f);
-    pthread_mutex_unlock(&large_lock);
-    return ok;
-  }
+  *info = (struct hg_block_info){ hg_block_requested(b), b->kind, b->stack };
+}
+
+static bool shared_inspect(struct hg_segment *s, const void *p, struct hg_block_info *info,
+                           struct heapguard_finding *f)
+{
   struct hg_arena *a = arena_of(s, f);
   if (!a)
     return false;
   pthread_mutex_lock(&a->lock);
   bool ok = check_shared(s, p, HG_KIND_ANY, 0, f);
   if (ok)
-    *copy = *hg_block_of(p);
+    info_of(hg_block_of(p), info);
   else
     note_stacks(a, f);
   pthread_mutex_unlock(&a->lock);
   return ok;
+}
+
+/* Merge the free block r with a free block right after it, if there is one. */
+static bool merge_with_free_successor(struct hg_arena *a, struct hg_segment *s,
+                                      struct hg_block *r, struct heapguard_finding *f)
+{
+  struct hg_block *after = hg_block_next(r);
+  if ((char *)after == hg_segment_end(s) || after->state != HG_STATE_FREE ||
+      r->state != HG_STATE_FREE)
+    return true;
+  if (!bin_remove(a, r, f) || !bin_remove(a, after, f))
+    return false;
+  uint32_t merged = r->size + after->size;
+  if (!relink_next(s, after, merged, f))
+    return false;
+  r->size = merged;
+  hg_block_seal(&hg_key, r);
+  bin_insert(a, r);
+  return true;
 }
 
 /* Grow b into its free successor, or shrink it, keeping the data in place. */
@@ -857,120 +706,105 @@ static bool resize_shared(struct hg_arena *a, struct hg_segment *s, struct hg_bl
   }
   if (!split_tail(a, s, b, g, f))
     return false;
-  if (hg_block_bytes(b) < old_bytes) {
-    /* The freed remainder may now touch a free block: merge them. */
-    struct hg_block *r = hg_block_next(b);
-    struct hg_block *after = hg_block_next(r);
-    if ((char *)after != hg_segment_end(s) && after->state == HG_STATE_FREE &&
-        r->state == HG_STATE_FREE) {
-      if (!bin_remove(a, r, f) || !bin_remove(a, after, f))
-        return false;
-      uint32_t merged = r->size + after->size;
-      if (!relink_next(s, after, merged, f))
-        return false;
-      r->size = merged;
-      hg_block_seal(&hg_key, r);
-      bin_insert(a, r);
-    }
-  }
-  mark_used(b, request, b->kind, b->stack);
-  s->used_bytes = s->used_bytes - old_bytes + hg_block_bytes(b);
-  hg_segment_seal(&hg_key, s);
-  return true;
-}
-
-static bool resize_large(struct hg_block *b, size_t request)
-{
-  size_t capacity = hg_block_capacity(b);
-  if (request >= capacity || request < capacity / 2)
+  /* The freed remainder may now touch a free block: merge them. */
+  if (hg_block_bytes(b) < old_bytes && !merge_with_free_successor(a, s, hg_block_next(b), f))
     return false;
   mark_used(b, request, b->kind, b->stack);
   return true;
 }
 
-bool hg_heap_resize_in_place(void *p, size_t request, size_t *old_request,
-                             struct heapguard_finding *f)
+static bool shared_resize(struct hg_segment *s, void *p, size_t request, size_t *old_request,
+                          struct heapguard_finding *f)
 {
-  struct hg_segment *s = locate(p, f);
-  if (!s)
-    return false;
-  if (hg_segment_is_guard(s))
-    return hg_guard_resize_in_place(p, request, old_request, f);
-  struct hg_block *b = hg_block_of(p);
-  if (hg_segment_is_large(s)) {
-    pthread_mutex_lock(&large_lock);
-    bool ok = large_check(s, p, HG_KIND_MALLOC, 0, f);
-    if (ok)
-      *old_request = hg_block_requested(b);
-    else
-      note_stacks(NULL, f);
-    ok = ok && is_large_request(request, HG_GRANULE) && resize_large(b, request);
-    pthread_mutex_unlock(&large_lock);
-    return ok;
-  }
   struct hg_arena *a = arena_of(s, f);
   if (!a)
     return false;
   pthread_mutex_lock(&a->lock);
   bool ok = check_shared(s, p, HG_KIND_MALLOC, 0, f);
   if (ok)
-    *old_request = hg_block_requested(b);
+    *old_request = hg_block_requested(hg_block_of(p));
   else
     note_stacks(a, f);
-  ok = ok && !is_large_request(request, HG_GRANULE) && resize_shared(a, s, b, request, f);
+  ok = ok && resize_shared(a, s, hg_block_of(p), request, f);
   pthread_mutex_unlock(&a->lock);
   return ok;
 }
 
-struct check_all_state {
-  struct heapguard_finding *f;
-  bool ok;
-};
-
-static void check_one_segment(struct hg_segment *s, void *arg)
+/* Whole-heap walks run with every arena lock held (lock_all). */
+static bool shared_check(const struct hg_segment *s, struct heapguard_finding *f)
 {
-  struct check_all_state *st = arg;
-  if (!st->ok)
-    return;
-  if (hg_segment_is_guard(s)) {
-    st->ok = hg_guard_check_segment(s, st->f);
-    return;
-  }
-  struct hg_arena *a = hg_segment_is_large(s) ? NULL : arena_of(s, st->f);
-  if (!hg_segment_is_large(s) && !a) {
-    st->ok = false;
-    return;
-  }
-  st->ok = hg_check_segment_blocks(s, st->f);
-  if (!st->ok)
-    note_stacks(a, st->f);
+  struct hg_arena *a = arena_of(s, f);
+  if (!a)
+    return false;
+  bool ok = hg_check_segment_blocks(&hg_key, s, f);
+  if (!ok)
+    note_stacks(a, f);
+  return ok;
 }
-
-struct used_visit {
-  hg_live_visitor fn;
-  void *arg;
-};
 
 /* Walk a segment's blocks by their sizes, trusting only sound headers. */
-static void visit_used_blocks(struct hg_segment *s, void *arg)
+static void shared_visit(const struct hg_segment *s, hg_live_visitor fn, void *arg)
 {
-  struct used_visit *v = arg;
-  if (hg_segment_is_guard(s)) {
-    hg_guard_for_each_used(s, v->fn, v->arg);
-    return;
-  }
   struct heapguard_finding f = { 0 };
-  if (hg_check_segment(s, &f)) {
-    struct hg_block *b = hg_segment_first(s);
-    while ((char *)b < hg_segment_end(s) && hg_check_header(s, b, &f)) {
-      if (b->state == HG_STATE_USED)
-        v->fn((uintptr_t)hg_block_data(b), hg_block_requested(b), b->stack, v->arg);
-      b = hg_block_next(b);
-    }
+  struct hg_block *b = hg_segment_first(s);
+  while ((char *)b < hg_segment_end(s) && hg_check_header(&hg_key, s, b, &f)) {
+    if (b->state == HG_STATE_USED)
+      fn((uintptr_t)hg_block_data(b), hg_block_requested(b), b->stack, arg);
+    b = hg_block_next(b);
   }
 }
 
-bool hg_heap_drain_quarantines(struct heapguard_finding *f)
+/* Blocks in use in s, counted by a walk that stops at the first damaged header. */
+static bool count_used(const struct hg_segment *s, uint64_t *count)
+{
+  struct heapguard_finding f = { 0 };
+  *count = 0;
+  const struct hg_block *b = hg_segment_first(s);
+  while ((const char *)b < hg_segment_end(s)) {
+    if (!hg_check_header(&hg_key, s, b, &f))
+      return false;
+    *count += b->state == HG_STATE_USED;
+    b = hg_block_next(b);
+  }
+  return true;
+}
+
+static void shared_describe(struct hg_buf *out, const struct heapguard_finding *f)
+{
+  const struct hg_segment *s = (const struct hg_segment *)f->segment;
+  hg_describe_block_and_neighbour(out, &hg_key, f);
+  uint64_t used;
+  bool counted = count_used(s, &used);
+  hg_describe_segment(out, s, counted ? " block in use" : NULL, " blocks in use", used);
+}
+
+/*
+ * A fault in a guard page of a shared segment: past the end of its last
+ * block, or below its metadata. Blocks are read without the lock (this is
+ * a signal handler), only through headers that verify.
+ */
+static bool shared_fault(const struct hg_segment *s, uintptr_t addr,
+                         struct heapguard_finding *f)
+{
+  const struct hg_block *last = NULL;
+  struct heapguard_finding probe = { 0 };
+  for (const struct hg_block *b = hg_segment_first(s); (const char *)b < hg_segment_end(s);
+       b = hg_block_next(b)) {
+    if (!hg_check_header(&hg_key, s, b, &probe))
+      break;
+    last = b;
+  }
+  if (addr >= (uintptr_t)hg_segment_end(s) && last && last->state == HG_STATE_USED &&
+      (const char *)hg_block_next(last) == hg_segment_end(s)) {
+    f->requested = hg_block_requested(last);
+    f->offset = (intptr_t)(addr - (uintptr_t)hg_block_data(last));
+    f->alloc_stack = last->stack;
+    return hg_fail(f, HG_CHECK_GUARD_PAGE, last, 0, addr), true;
+  }
+  return hg_fail(f, HG_CHECK_SEGMENT_GUARD_PAGE, NULL, 0, addr), true;
+}
+
+static bool shared_drain(struct heapguard_finding *f)
 {
   bool clean = true;
   for (unsigned i = 0; i < arena_count; i++) {
@@ -979,44 +813,31 @@ bool hg_heap_drain_quarantines(struct heapguard_finding *f)
     clean = flush_recycled(&arenas[i], f) && clean;
     pthread_mutex_unlock(&arenas[i].lock);
   }
-  if (hg_guard_enabled)
-    hg_guard_drain_quarantine();
   return clean;
 }
 
-/*
- * Whole-heap walks hold every arena lock, the large lock and the guard lock
- * (in the order fork uses), so no segment is created, changed or unmapped
- * under them.
- */
-void hg_heap_lock_all(void)
+static void shared_lock_all(void)
 {
   for (unsigned i = 0; i < arena_count; i++)
     pthread_mutex_lock(&arenas[i].lock);
-  pthread_mutex_lock(&large_lock);
-  hg_guard_lock();
 }
 
-void hg_heap_unlock_all(void)
+static void shared_unlock_all(void)
 {
-  hg_guard_unlock();
-  pthread_mutex_unlock(&large_lock);
   for (unsigned i = 0; i < arena_count; i++)
     pthread_mutex_unlock(&arenas[i].lock);
 }
 
-void hg_heap_for_each_used(hg_live_visitor fn, void *arg)
+static void shared_fork_child(void)
 {
-  struct used_visit v = { fn, arg };
-  hg_heap_lock_all();
-  hg_segment_for_each(visit_used_blocks, &v);
-  hg_heap_unlock_all();
+  for (unsigned i = 0; i < arena_count; i++)
+    pthread_mutex_init(&arenas[i].lock, NULL);
 }
 
 /*
- * Every free list of arena a: each entry a sound free block of the bin's
- * size range whose links agree. A list longer than any heap could hold is
- * a cycle made by damaged links.
+ * Every free list of every arena: each entry a sound free block of the
+ * bin's size range whose links agree. A list longer than any heap could
+ * hold is a cycle made by damaged links.
  */
 #define MAX_LIST_WALK ((size_t)1 << 28)
 
@@ -1025,40 +846,35 @@ static bool check_free_lists(const struct hg_arena *a, struct heapguard_finding 
   for (unsigned bin = 0; bin < HG_BIN_COUNT; bin++) {
     size_t steps = 0;
     for (const struct hg_block *b = a->bins[bin]; b; b = link_get(b, LINK_NEXT)) {
-      if (!hg_check_free_block(hg_segment_of_shared(b), b, f) || !bin_links_sound(a, b, f))
+      if (!hg_check_free_block(&hg_key, hg_segment_of_shared(b), b, f) ||
+          !bin_links_sound(a, b, f))
         return false;
       if (hg_bin_of_block(b->size) != bin || ++steps > MAX_LIST_WALK)
-        return hg_fail(f, HEAPGUARD_METADATA_CORRUPTION, "free list", b, bin,
-                       hg_bin_of_block(b->size));
+        return hg_fail(f, HG_CHECK_FREE_LIST, b, bin, hg_bin_of_block(b->size));
     }
   }
   return true;
 }
 
-bool hg_heap_check_all(struct heapguard_finding *f)
+bool hg_arena_check_free_lists(struct heapguard_finding *f)
 {
-  struct check_all_state st = { f, true };
-  hg_heap_lock_all();
-  hg_segment_for_each(check_one_segment, &st);
-  for (unsigned i = 0; st.ok && i < arena_count; i++)
-    st.ok = check_free_lists(&arenas[i], f);
-  hg_heap_unlock_all();
-  return st.ok;
-}
-
-void hg_arenas_fork_prepare(void)
-{
-  hg_heap_lock_all();
-}
-
-void hg_arenas_fork_parent(void)
-{
-  hg_heap_unlock_all();
-}
-
-void hg_arenas_fork_child(void)
-{
-  pthread_mutex_init(&large_lock, NULL);
   for (unsigned i = 0; i < arena_count; i++)
-    pthread_mutex_init(&arenas[i].lock, NULL);
+    if (!check_free_lists(&arenas[i], f))
+      return false;
+  return true;
 }
+
+const struct hg_kind_ops hg_shared_ops = {
+  .alloc = shared_alloc,
+  .free = shared_free,
+  .inspect = shared_inspect,
+  .resize = shared_resize,
+  .check = shared_check,
+  .visit = shared_visit,
+  .describe = shared_describe,
+  .fault = shared_fault,
+  .drain = shared_drain,
+  .lock_all = shared_lock_all,
+  .unlock_all = shared_unlock_all,
+  .fork_child = shared_fork_child,
+};

@@ -150,14 +150,14 @@ static bool tail_words_intact(const struct hg_key *key, const uint8_t *end, size
 }
 
 bool hg_tail_check(const struct hg_key *key, const struct hg_block *b,
-                   struct hg_tail_damage *damage)
+                   struct hg_damage *damage)
 {
   return hg_tail_verify(key, (const uint8_t *)hg_block_data(b) + hg_block_requested(b),
                         tail_checked_bytes(b), damage);
 }
 
 bool hg_tail_verify(const struct hg_key *key, const uint8_t *end, size_t n,
-                    struct hg_tail_damage *damage)
+                    struct hg_damage *damage)
 {
   if (__builtin_expect(tail_words_intact(key, end, n), 1))
     return true;
@@ -175,4 +175,37 @@ bool hg_tail_verify(const struct hg_key *key, const uint8_t *end, size_t n,
     damage->last = i;
   }
   return intact;
+}
+
+/* Index of the first byte of p[0..n) that is not poison, or n. */
+static size_t first_unpoisoned(const uint8_t *p, size_t n)
+{
+  static const uint64_t poison_word = 0x0101010101010101ull * HG_POISON;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    __builtin_memcpy(&w, p + i, 8);
+    if (w != poison_word)
+      break;
+  }
+  for (; i < n; i++)
+    if (p[i] != HG_POISON)
+      return i;
+  return n;
+}
+
+bool hg_poison_verify(const uint8_t *data, size_t n, struct hg_damage *damage)
+{
+  size_t first = first_unpoisoned(data, n);
+  if (__builtin_expect(first == n, 1))
+    return true;
+  size_t last = first;
+  for (size_t i = first; i < n; i++)
+    if (data[i] != HG_POISON)
+      last = i;
+  damage->first = first;
+  damage->last = last;
+  damage->expected = HG_POISON;
+  damage->found = data[first];
+  return false;
 }

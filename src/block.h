@@ -155,8 +155,9 @@ static inline struct hg_block *hg_block_prev(const struct hg_block *b)
 uint8_t hg_tail_byte(const struct hg_key *key, uintptr_t at);
 void hg_tail_write(const struct hg_key *key, const struct hg_block *b);
 
-struct hg_tail_damage {
-  size_t first;   /* offset, from the requested end, of the first bad byte */
+/* Bytes found changed in a canary or in poison. */
+struct hg_damage {
+  size_t first;   /* offset, from the start of the bytes checked, of the first bad byte */
   size_t last;    /* ... and of the last bad byte */
   uint8_t expected;
   uint8_t found;
@@ -164,12 +165,21 @@ struct hg_tail_damage {
 
 /* True when the trailing canary holds; otherwise fills *damage. */
 bool hg_tail_check(const struct hg_key *key, const struct hg_block *b,
-                   struct hg_tail_damage *damage);
+                   struct hg_damage *damage);
 
 /* The same pattern over n bytes from end, for blocks without a header. */
 void hg_tail_fill(const struct hg_key *key, uint8_t *end, size_t n);
 bool hg_tail_verify(const struct hg_key *key, const uint8_t *end, size_t n,
-                    struct hg_tail_damage *damage);
+                    struct hg_damage *damage);
+
+/*
+ * A quarantined block's data: every byte is HG_POISON until the block is
+ * reused, so a write after free shows as a changed byte.
+ */
+#define HG_POISON 0xdf
+
+/* True when the n bytes at data are all poison; otherwise fills *damage. */
+bool hg_poison_verify(const uint8_t *data, size_t n, struct hg_damage *damage);
 
 /* Free-list links, mangled with the key and the slot's own address. */
 static inline uintptr_t hg_link_mangle(const struct hg_key *key,

@@ -5,15 +5,15 @@
 
 #include <string.h>
 
-#include "quarantine.h"
-#include "runtime.h"
+#include "config.h"
 
-bool hg_fail(struct heapguard_finding *f, enum heapguard_bug_class c,
-             const char *what, const void *block, uint64_t expected,
-             uint64_t found)
+bool hg_fail(struct heapguard_finding *f, enum hg_check check, const void *block,
+             uint64_t expected, uint64_t found)
 {
-  f->bug_class = c;
-  f->what = what;
+  const struct hg_check_info *info = hg_check_info(check);
+  f->bug_class = info->bug_class;
+  f->what = info->name;
+  f->check = check;
   f->block = (uintptr_t)block;
   f->expected = expected;
   f->found = found;
@@ -21,17 +21,18 @@ bool hg_fail(struct heapguard_finding *f, enum heapguard_bug_class c,
 }
 
 /*
- * Segment metadata is verified on every use but changes only when a block
- * is carved from its segment or merged back. Each thread keeps a copy of
- * the last metadata it verified: the same bytes at the same address need
- * no new checksum, and any changed bit sends the check down the full path.
+ * Segment metadata is read-only, so it is the same bytes every time it is
+ * used. Each thread keeps a copy of the last metadata it verified: the
+ * same bytes at the same address need no new checksum, and any changed
+ * bit sends the check down the full path.
  */
 struct verified_segment {
   uintptr_t addr;
   uint64_t words[sizeof(struct hg_segment) / 8];
 };
 
-static HG_TLS struct verified_segment tls_verified;
+static __attribute__((tls_model("initial-exec"))) __thread struct verified_segment
+  tls_verified;
 
 static bool segment_matches_verified(const struct hg_segment *s)
 {
@@ -48,27 +49,27 @@ static void remember_verified(const struct hg_segment *s)
   memcpy(tls_verified.words, s, sizeof tls_verified.words);
 }
 
-bool hg_check_segment(const struct hg_segment *s, struct heapguard_finding *f)
+bool hg_check_segment(const struct hg_key *key, const struct hg_segment *s,
+                      struct heapguard_finding *f)
 {
   f->segment = (uintptr_t)s;
   if (segment_matches_verified(s))
     return true;
-  switch (hg_segment_verify(&hg_key, s)) {
+  switch (hg_segment_verify(key, s)) {
   case HG_SEGMENT_OK:
     remember_verified(s);
     return true;
   case HG_SEGMENT_BAD_MAGIC:
-    return hg_fail(f, HEAPGUARD_SEGMENT_CORRUPTION, "segment magic", NULL,
-                HG_SEGMENT_MAGIC, s->magic);
+    return hg_fail(f, HG_CHECK_SEGMENT_MAGIC, NULL, HG_SEGMENT_MAGIC, s->magic);
   case HG_SEGMENT_BAD_CHECKSUM:
-    return hg_fail(f, HEAPGUARD_SEGMENT_CORRUPTION, "segment checksum", NULL,
-                hg_segment_expected_checksum(&hg_key, s, (uintptr_t)s),
-                s->checksum);
+    return hg_fail(f, HG_CHECK_SEGMENT_CHECKSUM, NULL,
+                   hg_segment_expected_checksum(key, s, (uintptr_t)s), s->checksum);
   case HG_SEGMENT_BAD_BOUNDS:
+    return hg_fail(f, HG_CHECK_SEGMENT_BOUNDS, NULL, HG_SEGMENT_META_SIZE, s->first_block);
+  case HG_SEGMENT_BAD_KIND:
     break;
   }
-  return hg_fail(f, HEAPGUARD_SEGMENT_CORRUPTION, "segment bounds", NULL,
-              HG_SEGMENT_META_SIZE, s->first_block);
+  return hg_fail(f, HG_CHECK_SEGMENT_KIND, NULL, HG_SEGMENT_SHARED, s->kind);
 }
 
 static bool block_is_inside(const struct hg_segment *s, const struct hg_block *b)
@@ -84,31 +85,29 @@ static bool block_fits_segment(const struct hg_segment *s, const struct hg_block
   return (size_t)(hg_segment_end(s) - (const char *)b) >= hg_block_bytes(b);
 }
 
-bool hg_check_header(const struct hg_segment *s, const struct hg_block *b,
-                     struct heapguard_finding *f)
+bool hg_check_header(const struct hg_key *key, const struct hg_segment *s,
+                     const struct hg_block *b, struct heapguard_finding *f)
 {
   if (!block_is_inside(s, b))
-    return hg_fail(f, HEAPGUARD_METADATA_CORRUPTION, "block position", NULL,
-                (uintptr_t)hg_segment_first(s), (uintptr_t)b);
-  switch (hg_block_verify(&hg_key, b)) {
+    return hg_fail(f, HG_CHECK_BLOCK_POSITION, NULL, (uintptr_t)hg_segment_first(s),
+                   (uintptr_t)b);
+  switch (hg_block_verify(key, b)) {
   case HG_HEADER_OK:
     break;
   case HG_HEADER_BAD_CANARY:
-    return hg_fail(f, HEAPGUARD_METADATA_CORRUPTION, "header canary", b,
-                hg_block_expected_canary(&hg_key, (uintptr_t)b), b->canary);
+    return hg_fail(f, HG_CHECK_HEADER_CANARY, b,
+                   hg_block_expected_canary(key, (uintptr_t)b), b->canary);
   case HG_HEADER_BAD_CHECKSUM:
-    return hg_fail(f, HEAPGUARD_METADATA_CORRUPTION, "header checksum", b,
-                hg_block_expected_checksum(&hg_key, b, (uintptr_t)b), b->checksum);
+    return hg_fail(f, HG_CHECK_HEADER_CHECKSUM, b,
+                   hg_block_expected_checksum(key, b, (uintptr_t)b), b->checksum);
   case HG_HEADER_BAD_STATE:
-    return hg_fail(f, HEAPGUARD_METADATA_CORRUPTION, "block state", b,
-                HG_STATE_USED, b->state);
+    return hg_fail(f, HG_CHECK_BLOCK_STATE, b, HG_STATE_USED, b->state);
   case HG_HEADER_BAD_SIZE:
-    return hg_fail(f, HEAPGUARD_METADATA_CORRUPTION, "block size", b,
-                HG_MIN_BLOCK_GRANULES, b->size);
+    return hg_fail(f, HG_CHECK_BLOCK_SIZE, b, HG_MIN_BLOCK_GRANULES, b->size);
   }
   if (!block_fits_segment(s, b))
-    return hg_fail(f, HEAPGUARD_METADATA_CORRUPTION, "block size past segment end", b,
-                (uint64_t)(hg_segment_end(s) - (const char *)b), hg_block_bytes(b));
+    return hg_fail(f, HG_CHECK_BLOCK_PAST_END, b,
+                   (uint64_t)(hg_segment_end(s) - (const char *)b), hg_block_bytes(b));
   return true;
 }
 
@@ -116,121 +115,114 @@ static bool check_state_used(const struct hg_block *b, struct heapguard_finding 
 {
   if (b->state == HG_STATE_USED)
     return true;
-  return hg_fail(f, HEAPGUARD_DOUBLE_FREE, "block already free", b, HG_STATE_USED,
-              b->state);
+  return hg_fail(f, HG_CHECK_ALREADY_FREE, b, HG_STATE_USED, b->state);
 }
 
-static bool check_trailing_canary(const struct hg_block *b,
-                                  struct heapguard_finding *f)
+bool hg_check_trailing_canary(const struct hg_key *key, const struct hg_block *b,
+                              struct heapguard_finding *f)
 {
-  struct hg_tail_damage d;
-  if (hg_tail_check(&hg_key, b, &d))
+  struct hg_damage d;
+  if (hg_tail_check(key, b, &d))
     return true;
   f->requested = hg_block_requested(b);
   f->offset = (intptr_t)(f->requested + d.first);
   f->extent = d.last - d.first + 1;
-  return hg_fail(f, HEAPGUARD_HEAP_BUFFER_OVERFLOW, "trailing canary", b, d.expected,
-              d.found);
+  return hg_fail(f, HG_CHECK_TRAILING_CANARY, b, d.expected, d.found);
 }
 
 /* A neighbour whose header is smashed: the block before it is the likely writer. */
-static bool check_neighbour_header(const struct hg_segment *s,
-                                   const struct hg_block *n,
-                                   const struct hg_block *before,
+static bool check_neighbour_header(const struct hg_key *key, const struct hg_segment *s,
+                                   const struct hg_block *n, const struct hg_block *before,
                                    struct heapguard_finding *f)
 {
-  if (hg_check_header(s, n, f))
+  if (hg_check_header(key, s, n, f))
     return true;
   f->neighbour = (uintptr_t)before;
   return false;
 }
 
-bool hg_check_next_link(const struct hg_segment *s, const struct hg_block *b,
-                        struct heapguard_finding *f)
+bool hg_check_next_link(const struct hg_key *key, const struct hg_segment *s,
+                        const struct hg_block *b, struct heapguard_finding *f)
 {
   const struct hg_block *n = hg_block_next(b);
   if ((const char *)n == hg_segment_end(s))
     return true;
-  if (!check_neighbour_header(s, n, b, f))
+  if (!check_neighbour_header(key, s, n, b, f))
     return false;
   if (n->prev_size != b->size)
-    return hg_fail(f, HEAPGUARD_METADATA_CORRUPTION, "next block's prev link", n,
-                b->size, n->prev_size);
+    return hg_fail(f, HG_CHECK_NEXT_PREV_LINK, n, b->size, n->prev_size);
   return true;
 }
 
-bool hg_check_prev_link(const struct hg_segment *s, const struct hg_block *b,
-                            struct heapguard_finding *f)
+bool hg_check_prev_link(const struct hg_key *key, const struct hg_segment *s,
+                        const struct hg_block *b, struct heapguard_finding *f)
 {
   if (b->prev_size == 0) {
     if (b == hg_segment_first(s))
       return true;
-    return hg_fail(f, HEAPGUARD_METADATA_CORRUPTION, "prev link of a non-first block",
-                b, 1, 0);
+    return hg_fail(f, HG_CHECK_PREV_LINK_OF_FIRST, b, 1, 0);
   }
   const struct hg_block *p = hg_block_prev(b);
   if ((const char *)p < (const char *)hg_segment_first(s))
-    return hg_fail(f, HEAPGUARD_METADATA_CORRUPTION, "prev link before segment start",
-                b, (uint64_t)((const char *)b - (const char *)hg_segment_first(s)),
-                hg_block_bytes(b));
-  if (!hg_check_header(s, p, f))
+    return hg_fail(f, HG_CHECK_PREV_LINK_BEFORE_START, b,
+                   (uint64_t)((const char *)b - (const char *)hg_segment_first(s)),
+                   hg_block_bytes(b));
+  if (!hg_check_header(key, s, p, f))
     return false;
   if (p->size != b->prev_size)
-    return hg_fail(f, HEAPGUARD_METADATA_CORRUPTION, "previous block's size", p,
-                b->prev_size, p->size);
+    return hg_fail(f, HG_CHECK_PREV_BLOCK_SIZE, p, b->prev_size, p->size);
   return true;
 }
 
-bool hg_check_live_block(const struct hg_segment *s, const struct hg_block *b,
-                         struct heapguard_finding *f)
-{
-  f->segment = (uintptr_t)s;
-  return hg_check_header(s, b, f) && hg_check_live_block_body(s, b, f);
-}
-
-bool hg_check_live_block_body(const struct hg_segment *s, const struct hg_block *b,
-                              struct heapguard_finding *f)
+bool hg_check_live_block(const struct hg_key *key, const struct hg_segment *s,
+                         const struct hg_block *b, struct heapguard_finding *f)
 {
   f->segment = (uintptr_t)s;
   f->requested = b->state != HG_STATE_FREE ? hg_block_requested(b) : 0;
-  return check_state_used(b, f) && check_trailing_canary(b, f) &&
-         hg_check_next_link(s, b, f);
+  return check_state_used(b, f) && hg_check_trailing_canary(key, b, f) &&
+         hg_check_next_link(key, s, b, f);
 }
 
-bool hg_check_reusable_block(const struct hg_segment *s, const struct hg_block *b,
-                             struct heapguard_finding *f)
+bool hg_check_poison(const struct hg_block *b, struct heapguard_finding *f)
+{
+  struct hg_damage d;
+  if (hg_poison_verify(hg_block_data(b), hg_block_capacity(b), &d))
+    return true;
+  f->offset = (intptr_t)d.first;
+  f->extent = d.last - d.first + 1;
+  f->requested = hg_block_requested(b);
+  return hg_fail(f, HG_CHECK_POISON, b, d.expected, d.found);
+}
+
+bool hg_check_reusable_block(const struct hg_key *key, const struct hg_segment *s,
+                             const struct hg_block *b, struct heapguard_finding *f)
 {
   f->segment = (uintptr_t)s;
-  if (!hg_check_header(s, b, f))
+  if (!hg_check_header(key, s, b, f))
     return false;
   if (b->state != HG_STATE_QUARANTINED)
-    return hg_fail(f, HEAPGUARD_METADATA_CORRUPTION, "quarantined block state", b,
-                   HG_STATE_QUARANTINED, b->state);
+    return hg_fail(f, HG_CHECK_QUARANTINED_STATE, b, HG_STATE_QUARANTINED, b->state);
   return hg_check_poison(b, f);
 }
 
-
-bool hg_check_kind(const struct hg_block *b, uint16_t kind, size_t size,
-                   struct heapguard_finding *f)
+bool hg_check_kind(const void *block, uint16_t allocated_kind, size_t requested,
+                   uint16_t kind, size_t size, struct heapguard_finding *f)
 {
-  if (kind != HG_KIND_ANY && b->kind != kind)
-    return hg_fail(f, HEAPGUARD_ALLOC_DEALLOC_MISMATCH, "allocation kind", b, b->kind,
-                   kind);
-  if (size && size != hg_block_requested(b))
-    return hg_fail(f, HEAPGUARD_ALLOC_DEALLOC_MISMATCH, "size given to sized delete",
-                   b, hg_block_requested(b), size);
+  if (kind != HG_KIND_ANY && allocated_kind != kind)
+    return hg_fail(f, HG_CHECK_ALLOC_KIND, block, allocated_kind, kind);
+  if (size && size != requested)
+    return hg_fail(f, HG_CHECK_SIZED_DELETE, block, requested, size);
   return true;
 }
 
-bool hg_check_free_block(const struct hg_segment *s, const struct hg_block *b,
-                         struct heapguard_finding *f)
+bool hg_check_free_block(const struct hg_key *key, const struct hg_segment *s,
+                         const struct hg_block *b, struct heapguard_finding *f)
 {
   f->segment = (uintptr_t)s;
-  if (!hg_check_header(s, b, f))
+  if (!hg_check_header(key, s, b, f))
     return false;
   if (b->state != HG_STATE_FREE)
-    return hg_fail(f, HEAPGUARD_METADATA_CORRUPTION, "free-list entry not free", b,
-                HG_STATE_FREE, b->state);
+    return hg_fail(f, HG_CHECK_FREE_ENTRY_NOT_FREE, b, HG_STATE_FREE, b->state);
   return true;
 }
 
@@ -240,28 +232,23 @@ static void diagnose_inside(const struct hg_block *b, uintptr_t p,
   intptr_t off = (intptr_t)(p - (uintptr_t)hg_block_data(b));
   f->offset = off;
   f->requested = b->state != HG_STATE_FREE ? hg_block_requested(b) : 0;
-  if (b->state != HG_STATE_USED)
-    hg_fail(f, HEAPGUARD_INVALID_FREE, "pointer into a freed block", b, 0, (uint64_t)off);
-  else if (off < 0)
-    hg_fail(f, HEAPGUARD_INVALID_FREE, "pointer into a block header", b, 0,
-         (uint64_t)off);
-  else
-    hg_fail(f, HEAPGUARD_INVALID_FREE, "pointer into the middle of a block", b, 0,
-         (uint64_t)off);
+  enum hg_check check = b->state != HG_STATE_USED ? HG_CHECK_INTO_FREED
+                        : off < 0                 ? HG_CHECK_INTO_HEADER
+                                                  : HG_CHECK_INTERIOR;
+  hg_fail(f, check, b, 0, (uint64_t)off);
 }
 
-void hg_diagnose_pointer(const struct hg_segment *s, uintptr_t p,
+void hg_diagnose_pointer(const struct hg_key *key, const struct hg_segment *s, uintptr_t p,
                          struct heapguard_finding *f)
 {
   f->segment = (uintptr_t)s;
   const struct hg_block *prev = NULL;
   const struct hg_block *b = hg_segment_first(s);
   while ((const char *)b < hg_segment_end(s)) {
-    if (!check_neighbour_header(s, b, prev, f))
+    if (!check_neighbour_header(key, s, b, prev, f))
       return;
     if (prev && b->prev_size != prev->size) {
-      hg_fail(f, HEAPGUARD_METADATA_CORRUPTION, "prev link", b, prev->size,
-           b->prev_size);
+      hg_fail(f, HG_CHECK_PREV_LINK, b, prev->size, b->prev_size);
       return;
     }
     const struct hg_block *next = hg_block_next(b);
@@ -272,24 +259,23 @@ void hg_diagnose_pointer(const struct hg_segment *s, uintptr_t p,
     prev = b;
     b = next;
   }
-  hg_fail(f, HEAPGUARD_INVALID_FREE, "pointer outside every block", NULL, 0, p);
+  hg_fail(f, HG_CHECK_OUTSIDE_BLOCKS, NULL, 0, p);
 }
 
-bool hg_check_segment_blocks(const struct hg_segment *s,
+bool hg_check_segment_blocks(const struct hg_key *key, const struct hg_segment *s,
                              struct heapguard_finding *f)
 {
-  if (!hg_check_segment(s, f))
-    return false;
   const struct hg_block *prev = NULL;
   const struct hg_block *b = hg_segment_first(s);
+  f->segment = (uintptr_t)s;
   while ((const char *)b < hg_segment_end(s)) {
-    if (!check_neighbour_header(s, b, prev, f))
+    if (!check_neighbour_header(key, s, b, prev, f))
       return false;
-    if (b->state == HG_STATE_USED && !check_trailing_canary(b, f))
+    if (b->state == HG_STATE_USED && !hg_check_trailing_canary(key, b, f))
       return false;
     if (b->state == HG_STATE_QUARANTINED && !hg_check_poison(b, f))
       return false;
-    if (!hg_check_next_link(s, b, f))
+    if (!hg_check_next_link(key, s, b, f))
       return false;
     prev = b;
     b = hg_block_next(b);

@@ -1,12 +1,13 @@
 /*
  * check.h - the invariants of blocks and segments, as named checks.
  *
- * Each check either passes or fills a heapguard_finding (class, the check's
- * name, block, expected and found values) and returns false; nothing here
- * reports, locks or modifies the heap. The caller holds the lock of the
- * arena that owns the segment, so neighbours cannot change underneath.
- * A check never follows a size or link it has not bounded against the
- * segment first.
+ * Each check either passes or fills a heapguard_finding through hg_fail
+ * (the check's id from checks.inc, block, expected and found values) and
+ * returns false; nothing here reports, locks or modifies the heap, and
+ * the key is passed in, so the checks run on any segment without start-up.
+ * The caller makes sure the memory checked does not change underneath
+ * (it holds the lock that covers it). A check never follows a size or
+ * link it has not bounded against the segment first.
  */
 #ifndef HG_CHECK_H
 #define HG_CHECK_H
@@ -15,77 +16,82 @@
 
 #include "block.h"
 #include "heapguard.h"
+#include "names.h"
 #include "segment.h"
 
 /* Fill f with a failed check; returns false for the caller to pass on. */
-bool hg_fail(struct heapguard_finding *f, enum heapguard_bug_class c,
-             const char *what, const void *block, uint64_t expected,
-             uint64_t found);
+bool hg_fail(struct heapguard_finding *f, enum hg_check check, const void *block,
+             uint64_t expected, uint64_t found);
 
-/* Segment metadata: magic, checksum, bounds. */
-bool hg_check_segment(const struct hg_segment *s, struct heapguard_finding *f);
+/* Segment metadata: magic, checksum, bounds, kind. */
+bool hg_check_segment(const struct hg_key *key, const struct hg_segment *s,
+                      struct heapguard_finding *f);
 
 /* A block header inside segment s: position, canary, checksum, state, size. */
-bool hg_check_header(const struct hg_segment *s, const struct hg_block *b,
-                     struct heapguard_finding *f);
+bool hg_check_header(const struct hg_key *key, const struct hg_segment *s,
+                     const struct hg_block *b, struct heapguard_finding *f);
 
 /*
- * Everything free() requires of the block at header b before it touches
- * anything: a sound header, status used, the trailing canary intact, and a
- * sound next block that links back (the header an overflow reaches
- * first). The prev link is checked when the block is merged, which is
- * when it is first followed.
+ * Everything free() requires of the block at header b, whose header
+ * hg_check_header() has passed, before it touches anything: status used,
+ * the trailing canary intact, and a sound next block that links back (the
+ * header an overflow reaches first). The prev link is checked when the
+ * block is merged, which is when it is first followed.
  */
-bool hg_check_live_block(const struct hg_segment *s, const struct hg_block *b,
-                         struct heapguard_finding *f);
+bool hg_check_live_block(const struct hg_key *key, const struct hg_segment *s,
+                         const struct hg_block *b, struct heapguard_finding *f);
 
-/* The same, for a block whose header hg_check_header() has just passed. */
-bool hg_check_live_block_body(const struct hg_segment *s, const struct hg_block *b,
+/* The trailing canary of a used block is intact (else heap-buffer-overflow). */
+bool hg_check_trailing_canary(const struct hg_key *key, const struct hg_block *b,
                               struct heapguard_finding *f);
 
 /*
  * The block was allocated by a call of the same family as the one freeing
- * it, and (size nonzero: a C++ sized delete) with that many bytes.
+ * it (HG_KIND_ANY: any will do), and (size nonzero: a C++ sized delete)
+ * with that many bytes. For blocks described by their fields, not a header.
  */
-bool hg_check_kind(const struct hg_block *b, uint16_t kind, size_t size,
-                   struct heapguard_finding *f);
+bool hg_check_kind(const void *block, uint16_t allocated_kind, size_t requested,
+                   uint16_t kind, size_t size, struct heapguard_finding *f);
 
 /*
  * A block leaving the quarantine, to be handed out again at its own size
  * or merged: sound header, status quarantined, poison intact (else
  * heap-use-after-free). A merge checks the links on top.
  */
-bool hg_check_reusable_block(const struct hg_segment *s, const struct hg_block *b,
-                             struct heapguard_finding *f);
+bool hg_check_reusable_block(const struct hg_key *key, const struct hg_segment *s,
+                             const struct hg_block *b, struct heapguard_finding *f);
+
+/* The poison of a quarantined block is intact (else heap-use-after-free). */
+bool hg_check_poison(const struct hg_block *b, struct heapguard_finding *f);
 
 /* A block taken from a free list: sound header, status free, in bounds. */
-bool hg_check_free_block(const struct hg_segment *s, const struct hg_block *b,
-                         struct heapguard_finding *f);
+bool hg_check_free_block(const struct hg_key *key, const struct hg_segment *s,
+                         const struct hg_block *b, struct heapguard_finding *f);
 
 /*
- * The block before next must be b: next->prev_size names b's size. Used
- * before a neighbour's header is rewritten.
+ * The block after b, if any, must link back to it: its header is sound and
+ * its prev_size names b's size. Used before a neighbour's header is rewritten.
  */
-bool hg_check_next_link(const struct hg_segment *s, const struct hg_block *b,
-                        struct heapguard_finding *f);
+bool hg_check_next_link(const struct hg_key *key, const struct hg_segment *s,
+                        const struct hg_block *b, struct heapguard_finding *f);
 
 /*
  * The block before b is sound and its size is b->prev_size (or b is the
  * first block). Used before a merge follows the link.
  */
-bool hg_check_prev_link(const struct hg_segment *s, const struct hg_block *b,
-                        struct heapguard_finding *f);
+bool hg_check_prev_link(const struct hg_key *key, const struct hg_segment *s,
+                        const struct hg_block *b, struct heapguard_finding *f);
 
 /*
  * The pointer p does not start a sound used block: walk the segment from
  * its first block to say what p is (an interior pointer, a pointer into a
  * smashed header, ...) and fill f. Always fills f with a bug class.
  */
-void hg_diagnose_pointer(const struct hg_segment *s, uintptr_t p,
+void hg_diagnose_pointer(const struct hg_key *key, const struct hg_segment *s, uintptr_t p,
                          struct heapguard_finding *f);
 
 /* Verify every block of s in address order; stops at the first finding. */
-bool hg_check_segment_blocks(const struct hg_segment *s,
+bool hg_check_segment_blocks(const struct hg_key *key, const struct hg_segment *s,
                              struct heapguard_finding *f);
 
 #endif

@@ -123,7 +123,7 @@ bool hg_dump_write(const struct heapguard_finding *f, const char *text,
                                     4u + (below != NULL) + (above != NULL), 0 };
   struct hg_dump_process pr;
   fill_process(&pr);
-  struct hg_dump_report rep = { (uint32_t)f->bug_class, 0, f->address, f->block,
+  struct hg_dump_report rep = { (uint32_t)f->bug_class, f->check, f->address, f->block,
                                 f->segment, f->expected, f->found };
   bool ok = hg_os_write_all(fd, &fh, sizeof fh) &&
             write_section(fd, HG_DUMP_PROCESS, 0, &pr, sizeof pr) &&

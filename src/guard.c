@@ -1,12 +1,12 @@
 /*
  * guard.c - guard-page mode: guard segments and their slots, the
- * quarantine of freed slots, the mapping budget, sampling, and the
- * SIGSEGV/SIGBUS handler that turns a fault on guarded memory into a report.
+ * quarantine of freed slots, the mapping budget, sampling, and what a fault
+ * on guarded memory means (fault.c catches it, this file names it).
  *
- * A guard segment is one registered mapping (owner HG_OWNER_GUARD), aligned
- * to HG_SEGMENT_SIZE like every segment:
+ * A guard segment is one registered mapping (kind HG_SEGMENT_GUARD),
+ * aligned to HG_SEGMENT_SIZE like every segment:
  *
- *   [guard page][hg_segment | guard_meta | slot table ...][fence page]
+ *   [guard page][hg_segment, read-only][guard_meta | slot table ...][fence page]
  *   [slot 0 data pages][guard page][slot 1 data pages][guard page] ...
  *
  * so every slot's data pages have a PROT_NONE page on both sides. The
@@ -25,14 +25,13 @@
  * Metadata is out of band: the slot table (state, requested size, data
  * offset, kind) sits in the segment's first pages, never next to user data.
  * A freed slot is PROT_NONE, so an in-band header could not be read at a
- * double free, nor by the fault handler; the table can. The hg_segment
- * header is sealed once at creation and never changes afterwards (its
- * used_blocks stays 0; the table counts live slots), so the fault handler
- * can verify it with no lock held.
+ * double free, nor by the fault handler; the table can. The segment
+ * metadata is read-only (the table counts live slots), so the fault
+ * handler can verify it with no lock held.
  *
  * A slot's life: UNUSED -> USED (data pages made read-write) -> QUARANTINED
- * (made PROT_NONE, its pages discarded, queued in a FIFO of at most
- * QUARANTINE_SLOTS slots and QUARANTINE_BYTES bytes) -> FREE (evicted from
+ * (made PROT_NONE, its pages discarded, queued in the quarantine of
+ * quarantine.h, where it weighs its requested bytes) -> FREE (evicted from
  * the FIFO onto its segment's free list; a dedicated segment is unmapped
  * instead) -> USED again. A freed slot keeps its last block's size and
  * offset, so that an access to it is named a use after free at the right
@@ -45,8 +44,9 @@
  * (hg_guard_drain_quarantine) the quarantine is emptied and every empty
  * segment unmapped, so that the address space they held can be used again.
  *
- * Mapping budget: a segment costs at most 3 VMAs (leading guard page,
- * read-write metadata, the PROT_NONE rest) and each live slot at most 2
+ * Mapping budget: a segment costs at most 4 VMAs (leading guard page,
+ * read-only metadata, the read-write slot table, the PROT_NONE rest) and
+ * each live slot at most 2
  * more (its read-write pages split the PROT_NONE area; a freed slot merges
  * back). Guard mode counts them and stops guarding new allocations, with
  * one warning, when the count would pass half of vm.max_map_count (read at
@@ -62,47 +62,18 @@
 #define _GNU_SOURCE
 #include "guard.h"
 
+#include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
-#include <ucontext.h>
 
-#include "backtrace.h"
 #include "check.h"
+#include "describe.h"
+#include "heap.h"
 #include "options.h"
 #include "os.h"
-#include "report.h"
+#include "quarantine.h"
 #include "runtime.h"
 #include "segment.h"
-
-enum slot_state {
-  SLOT_UNUSED = 0,
-  SLOT_USED = 1,
-  SLOT_QUARANTINED = 2,
-  SLOT_FREE = 3,
-};
-
-struct guard_slot {
-  struct guard_slot *next; /* its segment's free list */
-  uint64_t requested;      /* of the block in it, or of the last one */
-  uint64_t alignment;
-  uint32_t data_off;       /* block data, from the slot's first data page */
-  _Atomic uint16_t state;
-  uint16_t kind;
-  uint32_t alloc_stack;    /* stack-depot ids, 0 when unknown */
-  uint32_t free_stack;
-};
-
-struct guard_meta {
-  uint32_t slot_pages;  /* data pages per slot; a guard page follows them */
-  uint32_t slot_count;
-  uint32_t live;
-  uint32_t class_index; /* CLASS_COUNT for a dedicated segment */
-  uint32_t free_count;  /* slots on free_slots; all of them: the segment is empty */
-  struct guard_slot *free_slots;
-  struct hg_segment *prev, *next; /* in its class's list of open segments */
-  struct guard_slot slots[];
-};
 
 #define PAGE ((size_t)HG_PAGE_SIZE)
 #define CLASS_COUNT 9u /* 1, 2, 4, ... 256 data pages */
@@ -113,46 +84,30 @@ struct guard_meta {
  * time; the rest are unmapped, and these too when memory runs out.
  */
 #define EMPTY_SEGMENTS_KEPT 1u
-#define QUARANTINE_SLOTS 4096u
-#define QUARANTINE_BYTES ((uint64_t)256 << 20)
-#define TAIL_CHECKED 64u
-
-bool hg_guard_enabled;
+/* VMAs a segment costs, and a live slot on top. */
+#define SEGMENT_VMAS 4u
+#define SLOT_VMAS 2u
 
 static pthread_mutex_t guard_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct hg_segment *open_segments[CLASS_COUNT]; /* those with a free slot */
 static unsigned empty_segments[CLASS_COUNT];          /* open ones with no slot taken */
-static struct guard_slot *quarantine[QUARANTINE_SLOTS];
-static unsigned quarantine_head, quarantine_count;
-static uint64_t quarantine_bytes;
+static struct hg_quarantine quarantine;
 static _Atomic uint64_t vmas; /* mappings guard mode has created, estimated high */
 static uint64_t max_maps, vma_budget;
 static _Atomic bool budget_warned;
-static struct sigaction previous_segv, previous_bus;
 
 static HG_TLS uint64_t sample_countdown;
 static HG_TLS uint64_t sample_rng;
 
-/* The `what` of every finding guard.c makes, recognised by address. */
-static const char WHAT_GUARD_PAGE[] = "access to a guard page";
-static const char WHAT_FREED[] = "access to a freed guarded block";
-static const char WHAT_WILD[] = "access to a guard segment outside every block";
-static const char WHAT_CANARY[] = "trailing canary of a guarded block";
-static const char WHAT_LEAD[] = "leading canary of a guarded block";
-static const char WHAT_DOUBLE_FREE[] = "guarded block already freed";
-static const char WHAT_INTERIOR[] = "pointer into the middle of a guarded block";
-static const char WHAT_INTO_FREED[] = "pointer into a freed guarded block";
-static const char WHAT_NO_BLOCK[] = "pointer into a guard segment outside every block";
-static const char WHAT_TABLE[] = "guard slot table";
-
 /* ---- geometry ---- */
 
-static struct guard_meta *meta_of(const struct hg_segment *s)
+/* The slot table starts on the page after the read-only metadata. */
+static struct hg_guard_meta *meta_of(const struct hg_segment *s)
 {
-  return (struct guard_meta *)((char *)s + HG_SEGMENT_META_SIZE);
+  return (struct hg_guard_meta *)((char *)s + HG_SEGMENT_META_SIZE);
 }
 
-static size_t slot_stride(const struct guard_meta *m)
+static size_t slot_stride(const struct hg_guard_meta *m)
 {
   return ((size_t)m->slot_pages + 1) * PAGE;
 }
@@ -162,25 +117,25 @@ static char *slot_area(const struct hg_segment *s)
   return (char *)s + s->first_block;
 }
 
-static size_t slot_index(const struct guard_meta *m, const struct guard_slot *slot)
+static size_t slot_index(const struct hg_guard_meta *m, const struct hg_guard_slot *slot)
 {
   return (size_t)(slot - m->slots);
 }
 
-static char *slot_base(const struct hg_segment *s, const struct guard_meta *m,
-                       const struct guard_slot *slot)
+static char *slot_base(const struct hg_segment *s, const struct hg_guard_meta *m,
+                       const struct hg_guard_slot *slot)
 {
   return slot_area(s) + slot_index(m, slot) * slot_stride(m);
 }
 
-static char *slot_data(const struct hg_segment *s, const struct guard_meta *m,
-                       const struct guard_slot *slot)
+static char *slot_data(const struct hg_segment *s, const struct hg_guard_meta *m,
+                       const struct hg_guard_slot *slot)
 {
   return slot_base(s, m, slot) + slot->data_off;
 }
 
 /* The slot table is in the segment's first chunk, like the header. */
-static struct hg_segment *segment_of_slot(const struct guard_slot *slot)
+static struct hg_segment *segment_of_slot(const struct hg_guard_slot *slot)
 {
   return (struct hg_segment *)(((uintptr_t)slot & ~(uintptr_t)(HG_SEGMENT_SIZE - 1)) +
                                PAGE);
@@ -188,8 +143,8 @@ static struct hg_segment *segment_of_slot(const struct guard_slot *slot)
 
 static size_t table_pages(size_t slots)
 {
-  size_t bytes = HG_SEGMENT_META_SIZE + sizeof(struct guard_meta) +
-                 slots * sizeof(struct guard_slot);
+  size_t bytes = HG_SEGMENT_META_SIZE + sizeof(struct hg_guard_meta) +
+                 slots * sizeof(struct hg_guard_slot);
   return (bytes + PAGE - 1) / PAGE;
 }
 
@@ -197,7 +152,7 @@ static size_t table_pages(size_t slots)
  * The slot table lives in writable memory that a wild write could reach:
  * bound it by the (checksummed) segment header before following it.
  */
-static bool table_is_sane(const struct hg_segment *s, const struct guard_meta *m)
+static bool table_is_sane(const struct hg_segment *s, const struct hg_guard_meta *m)
 {
   return m->slot_pages >= 1 && m->slot_count >= 1 &&
          s->first_block >= table_pages(m->slot_count) * PAGE &&
@@ -206,8 +161,8 @@ static bool table_is_sane(const struct hg_segment *s, const struct guard_meta *m
 }
 
 /* The slot whose data pages or following guard page hold addr, if any. */
-static struct guard_slot *slot_holding(const struct hg_segment *s,
-                                       struct guard_meta *m, uintptr_t addr,
+static struct hg_guard_slot *slot_holding(const struct hg_segment *s,
+                                       struct hg_guard_meta *m, uintptr_t addr,
                                        bool *in_guard)
 {
   uintptr_t area = (uintptr_t)slot_area(s);
@@ -266,7 +221,7 @@ static bool budget_allows(uint64_t more)
  */
 static void link_open(struct hg_segment *s)
 {
-  struct guard_meta *m = meta_of(s);
+  struct hg_guard_meta *m = meta_of(s);
   struct hg_segment **head = &open_segments[m->class_index];
   m->prev = NULL;
   m->next = *head;
@@ -277,7 +232,7 @@ static void link_open(struct hg_segment *s)
 
 static void unlink_open(struct hg_segment *s)
 {
-  struct guard_meta *m = meta_of(s);
+  struct hg_guard_meta *m = meta_of(s);
   if (m->prev)
     meta_of(m->prev)->next = m->next;
   else
@@ -287,14 +242,14 @@ static void unlink_open(struct hg_segment *s)
   m->prev = m->next = NULL;
 }
 
-static bool segment_is_empty(const struct guard_meta *m)
+static bool segment_is_empty(const struct hg_guard_meta *m)
 {
   return m->free_count == m->slot_count;
 }
 
-static void push_free(struct hg_segment *s, struct guard_slot *slot)
+static void push_free(struct hg_segment *s, struct hg_guard_slot *slot)
 {
-  struct guard_meta *m = meta_of(s);
+  struct hg_guard_meta *m = meta_of(s);
   if (!m->free_slots)
     link_open(s);
   slot->next = m->free_slots;
@@ -302,12 +257,12 @@ static void push_free(struct hg_segment *s, struct guard_slot *slot)
   m->free_count++;
 }
 
-static struct guard_slot *pop_free(struct hg_segment *s)
+static struct hg_guard_slot *pop_free(struct hg_segment *s)
 {
-  struct guard_meta *m = meta_of(s);
+  struct hg_guard_meta *m = meta_of(s);
   if (segment_is_empty(m))
     empty_segments[m->class_index]--;
-  struct guard_slot *slot = m->free_slots;
+  struct hg_guard_slot *slot = m->free_slots;
   m->free_slots = slot->next;
   m->free_count--;
   slot->next = NULL;
@@ -331,8 +286,8 @@ static struct hg_segment *new_segment(uint32_t pages, uint32_t slots, unsigned c
     hg_segment_destroy(s);
     return NULL;
   }
-  atomic_fetch_add(&vmas, 3);
-  struct guard_meta *m = meta_of(s);
+  atomic_fetch_add(&vmas, SEGMENT_VMAS);
+  struct hg_guard_meta *m = meta_of(s);
   m->slot_pages = pages;
   m->slot_count = slots;
   m->class_index = c;
@@ -348,10 +303,10 @@ static struct hg_segment *new_segment(uint32_t pages, uint32_t slots, unsigned c
 static void destroy_segment(struct hg_segment *s)
 {
   hg_segment_destroy(s);
-  atomic_fetch_sub(&vmas, 3);
+  atomic_fetch_sub(&vmas, SEGMENT_VMAS);
 }
 
-static struct guard_slot *take_slot(size_t pages)
+static struct hg_guard_slot *take_slot(size_t pages)
 {
   unsigned c = class_for(pages);
   if (c == DEDICATED) {
@@ -369,7 +324,7 @@ static struct guard_slot *take_slot(size_t pages)
  * goes back on its segment's free list, and a segment that is then empty
  * is kept (up to EMPTY_SEGMENTS_KEPT per class) or unmapped.
  */
-static void give_back(struct hg_segment *s, struct guard_meta *m, struct guard_slot *slot)
+static void give_back(struct hg_segment *s, struct hg_guard_meta *m, struct hg_guard_slot *slot)
 {
   if (m->class_index == DEDICATED) {
     destroy_segment(s);
@@ -402,16 +357,16 @@ static void release_empty_segments(void)
   }
 }
 
-static size_t tail_length(const struct hg_segment *s, const struct guard_meta *m,
-                          const struct guard_slot *slot)
+static size_t tail_length(const struct hg_segment *s, const struct hg_guard_meta *m,
+                          const struct hg_guard_slot *slot)
 {
   const char *end = slot_data(s, m, slot) + slot->requested;
   size_t room = (size_t)(slot_base(s, m, slot) + (size_t)m->slot_pages * PAGE - end);
-  return room < TAIL_CHECKED ? room : TAIL_CHECKED;
+  return room < HG_TAIL_CHECKED ? room : HG_TAIL_CHECKED;
 }
 
-static void tail_write(const struct hg_segment *s, const struct guard_meta *m,
-                       const struct guard_slot *slot)
+static void tail_write(const struct hg_segment *s, const struct hg_guard_meta *m,
+                       const struct hg_guard_slot *slot)
 {
   hg_tail_fill(&hg_key, (uint8_t *)slot_data(s, m, slot) + slot->requested,
                tail_length(s, m, slot));
@@ -423,9 +378,9 @@ static void tail_write(const struct hg_segment *s, const struct guard_meta *m,
  * guard_underflow=1. Unlike the trailing pattern it is keyed on each
  * address, so bytes copied from before another block do not pass.
  */
-static size_t lead_length(const struct guard_slot *slot)
+static size_t lead_length(const struct hg_guard_slot *slot)
 {
-  return slot->data_off < TAIL_CHECKED ? slot->data_off : TAIL_CHECKED;
+  return slot->data_off < HG_TAIL_CHECKED ? slot->data_off : HG_TAIL_CHECKED;
 }
 
 static uint8_t lead_byte(uintptr_t at)
@@ -438,8 +393,8 @@ static uint8_t lead_byte(uintptr_t at)
   return b ? b : 0xa5;
 }
 
-static void lead_write(const struct hg_segment *s, const struct guard_meta *m,
-                       const struct guard_slot *slot)
+static void lead_write(const struct hg_segment *s, const struct hg_guard_meta *m,
+                       const struct hg_guard_slot *slot)
 {
   uint8_t *data = (uint8_t *)slot_data(s, m, slot);
   size_t n = lead_length(slot);
@@ -451,16 +406,16 @@ static void *alloc_locked(size_t request, size_t alignment, size_t pages, uint16
                           uint32_t stack)
 {
   unsigned c = class_for(pages);
-  uint64_t need = 2 + (c == DEDICATED || !open_segments[c] ? 3 : 0);
+  uint64_t need = SLOT_VMAS + (c == DEDICATED || !open_segments[c] ? SEGMENT_VMAS : 0);
   if (!budget_allows(need)) {
     warn_budget();
     return NULL;
   }
-  struct guard_slot *slot = take_slot(pages);
+  struct hg_guard_slot *slot = take_slot(pages);
   if (!slot)
     return NULL;
   struct hg_segment *s = segment_of_slot(slot);
-  struct guard_meta *m = meta_of(s);
+  struct hg_guard_meta *m = meta_of(s);
   char *base = slot_base(s, m, slot);
   size_t bytes = (size_t)m->slot_pages * PAGE;
   if (!hg_os_protect_rw(base, bytes)) {
@@ -468,7 +423,7 @@ static void *alloc_locked(size_t request, size_t alignment, size_t pages, uint16
     warn_budget();
     return NULL;
   }
-  atomic_fetch_add(&vmas, 2);
+  atomic_fetch_add(&vmas, SLOT_VMAS);
   uintptr_t data = hg_options.guard_underflow
                      ? ((uintptr_t)base + alignment - 1) & ~(uintptr_t)(alignment - 1)
                      : ((uintptr_t)base + bytes - (request ? request : 1)) &
@@ -479,7 +434,7 @@ static void *alloc_locked(size_t request, size_t alignment, size_t pages, uint16
   slot->kind = kind;
   slot->alloc_stack = stack;
   slot->free_stack = 0;
-  atomic_store_explicit(&slot->state, SLOT_USED, memory_order_release);
+  atomic_store_explicit(&slot->state, HG_SLOT_USED, memory_order_release);
   m->live++;
   lead_write(s, m, slot);
   tail_write(s, m, slot);
@@ -520,17 +475,23 @@ static bool chosen(size_t request)
   return true;
 }
 
-void *hg_guard_alloc(size_t request, size_t alignment, uint16_t kind, uint32_t stack)
+static void *guard_alloc(size_t request, size_t alignment, uint16_t kind, uint32_t stack,
+                         bool *zeroed, struct heapguard_finding *f)
 {
+  (void)f;
   if (!chosen(request) || request > HG_MAX_REQUEST || alignment > HG_SEGMENT_SIZE)
     return NULL;
   size_t extra = alignment > PAGE ? alignment - PAGE : 0;
   size_t pages = (request + extra + PAGE - 1) / PAGE;
   if (pages == 0)
     pages = 1;
+  int saved = errno;
   pthread_mutex_lock(&guard_lock);
   void *p = alloc_locked(request, alignment, pages, kind, stack);
   pthread_mutex_unlock(&guard_lock);
+  /* Not guarded: the caller serves it from the normal heap, errno untouched. */
+  errno = saved;
+  *zeroed = true;
   return p;
 }
 
@@ -538,69 +499,56 @@ void *hg_guard_alloc(size_t request, size_t alignment, uint16_t kind, uint32_t s
 
 static bool check_guard_segment(const struct hg_segment *s, struct heapguard_finding *f)
 {
-  if (!hg_check_segment(s, f))
+  if (!hg_check_segment(&hg_key, s, f))
     return false;
-  const struct guard_meta *m = meta_of(s);
+  const struct hg_guard_meta *m = meta_of(s);
   if (!table_is_sane(s, m))
-    return hg_fail(f, HEAPGUARD_SEGMENT_CORRUPTION, WHAT_TABLE, NULL, s->first_block,
-                   m->slot_count);
+    return hg_fail(f, HG_CHECK_GUARD_TABLE, NULL, s->first_block, m->slot_count);
   return true;
 }
 
-static bool slot_was_used(const struct guard_slot *slot)
+static bool slot_was_used(const struct hg_guard_slot *slot)
 {
   uint16_t state = atomic_load_explicit(&slot->state, memory_order_acquire);
-  return state == SLOT_QUARANTINED || state == SLOT_FREE;
+  return state == HG_SLOT_QUARANTINED || state == HG_SLOT_FREE;
 }
 
 /* The used slot whose block starts at p; otherwise f says what p is. */
-static struct guard_slot *live_slot(const void *p, struct heapguard_finding *f)
+static struct hg_guard_slot *live_slot(const void *p, struct heapguard_finding *f)
 {
   struct hg_segment *s = hg_segment_lookup((uintptr_t)p);
-  if (!s || !hg_segment_is_guard(s)) { /* unmapped since the caller looked */
-    hg_fail(f, HEAPGUARD_INVALID_FREE, "pointer not allocated by heapguard", NULL, 0,
-            (uintptr_t)p);
+  if (!s || s->kind != HG_SEGMENT_GUARD) { /* unmapped since the caller looked */
+    f->segment = 0;
+    hg_fail(f, HG_CHECK_NOT_OURS, NULL, 0, (uintptr_t)p);
     return NULL;
   }
   if (!check_guard_segment(s, f))
     return NULL;
-  struct guard_meta *m = meta_of(s);
+  struct hg_guard_meta *m = meta_of(s);
   bool in_guard = false;
-  struct guard_slot *slot = slot_holding(s, m, (uintptr_t)p, &in_guard);
-  if (!slot || slot->state == SLOT_UNUSED) {
-    hg_fail(f, HEAPGUARD_INVALID_FREE, WHAT_NO_BLOCK, NULL, 0, (uintptr_t)p);
+  struct hg_guard_slot *slot = slot_holding(s, m, (uintptr_t)p, &in_guard);
+  if (!slot || slot->state == HG_SLOT_UNUSED) {
+    hg_fail(f, HG_CHECK_GUARD_OUTSIDE_SLOTS, NULL, 0, (uintptr_t)p);
     return NULL;
   }
   char *data = slot_data(s, m, slot);
   f->requested = slot->requested;
   f->offset = (intptr_t)((uintptr_t)p - (uintptr_t)data);
   f->alloc_stack = slot->alloc_stack;
-  f->free_stack = slot->state == SLOT_USED ? 0 : slot->free_stack;
-  if (slot->state == SLOT_USED && f->offset == 0)
+  f->free_stack = slot->state == HG_SLOT_USED ? 0 : slot->free_stack;
+  if (slot->state == HG_SLOT_USED && f->offset == 0)
     return slot;
   if (f->offset == 0)
-    hg_fail(f, HEAPGUARD_DOUBLE_FREE, WHAT_DOUBLE_FREE, NULL, SLOT_USED, slot->state);
-  else if (slot->state == SLOT_USED)
-    hg_fail(f, HEAPGUARD_INVALID_FREE, WHAT_INTERIOR, NULL, 0, (uint64_t)f->offset);
+    hg_fail(f, HG_CHECK_GUARD_ALREADY_FREE, NULL, HG_SLOT_USED, slot->state);
+  else if (slot->state == HG_SLOT_USED)
+    hg_fail(f, HG_CHECK_GUARD_INTERIOR, NULL, 0, (uint64_t)f->offset);
   else
-    hg_fail(f, HEAPGUARD_INVALID_FREE, WHAT_INTO_FREED, NULL, 0, (uint64_t)f->offset);
+    hg_fail(f, HG_CHECK_GUARD_INTO_FREED, NULL, 0, (uint64_t)f->offset);
   return NULL;
 }
 
-static bool check_kind(const struct guard_slot *slot, uint16_t kind, size_t size,
-                       struct heapguard_finding *f)
-{
-  if (slot->kind != kind)
-    return hg_fail(f, HEAPGUARD_ALLOC_DEALLOC_MISMATCH, "allocation kind", NULL,
-                   slot->kind, kind);
-  if (size && size != slot->requested)
-    return hg_fail(f, HEAPGUARD_ALLOC_DEALLOC_MISMATCH, "size given to sized delete",
-                   NULL, slot->requested, size);
-  return true;
-}
-
-static bool check_lead(const struct hg_segment *s, const struct guard_meta *m,
-                       const struct guard_slot *slot, struct heapguard_finding *f)
+static bool check_lead(const struct hg_segment *s, const struct hg_guard_meta *m,
+                       const struct hg_guard_slot *slot, struct heapguard_finding *f)
 {
   const uint8_t *data = (const uint8_t *)slot_data(s, m, slot);
   size_t n = lead_length(slot);
@@ -618,16 +566,16 @@ static bool check_lead(const struct hg_segment *s, const struct guard_meta *m,
   f->requested = slot->requested;
   f->offset = -(intptr_t)farthest;
   f->extent = farthest - nearest + 1;
-  return hg_fail(f, HEAPGUARD_HEAP_BUFFER_OVERFLOW, WHAT_LEAD, NULL,
+  return hg_fail(f, HG_CHECK_GUARD_LEADING_CANARY, NULL,
                  lead_byte((uintptr_t)(data - farthest)), data[-(ptrdiff_t)farthest]);
 }
 
-static bool check_tail(const struct hg_segment *s, const struct guard_meta *m,
-                       const struct guard_slot *slot, struct heapguard_finding *f)
+static bool check_tail(const struct hg_segment *s, const struct hg_guard_meta *m,
+                       const struct hg_guard_slot *slot, struct heapguard_finding *f)
 {
   if (!check_lead(s, m, slot, f))
     return false;
-  struct hg_tail_damage d;
+  struct hg_damage d;
   if (hg_tail_verify(&hg_key, (const uint8_t *)slot_data(s, m, slot) + slot->requested,
                      tail_length(s, m, slot), &d))
     return true;
@@ -635,122 +583,107 @@ static bool check_tail(const struct hg_segment *s, const struct guard_meta *m,
   f->requested = slot->requested;
   f->offset = (intptr_t)(slot->requested + d.first);
   f->extent = d.last - d.first + 1;
-  return hg_fail(f, HEAPGUARD_HEAP_BUFFER_OVERFLOW, WHAT_CANARY, NULL, d.expected, d.found);
+  return hg_fail(f, HG_CHECK_GUARD_TRAILING_CANARY, NULL, d.expected, d.found);
+}
+
+/* A slot's weight in the quarantine: the bytes the program had in it. */
+static uint32_t quarantine_granules(const struct hg_guard_slot *slot)
+{
+  uint64_t g = (slot->requested + HG_GRANULE - 1) >> HG_GRANULE_SHIFT;
+  return g == 0 ? 1 : g > UINT32_MAX ? UINT32_MAX : (uint32_t)g;
 }
 
 static void evict_oldest(void)
 {
-  struct guard_slot *slot = quarantine[quarantine_head];
-  quarantine_head = (quarantine_head + 1) % QUARANTINE_SLOTS;
-  quarantine_count--;
+  struct hg_guard_slot *slot = hg_quarantine_pop(&quarantine).item;
   struct hg_segment *s = segment_of_slot(slot);
-  struct guard_meta *m = meta_of(s);
-  quarantine_bytes -= (size_t)m->slot_pages * PAGE;
-  atomic_store_explicit(&slot->state, SLOT_FREE, memory_order_release);
-  give_back(s, m, slot);
+  atomic_store_explicit(&slot->state, HG_SLOT_FREE, memory_order_release);
+  give_back(s, meta_of(s), slot);
 }
 
-void hg_guard_drain_quarantine(void)
-{
-  pthread_mutex_lock(&guard_lock);
-  while (quarantine_count)
-    evict_oldest();
-  release_empty_segments();
-  pthread_mutex_unlock(&guard_lock);
-}
-
-static void retire(struct guard_slot *slot, uint32_t free_stack)
+static void retire(struct hg_guard_slot *slot, uint32_t free_stack)
 {
   struct hg_segment *s = segment_of_slot(slot);
-  struct guard_meta *m = meta_of(s);
+  struct hg_guard_meta *m = meta_of(s);
   char *base = slot_base(s, m, slot);
   size_t bytes = (size_t)m->slot_pages * PAGE;
   slot->free_stack = free_stack;
-  atomic_store_explicit(&slot->state, SLOT_QUARANTINED, memory_order_release);
+  atomic_store_explicit(&slot->state, HG_SLOT_QUARANTINED, memory_order_release);
   m->live--;
   if (hg_os_protect_none(base, bytes))
-    atomic_fetch_sub(&vmas, 2);
+    atomic_fetch_sub(&vmas, SLOT_VMAS);
   hg_os_discard(base, bytes);
-  while (quarantine_count == QUARANTINE_SLOTS ||
-         (quarantine_count && quarantine_bytes + bytes > QUARANTINE_BYTES))
+  struct hg_quarantined e = { slot, free_stack, quarantine_granules(slot) };
+  if (!hg_options.quarantine_bytes || !hg_quarantine_push(&quarantine, e)) {
+    atomic_store_explicit(&slot->state, HG_SLOT_FREE, memory_order_release);
+    give_back(s, m, slot);
+    return;
+  }
+  while (hg_quarantine_over(&quarantine, hg_quarantine_budget(1)))
     evict_oldest();
-  quarantine[(quarantine_head + quarantine_count) % QUARANTINE_SLOTS] = slot;
-  quarantine_count++;
-  quarantine_bytes += bytes;
 }
 
-bool hg_guard_free(void *p, uint16_t kind, size_t size, uint32_t free_stack,
-                   struct heapguard_finding *f)
+static bool guard_free(struct hg_segment *s, void *p, uint16_t kind, size_t size,
+                       uint32_t free_stack, struct heapguard_finding *f)
 {
+  (void)s;
   pthread_mutex_lock(&guard_lock);
-  struct guard_slot *slot = live_slot(p, f);
-  struct hg_segment *s = slot ? segment_of_slot(slot) : NULL;
-  bool ok = slot && check_kind(slot, kind, size, f) &&
-            check_tail(s, meta_of(s), slot, f);
+  struct hg_guard_slot *slot = live_slot(p, f);
+  struct hg_segment *seg = slot ? segment_of_slot(slot) : NULL;
+  bool ok = slot && hg_check_kind(NULL, slot->kind, slot->requested, kind, size, f) &&
+            check_tail(seg, meta_of(seg), slot, f);
   if (ok)
     retire(slot, free_stack);
   pthread_mutex_unlock(&guard_lock);
   return ok;
 }
 
-/*
- * A header as the heap's callers read one (hg_block_requested, kind,
- * stack); a guarded block has none in memory, nothing seals or checks it.
- */
-static void header_copy(const struct guard_slot *slot, struct hg_block *copy)
+static bool guard_inspect(struct hg_segment *s, const void *p, struct hg_block_info *info,
+                          struct heapguard_finding *f)
 {
-  *copy = (struct hg_block){ 0 };
-  copy->size = (uint32_t)((HG_HEADER_SIZE + slot->requested + 1 + HG_GRANULE - 1) >>
-                          HG_GRANULE_SHIFT);
-  copy->tail = (uint32_t)(hg_block_capacity(copy) - slot->requested);
-  copy->state = HG_STATE_USED;
-  copy->kind = slot->kind;
-  copy->stack = slot->alloc_stack;
-}
-
-bool hg_guard_inspect(const void *p, struct hg_block *copy, struct heapguard_finding *f)
-{
+  (void)s;
   pthread_mutex_lock(&guard_lock);
-  struct guard_slot *slot = live_slot(p, f);
-  struct hg_segment *s = slot ? segment_of_slot(slot) : NULL;
-  bool ok = slot && check_tail(s, meta_of(s), slot, f);
+  struct hg_guard_slot *slot = live_slot(p, f);
+  struct hg_segment *seg = slot ? segment_of_slot(slot) : NULL;
+  bool ok = slot && check_tail(seg, meta_of(seg), slot, f);
   if (ok)
-    header_copy(slot, copy);
+    *info = (struct hg_block_info){ slot->requested, slot->kind, slot->alloc_stack };
   pthread_mutex_unlock(&guard_lock);
   return ok;
 }
 
-bool hg_guard_resize_in_place(void *p, size_t request, size_t *old_request,
-                              struct heapguard_finding *f)
+/* A guarded block is never resized in place: its slot is sized for it. */
+static bool guard_resize(struct hg_segment *s, void *p, size_t request, size_t *old_request,
+                         struct heapguard_finding *f)
 {
   (void)request;
-  struct hg_block copy;
-  if (hg_guard_inspect(p, &copy, f))
-    *old_request = hg_block_requested(&copy);
+  struct hg_block_info info;
+  if (guard_inspect(s, p, &info, f))
+    *old_request = info.requested;
   return false;
 }
 
 /* The whole-heap walks below run under hg_heap_lock_all, guard_lock included. */
 
-void hg_guard_for_each_used(const struct hg_segment *s, hg_live_visitor fn, void *arg)
+static void guard_visit(const struct hg_segment *s, hg_live_visitor fn, void *arg)
 {
   struct heapguard_finding f = { 0 };
   if (!check_guard_segment(s, &f))
     return;
-  const struct guard_meta *m = meta_of(s);
+  const struct hg_guard_meta *m = meta_of(s);
   for (uint32_t i = 0; i < m->slot_count; i++) {
-    const struct guard_slot *slot = &m->slots[i];
-    if (slot->state == SLOT_USED)
+    const struct hg_guard_slot *slot = &m->slots[i];
+    if (slot->state == HG_SLOT_USED)
       fn((uintptr_t)slot_data(s, m, slot), slot->requested, slot->alloc_stack, arg);
   }
 }
 
-bool hg_guard_check_segment(const struct hg_segment *s, struct heapguard_finding *f)
+static bool guard_check(const struct hg_segment *s, struct heapguard_finding *f)
 {
   bool ok = check_guard_segment(s, f);
-  const struct guard_meta *m = meta_of(s);
+  const struct hg_guard_meta *m = meta_of(s);
   for (uint32_t i = 0; ok && i < m->slot_count; i++)
-    if (m->slots[i].state == SLOT_USED) {
+    if (m->slots[i].state == HG_SLOT_USED) {
       ok = check_tail(s, m, &m->slots[i], f);
       if (!ok)
         f->alloc_stack = m->slots[i].alloc_stack;
@@ -760,64 +693,38 @@ bool hg_guard_check_segment(const struct hg_segment *s, struct heapguard_finding
 
 /* ---- faults ---- */
 
-static const char *access_name(const void *uctx)
-{
-#if defined(__x86_64__)
-  const ucontext_t *uc = uctx;
-  return uc->uc_mcontext.gregs[REG_ERR] & 2 ? "WRITE" : "READ";
-#else
-  (void)uctx;
-  return "READ or WRITE";
-#endif
-}
-
-static uintptr_t fault_pc(const void *uctx)
-{
-#if defined(__x86_64__)
-  return (uintptr_t)((const ucontext_t *)uctx)->uc_mcontext.gregs[REG_RIP];
-#else
-  (void)uctx;
-  return 0;
-#endif
-}
-
-static void fault_on_block(const struct hg_segment *s, const struct guard_meta *m,
-                           const struct guard_slot *slot, uintptr_t addr,
+static void fault_on_block(const struct hg_segment *s, const struct hg_guard_meta *m,
+                           const struct hg_guard_slot *slot, uintptr_t addr,
                            struct heapguard_finding *f)
 {
-  bool used = atomic_load_explicit(&slot->state, memory_order_acquire) == SLOT_USED;
+  bool used = atomic_load_explicit(&slot->state, memory_order_acquire) == HG_SLOT_USED;
   f->requested = slot->requested;
   f->offset = (intptr_t)(addr - (uintptr_t)slot_data(s, m, slot));
   f->alloc_stack = slot->alloc_stack;
   f->free_stack = used ? 0 : slot->free_stack;
-  hg_fail(f, used ? HEAPGUARD_HEAP_BUFFER_OVERFLOW : HEAPGUARD_USE_AFTER_FREE,
-          used ? WHAT_GUARD_PAGE : WHAT_FREED, NULL, 0, addr);
+  hg_fail(f, used ? HG_CHECK_GUARD_PAGE : HG_CHECK_GUARD_FREED, NULL, 0, addr);
 }
 
 /*
  * Decide whether a fault at addr is a bad access to guarded memory and
- * describe it in f. Async-signal-safe: registry and slot table reads only.
+ * describe it in f. Async-signal-safe: slot table reads only.
  */
-static bool classify_fault(uintptr_t addr, struct heapguard_finding *f)
+static bool guard_fault(const struct hg_segment *s, uintptr_t addr,
+                        struct heapguard_finding *f)
 {
-  struct hg_segment *s = hg_segment_lookup(addr);
-  if (!s || !hg_segment_is_guard(s) ||
-      hg_segment_verify(&hg_key, s) != HG_SEGMENT_OK)
-    return false;
-  struct guard_meta *m = meta_of(s);
+  struct hg_guard_meta *m = meta_of(s);
   if (!table_is_sane(s, m) || addr < (uintptr_t)slot_area(s) - PAGE)
     return false; /* the leading guard page or the table: not a block's */
-  f->segment = (uintptr_t)s;
   bool in_guard = true;
-  struct guard_slot *slot = slot_holding(s, m, addr, &in_guard);
-  const struct guard_slot *before = NULL, *after = NULL;
+  struct hg_guard_slot *slot = slot_holding(s, m, addr, &in_guard);
+  const struct hg_guard_slot *before = NULL, *after = NULL;
   if (slot && !in_guard) {
     /* In a slot's data pages: they are inaccessible only when it is free. */
     if (slot_was_used(slot)) {
       fault_on_block(s, m, slot, addr, f);
       return true;
     }
-    if (slot->state == SLOT_USED)
+    if (slot->state == HG_SLOT_USED)
       return false;
   } else if (slot) {
     before = slot;
@@ -828,13 +735,13 @@ static bool classify_fault(uintptr_t addr, struct heapguard_finding *f)
     before = &m->slots[m->slot_count - 1];
   }
   /* A guard page: the block it borders on the side it guards, else the other. */
-  const struct guard_slot *order[2] = { before, after };
+  const struct hg_guard_slot *order[2] = { before, after };
   if (hg_options.guard_underflow) {
     order[0] = after;
     order[1] = before;
   }
   for (int i = 0; i < 2; i++)
-    if (order[i] && order[i]->state == SLOT_USED) {
+    if (order[i] && order[i]->state == HG_SLOT_USED) {
       fault_on_block(s, m, order[i], addr, f);
       return true;
     }
@@ -843,45 +750,8 @@ static bool classify_fault(uintptr_t addr, struct heapguard_finding *f)
       fault_on_block(s, m, order[i], addr, f);
       return true;
     }
-  hg_fail(f, HEAPGUARD_HEAP_BUFFER_OVERFLOW, WHAT_WILD, NULL, 0, addr);
+  hg_fail(f, HG_CHECK_GUARD_WILD, NULL, 0, addr);
   return true;
-}
-
-static void on_fault(int sig, siginfo_t *info, void *uctx)
-{
-  struct heapguard_finding f = { .address = (uintptr_t)info->si_addr };
-  if (info->si_code > 0 && classify_fault((uintptr_t)info->si_addr, &f)) {
-    f.operation = access_name(uctx);
-    hg_backtrace_start_at(fault_pc(uctx));
-    hg_report(&f);
-    /*
-     * halt_on_error=0: the report returned. Open the faulting page so the
-     * access completes and the program goes on; that page stays unguarded
-     * (the slot's data pages are closed again when it is next freed).
-     */
-    uintptr_t page = f.address & ~(uintptr_t)(PAGE - 1);
-    if (hg_os_protect_rw((void *)page, PAGE)) {
-      atomic_fetch_add(&vmas, 2);
-      return;
-    }
-    hg_os_abort();
-  }
-  /*
-   * Not ours: hand it to the handler that was there before, or restore
-   * the previous disposition and return, so that the access faults again
-   * and the default action (or the old handler) takes it as usual.
-   */
-  struct sigaction *old = sig == SIGBUS ? &previous_bus : &previous_segv;
-  if ((old->sa_flags & SA_SIGINFO) && old->sa_sigaction) {
-    old->sa_sigaction(sig, info, uctx);
-    return;
-  }
-  if (!(old->sa_flags & SA_SIGINFO) && old->sa_handler != SIG_DFL &&
-      old->sa_handler != SIG_IGN) {
-    old->sa_handler(sig);
-    return;
-  }
-  hg_os_sigaction(sig, old, NULL);
 }
 
 void hg_guard_init(void)
@@ -892,54 +762,16 @@ void hg_guard_init(void)
   if (max_maps == 0)
     max_maps = 65530; /* the kernel's default */
   vma_budget = max_maps / 2;
-  struct sigaction sa = { 0 };
-  sa.sa_sigaction = on_fault;
-  sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
-  sigemptyset(&sa.sa_mask);
-  hg_os_sigaction(SIGSEGV, &sa, &previous_segv);
-  hg_os_sigaction(SIGBUS, &sa, &previous_bus);
-  hg_guard_enabled = true;
 }
 
 /* ---- reports ---- */
 
-static void describe_access(struct hg_buf *out, const struct heapguard_finding *f)
-{
-  hg_buf_str(out, "  ");
-  hg_buf_str(out, f->operation ? f->operation : "access");
-  hg_buf_str(out, " of address ");
-  hg_buf_hex(out, f->address);
-  if (f->what == WHAT_WILD) {
-    hg_buf_str(out, ": in a guard segment, but in no block\n");
-    return;
-  }
-  hg_buf_str(out, ": offset ");
-  hg_buf_sdec(out, f->offset);
-  hg_buf_str(out, " of a ");
-  hg_buf_dec(out, f->requested);
-  hg_buf_str(out, "-byte block");
-  if (f->what == WHAT_FREED) {
-    hg_buf_str(out, " that was freed (freed guarded blocks stay inaccessible until "
-                    "their slot is reused)\n");
-  } else if (f->offset < 0) {
-    hg_buf_str(out, ", ");
-    hg_buf_dec(out, (uint64_t)-f->offset);
-    hg_buf_str(out, f->offset == -1 ? " byte" : " bytes");
-    hg_buf_str(out, " before its start; it hit the guard page before the block\n");
-  } else {
-    uint64_t after = (uint64_t)f->offset - f->requested;
-    hg_buf_str(out, ", ");
-    hg_buf_dec(out, after);
-    hg_buf_str(out, after == 1 ? " byte" : " bytes");
-    hg_buf_str(out, " after its end; it hit the guard page after the block\n");
-  }
-}
-
+/* The slot whose block's data starts at data, described in a line. */
 static void describe_slot(struct hg_buf *out, const struct hg_segment *s, uintptr_t data)
 {
-  struct guard_meta *m = meta_of(s);
+  struct hg_guard_meta *m = meta_of(s);
   bool in_guard = false;
-  const struct guard_slot *slot = slot_holding(s, m, data, &in_guard);
+  const struct hg_guard_slot *slot = slot_holding(s, m, data, &in_guard);
   if (!slot || (uintptr_t)slot_data(s, m, slot) != data)
     return;
   uint16_t state = atomic_load_explicit(&slot->state, memory_order_acquire);
@@ -948,10 +780,10 @@ static void describe_slot(struct hg_buf *out, const struct hg_segment *s, uintpt
   hg_buf_str(out, ": ");
   hg_buf_dec(out, slot->requested);
   hg_buf_str(out, " bytes requested with ");
-  hg_buf_str(out, hg_kind_name(slot->kind));
+  hg_buf_str(out, hg_alloc_kind_name(slot->kind));
   hg_buf_str(out, ", aligned to ");
   hg_buf_dec(out, slot->alignment);
-  hg_buf_str(out, state == SLOT_USED ? ", in use" : ", freed");
+  hg_buf_str(out, state == HG_SLOT_USED ? ", in use" : ", freed");
   hg_buf_str(out, ", in slot ");
   hg_buf_dec(out, slot_index(m, slot));
   hg_buf_str(out, " (");
@@ -964,71 +796,59 @@ static void describe_slot(struct hg_buf *out, const struct hg_segment *s, uintpt
   hg_buf_str(out, " slots in use)\n");
 }
 
-bool hg_guard_finding(const struct heapguard_finding *f)
+/*
+ * A guarded block has no header: the slot that holds it is described
+ * instead. The finding's offset is from the block's data, which its
+ * address and offset give back.
+ */
+static void guard_describe(struct hg_buf *out, const struct heapguard_finding *f)
 {
-  const char *w = f->what;
-  return w == WHAT_GUARD_PAGE || w == WHAT_FREED || w == WHAT_WILD || w == WHAT_CANARY ||
-         w == WHAT_LEAD ||
-         w == WHAT_DOUBLE_FREE || w == WHAT_INTERIOR || w == WHAT_INTO_FREED ||
-         w == WHAT_NO_BLOCK || w == WHAT_TABLE;
+  const struct hg_segment *s = (const struct hg_segment *)f->segment;
+  bool names_a_slot = f->check != HG_CHECK_GUARD_WILD &&
+                      f->check != HG_CHECK_GUARD_OUTSIDE_SLOTS &&
+                      f->check != HG_CHECK_GUARD_TABLE;
+  if (names_a_slot && table_is_sane(s, meta_of(s)))
+    describe_slot(out, s, f->address - (uintptr_t)f->offset);
+  hg_describe_segment(out, s, NULL, NULL, 0);
 }
 
-bool hg_guard_describe(struct hg_buf *out, const struct heapguard_finding *f)
+static bool guard_drain(struct heapguard_finding *f)
 {
-  const char *w = f->what;
-  if (!hg_guard_finding(f))
-    return false;
-  uintptr_t data = f->address - (uintptr_t)f->offset;
-  if (w == WHAT_GUARD_PAGE || w == WHAT_FREED || w == WHAT_WILD) {
-    describe_access(out, f);
-  } else if (w == WHAT_CANARY) {
-    hg_report_damaged_bytes(out, f, f->address, " written past the end of a ",
-                            " (in the slack before its guard page)", "trailing canary");
-    data = f->address;
-  } else if (w == WHAT_LEAD) {
-    hg_report_damaged_bytes(out, f, f->address, " written before the start of a ", "",
-                            "leading canary");
-    data = f->address;
-  } else if (w == WHAT_DOUBLE_FREE) {
-    hg_buf_str(out, "  the block was already freed (its guard slot is inaccessible)\n");
-  } else if (w == WHAT_INTERIOR || w == WHAT_INTO_FREED) {
-    hg_buf_str(out, "  ");
-    hg_buf_str(out, w);
-    hg_buf_str(out, ": offset ");
-    hg_buf_sdec(out, f->offset);
-    hg_buf_str(out, " from the start of block data at ");
-    hg_buf_hex(out, data);
-    hg_buf_char(out, '\n');
-  } else if (w == WHAT_NO_BLOCK) {
-    hg_buf_str(out, "  address is inside a guard segment but in no block\n");
-  } else {
-    hg_buf_str(out, "  check failed: guard slot table: first slot at ");
-    hg_buf_hex(out, f->expected);
-    hg_buf_str(out, ", slot count ");
-    hg_buf_dec(out, f->found);
-    hg_buf_char(out, '\n');
-    return true;
-  }
-  const struct hg_segment *s = (const struct hg_segment *)f->segment;
-  if (s && w != WHAT_WILD && w != WHAT_NO_BLOCK &&
-      hg_segment_verify(&hg_key, s) == HG_SEGMENT_OK && table_is_sane(s, meta_of(s)))
-    describe_slot(out, s, data);
+  (void)f;
+  pthread_mutex_lock(&guard_lock);
+  while (quarantine.count)
+    evict_oldest();
+  release_empty_segments();
+  pthread_mutex_unlock(&guard_lock);
   return true;
 }
 
-/* ---- whole-heap walks and fork ---- */
-
-void hg_guard_lock(void)
+static void guard_lock_all(void)
 {
   pthread_mutex_lock(&guard_lock);
 }
 
-void hg_guard_unlock(void)
+static void guard_unlock_all(void)
 {
   pthread_mutex_unlock(&guard_lock);
 }
 
-void hg_guard_fork_child(void)
+static void guard_fork_child(void)
 {
   pthread_mutex_init(&guard_lock, NULL);
 }
+
+const struct hg_kind_ops hg_guard_ops = {
+  .alloc = guard_alloc,
+  .free = guard_free,
+  .inspect = guard_inspect,
+  .resize = guard_resize,
+  .check = guard_check,
+  .visit = guard_visit,
+  .describe = guard_describe,
+  .fault = guard_fault,
+  .drain = guard_drain,
+  .lock_all = guard_lock_all,
+  .unlock_all = guard_unlock_all,
+  .fork_child = guard_fork_child,
+};

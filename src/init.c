@@ -1,24 +1,20 @@
 /*
- * init.c - start-up, the secret, and fork handling.
- *
- * Start-up runs once, on the first allocation or from the constructor,
- * whichever comes first. A thread that arrives while another is starting
- * up waits; the starting thread itself, if libc calls back into malloc,
- * is served from scratch memory.
+ * init.c - start-up (options, the secret, every module in turn), fork
+ * handling, and at exit the heap check, the leak report and the summary.
  */
 #define _GNU_SOURCE
-#include "runtime.h"
+#include "init.h"
 
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <time.h>
 
-#include "arena.h"
 #include "backtrace.h"
 #include "checksum.h"
 #include "dump.h"
-#include "guard.h"
+#include "fault.h"
+#include "heap.h"
 #include "leaks.h"
 #include "options.h"
 #include "os.h"
@@ -31,11 +27,6 @@
  * (halt_on_error=0), unless exit_code is set.
  */
 #define HG_FAILED_EXIT_CODE 23
-
-struct hg_key hg_key;
-uint64_t hg_secret[2];
-bool hg_ready;
-HG_TLS bool hg_tls_reentered;
 
 enum { INIT_NOT_STARTED, INIT_RUNNING, INIT_DONE };
 static _Atomic int init_state;
@@ -65,22 +56,18 @@ static unsigned default_arena_count(void)
 static void fork_prepare(void)
 {
   hg_stack_fork_prepare();
-  hg_arenas_fork_prepare();
-  hg_segment_fork_prepare();
+  hg_heap_fork_prepare();
 }
 
 static void fork_parent(void)
 {
-  hg_segment_fork_parent();
-  hg_arenas_fork_parent();
+  hg_heap_fork_parent();
   hg_stack_fork_parent();
 }
 
 static void fork_child(void)
 {
-  hg_segment_fork_child();
-  hg_arenas_fork_child();
-  hg_guard_fork_child();
+  hg_heap_fork_child();
   hg_stack_fork_child();
 }
 
@@ -90,11 +77,10 @@ static void start_up(void)
   hg_options_load();
   make_secret();
   hg_key_derive(&hg_key, hg_secret);
-  hg_arenas_init(hg_options.arenas ? (unsigned)hg_options.arenas
-                                   : default_arena_count());
+  hg_heap_init(hg_options.arenas ? (unsigned)hg_options.arenas : default_arena_count());
   hg_backtrace_init();
   hg_report_init();
-  hg_guard_init();
+  hg_fault_init();
   hg_dump_signal_init();
 }
 

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "arena.h"
+#include "heap.h"
 #include "backtrace.h"
 #include "fmt.h"
 #include "options.h"

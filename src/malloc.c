@@ -13,10 +13,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "arena.h"
 #include "dump.h"
 #include "fmt.h"
 #include "frontend.h"
+#include "heap.h"
+#include "init.h"
 #include "heapguard.h"
 #include "options.h"
 #include "report.h"
@@ -71,7 +72,8 @@ static size_t nested_requested(const void *p)
     return hg_scratch_size(p);
   const struct hg_block *b = hg_block_of(p);
   struct hg_segment *s = hg_segment_lookup((uintptr_t)p);
-  bool readable = s && !hg_segment_is_guard(s) && (const char *)b >= (const char *)s &&
+  bool readable = s && s->kind != HG_SEGMENT_GUARD &&
+                  (const char *)b >= (const char *)hg_segment_first(s) &&
                   (const char *)p < hg_segment_end(s);
   return readable && hg_block_verify(&hg_key, b) == HG_HEADER_OK &&
                  b->state == HG_STATE_USED
@@ -130,10 +132,10 @@ void *hg_front_alloc(struct hg_caller from, const char *operation, size_t size,
    */
   for (int attempt = 0; attempt < 2; attempt++) {
     struct heapguard_finding f = finding_for(operation, NULL);
-    p = hg_heap_alloc_zeroable(size, alignment, kind, stack, &zeroed, &f);
+    p = hg_heap_alloc(size, alignment, kind, stack, &zeroed, &f);
     if (p)
       break;
-    if (f.bug_class == HEAPGUARD_OK && !hg_heap_drain_quarantines(&f))
+    if (f.bug_class == HEAPGUARD_OK && !hg_heap_drain(&f))
       hg_report(&f);
     else if (f.bug_class != HEAPGUARD_OK)
       hg_report(&f);
@@ -318,10 +320,10 @@ HG_EXPORT size_t malloc_usable_size(void *p)
   if (hg_scratch_owns(p) || tls_in_heap_call)
     return nested_requested(p);
   struct heapguard_finding f = finding_for("malloc_usable_size", p);
-  struct hg_block b;
+  struct hg_block_info info;
   hg_ensure_init();
-  if (hg_heap_inspect(p, &b, &f))
-    return hg_block_requested(&b);
+  if (hg_heap_inspect(p, &info, &f))
+    return info.requested;
   hg_report(&f);
   return f.requested;
 }
@@ -347,9 +349,9 @@ HG_EXPORT enum heapguard_bug_class heapguard_check(const void *ptr,
                                                    struct heapguard_finding *out)
 {
   struct heapguard_finding f = finding_for("heapguard_check", ptr);
-  struct hg_block b;
+  struct hg_block_info info;
   if (ptr && !hg_scratch_owns(ptr) && hg_ensure_init())
-    hg_heap_inspect(ptr, &b, &f);
+    hg_heap_inspect(ptr, &info, &f);
   if (out)
     *out = f;
   return f.bug_class;

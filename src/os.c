@@ -100,6 +100,11 @@ bool hg_os_protect_rw(void *p, size_t size)
   return mprotect(p, size, PROT_READ | PROT_WRITE) == 0;
 }
 
+bool hg_os_protect_read(void *p, size_t size)
+{
+  return mprotect(p, size, PROT_READ) == 0;
+}
+
 void hg_os_discard(void *p, size_t size)
 {
   madvise(p, size, MADV_DONTNEED);

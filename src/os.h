@@ -28,6 +28,7 @@ void hg_os_unmap_fenced(void *p, size_t size);
 /* Make [p, p+size) inaccessible; false (errno set) when the kernel refuses. */
 bool hg_os_protect_none(void *p, size_t size);
 bool hg_os_protect_rw(void *p, size_t size);
+bool hg_os_protect_read(void *p, size_t size);
 /* Give the pages of [p, p+size) back to the kernel; they read as zero after. */
 void hg_os_discard(void *p, size_t size);
 /* vm.max_map_count, read without allocating; 0 when it cannot be read. */

@@ -9,7 +9,7 @@
 /* Bytes an arena keeps this way: a bound on what recycling holds back. */
 #define RECYCLE_BYTES ((size_t)256 << 10)
 
-#define STACKS_BYTES (HG_RECYCLE_CLASSES * sizeof(struct hg_freed[HG_RECYCLE_DEPTH]))
+#define STACKS_BYTES (HG_RECYCLE_CLASSES * sizeof(struct hg_quarantined[HG_RECYCLE_DEPTH]))
 
 static bool is_recycled_size(uint32_t g)
 {
@@ -28,7 +28,7 @@ static bool map_stacks(struct hg_recycle *r)
   return r->stack != NULL;
 }
 
-bool hg_recycle_push(struct hg_recycle *r, struct hg_freed e)
+bool hg_recycle_push(struct hg_recycle *r, struct hg_quarantined e)
 {
   size_t bytes = (size_t)e.granules << HG_GRANULE_SHIFT;
   if (!is_recycled_size(e.granules) || r->bytes + bytes > RECYCLE_BYTES ||
@@ -41,14 +41,14 @@ bool hg_recycle_push(struct hg_recycle *r, struct hg_freed e)
   return true;
 }
 
-static void pop_class(struct hg_recycle *r, unsigned c, struct hg_freed *e)
+static void pop_class(struct hg_recycle *r, unsigned c, struct hg_quarantined *e)
 {
   *e = r->stack[c][--r->depth[c]];
   r->bytes -= (size_t)e->granules << HG_GRANULE_SHIFT;
   r->blocks--;
 }
 
-bool hg_recycle_pop(struct hg_recycle *r, uint32_t g, struct hg_freed *e)
+bool hg_recycle_pop(struct hg_recycle *r, uint32_t g, struct hg_quarantined *e)
 {
   if (!is_recycled_size(g) || r->depth[class_of(g)] == 0)
     return false;
@@ -56,7 +56,7 @@ bool hg_recycle_pop(struct hg_recycle *r, uint32_t g, struct hg_freed *e)
   return true;
 }
 
-bool hg_recycle_pop_any(struct hg_recycle *r, struct hg_freed *e)
+bool hg_recycle_pop_any(struct hg_recycle *r, struct hg_quarantined *e)
 {
   for (unsigned c = 0; r->blocks && c < HG_RECYCLE_CLASSES; c++) {
     if (r->depth[c]) {
@@ -67,11 +67,11 @@ bool hg_recycle_pop_any(struct hg_recycle *r, struct hg_freed *e)
   return false;
 }
 
-uint32_t hg_recycle_free_stack(const struct hg_recycle *r, const struct hg_block *b)
+uint32_t hg_recycle_free_stack(const struct hg_recycle *r, const void *block)
 {
   for (unsigned c = 0; r->blocks && c < HG_RECYCLE_CLASSES; c++)
     for (unsigned i = 0; i < r->depth[c]; i++)
-      if (r->stack[c][i].block == b)
+      if (r->stack[c][i].item == block)
         return r->stack[c][i].free_stack;
   return 0;
 }

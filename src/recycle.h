@@ -29,22 +29,22 @@
 #define HG_RECYCLE_DEPTH 32u
 
 struct hg_recycle {
-  struct hg_freed (*stack)[HG_RECYCLE_DEPTH]; /* mapped lazily */
+  struct hg_quarantined (*stack)[HG_RECYCLE_DEPTH]; /* mapped lazily */
   uint8_t depth[HG_RECYCLE_CLASSES];
   size_t bytes;
   size_t blocks;
 };
 
 /* Keep a block for reuse; false when its stack is full or over budget. */
-bool hg_recycle_push(struct hg_recycle *r, struct hg_freed e);
+bool hg_recycle_push(struct hg_recycle *r, struct hg_quarantined e);
 
 /* A kept block of exactly g granules into *e; false when there is none. */
-bool hg_recycle_pop(struct hg_recycle *r, uint32_t g, struct hg_freed *e);
+bool hg_recycle_pop(struct hg_recycle *r, uint32_t g, struct hg_quarantined *e);
 
 /* Any kept block into *e; false when none is left: for giving them all back. */
-bool hg_recycle_pop_any(struct hg_recycle *r, struct hg_freed *e);
+bool hg_recycle_pop_any(struct hg_recycle *r, struct hg_quarantined *e);
 
 /* Where b was freed, if it is kept here (a slow scan: reports only). */
-uint32_t hg_recycle_free_stack(const struct hg_recycle *r, const struct hg_block *b);
+uint32_t hg_recycle_free_stack(const struct hg_recycle *r, const void *block);
 
 #endif

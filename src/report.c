@@ -9,57 +9,18 @@
 
 #include "backtrace.h"
 #include "block.h"
+#include "describe.h"
 #include "dump.h"
-#include "guard.h"
+#include "heap.h"
+#include "names.h"
 #include "options.h"
 #include "os.h"
 #include "runtime.h"
-#include "segment.h"
 #include "stackdepot.h"
-
-static const char *const class_names[] = {
-  [HEAPGUARD_OK] = "no-error",
-  [HEAPGUARD_HEAP_BUFFER_OVERFLOW] = "heap-buffer-overflow",
-  [HEAPGUARD_DOUBLE_FREE] = "double-free",
-  [HEAPGUARD_INVALID_FREE] = "invalid-free",
-  [HEAPGUARD_METADATA_CORRUPTION] = "metadata-corruption",
-  [HEAPGUARD_USE_AFTER_FREE] = "heap-use-after-free",
-  [HEAPGUARD_ALLOC_DEALLOC_MISMATCH] = "alloc-dealloc-mismatch",
-  [HEAPGUARD_SEGMENT_CORRUPTION] = "segment-corruption",
-};
 
 HG_EXPORT const char *heapguard_bug_class_name(enum heapguard_bug_class c)
 {
-  return (unsigned)c < sizeof class_names / sizeof *class_names ? class_names[c]
-                                                                : "unknown";
-}
-
-const char *hg_kind_name(uint64_t kind)
-{
-  switch (kind) {
-  case HG_KIND_MALLOC:
-    return "malloc";
-  case HG_KIND_NEW:
-    return "operator new";
-  case HG_KIND_NEW_ARRAY:
-    return "operator new[]";
-  default:
-    return "an unknown call";
-  }
-}
-
-static const char *state_name(uint16_t state)
-{
-  switch (state) {
-  case HG_STATE_USED:
-    return "used";
-  case HG_STATE_FREE:
-    return "free";
-  case HG_STATE_QUARANTINED:
-    return "freed, in quarantine";
-  default:
-    return "unknown";
-  }
+  return hg_bug_class_name((uint32_t)c);
 }
 
 static void line_start(struct hg_buf *out)
@@ -67,40 +28,7 @@ static void line_start(struct hg_buf *out)
   hg_buf_str(out, "  ");
 }
 
-/*
- * Damaged bytes in a block: "N bytes written <how> a R-byte block, at
- * offsets A to B of its data", then the first damaged byte, named as the
- * guard that caught it, with expected and found values.
- */
-void hg_report_damaged_bytes(struct hg_buf *out, const struct heapguard_finding *f,
-                             uintptr_t data, const char *how, const char *where,
-                             const char *guard)
-{
-  line_start(out);
-  hg_buf_dec(out, f->extent);
-  hg_buf_str(out, f->extent == 1 ? " byte" : " bytes");
-  hg_buf_str(out, how);
-  hg_buf_dec(out, f->requested);
-  hg_buf_str(out, "-byte block, at offsets ");
-  hg_buf_sdec(out, f->offset);
-  hg_buf_str(out, " to ");
-  hg_buf_sdec(out, f->offset + (intptr_t)f->extent - 1);
-  hg_buf_str(out, " of its data");
-  hg_buf_str(out, where);
-  hg_buf_char(out, '\n');
-  line_start(out);
-  hg_buf_str(out, guard);
-  hg_buf_str(out, " at ");
-  hg_buf_hex(out, data + (uintptr_t)f->offset);
-  hg_buf_str(out, ": expected ");
-  hg_buf_hex(out, f->expected);
-  hg_buf_str(out, ", found ");
-  hg_buf_hex(out, f->found);
-  hg_buf_char(out, '\n');
-}
-
-static void describe_expected_found(struct hg_buf *out,
-                                    const struct heapguard_finding *f)
+static void describe_expected_found(struct hg_buf *out, const struct heapguard_finding *f)
 {
   line_start(out);
   hg_buf_str(out, "check failed: ");
@@ -112,185 +40,159 @@ static void describe_expected_found(struct hg_buf *out,
   hg_buf_char(out, '\n');
 }
 
-static void describe_invalid_free(struct hg_buf *out, const struct heapguard_finding *f)
+/* The first byte of the block's data: after its header, or (no header) the address. */
+static uintptr_t data_of(const struct heapguard_finding *f)
+{
+  return f->block ? f->block + HG_HEADER_SIZE : f->address;
+}
+
+static void describe_pointer(struct hg_buf *out, const struct heapguard_finding *f)
 {
   line_start(out);
-  if (!f->block) {
-    hg_buf_str(out, f->segment ? "address is inside a heapguard segment but in no block\n"
-                               : "address is not in any heapguard segment (stack, global, "
-                                 "or memory from another allocator)\n");
-    return;
-  }
   hg_buf_str(out, f->what);
   hg_buf_str(out, ": offset ");
   hg_buf_sdec(out, f->offset);
   hg_buf_str(out, " from the start of block data at ");
-  hg_buf_hex(out, f->block + HG_HEADER_SIZE);
+  hg_buf_hex(out, f->block ? f->block + HG_HEADER_SIZE : f->address - (uintptr_t)f->offset);
   hg_buf_char(out, '\n');
-}
-
-/* The header of a block as it reads now, damaged or not. */
-static void describe_block(struct hg_buf *out, const char *label, uintptr_t addr)
-{
-  const struct hg_block *b = (const struct hg_block *)addr;
-  line_start(out);
-  hg_buf_str(out, label);
-  hg_buf_str(out, " ");
-  hg_buf_hex(out, addr);
-  hg_buf_str(out, " (data ");
-  hg_buf_hex(out, addr + HG_HEADER_SIZE);
-  hg_buf_str(out, "): ");
-  if (hg_block_verify(&hg_key, b) != HG_HEADER_OK) {
-    hg_buf_str(out, "header damaged; it reads size ");
-    hg_buf_dec(out, hg_block_bytes(b));
-    hg_buf_str(out, ", prev size ");
-    hg_buf_dec(out, (uint64_t)b->prev_size << HG_GRANULE_SHIFT);
-    hg_buf_str(out, ", state ");
-    hg_buf_hex(out, b->state);
-    hg_buf_char(out, '\n');
-    return;
-  }
-  hg_buf_dec(out, hg_block_bytes(b));
-  hg_buf_str(out, " bytes, ");
-  hg_buf_str(out, state_name(b->state));
-  if (b->state != HG_STATE_FREE) {
-    hg_buf_str(out, ", ");
-    hg_buf_dec(out, hg_block_requested(b));
-    hg_buf_str(out, " bytes requested with ");
-    hg_buf_str(out, hg_kind_name(b->kind));
-  }
-  hg_buf_char(out, '\n');
-}
-
-static void describe_segment(struct hg_buf *out, uintptr_t addr)
-{
-  const struct hg_segment *s = (const struct hg_segment *)addr;
-  line_start(out);
-  hg_buf_str(out, "segment ");
-  hg_buf_hex(out, addr);
-  if (hg_segment_verify(&hg_key, s) != HG_SEGMENT_OK) {
-    hg_buf_str(out, ": metadata damaged\n");
-    return;
-  }
-  hg_buf_str(out, " (#");
-  hg_buf_dec(out, s->seq);
-  if (hg_segment_is_large(s)) {
-    hg_buf_str(out, ", dedicated");
-  } else if (hg_segment_is_guard(s)) {
-    hg_buf_str(out, ", guard slots");
-  } else {
-    hg_buf_str(out, ", arena ");
-    hg_buf_dec(out, s->owner);
-  }
-  hg_buf_str(out, ", ");
-  hg_buf_dec(out, s->map_size);
-  hg_buf_str(out, " bytes mapped");
-  if (!hg_segment_is_guard(s)) { /* guard segments count their slots */
-    hg_buf_str(out, ", ");
-    hg_buf_dec(out, s->used_blocks);
-    hg_buf_str(out, " blocks in use");
-  }
-  hg_buf_str(out, ")\n");
-}
-
-/* The release that pairs with each kind, for the words of a mismatch. */
-static const char *release_name(uint64_t kind)
-{
-  switch (kind) {
-  case HG_KIND_MALLOC:
-    return "free";
-  case HG_KIND_NEW:
-    return "operator delete";
-  case HG_KIND_NEW_ARRAY:
-    return "operator delete[]";
-  default:
-    return "an unknown call";
-  }
 }
 
 static void describe_mismatch(struct hg_buf *out, const struct heapguard_finding *f)
 {
-  const char *op = f->operation ? f->operation : release_name(f->found);
+  const char *op = f->operation ? f->operation : hg_release_name((uint16_t)f->found);
   line_start(out);
-  if (hg_strncmp(f->what, "size given to sized delete", 27) == 0) {
-    hg_buf_str(out, op);
-    hg_buf_str(out, " was given size ");
-    hg_buf_dec(out, f->found);
-    hg_buf_str(out, ", but the block was allocated with size ");
-    hg_buf_dec(out, f->expected);
+  hg_buf_str(out, "allocated with ");
+  hg_buf_str(out, hg_alloc_kind_name((uint16_t)f->expected));
+  hg_buf_str(out, ", released with ");
+  hg_buf_str(out, op);
+  if (hg_strncmp(op, hg_release_name((uint16_t)f->found), 32) != 0) {
+    hg_buf_str(out, ", which pairs with ");
+    hg_buf_str(out, hg_alloc_kind_name((uint16_t)f->found));
+  }
+  hg_buf_str(out, " (use ");
+  hg_buf_str(out, hg_release_name((uint16_t)f->expected));
+  hg_buf_str(out, ")\n");
+}
+
+static void describe_size(struct hg_buf *out, const struct heapguard_finding *f)
+{
+  line_start(out);
+  hg_buf_str(out, f->operation ? f->operation : "operator delete");
+  hg_buf_str(out, " was given size ");
+  hg_buf_dec(out, f->found);
+  hg_buf_str(out, ", but the block was allocated with size ");
+  hg_buf_dec(out, f->expected);
+  hg_buf_char(out, '\n');
+}
+
+/* "READ of address X: offset N of a R-byte block, K bytes after its end; ..." */
+static void describe_access(struct hg_buf *out, const struct heapguard_finding *f,
+                            const struct hg_check_info *info)
+{
+  line_start(out);
+  hg_buf_str(out, f->operation ? f->operation : "access");
+  hg_buf_str(out, " of address ");
+  hg_buf_hex(out, f->address);
+  bool names_a_block = f->check == HG_CHECK_GUARD_PAGE || f->check == HG_CHECK_GUARD_FREED;
+  if (!names_a_block) {
+    hg_buf_str(out, info->detail);
     hg_buf_char(out, '\n');
     return;
   }
-  if (hg_strncmp(f->what, "allocation kind", 16) != 0) {
+  hg_buf_str(out, ": offset ");
+  hg_buf_sdec(out, f->offset);
+  hg_buf_str(out, " of a ");
+  hg_buf_dec(out, f->requested);
+  hg_buf_str(out, "-byte block");
+  if (f->check == HG_CHECK_GUARD_FREED) {
+    hg_buf_str(out, info->detail);
+  } else if (f->offset < 0) {
+    hg_buf_str(out, ", ");
+    hg_buf_dec(out, (uint64_t)-f->offset);
+    hg_buf_str(out, f->offset == -1 ? " byte" : " bytes");
+    hg_buf_str(out, " before its start; it hit the guard page before the block");
+  } else {
+    uint64_t after = (uint64_t)f->offset - f->requested;
+    hg_buf_str(out, ", ");
+    hg_buf_dec(out, after);
+    hg_buf_str(out, after == 1 ? " byte" : " bytes");
+    hg_buf_str(out, " after its end; it hit the guard page after the block");
+  }
+  hg_buf_char(out, '\n');
+}
+
+static void describe_guard_table(struct hg_buf *out, const struct heapguard_finding *f)
+{
+  line_start(out);
+  hg_buf_str(out, "check failed: guard slot table: first slot at ");
+  hg_buf_hex(out, f->expected);
+  hg_buf_str(out, ", slot count ");
+  hg_buf_dec(out, f->found);
+  hg_buf_char(out, '\n');
+}
+
+/* The lines that say what the failed check found, in the words of its style. */
+static void describe_check(struct hg_buf *out, const struct heapguard_finding *f,
+                           const struct hg_check_info *info)
+{
+  switch (info->show) {
+  case HG_SHOW_VALUES:
     describe_expected_found(out, f);
-    return;
+    break;
+  case HG_SHOW_DAMAGE_AFTER:
+    hg_describe_damaged_bytes(out, f, data_of(f), " written past the end of a ", info->detail,
+                              "trailing canary");
+    break;
+  case HG_SHOW_DAMAGE_BEFORE:
+    hg_describe_damaged_bytes(out, f, data_of(f), " written before the start of a ",
+                              info->detail, "leading canary");
+    break;
+  case HG_SHOW_DAMAGE_FREED:
+    hg_describe_damaged_bytes(out, f, data_of(f), " written after free to a ", info->detail,
+                              "poison");
+    break;
+  case HG_SHOW_FREED:
+    line_start(out);
+    hg_buf_str(out, "the block was already freed");
+    hg_buf_str(out, info->detail);
+    hg_buf_char(out, '\n');
+    break;
+  case HG_SHOW_POINTER:
+    describe_pointer(out, f);
+    break;
+  case HG_SHOW_FOREIGN:
+    line_start(out);
+    hg_buf_str(out, info->detail);
+    hg_buf_char(out, '\n');
+    break;
+  case HG_SHOW_MISMATCH:
+    describe_mismatch(out, f);
+    break;
+  case HG_SHOW_SIZE:
+    describe_size(out, f);
+    break;
+  case HG_SHOW_ACCESS:
+    describe_access(out, f, info);
+    break;
+  case HG_SHOW_GUARD_TABLE:
+    describe_guard_table(out, f);
+    break;
   }
-  hg_buf_str(out, "allocated with ");
-  hg_buf_str(out, hg_kind_name(f->expected));
-  hg_buf_str(out, ", released with ");
-  hg_buf_str(out, op);
-  if (hg_strncmp(op, release_name(f->found), 32) != 0) {
-    hg_buf_str(out, ", which pairs with ");
-    hg_buf_str(out, hg_kind_name(f->found));
-  }
-  hg_buf_str(out, " (use ");
-  hg_buf_str(out, release_name(f->expected));
-  hg_buf_str(out, ")\n");
 }
 
 void hg_report_describe(struct hg_buf *out, const struct heapguard_finding *f)
 {
-  if (hg_guard_describe(out, f)) {
-    if (f->segment)
-      describe_segment(out, f->segment);
-    return;
-  }
-  switch (f->bug_class) {
-  case HEAPGUARD_HEAP_BUFFER_OVERFLOW:
-    hg_report_damaged_bytes(out, f, f->block + HG_HEADER_SIZE, " written past the end of a ",
-                            "", "trailing canary");
-    break;
-  case HEAPGUARD_INVALID_FREE:
-    describe_invalid_free(out, f);
-    break;
-  case HEAPGUARD_USE_AFTER_FREE:
-    hg_report_damaged_bytes(out, f, f->block + HG_HEADER_SIZE, " written after free to a ",
-                           " (found when it left the quarantine, when it was reused, or in a heap check)",
-                           "poison");
-    break;
-  case HEAPGUARD_DOUBLE_FREE:
-    line_start(out);
-    hg_buf_str(out, "the block was already freed (state free, expected used)\n");
-    break;
-  case HEAPGUARD_ALLOC_DEALLOC_MISMATCH:
-    describe_mismatch(out, f);
-    break;
-  default:
-    describe_expected_found(out, f);
-    break;
-  }
-  if (f->block)
-    describe_block(out, "block", f->block);
-  if (f->neighbour) {
-    describe_block(out, "the block before it, the likely writer:", f->neighbour);
-    struct hg_tail_damage d;
-    const struct hg_block *n = (const struct hg_block *)f->neighbour;
-    if (hg_block_verify(&hg_key, n) == HG_HEADER_OK && n->state == HG_STATE_USED &&
-        !hg_tail_check(&hg_key, n, &d)) {
-      line_start(out);
-      hg_buf_str(out, "its trailing canary is damaged too, from offset ");
-      hg_buf_dec(out, hg_block_requested(n) + d.first);
-      hg_buf_str(out, ": it overflowed into this header\n");
-    }
-  }
-  if (f->segment)
-    describe_segment(out, f->segment);
+  const struct hg_check_info *info = hg_check_info(f->check);
+  if (info)
+    describe_check(out, f, info);
+  hg_heap_describe(out, f);
 }
 
-static bool class_damages_metadata(enum heapguard_bug_class c)
+/* A finding that says a segment's memory was damaged: the segment is dumped. */
+static bool finding_damages_segment(const struct heapguard_finding *f)
 {
-  return c == HEAPGUARD_HEAP_BUFFER_OVERFLOW || c == HEAPGUARD_METADATA_CORRUPTION ||
-         c == HEAPGUARD_SEGMENT_CORRUPTION || c == HEAPGUARD_USE_AFTER_FREE;
+  const struct hg_check_info *info = hg_check_info(f->check);
+  return info && info->dump && f->segment;
 }
 
 /* One report at a time: a second thread that fails waits for the first. */
@@ -441,8 +343,8 @@ static void compose_json(struct hg_buf *out, const struct heapguard_finding *f,
   hg_json_key(out, "operation");
   hg_json_str(out, f->operation ? f->operation : "a heap check");
   hg_json_hex(out, "address", f->address);
-  hg_json_key(out, "check");
-  hg_json_str(out, f->what);
+  json_str_or_null(out, "check", f->what);
+  hg_json_dec(out, "check_id", f->check);
   hg_json_hex(out, "expected", f->expected);
   hg_json_hex(out, "found", f->found);
   hg_json_key(out, "offset");
@@ -631,7 +533,7 @@ void hg_report(const struct heapguard_finding *f)
   char path[HG_OPTION_STRING_MAX + 64];
   const char *dump = NULL;
   bool dump_failed = false;
-  if (hg_options.dump && class_damages_metadata(f->bug_class) && !hg_guard_finding(f)) {
+  if (hg_options.dump && finding_damages_segment(f)) {
     /* The dump carries the text report, so compose it once without the path. */
     compose_text(&out, f, ips, frames, NULL, false);
     if (hg_dump_write(f, out.p, out.len, path, sizeof path))

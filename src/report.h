@@ -30,18 +30,6 @@ int hg_report_open_log(void);
  */
 void hg_report_write(int fd, const char *text, size_t len);
 
-/*
- * The damaged bytes of a finding, as two lines: "N bytes written <how> a
- * R-byte block, at offsets A to B of its data<where>" and the first damaged
- * byte, at data + offset, named as the guard that caught it.
- */
-void hg_report_damaged_bytes(struct hg_buf *out, const struct heapguard_finding *f,
-                             uintptr_t data, const char *how, const char *where,
-                             const char *guard);
-
-/* How a block was allocated, in words: "malloc", "operator new[]", ... */
-const char *hg_kind_name(uint64_t kind);
-
 /* A JSON member key: [frames {ip, function, module, offsets, build_id}]. */
 void hg_report_json_frames(struct hg_buf *out, const char *key, const uintptr_t *ips,
                            size_t n);

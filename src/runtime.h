@@ -1,10 +1,9 @@
 /*
- * runtime.h - process-wide state: the key, start-up and per-thread flags.
+ * runtime.h - process-wide state that every layer reads: the key and the
+ * secret, whether start-up is done, and the per-thread re-entry flag.
  *
- * Start-up is lazy (the first allocation may come from the loader or libc
- * before any constructor runs) and happens once; a thread that reenters
- * the allocator while it is starting up or reporting is served from the
- * scratch allocator instead of the heap.
+ * A leaf: runtime.c only defines this state; init.c sets it up (init.h),
+ * and nothing here calls into any other module.
  */
 #ifndef HG_RUNTIME_H
 #define HG_RUNTIME_H
@@ -18,20 +17,18 @@
 /* Exported symbols; everything else is hidden (see exports.map). */
 #define HG_EXPORT __attribute__((visibility("default")))
 
+/* The per-process key, derived from the secret; never stored in the heap. */
 extern struct hg_key hg_key;
+/* The secret the key comes from (dumps carry it, see heapguard_dump.h). */
 extern uint64_t hg_secret[2];
+/* Set once start-up is complete; never cleared. */
 extern bool hg_ready;
 
-/* Set while this thread is inside start-up or a report. */
+/*
+ * Set while this thread is inside start-up, a report, or a stack capture:
+ * any allocation it makes meanwhile is served from scratch memory
+ * (scratch.h), never from the heap.
+ */
 extern HG_TLS bool hg_tls_reentered;
-
-void hg_init_slow(void);
-
-static inline bool hg_ensure_init(void)
-{
-  if (__builtin_expect(!hg_ready, 0))
-    hg_init_slow();
-  return hg_ready;
-}
 
 #endif

@@ -1,6 +1,9 @@
 /*
  * segment.c - mapping segments and the registry that finds them.
  *
+ * Segments are sealed (segment_meta.c) before they are registered, and
+ * their metadata page is read-only from then on.
+ *
  * The registry is a two-level table over the 47-bit user address space,
  * one slot per HG_SEGMENT_SIZE chunk. Readers are lock-free (acquire
  * loads); writers take registry_lock. Leaves are mapped on demand and
@@ -89,7 +92,7 @@ static uintptr_t mapping_base(const struct hg_segment *s)
  * up is not handed out (the kernel refuses mprotect when the map count is
  * exhausted, which is the same condition as running out of memory).
  */
-static struct hg_segment *map_fenced(size_t map_size, uint32_t owner)
+static struct hg_segment *map_fenced(size_t map_size, uint16_t kind, uint16_t arena)
 {
   char *base = hg_os_map_aligned(map_size, HG_SEGMENT_SIZE);
   if (!base)
@@ -103,25 +106,31 @@ static struct hg_segment *map_fenced(size_t map_size, uint32_t owner)
   struct hg_segment *s = (struct hg_segment *)(base + HG_PAGE_SIZE);
   s->magic = HG_SEGMENT_MAGIC;
   s->map_size = map_size;
+  s->first_block = HG_SEGMENT_META_SIZE;
   s->end = map_size - 2 * HG_PAGE_SIZE;
-  s->owner = owner;
+  s->kind = kind;
+  s->arena = arena;
   s->seq = atomic_fetch_add_explicit(&segment_seq, 1, memory_order_relaxed) + 1;
-  if (!registry_set((uintptr_t)base, map_size, s)) {
-    hg_os_unmap(base, map_size);
+  return s;
+}
+
+/* Seal, make the metadata page read-only, and only then register. */
+static struct hg_segment *seal_and_register(struct hg_segment *s)
+{
+  s->checksum = hg_segment_expected_checksum(&hg_key, s, (uintptr_t)s);
+  if (!hg_os_protect_read(s, HG_SEGMENT_META_SIZE) ||
+      !registry_set(mapping_base(s), s->map_size, s)) {
+    hg_os_unmap((void *)mapping_base(s), s->map_size);
     errno = ENOMEM;
     return NULL;
   }
   return s;
 }
 
-struct hg_segment *hg_segment_create_shared(uint32_t owner)
+struct hg_segment *hg_segment_create_shared(uint16_t arena)
 {
-  struct hg_segment *s = map_fenced(HG_SEGMENT_SIZE, owner);
-  if (!s)
-    return NULL;
-  s->first_block = HG_SEGMENT_META_SIZE;
-  hg_segment_seal(&hg_key, s);
-  return s;
+  struct hg_segment *s = map_fenced(HG_SEGMENT_SIZE, HG_SEGMENT_SHARED, arena);
+  return s ? seal_and_register(s) : NULL;
 }
 
 static size_t round_up(size_t v, size_t to)
@@ -129,46 +138,59 @@ static size_t round_up(size_t v, size_t to)
   return (v + to - 1) & ~(to - 1);
 }
 
-struct hg_segment *hg_segment_create_large(size_t request, size_t alignment)
+/* Room after the metadata for a block of request bytes at this alignment. */
+static size_t large_room(size_t request, size_t alignment)
 {
   size_t slack = alignment > HG_GRANULE ? alignment : 0;
-  size_t readable = round_up(HG_SEGMENT_META_SIZE + HG_HEADER_SIZE + request + 1 + slack,
-                             HG_PAGE_SIZE);
+  return HG_HEADER_SIZE + request + 1 + slack;
+}
+
+/* The block's data ends 1 byte (the smallest trailing canary) before the guard page. */
+static void lay_out_large(struct hg_segment *s, size_t request, size_t alignment)
+{
+  uintptr_t end = (uintptr_t)s + s->end;
+  uintptr_t data = (end - request - 1) & ~(uintptr_t)(alignment - 1);
+  s->first_block = data - HG_HEADER_SIZE - (uintptr_t)s;
+}
+
+struct hg_segment *hg_segment_create_large(size_t request, size_t alignment)
+{
   if (request > HG_MAX_REQUEST) {
     errno = ENOMEM;
     return NULL;
   }
-  return map_fenced(readable + 2 * HG_PAGE_SIZE, HG_OWNER_LARGE);
+  size_t readable = HG_SEGMENT_META_SIZE + round_up(large_room(request, alignment),
+                                                    HG_PAGE_SIZE);
+  struct hg_segment *s = map_fenced(readable + 2 * HG_PAGE_SIZE, HG_SEGMENT_LARGE, 0);
+  if (!s)
+    return NULL;
+  lay_out_large(s, request, alignment);
+  return seal_and_register(s);
 }
 
 bool hg_segment_large_fits(const struct hg_segment *s, size_t request, size_t alignment)
 {
-  size_t slack = alignment > HG_GRANULE ? alignment : 0;
-  size_t room = s->end - HG_SEGMENT_META_SIZE - HG_HEADER_SIZE;
-  return room >= slack + 1 && room - slack - 1 >= request;
+  return s->end - HG_SEGMENT_META_SIZE >= large_room(request, alignment);
 }
 
-void hg_segment_place_large(struct hg_segment *s, size_t request, size_t alignment)
+bool hg_segment_place_large(struct hg_segment *s, size_t request, size_t alignment)
 {
-  uintptr_t end = (uintptr_t)s + s->end;
-  uintptr_t data = (end - request - 1) & ~(uintptr_t)(alignment - 1);
-  struct hg_block *b = hg_block_of((void *)data);
-  s->first_block = (uintptr_t)b - (uintptr_t)s;
-  b->size = (uint32_t)((end - (uintptr_t)b) >> HG_GRANULE_SHIFT);
-  b->prev_size = 0;
-  b->tail = (uint32_t)(hg_block_capacity(b) - request);
+  if (!hg_os_protect_rw(s, HG_SEGMENT_META_SIZE))
+    return false;
+  lay_out_large(s, request, alignment);
+  s->checksum = hg_segment_expected_checksum(&hg_key, s, (uintptr_t)s);
+  return hg_os_protect_read(s, HG_SEGMENT_META_SIZE);
 }
 
 struct hg_segment *hg_segment_create_guard(size_t map_size, uint32_t first_block,
                                            uint32_t end)
 {
-  struct hg_segment *s = map_fenced(map_size, HG_OWNER_GUARD);
+  struct hg_segment *s = map_fenced(map_size, HG_SEGMENT_GUARD, 0);
   if (!s)
     return NULL;
   s->first_block = first_block;
   s->end = end;
-  hg_segment_seal(&hg_key, s);
-  return s;
+  return seal_and_register(s);
 }
 
 void hg_segment_destroy(struct hg_segment *s)

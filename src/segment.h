@@ -3,12 +3,14 @@
  *
  * A segment is one mapping aligned to HG_SEGMENT_SIZE:
  *
- *   [guard page][struct hg_segment ... blocks ...][guard page]
+ *   [guard page][metadata page, read-only][blocks ...][guard page]
  *
- * The metadata opens the first readable page; blocks tile the range
- * [first_block, end) exactly. Shared segments (HG_SEGMENT_SIZE) belong to
- * an arena; a dedicated segment holds one large block placed so that the
- * block's data ends just before the trailing guard page.
+ * The metadata (struct hg_segment) opens the first readable page and is
+ * the only thing on it; blocks tile the range [first_block, end) exactly.
+ * Shared segments (HG_SEGMENT_SIZE) belong to an arena; a dedicated
+ * segment holds one large block placed so that the block's data ends just
+ * before the trailing guard page; a guard segment holds guard.c's slot
+ * table and slots. A write to the metadata page faults (fault.c reports it).
  *
  * Every segment is entered in the registry, a two-level table indexed by
  * address / HG_SEGMENT_SIZE, so that "is this pointer ours?" is answered
@@ -24,27 +26,42 @@
 #include "block.h"
 
 #define HG_SEGMENT_MAGIC 0x5447534748ull /* "HGSGT" */
-#define HG_OWNER_LARGE 0xffffffffu
-/* A guard segment of guard-page mode (guard.c): slots, not blocks. */
-#define HG_OWNER_GUARD 0xfffffffeu
 
+/* What a segment holds; each kind is served by its own module (heap.h). */
+enum hg_segment_kind {
+  HG_SEGMENT_SHARED = 1, /* blocks of one arena (arena.c) */
+  HG_SEGMENT_LARGE = 2,  /* one large block (large.c) */
+  HG_SEGMENT_GUARD = 3,  /* guard-page slots (guard.c) */
+};
+#define HG_SEGMENT_KINDS 4u
+
+/*
+ * Sealed once when the segment is set up and read-only from then on: no
+ * counter lives here, so no allocation or free ever rewrites it, and any
+ * reader, with or without a lock, can verify it. (A large segment taken
+ * from the cache is laid out again and resealed while no block is in it.)
+ */
 struct hg_segment {
   uint64_t magic;        /* HG_SEGMENT_MAGIC */
   uint64_t map_size;     /* bytes mapped, both guard pages included */
   uint64_t first_block;  /* offset of the first block from this struct */
   uint64_t end;          /* offset of the end of the block area */
-  uint32_t owner;        /* arena index, or HG_OWNER_LARGE */
+  uint16_t kind;         /* enum hg_segment_kind */
+  uint16_t arena;        /* the arena a shared segment belongs to, else 0 */
   uint32_t seq;          /* creation number, for reports and dumps */
-  uint64_t used_bytes;   /* bytes in used blocks, headers included */
-  uint64_t used_blocks;
-  uint32_t reserved;     /* zero */
+  uint64_t reserved[2];  /* zero */
+  uint32_t reserved2;    /* zero */
   uint32_t checksum;     /* keyed, over the address and every field above */
 };
 
 static_assert(sizeof(struct hg_segment) == 64, "segment layout");
+static_assert(offsetof(struct hg_segment, checksum) == 60, "checksum last");
 
-/* Blocks start here; keeps the first block's data granule aligned. */
-#define HG_SEGMENT_META_SIZE 64u
+/*
+ * The metadata has the first readable page to itself, so that it can be
+ * made read-only; blocks (or a guard segment's slot table) start after it.
+ */
+#define HG_SEGMENT_META_SIZE HG_PAGE_SIZE
 static_assert(sizeof(struct hg_segment) <= HG_SEGMENT_META_SIZE, "metadata fits");
 
 enum hg_segment_fault {
@@ -52,6 +69,7 @@ enum hg_segment_fault {
   HG_SEGMENT_BAD_MAGIC,
   HG_SEGMENT_BAD_CHECKSUM,
   HG_SEGMENT_BAD_BOUNDS,
+  HG_SEGMENT_BAD_KIND,
 };
 
 const char *hg_segment_fault_name(enum hg_segment_fault f);
@@ -69,12 +87,6 @@ hg_segment_verify(const struct hg_key *key, const struct hg_segment *s)
   return hg_segment_verify_at(key, s, (uintptr_t)s);
 }
 
-static inline void hg_segment_seal(const struct hg_key *key,
-                                   struct hg_segment *s)
-{
-  s->checksum = hg_segment_expected_checksum(key, s, (uintptr_t)s);
-}
-
 static inline struct hg_block *hg_segment_first(const struct hg_segment *s)
 {
   return (struct hg_block *)((char *)s + s->first_block);
@@ -85,23 +97,19 @@ static inline char *hg_segment_end(const struct hg_segment *s)
   return (char *)s + s->end;
 }
 
-static inline bool hg_segment_is_large(const struct hg_segment *s)
-{
-  return s->owner == HG_OWNER_LARGE;
-}
-
-static inline bool hg_segment_is_guard(const struct hg_segment *s)
-{
-  return s->owner == HG_OWNER_GUARD;
-}
-
-/* Map a segment; NULL with errno ENOMEM when the OS refuses. */
-struct hg_segment *hg_segment_create_shared(uint32_t owner);
+/*
+ * Map, lay out, seal and register a segment; its metadata page is
+ * read-only when it is returned. NULL with errno ENOMEM when the OS
+ * refuses. A shared segment is HG_SEGMENT_SIZE bytes of blocks of one
+ * arena; a dedicated one holds one block of request bytes placed so that
+ * its data ends just before the trailing guard page.
+ */
+struct hg_segment *hg_segment_create_shared(uint16_t arena);
 struct hg_segment *hg_segment_create_large(size_t request, size_t alignment);
 /*
  * A guard segment of map_size bytes whose slot area starts first_block
  * bytes after the metadata and ends end bytes after it; everything but the
- * first readable page is left to guard.c to protect.
+ * metadata page is left to guard.c to protect.
  */
 struct hg_segment *hg_segment_create_guard(size_t map_size, uint32_t first_block,
                                            uint32_t end);
@@ -110,10 +118,11 @@ void hg_segment_destroy(struct hg_segment *s);
 /* Whether a dedicated segment can hold request bytes at this alignment. */
 bool hg_segment_large_fits(const struct hg_segment *s, size_t request, size_t alignment);
 /*
- * Lay out the one block of a dedicated segment so that its data ends just
- * before the trailing guard page; the caller fills in and seals the block.
+ * Lay a dedicated segment with no block in use out again for another
+ * request, and reseal it; false when its metadata page cannot be made
+ * writable (the segment is then to be destroyed).
  */
-void hg_segment_place_large(struct hg_segment *s, size_t request, size_t alignment);
+bool hg_segment_place_large(struct hg_segment *s, size_t request, size_t alignment);
 
 /* The shared segment a block lives in: shared segments are aligned. */
 static inline struct hg_segment *hg_segment_of_shared(const void *p)
@@ -124,10 +133,6 @@ static inline struct hg_segment *hg_segment_of_shared(const void *p)
 
 /* The registry: which segment, if any, contains addr. */
 struct hg_segment *hg_segment_lookup(uintptr_t addr);
-
-/* A block in use, as the whole-heap walks report it: its data, size, stack. */
-typedef void (*hg_live_visitor)(uintptr_t data, size_t requested, uint32_t stack,
-                                void *arg);
 
 /* Visit every registered segment, in address order. */
 typedef void (*hg_segment_visitor)(struct hg_segment *s, void *arg);

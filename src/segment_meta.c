@@ -13,6 +13,7 @@ static const char *const fault_names[] = {
   [HG_SEGMENT_BAD_MAGIC] = "magic",
   [HG_SEGMENT_BAD_CHECKSUM] = "checksum",
   [HG_SEGMENT_BAD_BOUNDS] = "bounds",
+  [HG_SEGMENT_BAD_KIND] = "kind",
 };
 
 const char *hg_segment_fault_name(enum hg_segment_fault f)
@@ -31,10 +32,10 @@ segment_checksum_with(hg_crc32c_step step, const struct hg_key *key,
   crc = step(crc, s->map_size);
   crc = step(crc, s->first_block);
   crc = step(crc, s->end);
-  crc = step(crc, (uint64_t)s->owner | (uint64_t)s->seq << 32);
-  crc = step(crc, s->used_bytes);
-  crc = step(crc, s->used_blocks);
-  crc = step(crc, s->reserved);
+  crc = step(crc, (uint64_t)s->kind | (uint64_t)s->arena << 16 | (uint64_t)s->seq << 32);
+  crc = step(crc, s->reserved[0]);
+  crc = step(crc, s->reserved[1]);
+  crc = step(crc, s->reserved2);
   return crc;
 }
 
@@ -60,6 +61,14 @@ static bool bounds_are_sane(const struct hg_segment *s)
          s->first_block < s->end && s->end <= readable;
 }
 
+/* A known kind; only shared segments name an arena. */
+static bool kind_is_sane(const struct hg_segment *s)
+{
+  if (s->kind == HG_SEGMENT_SHARED)
+    return s->arena < HG_MAX_ARENAS;
+  return (s->kind == HG_SEGMENT_LARGE || s->kind == HG_SEGMENT_GUARD) && s->arena == 0;
+}
+
 enum hg_segment_fault hg_segment_verify_at(const struct hg_key *key,
                                            const struct hg_segment *s,
                                            uintptr_t addr)
@@ -70,5 +79,7 @@ enum hg_segment_fault hg_segment_verify_at(const struct hg_key *key,
     return HG_SEGMENT_BAD_CHECKSUM;
   if (!bounds_are_sane(s))
     return HG_SEGMENT_BAD_BOUNDS;
+  if (!kind_is_sane(s))
+    return HG_SEGMENT_BAD_KIND;
   return HG_SEGMENT_OK;
 }

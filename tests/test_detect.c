@@ -94,8 +94,11 @@ static const struct bug_case cases[] = {
   { "use_after_free_exit", "heap-use-after-free in the heap check at exit by thread",
     "8 bytes written after free to a 64-byte block, at offsets 24 to 31", NULL, 1,
     "check_on_exit=1", "the block was allocated by thread " },
+  { "segment_smash", "segment-corruption in WRITE(",
+    "WRITE of address 0x", "segment-corruption in smash_segment", 0, NULL,
+    ": the metadata page of a segment", "write" },
   { "segment_smash", "segment-corruption in free(", "check failed: segment checksum",
-    "segment-corruption in smash_segment", 1 },
+    "segment-corruption in smash_unprotected_segment", 1, NULL, NULL, "unprotect" },
   /* Guard mode: the access itself faults on a PROT_NONE page. */
   { "guard_overflow_read", "heap-buffer-overflow in READ(",
     "READ of address 0x", "heap-buffer-overflow in read_one_past_end", 0,

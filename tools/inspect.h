@@ -28,6 +28,7 @@
 
 #include "block.h"
 #include "heapguard_dump.h"
+#include "names.h"
 #include "segment.h"
 
 /* A larger dump is refused rather than read: see docs/dump-format.md. */
@@ -188,10 +189,7 @@ struct hgi_analysis {
 bool hgi_analyse(const struct hgi_dump *d, struct hgi_analysis *a);
 void hgi_free(struct hgi_analysis *a);
 
-/* Shared naming, so the three outputs never disagree. */
-const char *hgi_bug_class_name(uint32_t c);
-const char *hgi_state_name(uint16_t state);
-const char *hgi_kind_name(uint16_t kind);
+/* Naming shared by the outputs; classes, states and kinds come from names.h. */
 const char *hgi_link_status_name(enum hgi_link_status s);
 bool hgi_link_is_bad(enum hgi_link_status s);
 const char *hgi_resync_name(enum hgi_resync r);

@@ -98,14 +98,11 @@ static void print_meta(FILE *out, const struct hgi_image *img,
   jstr(out, segment_status(f));
   fprintf(out, ",\"verifies\":%s,\"magic\":", f == HG_SEGMENT_OK ? "true" : "false");
   jhex(out, m->magic);
-  fprintf(out,
-          ",\"map_size\":%llu,\"first_block\":%llu,\"end\":%llu,\"owner\":%u,"
-          "\"large\":%s,\"seq\":%u,\"used_bytes\":%llu,\"used_blocks\":%llu,"
-          "\"checksum\":",
+  fprintf(out, ",\"map_size\":%llu,\"first_block\":%llu,\"end\":%llu,\"kind\":",
           (unsigned long long)m->map_size, (unsigned long long)m->first_block,
-          (unsigned long long)m->end, m->owner,
-          m->owner == HG_OWNER_LARGE ? "true" : "false", m->seq,
-          (unsigned long long)m->used_bytes, (unsigned long long)m->used_blocks);
+          (unsigned long long)m->end);
+  jstr(out, hg_segment_kind_name(m->kind));
+  fprintf(out, ",\"arena\":%u,\"seq\":%u,\"checksum\":", m->arena, m->seq);
   jhex(out, m->checksum);
   fputc('}', out);
 }
@@ -139,7 +136,7 @@ static void print_report(FILE *out, const struct hgi_dump *d,
     return;
   }
   fprintf(out, "{\"bug_class\":%u,\"bug_class_name\":", r->bug_class);
-  jstr(out, hgi_bug_class_name(r->bug_class));
+  jstr(out, hg_bug_class_name(r->bug_class));
   fprintf(out, ",\"address\":");
   jhex(out, r->address);
   fprintf(out, ",\"block\":");
@@ -212,7 +209,7 @@ static void print_block(FILE *out, const struct hgi_block *b, size_t i)
           !ok ? "damaged" : used ? "used" : "free");
   if (used)
     fprintf(out, ",\"requested\":%zu,\"kind\":\"%s\",\"stack\":%u",
-            hg_block_requested(&b->hdr), hgi_kind_name(b->hdr.kind),
+            hg_block_requested(&b->hdr), hg_alloc_kind_name(b->hdr.kind),
             b->hdr.stack);
   else if (ok)
     fprintf(out, ",\"requested\":null,\"kind\":null,\"stack\":%u",

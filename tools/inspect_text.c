@@ -82,7 +82,7 @@ static void print_report(FILE *out, const struct hgi_dump *d,
     fprintf(out, "  (no report section)\n\n");
     return;
   }
-  fprintf(out, "  class    %s (%u)\n", hgi_bug_class_name(r->bug_class),
+  fprintf(out, "  class    %s (%u)\n", hg_bug_class_name(r->bug_class),
           r->bug_class);
   fprintf(out, "  address  0x%llx\n", (unsigned long long)r->address);
   fprintf(out, "  block    0x%llx", (unsigned long long)r->block);
@@ -99,21 +99,17 @@ static void print_meta(FILE *out, const struct hgi_image *img,
 {
   const struct hg_segment *m = &img->meta;
   fprintf(out, "  metadata at 0x%llx: %s\n", (unsigned long long)img->address,
-          f == HG_SEGMENT_OK ? "verifies"
-                             : f == HG_SEGMENT_BAD_MAGIC     ? "BAD magic"
-                               : f == HG_SEGMENT_BAD_CHECKSUM ? "BAD checksum"
-                                                              : "BAD bounds");
-  fprintf(out, "    seq %u  owner ", m->seq);
-  if (m->owner == HG_OWNER_LARGE)
-    fprintf(out, "large");
-  else
-    fprintf(out, "arena %u", m->owner);
+          f == HG_SEGMENT_OK ? "verifies" : "BAD");
+  if (f != HG_SEGMENT_OK)
+    fprintf(out, "    failed check: %s\n", hg_segment_fault_name(f));
+  fprintf(out, "    seq %u  kind %s", m->seq, hg_segment_kind_name(m->kind));
+  if (m->kind == HG_SEGMENT_SHARED)
+    fprintf(out, "  arena %u", m->arena);
   fprintf(out, "  map_size %llu  first_block +0x%llx  end +0x%llx\n",
           (unsigned long long)m->map_size, (unsigned long long)m->first_block,
           (unsigned long long)m->end);
-  fprintf(out, "    used %llu blocks, %llu bytes  magic 0x%llx  checksum 0x%08x\n",
-          (unsigned long long)m->used_blocks, (unsigned long long)m->used_bytes,
-          (unsigned long long)m->magic, m->checksum);
+  fprintf(out, "    magic 0x%llx  checksum 0x%08x\n", (unsigned long long)m->magic,
+          m->checksum);
 }
 
 static void print_segment(FILE *out, const struct hgi_dump *d,
@@ -142,7 +138,7 @@ static void print_block_row(FILE *out, const struct hgi_block *b, size_t i)
     fprintf(out, "%-7s  %9s  %-6s  %8s  ", "DAMAGED", "?", "?", "?");
   else if (b->hdr.state == HG_STATE_USED)
     fprintf(out, "%-7s  %9zu  %-6s  %8u  ", "used", hg_block_requested(&b->hdr),
-            hgi_kind_name(b->hdr.kind), b->hdr.stack);
+            hg_alloc_kind_name(b->hdr.kind), b->hdr.stack);
   else
     fprintf(out, "%-7s  %9s  %-6s  %8u  ", "free", "-", "-", b->hdr.stack);
   fprintf(out, "%s\n", status);
@@ -169,7 +165,7 @@ static void print_block_row(FILE *out, const struct hgi_block *b, size_t i)
               "         reconstructed: the original header was size %u "
               "prev_size %u state %s requested %zu stack %u\n",
               b->original.size, b->original.prev_size,
-              hgi_state_name(b->original.state),
+              hg_state_name(b->original.state),
               b->original.state == HG_STATE_USED
                   ? hg_block_requested(&b->original)
                   : 0,

@@ -29,41 +29,6 @@
 
 /* ---- naming shared by the outputs ---- */
 
-const char *hgi_bug_class_name(uint32_t c)
-{
-  switch (c) {
-  case HEAPGUARD_OK: return "ok";
-  case HEAPGUARD_HEAP_BUFFER_OVERFLOW: return "heap-buffer-overflow";
-  case HEAPGUARD_DOUBLE_FREE: return "double-free";
-  case HEAPGUARD_INVALID_FREE: return "invalid-free";
-  case HEAPGUARD_METADATA_CORRUPTION: return "metadata-corruption";
-  case HEAPGUARD_USE_AFTER_FREE: return "use-after-free";
-  case HEAPGUARD_ALLOC_DEALLOC_MISMATCH: return "alloc-dealloc-mismatch";
-  case HEAPGUARD_SEGMENT_CORRUPTION: return "segment-corruption";
-  }
-  return "unknown";
-}
-
-const char *hgi_state_name(uint16_t state)
-{
-  switch (state) {
-  case HG_STATE_USED: return "used";
-  case HG_STATE_FREE: return "free";
-  }
-  return "?";
-}
-
-const char *hgi_kind_name(uint16_t kind)
-{
-  switch (kind) {
-  case 0: return "-";
-  case HG_KIND_MALLOC: return "malloc";
-  case HG_KIND_NEW: return "new";
-  case HG_KIND_NEW_ARRAY: return "new[]";
-  }
-  return "?";
-}
-
 const char *hgi_link_status_name(enum hgi_link_status s)
 {
   switch (s) {

@@ -34,12 +34,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arena.h"
+#include "heap.h"
+#include "init.h"
 #include "fuzz_input.h"
 #include "block.h"
 #include "options.h"
 #include "runtime.h"
 #include "segment.h"
+
+/* hg_heap_alloc without a stack, its memory's zeroness ignored. */
+static void *heap_alloc(size_t n, size_t alignment, uint16_t kind, struct heapguard_finding *f)
+{
+  bool zeroed;
+  return hg_heap_alloc(n, alignment, kind, 0, &zeroed, f);
+}
 #include "sizeclass.h"
 
 #define MAX_BLOCKS 6
@@ -198,7 +206,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* Blocks under 1 KiB (exact bins) or a large one in the middle. */
     len[i] = (large && i == 1) ? ((size_t)1 << 20) + v : v % 980;
     struct heapguard_finding f = { 0 };
-    p[i] = hg_heap_alloc(len[i], HG_GRANULE, HG_KIND_MALLOC, &f);
+    p[i] = heap_alloc(len[i], HG_GRANULE, HG_KIND_MALLOC, &f);
     if (!p[i])
       die("allocation failed", "setup", &f);
     write_data(p[i], len[i]);
@@ -263,7 +271,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   if (target == 4 && (how & 2) && alone && lost_rows < LOST_ROWS_MAX) {
     /* The largest request that fits exactly in the free block's size. */
     size_t request = hg_block_bytes(b) - HG_HEADER_SIZE - 1;
-    void *q = hg_heap_alloc(request, HG_GRANULE, HG_KIND_MALLOC, &f);
+    void *q = heap_alloc(request, HG_GRANULE, HG_KIND_MALLOC, &f);
     if (q) {
       undo(&fl);
       die("allocation after a flipped free-list link succeeded", name, &f);

@@ -24,12 +24,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arena.h"
+#include "heap.h"
+#include "init.h"
 #include "fuzz_input.h"
 #include "block.h"
 #include "options.h"
 #include "runtime.h"
 #include "segment.h"
+
+/* hg_heap_alloc without a stack, its memory's zeroness ignored. */
+static void *heap_alloc(size_t n, size_t alignment, uint16_t kind, struct heapguard_finding *f)
+{
+  bool zeroed;
+  return hg_heap_alloc(n, alignment, kind, 0, &zeroed, f);
+}
 
 #define SLOTS 32
 /*
@@ -242,7 +250,7 @@ static void do_alloc(struct slot *s, struct input *in)
   if (trace)
     fprintf(stderr, "alloc slot %d: %zu bytes aligned to %zu, kind %u\n", (int)(s - slots), n,
             align, kind);
-  uint8_t *p = hg_heap_alloc(n, align, kind, &f);
+  uint8_t *p = heap_alloc(n, align, kind, &f);
   if (!p)
     die(f.bug_class ? "allocation found a corrupted heap" : "allocation failed", &f);
   if ((uintptr_t)p % align)
@@ -395,7 +403,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   /* The next input starts with an empty quarantine, so it does not depend
    * on this one's frees. */
   struct heapguard_finding f = { 0 };
-  if (!hg_heap_drain_quarantines(&f))
+  if (!hg_heap_drain(&f))
     die("draining the quarantine found a damaged block", &f);
   check_heap("after draining the quarantine");
   return 0;

@@ -18,8 +18,8 @@
 
 static const uint64_t secret[2] = {0x0123456789abcdefull, 0xfedcba9876543210ull};
 
-const size_t gen_block_offset[GEN_BLOCKS] = {0x040, 0x070, 0x100, 0x140,
-                                             0x190, 0x1f0, 0x2e0, 0x750};
+const size_t gen_block_offset[GEN_BLOCKS] = {0x1000, 0x1030, 0x10c0, 0x1100,
+                                             0x1150, 0x11b0, 0x12a0, 0x1710};
 
 static const struct plan {
   uint32_t bytes;
@@ -116,7 +116,7 @@ static struct hg_segment segment_meta(uint32_t seq)
       .map_size = HG_SEGMENT_SIZE,
       .first_block = HG_SEGMENT_META_SIZE,
       .end = HG_SEGMENT_SIZE - 2 * HG_PAGE_SIZE,
-      .owner = 0,
+      .kind = HG_SEGMENT_SHARED,
       .seq = seq,
   };
   return s;
@@ -140,8 +140,6 @@ static void build_image(struct image *im)
     if (plan[i].used) {
       h.tail = plan[i].bytes - HG_HEADER_SIZE - plan[i].requested;
       memset(im->bytes + off + HG_HEADER_SIZE, 'a' + i, plan[i].requested);
-      s.used_bytes += plan[i].bytes;
-      s.used_blocks++;
     }
     seal_block(im, off, &h);
     if (plan[i].used)
@@ -224,7 +222,7 @@ static void inject(struct image *im, enum gen_damage d)
   case GEN_META: {
     struct hg_segment s;
     memcpy(&s, im->bytes, sizeof s);
-    s.used_blocks = 99;
+    s.seq = 99;
     memcpy(im->bytes, &s, sizeof s);
     break;
   }
@@ -426,8 +424,6 @@ uint8_t *gen_dump_dense(size_t image_bytes, size_t *len)
     } else {
       size_t t = off + 48 - 1; /* requested 15: one tail byte */
       img[t] = hg_tail_byte(&key, (uintptr_t)(address + t));
-      s.used_blocks++;
-      s.used_bytes += 48;
     }
     prev = h.size;
     off += (size_t)h.size << HG_GRANULE_SHIFT;

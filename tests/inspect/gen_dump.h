@@ -6,19 +6,21 @@
  * blocks sealed at their fake addresses with block.c's own functions,
  * trailing canaries from hg_tail_byte, mangled free-list links. Damage is
  * injected afterwards, the way a bug would do it, and the whole is wrapped
- * in the version 1 container of heapguard_dump.h.
+ * in the container of heapguard_dump.h.
  *
  * The block plan is fixed so that tests can name blocks by index:
  *
  *   #  offset  bytes  state  requested (tail)
- *   0  0x040     48   used     10 (6)
- *   1  0x070    144   used    100 (12)
- *   2  0x100     64   free
- *   3  0x140     80   used     33 (15)
- *   4  0x190     96   free
- *   5  0x1f0    240   used    200 (8)
- *   6  0x2e0   1136   used   1000 (104, first 64 checked)
- *   7  0x750    176   free          (the rest, to end = 0x800)
+ *   0  0x1000    48   used     10 (6)
+ *   1  0x1030   144   used    100 (12)
+ *   2  0x10c0    64   free
+ *   3  0x1100    80   used     33 (15)
+ *   4  0x1150    96   free
+ *   5  0x11b0   240   used    200 (8)
+ *   6  0x12a0  1136   used   1000 (104, first 64 checked)
+ *   7  0x1710   176   free          (the rest, to end = 0x17c0)
+ *
+ * (Blocks start after the metadata page, HG_SEGMENT_META_SIZE.)
  *
  * Free list: 2 <-> 4 <-> 7, and 7's next link points into the upper
  * neighbour segment (not in the dump).
@@ -58,7 +60,7 @@ struct gen_options {
 
 #define GEN_BLOCKS 8
 #define GEN_SEGMENT_ADDRESS 0x7f3a12401000ull /* one page into its mapping */
-#define GEN_SEGMENT_END 0x800u
+#define GEN_SEGMENT_END 0x17c0u
 
 extern const size_t gen_block_offset[GEN_BLOCKS];
 

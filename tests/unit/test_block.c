@@ -108,7 +108,7 @@ static void sealed_nonsense_is_rejected(void **state)
 static void tail_canary_is_byte_precise(void **state)
 {
   (void)state;
-  struct hg_tail_damage d;
+  struct hg_damage d;
   struct hg_block *b = make_used_block();
   assert_true(hg_tail_check(&key, b, &d));
   unsigned char *data = hg_block_data(b);

@@ -1,0 +1,225 @@
+/*
+ * heap.c - which kind serves a request, dispatch by segment kind, and the
+ * walks over the whole heap.
+ */
+#include "heap.h"
+
+#include "arena.h"
+#include "check.h"
+#include "guard.h"
+#include "options.h"
+#include "runtime.h"
+
+/* Indexed by enum hg_segment_kind; the order is also the lock order. */
+static const struct hg_kind_ops *const kinds[HG_SEGMENT_KINDS] = {
+  [HG_SEGMENT_SHARED] = &hg_shared_ops,
+  [HG_SEGMENT_LARGE] = &hg_large_ops,
+  [HG_SEGMENT_GUARD] = &hg_guard_ops,
+};
+
+/* Requests a shared segment cannot hold next to others get a dedicated one. */
+static bool is_large_request(size_t request, size_t alignment)
+{
+  return request >= HG_LARGE_THRESHOLD || alignment >= HG_LARGE_THRESHOLD / 4 ||
+         request + alignment >= HG_LARGE_THRESHOLD - HG_HEADER_SIZE;
+}
+
+void hg_heap_init(unsigned arenas)
+{
+  hg_arenas_init(arenas);
+  hg_guard_init();
+}
+
+const struct hg_kind_ops *hg_heap_ops(const struct hg_segment *s)
+{
+  return s->kind < HG_SEGMENT_KINDS ? kinds[s->kind] : NULL;
+}
+
+void *hg_heap_alloc(size_t request, size_t alignment, uint16_t kind, uint32_t stack,
+                    bool *zeroed, struct heapguard_finding *f)
+{
+  if (hg_options.guard_mode != HG_GUARD_OFF) {
+    void *p = hg_guard_ops.alloc(request, alignment, kind, stack, zeroed, f);
+    if (p)
+      return p;
+  }
+  const struct hg_kind_ops *ops =
+    is_large_request(request, alignment) ? &hg_large_ops : &hg_shared_ops;
+  return ops->alloc(request, alignment, kind, stack, zeroed, f);
+}
+
+/*
+ * The segment that holds p and its kind's operations, found in the
+ * registry without reading memory at p. The metadata is read-only and
+ * verified here, so the kind and the bounds it gives can be believed.
+ */
+static const struct hg_kind_ops *locate(const void *p, struct hg_segment **sp,
+                                        struct heapguard_finding *f)
+{
+  struct hg_segment *s = hg_segment_lookup((uintptr_t)p);
+  if (!s)
+    return hg_fail(f, HG_CHECK_NOT_OURS, NULL, 0, (uintptr_t)p), NULL;
+  if (!hg_check_segment(&hg_key, s, f))
+    return NULL;
+  if ((const char *)p < (const char *)hg_segment_first(s) ||
+      (const char *)p >= hg_segment_end(s)) {
+    hg_fail(f, HG_CHECK_OUTSIDE_BLOCKS, NULL, 0, (uintptr_t)p);
+    return NULL;
+  }
+  *sp = s;
+  return hg_heap_ops(s);
+}
+
+bool hg_heap_free(void *p, uint16_t kind, size_t size, uint32_t free_stack,
+                  struct heapguard_finding *f)
+{
+  struct hg_segment *s;
+  const struct hg_kind_ops *ops = locate(p, &s, f);
+  return ops && ops->free(s, p, kind, size, free_stack, f);
+}
+
+bool hg_heap_inspect(const void *p, struct hg_block_info *info,
+                     struct heapguard_finding *f)
+{
+  struct hg_segment *s;
+  const struct hg_kind_ops *ops = locate(p, &s, f);
+  return ops && ops->inspect(s, p, info, f);
+}
+
+bool hg_heap_resize_in_place(void *p, size_t request, size_t *old_request,
+                             struct heapguard_finding *f)
+{
+  struct hg_segment *s;
+  const struct hg_kind_ops *ops = locate(p, &s, f);
+  if (!ops)
+    return false;
+  if (ops != &hg_shared_ops && ops != &hg_large_ops)
+    return ops->resize(s, p, request, old_request, f);
+  /* A block stays in its kind: the other kind would not hold it in place. */
+  bool large = is_large_request(request, HG_GRANULE);
+  if (large != (ops == &hg_large_ops)) {
+    struct hg_block_info info;
+    bool ok = ops->inspect(s, p, &info, f);
+    if (ok)
+      *old_request = info.requested;
+    return false;
+  }
+  return ops->resize(s, p, request, old_request, f);
+}
+
+void hg_heap_lock_all(void)
+{
+  for (unsigned k = 0; k < HG_SEGMENT_KINDS; k++)
+    if (kinds[k])
+      kinds[k]->lock_all();
+}
+
+void hg_heap_unlock_all(void)
+{
+  for (unsigned k = HG_SEGMENT_KINDS; k-- > 0;)
+    if (kinds[k])
+      kinds[k]->unlock_all();
+}
+
+struct check_all_state {
+  struct heapguard_finding *f;
+  bool ok;
+};
+
+static void check_one_segment(struct hg_segment *s, void *arg)
+{
+  struct check_all_state *st = arg;
+  if (!st->ok)
+    return;
+  if (!hg_check_segment(&hg_key, s, st->f)) {
+    st->ok = false;
+    return;
+  }
+  st->ok = hg_heap_ops(s)->check(s, st->f);
+}
+
+bool hg_heap_check_all(struct heapguard_finding *f)
+{
+  struct check_all_state st = { f, true };
+  hg_heap_lock_all();
+  hg_segment_for_each(check_one_segment, &st);
+  if (st.ok)
+    st.ok = hg_arena_check_free_lists(f);
+  hg_heap_unlock_all();
+  return st.ok;
+}
+
+struct used_visit {
+  hg_live_visitor fn;
+  void *arg;
+};
+
+static void visit_one_segment(struct hg_segment *s, void *arg)
+{
+  struct used_visit *v = arg;
+  struct heapguard_finding f = { 0 };
+  if (hg_check_segment(&hg_key, s, &f))
+    hg_heap_ops(s)->visit(s, v->fn, v->arg);
+}
+
+void hg_heap_for_each_used(hg_live_visitor fn, void *arg)
+{
+  struct used_visit v = { fn, arg };
+  hg_heap_lock_all();
+  hg_segment_for_each(visit_one_segment, &v);
+  hg_heap_unlock_all();
+}
+
+bool hg_heap_drain(struct heapguard_finding *f)
+{
+  bool clean = true;
+  for (unsigned k = 0; k < HG_SEGMENT_KINDS; k++)
+    if (kinds[k])
+      clean = kinds[k]->drain(f) && clean;
+  return clean;
+}
+
+void hg_heap_describe(struct hg_buf *out, const struct heapguard_finding *f)
+{
+  const struct hg_segment *s = (const struct hg_segment *)f->segment;
+  if (!s)
+    return;
+  if (hg_segment_verify(&hg_key, s) != HG_SEGMENT_OK) {
+    hg_buf_str(out, "  segment ");
+    hg_buf_hex(out, f->segment);
+    hg_buf_str(out, ": metadata damaged\n");
+    return;
+  }
+  hg_heap_ops(s)->describe(out, f);
+}
+
+bool hg_heap_fault(uintptr_t addr, struct heapguard_finding *f)
+{
+  struct hg_segment *s = hg_segment_lookup(addr);
+  if (!s || hg_segment_verify(&hg_key, s) != HG_SEGMENT_OK)
+    return false;
+  f->segment = (uintptr_t)s;
+  if (addr >= (uintptr_t)s && addr < (uintptr_t)s + HG_SEGMENT_META_SIZE)
+    return hg_fail(f, HG_CHECK_SEGMENT_WRITE, NULL, 0, addr), true;
+  return hg_heap_ops(s)->fault(s, addr, f);
+}
+
+void hg_heap_fork_prepare(void)
+{
+  hg_heap_lock_all();
+  hg_segment_fork_prepare();
+}
+
+void hg_heap_fork_parent(void)
+{
+  hg_segment_fork_parent();
+  hg_heap_unlock_all();
+}
+
+void hg_heap_fork_child(void)
+{
+  hg_segment_fork_child();
+  for (unsigned k = 0; k < HG_SEGMENT_KINDS; k++)
+    if (kinds[k])
+      kinds[k]->fork_child();
+}

@@ -1,0 +1,144 @@
+/*
+ * heap.h - the heap: one interface over the three kinds of segment.
+ *
+ * Every segment is of one kind (segment.h) and every kind is served by its
+ * own module through the same operations:
+ *
+ *   shared  arena.c  blocks of many sizes in 4 MiB segments, per arena:
+ *                    free lists, split and merge, quarantine, recycling
+ *   large   large.c  one block per dedicated segment, and a small cache
+ *   guard   guard.c  blocks alone between PROT_NONE pages (guard_mode)
+ *
+ * heap.c picks the kind that serves a request, dispatches every operation
+ * on an existing pointer by the kind of the segment the registry names
+ * (never by reading memory at the pointer), and runs the walks over the
+ * whole heap. Each kind takes its own locks; whole-heap walks and fork
+ * take all of them through lock_all, in the order of the kinds.
+ */
+#ifndef HG_HEAP_H
+#define HG_HEAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fmt.h"
+#include "heapguard.h"
+#include "segment.h"
+
+/* A block in use, as the whole-heap walks report it: its data, size, stack. */
+typedef void (*hg_live_visitor)(uintptr_t data, size_t requested, uint32_t stack,
+                                void *arg);
+
+/* What inspect tells of a sound block in use. */
+struct hg_block_info {
+  size_t requested;
+  uint16_t kind;
+  uint32_t stack;
+};
+
+/*
+ * The operations of a kind. "p" is a pointer the program passed, inside a
+ * segment s of that kind; every operation checks before it modifies, and
+ * a failed check fills *f (hg_fail) and modifies nothing.
+ */
+struct hg_kind_ops {
+  /*
+   * A block for request bytes aligned to alignment, or NULL: with f set
+   * when the heap was found damaged, with errno ENOMEM when memory runs
+   * out, or (guard only) with neither when the request is not guarded.
+   * *zeroed tells whether the memory is known to be zero.
+   */
+  void *(*alloc)(size_t request, size_t alignment, uint16_t kind, uint32_t stack,
+                 bool *zeroed, struct heapguard_finding *f);
+  /*
+   * Validate and release the block at p, allocated with kind (and size
+   * bytes, when size is nonzero). False with *f when a check on p fails;
+   * also when p was released but an older block found on the way (one
+   * leaving the quarantine) is damaged: f then names that block.
+   */
+  bool (*free)(struct hg_segment *s, void *p, uint16_t kind, size_t size,
+               uint32_t free_stack, struct heapguard_finding *f);
+  /* Validate the block at p as free would, and describe it in *info. */
+  bool (*inspect)(struct hg_segment *s, const void *p, struct hg_block_info *info,
+                  struct heapguard_finding *f);
+  /*
+   * Resize the malloc'd block at p in place: true when done. False either
+   * because it cannot be (f untouched) or because a check failed (f set);
+   * *old_request is the block's requested size when the checks passed.
+   */
+  bool (*resize)(struct hg_segment *s, void *p, size_t request, size_t *old_request,
+                 struct heapguard_finding *f);
+  /* Verify every block of s; false with *f at the first finding. */
+  bool (*check)(const struct hg_segment *s, struct heapguard_finding *f);
+  /* Call fn on every block of s in use (not freed, not quarantined). */
+  void (*visit)(const struct hg_segment *s, hg_live_visitor fn, void *arg);
+  /* The lines of a report about the block f names, and its segment. */
+  void (*describe)(struct hg_buf *out, const struct heapguard_finding *f);
+  /*
+   * A fault on address addr inside s: true, with *f filled, when it is a
+   * bad access to the program's memory; false when it is none of ours.
+   * Async-signal-safe, lock-free.
+   */
+  bool (*fault)(const struct hg_segment *s, uintptr_t addr, struct heapguard_finding *f);
+  /* Memory is running out: give back what is held for later (quarantines, caches). */
+  bool (*drain)(struct heapguard_finding *f);
+  /* Hold (and release) every lock of the kind: nothing in it changes meanwhile. */
+  void (*lock_all)(void);
+  void (*unlock_all)(void);
+  /* In the child of a fork: the locks are the parent's, made anew. */
+  void (*fork_child)(void);
+};
+
+extern const struct hg_kind_ops hg_shared_ops, hg_large_ops, hg_guard_ops;
+
+/* At start-up, after the options. */
+void hg_heap_init(unsigned arenas);
+
+/* The operations of segment s's kind, NULL when the kind is unknown. */
+const struct hg_kind_ops *hg_heap_ops(const struct hg_segment *s);
+
+/*
+ * Allocate request bytes aligned to alignment (a power of two, at least
+ * HG_GRANULE), from the kind that serves such a request. NULL with errno
+ * ENOMEM when memory runs out; with f->bug_class set when the heap is
+ * damaged. *zeroed tells whether the memory is known to be zero.
+ */
+void *hg_heap_alloc(size_t request, size_t alignment, uint16_t kind, uint32_t stack,
+                    bool *zeroed, struct heapguard_finding *f);
+
+/* The operations of hg_kind_ops on any pointer; false with *f as they say. */
+bool hg_heap_free(void *p, uint16_t kind, size_t size, uint32_t free_stack,
+                  struct heapguard_finding *f);
+bool hg_heap_inspect(const void *p, struct hg_block_info *info,
+                     struct heapguard_finding *f);
+bool hg_heap_resize_in_place(void *p, size_t request, size_t *old_request,
+                             struct heapguard_finding *f);
+
+/* Walk and verify every segment and free list; false with *f at the first finding. */
+bool hg_heap_check_all(struct heapguard_finding *f);
+
+/* Call fn on every block in use, in address order, with the heap held still. */
+void hg_heap_for_each_used(hg_live_visitor fn, void *arg);
+
+/*
+ * Memory is running out: every kind gives back what it holds for later.
+ * False with *f at a block found damaged on the way out.
+ */
+bool hg_heap_drain(struct heapguard_finding *f);
+
+/* The lines of a report about the block and segment f names. */
+void hg_heap_describe(struct hg_buf *out, const struct heapguard_finding *f);
+
+/* Whether a fault on addr is a bad access to heapguard memory; see fault. */
+bool hg_heap_fault(uintptr_t addr, struct heapguard_finding *f);
+
+/* Hold every heap lock (as fork does): nothing in the heap changes meanwhile. */
+void hg_heap_lock_all(void);
+void hg_heap_unlock_all(void);
+
+void hg_heap_fork_prepare(void);
+void hg_heap_fork_parent(void);
+void hg_heap_fork_child(void);
+
+#endif

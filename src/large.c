@@ -1,0 +1,275 @@
+/*
+ * large.c - large blocks: one per dedicated segment, placed so that the
+ * block's data ends just before the segment's trailing guard page, and a
+ * small cache of freed segments so that large blocks freed and allocated
+ * again do not cost an mmap/munmap pair each time.
+ *
+ * Dedicated segments are created, changed, cached and destroyed only under
+ * large_lock, so a heap walk or a fork that holds it sees each one whole.
+ * A freed large block is not quarantined: its segment goes to the cache
+ * (its header sealed free, so a second free is named double-free) or is
+ * unmapped, and a later access faults or finds the header free.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+
+#include "check.h"
+#include "describe.h"
+#include "heap.h"
+#include "runtime.h"
+
+#define LARGE_CACHE_SLOTS 8u
+#define LARGE_CACHE_BYTES ((size_t)64 << 20)
+
+static pthread_mutex_t large_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct hg_segment *large_cache[LARGE_CACHE_SLOTS];
+static size_t large_cache_bytes;
+
+/* A cached segment fits if it holds the request without wasting half of it. */
+static bool cached_segment_fits(const struct hg_segment *s, size_t request,
+                                size_t alignment)
+{
+  return hg_segment_large_fits(s, request, alignment) &&
+         s->map_size <= 2 * (request + 4 * HG_PAGE_SIZE + alignment);
+}
+
+static struct hg_segment *large_cache_take(size_t request, size_t alignment)
+{
+  for (unsigned i = 0; i < LARGE_CACHE_SLOTS; i++) {
+    struct hg_segment *s = large_cache[i];
+    if (s && cached_segment_fits(s, request, alignment)) {
+      large_cache[i] = NULL;
+      large_cache_bytes -= s->map_size;
+      return s;
+    }
+  }
+  return NULL;
+}
+
+/* Keep s for reuse if the cache has room; false when s must be unmapped. */
+static bool large_cache_put(struct hg_segment *s)
+{
+  for (unsigned i = 0; i < LARGE_CACHE_SLOTS; i++) {
+    if (!large_cache[i] && large_cache_bytes + s->map_size <= LARGE_CACHE_BYTES) {
+      large_cache[i] = s;
+      large_cache_bytes += s->map_size;
+      return true;
+    }
+  }
+  return false;
+}
+
+/* A cached segment laid out for this request, or a new one. */
+static struct hg_segment *segment_for(size_t request, size_t alignment, bool *zeroed)
+{
+  struct hg_segment *s = large_cache_take(request, alignment);
+  if (s && !hg_segment_place_large(s, request, alignment)) {
+    hg_segment_destroy(s);
+    s = NULL;
+  }
+  *zeroed = s == NULL;
+  return s ? s : hg_segment_create_large(request, alignment);
+}
+
+static void *large_alloc(size_t request, size_t alignment, uint16_t kind, uint32_t stack,
+                         bool *zeroed, struct heapguard_finding *f)
+{
+  (void)f;
+  pthread_mutex_lock(&large_lock);
+  struct hg_segment *s = segment_for(request, alignment, zeroed);
+  struct hg_block *b = NULL;
+  if (s) {
+    b = hg_segment_first(s);
+    b->size = (uint32_t)((s->end - s->first_block) >> HG_GRANULE_SHIFT);
+    b->prev_size = 0;
+    b->tail = (uint32_t)(hg_block_capacity(b) - request);
+    b->state = HG_STATE_USED;
+    b->kind = kind;
+    b->stack = stack;
+    hg_block_seal(&hg_key, b);
+    hg_tail_write(&hg_key, b);
+  }
+  pthread_mutex_unlock(&large_lock);
+  if (!b)
+    errno = ENOMEM;
+  return b ? hg_block_data(b) : NULL;
+}
+
+/* Where the block a finding names was allocated and freed, for the report. */
+static void note_stacks(struct heapguard_finding *f)
+{
+  const struct hg_block *b = (const struct hg_block *)f->block;
+  if (!b || hg_block_verify(&hg_key, b) != HG_HEADER_OK)
+    return;
+  if (b->state == HG_STATE_FREE)
+    f->free_stack = b->tail;
+  else
+    f->alloc_stack = b->stack;
+}
+
+/* After taking large_lock: is s still the registered segment of p? */
+static bool still_mapped(const struct hg_segment *s, const void *p,
+                         struct heapguard_finding *f)
+{
+  if (hg_segment_lookup((uintptr_t)p) == s)
+    return true;
+  f->segment = 0;
+  return hg_fail(f, HG_CHECK_NOT_OURS, NULL, 0, (uintptr_t)p);
+}
+
+static bool check_large(const struct hg_segment *s, const void *p, uint16_t kind,
+                        size_t size, struct heapguard_finding *f)
+{
+  if (!still_mapped(s, p, f) || !hg_check_segment(&hg_key, s, f))
+    return false;
+  const struct hg_block *b = hg_segment_first(s);
+  if (hg_block_data(b) != p) {
+    hg_diagnose_pointer(&hg_key, s, (uintptr_t)p, f);
+    return false;
+  }
+  return hg_check_header(&hg_key, s, b, f) && hg_check_live_block(&hg_key, s, b, f) &&
+         hg_check_kind(b, b->kind, hg_block_requested(b), kind, size, f);
+}
+
+static bool large_free(struct hg_segment *s, void *p, uint16_t kind, size_t size,
+                       uint32_t free_stack, struct heapguard_finding *f)
+{
+  pthread_mutex_lock(&large_lock);
+  bool ok = check_large(s, p, kind, size, f);
+  if (ok) {
+    struct hg_block *b = hg_segment_first(s);
+    b->tail = free_stack;
+    b->state = HG_STATE_FREE;
+    b->kind = 0;
+    b->stack = 0;
+    hg_block_seal(&hg_key, b);
+    if (!large_cache_put(s))
+      hg_segment_destroy(s);
+  } else {
+    note_stacks(f);
+  }
+  pthread_mutex_unlock(&large_lock);
+  return ok;
+}
+
+static bool large_inspect(struct hg_segment *s, const void *p, struct hg_block_info *info,
+                          struct heapguard_finding *f)
+{
+  pthread_mutex_lock(&large_lock);
+  bool ok = check_large(s, p, HG_KIND_ANY, 0, f);
+  if (ok) {
+    const struct hg_block *b = hg_segment_first(s);
+    *info = (struct hg_block_info){ hg_block_requested(b), b->kind, b->stack };
+  } else {
+    note_stacks(f);
+  }
+  pthread_mutex_unlock(&large_lock);
+  return ok;
+}
+
+/* Within the block's capacity and not below half of it: only the tail moves. */
+static bool large_resize(struct hg_segment *s, void *p, size_t request, size_t *old_request,
+                         struct heapguard_finding *f)
+{
+  pthread_mutex_lock(&large_lock);
+  bool ok = check_large(s, p, HG_KIND_MALLOC, 0, f);
+  struct hg_block *b = hg_segment_first(s);
+  if (ok)
+    *old_request = hg_block_requested(b);
+  else
+    note_stacks(f);
+  size_t capacity = ok ? hg_block_capacity(b) : 0;
+  ok = ok && request < capacity && request >= capacity / 2;
+  if (ok) {
+    b->tail = (uint32_t)(capacity - request);
+    hg_block_seal(&hg_key, b);
+    hg_tail_write(&hg_key, b);
+  }
+  pthread_mutex_unlock(&large_lock);
+  return ok;
+}
+
+static bool large_check(const struct hg_segment *s, struct heapguard_finding *f)
+{
+  bool ok = hg_check_segment_blocks(&hg_key, s, f);
+  if (!ok)
+    note_stacks(f);
+  return ok;
+}
+
+static void large_visit(const struct hg_segment *s, hg_live_visitor fn, void *arg)
+{
+  struct heapguard_finding f = { 0 };
+  const struct hg_block *b = hg_segment_first(s);
+  if (hg_check_header(&hg_key, s, b, &f) && b->state == HG_STATE_USED)
+    fn((uintptr_t)hg_block_data(b), hg_block_requested(b), b->stack, arg);
+}
+
+static void large_describe(struct hg_buf *out, const struct heapguard_finding *f)
+{
+  hg_describe_block_and_neighbour(out, &hg_key, f);
+  hg_describe_segment(out, (const struct hg_segment *)f->segment, NULL, NULL, 0);
+}
+
+/* The trailing guard page is right after the block's data (and canary byte). */
+static bool large_fault(const struct hg_segment *s, uintptr_t addr,
+                        struct heapguard_finding *f)
+{
+  const struct hg_block *b = hg_segment_first(s);
+  struct heapguard_finding probe = { 0 };
+  if (addr >= (uintptr_t)hg_segment_end(s) && hg_check_header(&hg_key, s, b, &probe) &&
+      b->state == HG_STATE_USED) {
+    f->requested = hg_block_requested(b);
+    f->offset = (intptr_t)(addr - (uintptr_t)hg_block_data(b));
+    f->alloc_stack = b->stack;
+    return hg_fail(f, HG_CHECK_GUARD_PAGE, b, 0, addr), true;
+  }
+  return hg_fail(f, HG_CHECK_SEGMENT_GUARD_PAGE, NULL, 0, addr), true;
+}
+
+/* Memory is running out: the cached segments are unmapped. */
+static bool large_drain(struct heapguard_finding *f)
+{
+  (void)f;
+  pthread_mutex_lock(&large_lock);
+  for (unsigned i = 0; i < LARGE_CACHE_SLOTS; i++) {
+    if (large_cache[i]) {
+      hg_segment_destroy(large_cache[i]);
+      large_cache[i] = NULL;
+    }
+  }
+  large_cache_bytes = 0;
+  pthread_mutex_unlock(&large_lock);
+  return true;
+}
+
+static void large_lock_all(void)
+{
+  pthread_mutex_lock(&large_lock);
+}
+
+static void large_unlock_all(void)
+{
+  pthread_mutex_unlock(&large_lock);
+}
+
+static void large_fork_child(void)
+{
+  pthread_mutex_init(&large_lock, NULL);
+}
+
+const struct hg_kind_ops hg_large_ops = {
+  .alloc = large_alloc,
+  .free = large_free,
+  .inspect = large_inspect,
+  .resize = large_resize,
+  .check = large_check,
+  .visit = large_visit,
+  .describe = large_describe,
+  .fault = large_fault,
+  .drain = large_drain,
+  .lock_all = large_lock_all,
+  .unlock_all = large_unlock_all,
+  .fork_child = large_fork_child,
+};
