@@ -227,15 +227,15 @@ static int first_nonempty_bin(const struct hg_arena *a, unsigned from)
 
 /* ---- blocks ---- */
 
-static void init_free_header(struct hg_block *b, uint32_t size, uint32_t prev_size,
-                             uint32_t free_stack)
+/* Seal b as a free block of size granules; its prev link is left as it is. */
+static void init_free_header(struct hg_block *b, uint32_t size, uint32_t free_stack)
 {
   b->size = size;
-  b->prev_size = prev_size;
-  b->tail = free_stack;
+  b->free_stack = free_stack;
+  b->stack = 0;
   b->state = HG_STATE_FREE;
   b->kind = 0;
-  b->stack = 0;
+  b->tail = 0;
   hg_block_seal(&hg_key, b);
 }
 
@@ -246,7 +246,8 @@ static struct hg_block *fresh_segment_block(struct hg_arena *a)
   if (!s)
     return NULL;
   struct hg_block *b = hg_segment_first(s);
-  init_free_header(b, segment_granules(s), 0, 0);
+  hg_block_set_prev(&hg_key, b, 0);
+  init_free_header(b, segment_granules(s), 0);
   return b;
 }
 
@@ -290,8 +291,7 @@ static bool relink_next(struct hg_segment *s, struct hg_block *b, uint32_t new_p
     return true;
   if (!hg_check_next_link(&hg_key, s, b, f))
     return false;
-  n->prev_size = new_prev;
-  hg_block_seal(&hg_key, n);
+  hg_block_set_prev(&hg_key, n, new_prev);
   return true;
 }
 
@@ -306,7 +306,8 @@ static bool split_tail(struct hg_arena *a, struct hg_segment *s, struct hg_block
     return false;
   b->size = g;
   struct hg_block *r = hg_block_next(b);
-  init_free_header(r, rest, g, 0);
+  hg_block_set_prev(&hg_key, r, g);
+  init_free_header(r, rest, 0);
   bin_insert(a, r);
   return true;
 }
@@ -320,10 +321,10 @@ static bool split_front(struct hg_arena *a, struct hg_segment *s, struct hg_bloc
   if (!relink_next(s, b, rest, f))
     return false;
   struct hg_block *nb = (struct hg_block *)((char *)b + ((size_t)lead << HG_GRANULE_SHIFT));
-  init_free_header(b, lead, b->prev_size, 0);
+  init_free_header(b, lead, 0);
   bin_insert(a, b);
   nb->size = rest;
-  nb->prev_size = lead;
+  hg_block_set_prev(&hg_key, nb, lead);
   *bp = nb;
   return true;
 }
@@ -354,7 +355,8 @@ static bool coin_flip(void)
 {
   uint64_t x = tls_placement_random;
   if (!x)
-    x = hg_key.link ^ (uintptr_t)&tls_placement_random;
+    x = hg_tag_compute(&hg_key.tag, HG_TAG_BYTES, (uintptr_t)&tls_placement_random, 2, 0, 0).lo |
+        1;
   x ^= x << 13;
   x ^= x >> 7;
   x ^= x << 17;
@@ -373,12 +375,12 @@ static bool place_randomly(struct hg_arena *a, struct hg_segment *s, struct hg_b
 
 static void mark_used(struct hg_block *b, size_t request, uint16_t kind, uint32_t stack)
 {
+  b->free_stack = 0;
   b->tail = (uint32_t)(hg_block_capacity(b) - request);
   b->state = HG_STATE_USED;
   b->kind = kind;
   b->stack = stack;
-  hg_block_seal(&hg_key, b);
-  hg_tail_write(&hg_key, b);
+  hg_tail_write(b, hg_block_seal(&hg_key, b));
 }
 
 /* Where a quarantined block of arena a was freed (a slow scan: reports only). */
@@ -399,7 +401,7 @@ static void note_stacks(const struct hg_arena *a, struct heapguard_finding *f)
     if (b->state != HG_STATE_FREE)
       f->alloc_stack = f->alloc_stack ? f->alloc_stack : b->stack;
     if (b->state == HG_STATE_FREE)
-      f->free_stack = b->tail;
+      f->free_stack = b->free_stack;
     else if (b->state == HG_STATE_QUARANTINED && !f->free_stack)
       f->free_stack = quarantined_free_stack(a, b);
   }
@@ -488,7 +490,7 @@ static bool release_block(struct hg_arena *a, struct hg_segment *s,
       (merge_prev && !bin_links_sound(a, prev, f)))
     return false;
 
-  init_free_header(b, b->size, b->prev_size, free_stack);
+  init_free_header(b, b->size, free_stack);
   struct hg_block *start = b;
   uint32_t size = b->size;
   if (merge_next) {
@@ -505,10 +507,8 @@ static bool release_block(struct hg_arena *a, struct hg_segment *s,
     hg_block_seal(&hg_key, start);
   }
   struct hg_block *after = hg_block_next(start);
-  if ((char *)after != hg_segment_end(s)) {
-    after->prev_size = size;
-    hg_block_seal(&hg_key, after);
-  }
+  if ((char *)after != hg_segment_end(s))
+    hg_block_set_prev(&hg_key, after, size);
   if (spans_segment(s, start)) {
     if (a->empty_segments >= EMPTY_SEGMENTS_KEPT) {
       hg_segment_destroy(s);
@@ -582,7 +582,7 @@ static bool quarantine_block(struct hg_arena *a, struct hg_segment *s, struct hg
 {
   b->state = HG_STATE_QUARANTINED;
   hg_block_seal(&hg_key, b);
-  memset(hg_block_data(b), HG_POISON, hg_block_capacity(b));
+  hg_poison_fill(hg_block_data(b), hg_block_capacity(b));
   struct hg_quarantined e = { b, free_stack, b->size };
   if (!hg_quarantine_push(&a->quarantine, e))
     return release_block(a, s, b, free_stack, f);

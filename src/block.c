@@ -1,36 +1,18 @@
 /*
- * block.c - sealing and verification of block headers and trailing canaries.
+ * block.c - sealing and verification of block headers, trailing canaries,
+ * poison and link masks.
  */
 #include "block.h"
 
-#include "checksum.h"
-
-static uint64_t mix64(uint64_t x)
-{
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdull;
-  x ^= x >> 33;
-  x *= 0xc4ceb9fe1a85ec53ull;
-  x ^= x >> 33;
-  return x;
-}
-
 void hg_key_derive(struct hg_key *key, const uint64_t secret[2])
 {
-  key->canary = mix64(secret[0] ^ 0x63616e617279ull);
-  key->checksum = (uint32_t)mix64(secret[1] ^ 0x636865636bull);
-  key->tail = mix64(secret[0] + secret[1]);
-  /* No tail byte may be zero: the commonest overflow writes a NUL. */
-  for (int i = 0; i < 64; i += 8)
-    if (((key->tail >> i) & 0xff) == 0)
-      key->tail |= (uint64_t)0xa5 << i;
-  key->link = mix64(secret[1] ^ 0x6c696e6bull) & ~(uint64_t)0xf;
+  hg_tag_key_derive(&key->tag, secret);
 }
 
 static const char *const fault_names[] = {
   [HG_HEADER_OK] = "ok",
-  [HG_HEADER_BAD_CANARY] = "leading canary",
-  [HG_HEADER_BAD_CHECKSUM] = "checksum",
+  [HG_HEADER_BAD_CANARY] = "header canary",
+  [HG_HEADER_BAD_TAG] = "tag",
   [HG_HEADER_BAD_STATE] = "state",
   [HG_HEADER_BAD_SIZE] = "size",
 };
@@ -41,38 +23,30 @@ const char *hg_header_fault_name(enum hg_header_fault f)
                                                                 : "unknown";
 }
 
-uint64_t hg_block_expected_canary(const struct hg_key *key, uintptr_t addr)
+uint32_t hg_block_expected_prev_tag(const struct hg_key *key, uint32_t prev_size,
+                                    uintptr_t addr)
 {
-  return key->canary ^ (addr * 0x9e3779b97f4a7c15ull);
+  return (uint32_t)hg_tag_compute(&key->tag, HG_TAG_PREV, addr, prev_size, 0, 0).lo;
 }
 
-static inline __attribute__((always_inline)) uint32_t
-block_checksum_with(hg_crc32c_step step, const struct hg_key *key,
-                    const struct hg_block *b, uintptr_t addr)
+/* The tail, state and kind word as it is stored. */
+static uint32_t info_word(const struct hg_block *b)
 {
-  uint32_t crc = key->checksum;
-  crc = step(crc, addr);
-  crc = step(crc, b->canary);
-  crc = step(crc, (uint64_t)b->size | (uint64_t)b->prev_size << 32);
-  crc = step(crc, (uint64_t)b->tail | (uint64_t)b->state << 32 | (uint64_t)b->kind << 48);
-  crc = step(crc, b->stack);
-  return crc;
+  uint32_t w;
+  __builtin_memcpy(&w, (const char *)b + 24, sizeof w);
+  return w;
 }
 
-HG_CRC32C_DISPATCH(block_checksum,
-                   (const struct hg_key *key, const struct hg_block *b, uintptr_t addr),
-                   key, b, addr)
-
-uint32_t hg_block_expected_checksum(const struct hg_key *key,
-                                    const struct hg_block *b, uintptr_t addr)
+struct hg_tag hg_block_mac(const struct hg_key *key, const struct hg_block *b, uintptr_t addr)
 {
-  return block_checksum_dispatch(key, b, addr);
+  return hg_tag_compute(&key->tag, HG_TAG_HEADER, addr,
+                        (uint64_t)b->size | (uint64_t)b->free_stack << 32,
+                        (uint64_t)b->stack | (uint64_t)info_word(b) << 32, b->zero);
 }
 
-static bool state_is_known(uint16_t state)
+static bool state_is_known(unsigned state)
 {
-  return state == HG_STATE_FREE || state == HG_STATE_USED ||
-         state == HG_STATE_QUARANTINED;
+  return state == HG_STATE_FREE || state == HG_STATE_USED || state == HG_STATE_QUARANTINED;
 }
 
 static bool size_is_plausible(const struct hg_block *b)
@@ -80,28 +54,74 @@ static bool size_is_plausible(const struct hg_block *b)
   if (b->size < HG_MIN_BLOCK_GRANULES)
     return false;
   if (b->state == HG_STATE_FREE)
-    return true;
-  return b->tail >= 1 && b->tail <= hg_block_capacity(b);
+    return b->tail == 0 && b->kind == 0 && b->stack == 0;
+  return b->tail >= 1 && b->tail <= hg_block_capacity(b) && b->kind != HG_KIND_ANY;
 }
 
-enum hg_header_fault hg_block_verify_at(const struct hg_key *key,
-                                        const struct hg_block *b,
-                                        uintptr_t addr)
+enum hg_header_fault hg_block_verify_at(const struct hg_key *key, const struct hg_block *b,
+                                        uintptr_t addr, uint64_t *pattern)
 {
-  if (b->canary != hg_block_expected_canary(key, addr))
+  if (b->prev_tag != hg_block_expected_prev_tag(key, b->prev_size, addr))
     return HG_HEADER_BAD_CANARY;
-  if (b->checksum != hg_block_expected_checksum(key, b, addr))
-    return HG_HEADER_BAD_CHECKSUM;
+  struct hg_tag mac = hg_block_mac(key, b, addr);
+  if (b->tag != (uint32_t)mac.lo)
+    return HG_HEADER_BAD_TAG;
   if (!state_is_known(b->state))
     return HG_HEADER_BAD_STATE;
   if (!size_is_plausible(b))
     return HG_HEADER_BAD_SIZE;
+  if (pattern)
+    *pattern = hg_tail_pattern(mac.hi);
   return HG_HEADER_OK;
 }
 
-uint8_t hg_tail_byte(const struct hg_key *key, uintptr_t at)
+void hg_block_set_prev(const struct hg_key *key, struct hg_block *b, uint32_t prev_size)
 {
-  return (uint8_t)(key->tail >> ((at & 7) * 8));
+  uint64_t word = (uint64_t)prev_size |
+                  (uint64_t)hg_block_expected_prev_tag(key, prev_size, (uintptr_t)b) << 32;
+  __atomic_store_n((uint64_t *)b, word, __ATOMIC_RELAXED);
+}
+
+typedef long long hg_v2di __attribute__((vector_size(16)));
+
+uint64_t hg_block_publish(const struct hg_key *key, struct hg_block *b,
+                          struct hg_block *copy, bool with_low_half)
+{
+  copy->zero = 0;
+  struct hg_tag mac = hg_block_mac(key, copy, (uintptr_t)b);
+  copy->tag = (uint32_t)mac.lo;
+  if (copy != b) {
+    if (with_low_half)
+      __builtin_memcpy((char *)b + 8, (const char *)copy + 8, 8);
+    hg_v2di half;
+    __builtin_memcpy(&half, (const char *)copy + 16, sizeof half);
+    *(volatile hg_v2di *)((char *)b + 16) = half;
+  }
+  return hg_tail_pattern(mac.hi);
+}
+
+void hg_block_snapshot(const struct hg_block *b, struct hg_block *copy)
+{
+  uint64_t low[2];
+  low[0] = __atomic_load_n((const uint64_t *)b, __ATOMIC_RELAXED);
+  low[1] = __atomic_load_n((const uint64_t *)b + 1, __ATOMIC_RELAXED);
+  hg_v2di half = *(const volatile hg_v2di *)((const char *)b + 16);
+  __builtin_memcpy(copy, low, sizeof low);
+  __builtin_memcpy((char *)copy + 16, &half, sizeof half);
+}
+
+uint64_t hg_tail_pattern(uint64_t raw)
+{
+  /* No byte may be zero: the commonest overflow writes a NUL. */
+  for (unsigned i = 0; i < 64; i += 8)
+    if (((raw >> i) & 0xff) == 0)
+      raw |= (uint64_t)0xa5 << i;
+  return raw;
+}
+
+uint64_t hg_canary_pattern_at(const struct hg_key *key, uintptr_t at, bool leading)
+{
+  return hg_tail_pattern(hg_tag_compute(&key->tag, HG_TAG_BYTES, at, leading, 0, 0).lo);
 }
 
 static size_t tail_checked_bytes(const struct hg_block *b)
@@ -109,61 +129,51 @@ static size_t tail_checked_bytes(const struct hg_block *b)
   return b->tail < HG_TAIL_CHECKED ? b->tail : HG_TAIL_CHECKED;
 }
 
-/* The pattern as an 8-byte word read at address at. */
-static uint64_t tail_word(const struct hg_key *key, uintptr_t at)
+/* The pattern as an 8-byte word at offset i of the canary. */
+static uint64_t tail_word(uint64_t pattern, size_t i)
 {
-  unsigned shift = (unsigned)(at & 7) * 8;
-  return shift ? key->tail >> shift | key->tail << (64 - shift) : key->tail;
+  unsigned shift = (unsigned)(i & 7) * 8;
+  return shift ? pattern >> shift | pattern << (64 - shift) : pattern;
 }
 
-void hg_tail_write(const struct hg_key *key, const struct hg_block *b)
-{
-  hg_tail_fill(key, (uint8_t *)hg_block_data(b) + hg_block_requested(b),
-               tail_checked_bytes(b));
-}
-
-void hg_tail_fill(const struct hg_key *key, uint8_t *end, size_t n)
+void hg_tail_fill(uint8_t *end, size_t n, uint64_t pattern)
 {
   size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w = tail_word(key, (uintptr_t)(end + i));
-    __builtin_memcpy(end + i, &w, 8);
-  }
+  for (; i + 8 <= n; i += 8)
+    __builtin_memcpy(end + i, &pattern, 8);
   for (; i < n; i++)
-    end[i] = hg_tail_byte(key, (uintptr_t)(end + i));
+    end[i] = hg_tail_byte(pattern, i);
+}
+
+void hg_tail_write(const struct hg_block *b, uint64_t pattern)
+{
+  hg_tail_fill((uint8_t *)hg_block_data(b) + hg_block_requested(b), tail_checked_bytes(b),
+               pattern);
 }
 
 /* Whole words first: the common intact case costs a compare per 8 bytes. */
-static bool tail_words_intact(const struct hg_key *key, const uint8_t *end, size_t n)
+static bool tail_words_intact(const uint8_t *end, size_t n, uint64_t pattern)
 {
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
     uint64_t w;
     __builtin_memcpy(&w, end + i, 8);
-    if (w != tail_word(key, (uintptr_t)(end + i)))
+    if (w != tail_word(pattern, i))
       return false;
   }
   for (; i < n; i++)
-    if (end[i] != hg_tail_byte(key, (uintptr_t)(end + i)))
+    if (end[i] != hg_tail_byte(pattern, i))
       return false;
   return true;
 }
 
-bool hg_tail_check(const struct hg_key *key, const struct hg_block *b,
-                   struct hg_damage *damage)
+bool hg_tail_verify(const uint8_t *end, size_t n, uint64_t pattern, struct hg_damage *damage)
 {
-  return hg_tail_verify(key, (const uint8_t *)hg_block_data(b) + hg_block_requested(b),
-                        tail_checked_bytes(b), damage);
-}
-
-bool hg_tail_verify(const struct hg_key *key, const uint8_t *end, size_t n,
-                    struct hg_damage *damage)
-{
-  if (__builtin_expect(tail_words_intact(key, end, n), 1))
+  if (__builtin_expect(tail_words_intact(end, n, pattern), 1))
     return true;
   bool intact = true;
   for (size_t i = 0; i < n; i++) {
-    uint8_t want = hg_tail_byte(key, (uintptr_t)(end + i));
+    uint8_t want = hg_tail_byte(pattern, i);
     if (end[i] == want)
       continue;
     if (intact) {
@@ -177,19 +187,37 @@ bool hg_tail_verify(const struct hg_key *key, const uint8_t *end, size_t n,
   return intact;
 }
 
-/* Index of the first byte of p[0..n) that is not poison, or n. */
-static size_t first_unpoisoned(const uint8_t *p, size_t n)
+bool hg_tail_check(const struct hg_block *b, uint64_t pattern, struct hg_damage *damage)
+{
+  return hg_tail_verify((const uint8_t *)hg_block_data(b) + hg_block_requested(b),
+                        tail_checked_bytes(b), pattern, damage);
+}
+
+static uint8_t poison_byte(size_t i)
+{
+  return i < HG_POISON_ZERO_BYTES ? 0 : HG_POISON;
+}
+
+void hg_poison_fill(uint8_t *data, size_t n)
+{
+  size_t zero = n < HG_POISON_ZERO_BYTES ? n : HG_POISON_ZERO_BYTES;
+  __builtin_memset(data, 0, zero);
+  __builtin_memset(data + zero, HG_POISON, n - zero);
+}
+
+/* Index of the first byte of data[0..n) that is not poison, or n. */
+static size_t first_unpoisoned(const uint8_t *data, size_t n)
 {
   static const uint64_t poison_word = 0x0101010101010101ull * HG_POISON;
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
     uint64_t w;
-    __builtin_memcpy(&w, p + i, 8);
-    if (w != poison_word)
+    __builtin_memcpy(&w, data + i, 8);
+    if (w != (i < HG_POISON_ZERO_BYTES ? 0 : poison_word))
       break;
   }
   for (; i < n; i++)
-    if (p[i] != HG_POISON)
+    if (data[i] != poison_byte(i))
       return i;
   return n;
 }
@@ -201,11 +229,16 @@ bool hg_poison_verify(const uint8_t *data, size_t n, struct hg_damage *damage)
     return true;
   size_t last = first;
   for (size_t i = first; i < n; i++)
-    if (data[i] != HG_POISON)
+    if (data[i] != poison_byte(i))
       last = i;
   damage->first = first;
   damage->last = last;
-  damage->expected = HG_POISON;
+  damage->expected = poison_byte(first);
   damage->found = data[first];
   return false;
+}
+
+uintptr_t hg_link_mask(const struct hg_key *key, const void *slot)
+{
+  return (uintptr_t)hg_tag_compute(&key->tag, HG_TAG_LINK, (uintptr_t)slot, 0, 0, 0).lo;
 }

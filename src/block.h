@@ -1,32 +1,42 @@
 /*
- * block.h - the in-band block header: layout, sealing and verification.
+ * block.h - the in-band block header: layout, sealing and verification;
+ * the trailing canary, the poison of freed blocks, free-list link masks.
  *
  * A pure module: every function takes the key explicitly and touches only
- * the header (and, for the trailing canary, the block's own slack bytes),
- * so the library and the dump inspector share one definition and the unit
+ * the header (and, for the canary and poison, the block's own bytes), so
+ * the library and the dump inspector share one definition and the unit
  * tests can flip every byte of a header in isolation.
  *
- * Layout (32 bytes, immediately before the user data, granule aligned):
+ * Layout (32 bytes, immediately before the user data, granule aligned), in
+ * two halves written by different owners:
  *
- *   0  u64 canary     keyed on the secret and the header's own address;
- *                     first so that an overflow from the block before
- *                     meets it before anything else
- *   8  u32 size       block size in granules, header included
- *  12  u32 prev_size  size of the physical predecessor, 0 for the first
- *                     block of a segment (the "prev link")
- *  16  u32 tail       used and quarantined: capacity minus requested size
- *                     (>= 1, holds the trailing canary); free: stack-depot
- *                     id of the free that released it, 0 if none
- *  20  u16 state      HG_STATE_USED, HG_STATE_QUARANTINED or HG_STATE_FREE
- *  22  u16 kind       how it was allocated (malloc, new, new[], ...)
- *  24  u32 stack      stack-depot id of the allocation, 0 if none
- *  28  u32 checksum   CRC32C keyed with the secret over the address and
- *                     every field above
+ *   0  u32 prev_size  size of the physical predecessor in granules, 0 for
+ *                     the first block of a segment (the "prev link")
+ *   4  u32 prev_tag   keyed tag of (address, prev_size): the first word an
+ *                     overflow from the block before meets, the header canary
+ *   8  u32 size       block size in granules, header included (the "next
+ *                     link": next = header + size granules)
+ *  12  u32 free_stack free blocks: stack-depot id of the free, else 0
+ *  16  u32 tag        keyed tag of (address, size, free_stack, stack, info)
+ *  20  u32 stack      stack-depot id of the allocation, 0 if none
+ *  24  u32 info       state (2 bits), kind (2 bits), tail (28 bits): the
+ *                     slack after the requested size, >= 1, which holds
+ *                     the trailing canary
+ *  28  u32 zero       always 0 (and in the tag): the high half of the word
+ *                     a C++ delete[] reads as an array cookie, so that a
+ *                     delete[] of a block made by new sees a small count
  *
- * The "next link" is implied: next = header + size granules, and the
- * checks require next->prev_size == size, so the links tile the segment.
- * A free block keeps two mangled free-list pointers in its first 16 data
- * bytes.
+ * Bytes 0-7 change when the block before is split or merged: the arena that
+ * owns the segment writes them, under its lock, as one 8-byte store.
+ * Bytes 8-15 change only while the block is free (arena-owned). Bytes
+ * 16-31 belong to whoever holds the block (the program, or a thread's
+ * quarantine and cache), who writes them as one 16-byte store
+ * (hg_block_publish), so that a reader that takes a snapshot
+ * (hg_block_snapshot) never sees half of a change.
+ *
+ * The next link is checked through the next block: its prev_size must be
+ * this block's size, and its prev_tag must verify. Every tag comes from
+ * tag.h: knowing any number of headers gives nothing toward another one.
  */
 #ifndef HG_BLOCK_H
 #define HG_BLOCK_H
@@ -36,11 +46,12 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "tag.h"
 
 enum hg_block_state {
-  HG_STATE_FREE = 0x4652,        /* "FR" */
-  HG_STATE_USED = 0x5553,        /* "US" */
-  HG_STATE_QUARANTINED = 0x5158, /* "QX": freed, poisoned, not yet reusable */
+  HG_STATE_FREE = 1,
+  HG_STATE_USED = 2,
+  HG_STATE_QUARANTINED = 3, /* freed, poisoned, not yet reusable */
 };
 
 enum hg_alloc_kind {
@@ -50,26 +61,29 @@ enum hg_alloc_kind {
   HG_KIND_NEW_ARRAY = 3,
 };
 
+/* The slack of a block must fit the header's 28-bit field. */
+#define HG_MAX_TAIL (((uint32_t)1 << 28) - 1)
+
 struct hg_block {
-  uint64_t canary;
-  uint32_t size;
   uint32_t prev_size;
-  uint32_t tail;
-  uint16_t state;
-  uint16_t kind;
+  uint32_t prev_tag;
+  uint32_t size;
+  uint32_t free_stack;
+  uint32_t tag;
   uint32_t stack;
-  uint32_t checksum;
-};
+  uint32_t state : 2;
+  uint32_t kind : 2;
+  uint32_t tail : 28;
+  uint32_t zero;
+} __attribute__((aligned(16)));
 
 static_assert(sizeof(struct hg_block) == HG_HEADER_SIZE, "header layout");
-static_assert(offsetof(struct hg_block, checksum) == 28, "checksum last");
+static_assert(offsetof(struct hg_block, tag) == 16, "the holder's half is 16-byte aligned");
+static_assert(offsetof(struct hg_block, zero) == 28, "the cookie word ends the header");
 
 /* The per-process key; derived from the secret, never stored in the heap. */
 struct hg_key {
-  uint64_t canary;
-  uint32_t checksum;
-  uint64_t tail;
-  uint64_t link;
+  struct hg_tag_key tag;
 };
 
 void hg_key_derive(struct hg_key *key, const uint64_t secret[2]);
@@ -77,37 +91,71 @@ void hg_key_derive(struct hg_key *key, const uint64_t secret[2]);
 /* What is wrong with a header, in the order the checks run. */
 enum hg_header_fault {
   HG_HEADER_OK = 0,
-  HG_HEADER_BAD_CANARY,
-  HG_HEADER_BAD_CHECKSUM,
+  HG_HEADER_BAD_CANARY, /* prev_tag: the prev link or the word before it */
+  HG_HEADER_BAD_TAG,    /* the tag over the rest */
   HG_HEADER_BAD_STATE,
   HG_HEADER_BAD_SIZE,
 };
 
 const char *hg_header_fault_name(enum hg_header_fault f);
 
-uint64_t hg_block_expected_canary(const struct hg_key *key, uintptr_t addr);
-uint32_t hg_block_expected_checksum(const struct hg_key *key,
-                                    const struct hg_block *b, uintptr_t addr);
+/* The prev_tag a header at addr with this prev_size must hold. */
+uint32_t hg_block_expected_prev_tag(const struct hg_key *key, uint32_t prev_size,
+                                    uintptr_t addr);
 
 /*
- * Verify a header that lives (or lived, for a dump) at address addr.
+ * The keyed function of the header b as if it lived at addr: its low 32
+ * bits are the tag the header must hold, its high 64 the pattern of its
+ * trailing canary (hg_tail_pattern).
+ */
+struct hg_tag hg_block_mac(const struct hg_key *key, const struct hg_block *b, uintptr_t addr);
+
+static inline uint32_t hg_block_expected_tag(const struct hg_key *key, const struct hg_block *b,
+                                             uintptr_t addr)
+{
+  return (uint32_t)hg_block_mac(key, b, addr).lo;
+}
+
+/*
+ * Verify a header that lives (or lived, for a dump) at address addr:
+ * prev_tag, tag, then the plausibility of state and size. With pattern not
+ * NULL, the trailing canary pattern of a sound header is stored there.
  * The checks never read past the 32 header bytes.
  */
-enum hg_header_fault hg_block_verify_at(const struct hg_key *key,
-                                        const struct hg_block *b,
-                                        uintptr_t addr);
+enum hg_header_fault hg_block_verify_at(const struct hg_key *key, const struct hg_block *b,
+                                        uintptr_t addr, uint64_t *pattern);
 
 static inline enum hg_header_fault hg_block_verify(const struct hg_key *key,
                                                    const struct hg_block *b)
 {
-  return hg_block_verify_at(key, b, (uintptr_t)b);
+  return hg_block_verify_at(key, b, (uintptr_t)b, NULL);
 }
 
-static inline void hg_block_seal(const struct hg_key *key, struct hg_block *b)
+/* Whether b's prev_size and prev_tag agree: its prev link is sealed. */
+static inline bool hg_block_prev_sound(const struct hg_key *key, const struct hg_block *b)
 {
-  b->canary = hg_block_expected_canary(key, (uintptr_t)b);
-  b->checksum = hg_block_expected_checksum(key, b, (uintptr_t)b);
+  return b->prev_tag == hg_block_expected_prev_tag(key, b->prev_size, (uintptr_t)b);
 }
+
+/* Set b's prev link, tagged, with one 8-byte store. */
+void hg_block_set_prev(const struct hg_key *key, struct hg_block *b, uint32_t prev_size);
+
+/*
+ * Seal the fields of copy as the header at b, into copy->tag; write its
+ * holder's half (bytes 16-31) to b with one 16-byte store, and bytes 8-15
+ * too when with_low_half. Returns the trailing canary pattern.
+ */
+uint64_t hg_block_publish(const struct hg_key *key, struct hg_block *b,
+                          struct hg_block *copy, bool with_low_half);
+
+/* Seal every field of b but the prev link in place (blocks nobody else reads). */
+static inline uint64_t hg_block_seal(const struct hg_key *key, struct hg_block *b)
+{
+  return hg_block_publish(key, b, b, true);
+}
+
+/* A copy of b read as its writers write it: 8 bytes, 8 bytes, 16 bytes. */
+void hg_block_snapshot(const struct hg_block *b, struct hg_block *copy);
 
 static inline size_t hg_block_bytes(const struct hg_block *b)
 {
@@ -145,15 +193,29 @@ static inline struct hg_block *hg_block_prev(const struct hg_block *b)
 }
 
 /*
- * The trailing canary: every slack byte after the requested size holds a
- * keyed pattern that is never zero, so even an off-by-one NUL is caught.
- * Only the first HG_TAIL_CHECKED bytes are written and checked: enough for
- * byte precision, bounded for blocks with large slack.
+ * The trailing canary: the slack bytes after the requested size hold a
+ * pattern that is never zero (even an off-by-one NUL is caught), derived
+ * from the block's own tag computation, so it differs from block to block
+ * and changes whenever the header does. Only the first HG_TAIL_CHECKED
+ * bytes are written and checked: enough for byte precision, bounded for
+ * blocks with large slack.
  */
 #define HG_TAIL_CHECKED 64u
 
-uint8_t hg_tail_byte(const struct hg_key *key, uintptr_t at);
-void hg_tail_write(const struct hg_key *key, const struct hg_block *b);
+/* The 8-byte pattern from a tag's high half: every zero byte replaced. */
+uint64_t hg_tail_pattern(uint64_t raw);
+
+/*
+ * The pattern for canary bytes that go with no header (guard slots): keyed
+ * on where they start, and on whether they lead or trail the block.
+ */
+uint64_t hg_canary_pattern_at(const struct hg_key *key, uintptr_t at, bool leading);
+
+/* Byte i of the canary starting at end, with the pattern. */
+static inline uint8_t hg_tail_byte(uint64_t pattern, size_t i)
+{
+  return (uint8_t)(pattern >> ((i & 7) * 8));
+}
 
 /* Bytes found changed in a canary or in poison. */
 struct hg_damage {
@@ -163,35 +225,44 @@ struct hg_damage {
   uint8_t found;
 };
 
-/* True when the trailing canary holds; otherwise fills *damage. */
-bool hg_tail_check(const struct hg_key *key, const struct hg_block *b,
-                   struct hg_damage *damage);
+/* The canary of a used block, with the pattern of its header. */
+void hg_tail_write(const struct hg_block *b, uint64_t pattern);
+bool hg_tail_check(const struct hg_block *b, uint64_t pattern, struct hg_damage *damage);
 
-/* The same pattern over n bytes from end, for blocks without a header. */
-void hg_tail_fill(const struct hg_key *key, uint8_t *end, size_t n);
-bool hg_tail_verify(const struct hg_key *key, const uint8_t *end, size_t n,
-                    struct hg_damage *damage);
+/* The pattern over n bytes from end. */
+void hg_tail_fill(uint8_t *end, size_t n, uint64_t pattern);
+bool hg_tail_verify(const uint8_t *end, size_t n, uint64_t pattern, struct hg_damage *damage);
 
 /*
- * A quarantined block's data: every byte is HG_POISON until the block is
- * reused, so a write after free shows as a changed byte.
+ * A quarantined block's data: its first 8 bytes zero, every other byte
+ * HG_POISON, until the block is reused; a write after free shows as a
+ * changed byte. The zero word is what a C++ delete[] reads as the array
+ * cookie of a second delete[]: a count of 0, so no destructor runs on the
+ * freed memory before the second release is reported.
  */
 #define HG_POISON 0xdf
+#define HG_POISON_ZERO_BYTES 8u
 
-/* True when the n bytes at data are all poison; otherwise fills *damage. */
+void hg_poison_fill(uint8_t *data, size_t n);
+/* True when the n bytes at data are poison; otherwise fills *damage. */
 bool hg_poison_verify(const uint8_t *data, size_t n, struct hg_damage *damage);
 
-/* Free-list links, mangled with the key and the slot's own address. */
-static inline uintptr_t hg_link_mangle(const struct hg_key *key,
-                                       const void *slot, const void *target)
+/*
+ * Free-list links: stored as the target XORed with a keyed mask of the
+ * slot's own address, so a link read tells nothing of any other slot's mask.
+ */
+uintptr_t hg_link_mask(const struct hg_key *key, const void *slot);
+
+static inline uintptr_t hg_link_mangle(const struct hg_key *key, const void *slot,
+                                       const void *target)
 {
-  return (uintptr_t)target ^ key->link ^ ((uintptr_t)slot >> 12);
+  return (uintptr_t)target ^ hg_link_mask(key, slot);
 }
 
 static inline void *hg_link_demangle(const struct hg_key *key, const void *slot,
                                      uintptr_t stored)
 {
-  return (void *)(stored ^ key->link ^ ((uintptr_t)slot >> 12));
+  return (void *)(stored ^ hg_link_mask(key, slot));
 }
 
 #endif

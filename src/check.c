@@ -96,10 +96,10 @@ bool hg_check_header(const struct hg_key *key, const struct hg_segment *s,
     break;
   case HG_HEADER_BAD_CANARY:
     return hg_fail(f, HG_CHECK_HEADER_CANARY, b,
-                   hg_block_expected_canary(key, (uintptr_t)b), b->canary);
-  case HG_HEADER_BAD_CHECKSUM:
-    return hg_fail(f, HG_CHECK_HEADER_CHECKSUM, b,
-                   hg_block_expected_checksum(key, b, (uintptr_t)b), b->checksum);
+                   hg_block_expected_prev_tag(key, b->prev_size, (uintptr_t)b), b->prev_tag);
+  case HG_HEADER_BAD_TAG:
+    return hg_fail(f, HG_CHECK_HEADER_TAG, b, hg_block_expected_tag(key, b, (uintptr_t)b),
+                   b->tag);
   case HG_HEADER_BAD_STATE:
     return hg_fail(f, HG_CHECK_BLOCK_STATE, b, HG_STATE_USED, b->state);
   case HG_HEADER_BAD_SIZE:
@@ -122,7 +122,8 @@ bool hg_check_trailing_canary(const struct hg_key *key, const struct hg_block *b
                               struct heapguard_finding *f)
 {
   struct hg_damage d;
-  if (hg_tail_check(key, b, &d))
+  uint64_t pattern = hg_tail_pattern(hg_block_mac(key, b, (uintptr_t)b).hi);
+  if (hg_tail_check(b, pattern, &d))
     return true;
   f->requested = hg_block_requested(b);
   f->offset = (intptr_t)(f->requested + d.first);

@@ -27,7 +27,7 @@ void hg_describe_header(struct hg_buf *out, const struct hg_key *key, const char
     hg_buf_str(out, ", prev size ");
     hg_buf_dec(out, (uint64_t)b->prev_size << HG_GRANULE_SHIFT);
     hg_buf_str(out, ", state ");
-    hg_buf_hex(out, b->state);
+    hg_buf_dec(out, b->state);
     hg_buf_char(out, '\n');
     return;
   }
@@ -52,9 +52,10 @@ void hg_describe_block_and_neighbour(struct hg_buf *out, const struct hg_key *ke
     return;
   hg_describe_header(out, key, "the block before it, the likely writer:", f->neighbour);
   struct hg_damage d;
+  uint64_t pattern;
   const struct hg_block *n = (const struct hg_block *)f->neighbour;
-  if (hg_block_verify(key, n) == HG_HEADER_OK && n->state == HG_STATE_USED &&
-      !hg_tail_check(key, n, &d)) {
+  if (hg_block_verify_at(key, n, f->neighbour, &pattern) == HG_HEADER_OK &&
+      n->state == HG_STATE_USED && !hg_tail_check(n, pattern, &d)) {
     line_start(out);
     hg_buf_str(out, "its trailing canary is damaged too, from offset ");
     hg_buf_dec(out, hg_block_requested(n) + d.first);

@@ -365,41 +365,44 @@ static size_t tail_length(const struct hg_segment *s, const struct hg_guard_meta
   return room < HG_TAIL_CHECKED ? room : HG_TAIL_CHECKED;
 }
 
+/* A guarded block has no header: its canaries are keyed on where they are. */
+static uint64_t tail_pattern(const struct hg_segment *s, const struct hg_guard_meta *m,
+                             const struct hg_guard_slot *slot)
+{
+  return hg_canary_pattern_at(&hg_key, (uintptr_t)slot_data(s, m, slot) + slot->requested,
+                              false);
+}
+
 static void tail_write(const struct hg_segment *s, const struct hg_guard_meta *m,
                        const struct hg_guard_slot *slot)
 {
-  hg_tail_fill(&hg_key, (uint8_t *)slot_data(s, m, slot) + slot->requested,
-               tail_length(s, m, slot));
+  hg_tail_fill((uint8_t *)slot_data(s, m, slot) + slot->requested, tail_length(s, m, slot),
+               tail_pattern(s, m, slot));
 }
 
 /*
  * The bytes just before a block placed at the end of its pages hold a
  * leading canary, so that an underflow is caught at free even without
- * guard_underflow=1. Unlike the trailing pattern it is keyed on each
- * address, so bytes copied from before another block do not pass.
+ * guard_underflow=1. Byte i before the data is byte i - 1 of the pattern.
  */
 static size_t lead_length(const struct hg_guard_slot *slot)
 {
   return slot->data_off < HG_TAIL_CHECKED ? slot->data_off : HG_TAIL_CHECKED;
 }
 
-static uint8_t lead_byte(uintptr_t at)
+static uint64_t lead_pattern(const uint8_t *data)
 {
-  uint64_t w = hg_key.canary ^ ((at >> 3) * 0x9e3779b97f4a7c15ull);
-  w ^= w >> 29;
-  w *= 0xbf58476d1ce4e5b9ull;
-  w ^= w >> 32;
-  uint8_t b = (uint8_t)(w >> ((at & 7) * 8));
-  return b ? b : 0xa5;
+  return hg_canary_pattern_at(&hg_key, (uintptr_t)data, true);
 }
 
 static void lead_write(const struct hg_segment *s, const struct hg_guard_meta *m,
                        const struct hg_guard_slot *slot)
 {
   uint8_t *data = (uint8_t *)slot_data(s, m, slot);
+  uint64_t pattern = lead_pattern(data);
   size_t n = lead_length(slot);
   for (size_t i = 1; i <= n; i++)
-    data[-(ptrdiff_t)i] = lead_byte((uintptr_t)(data - i));
+    data[-(ptrdiff_t)i] = hg_tail_byte(pattern, i - 1);
 }
 
 static void *alloc_locked(size_t request, size_t alignment, size_t pages, uint16_t kind,
@@ -551,10 +554,11 @@ static bool check_lead(const struct hg_segment *s, const struct hg_guard_meta *m
                        const struct hg_guard_slot *slot, struct heapguard_finding *f)
 {
   const uint8_t *data = (const uint8_t *)slot_data(s, m, slot);
+  uint64_t pattern = lead_pattern(data);
   size_t n = lead_length(slot);
   size_t nearest = 0, farthest = 0; /* distances before the data, 0: intact */
   for (size_t i = 1; i <= n; i++) {
-    if (data[-(ptrdiff_t)i] == lead_byte((uintptr_t)(data - i)))
+    if (data[-(ptrdiff_t)i] == hg_tail_byte(pattern, i - 1))
       continue;
     if (!nearest)
       nearest = i;
@@ -566,8 +570,8 @@ static bool check_lead(const struct hg_segment *s, const struct hg_guard_meta *m
   f->requested = slot->requested;
   f->offset = -(intptr_t)farthest;
   f->extent = farthest - nearest + 1;
-  return hg_fail(f, HG_CHECK_GUARD_LEADING_CANARY, NULL,
-                 lead_byte((uintptr_t)(data - farthest)), data[-(ptrdiff_t)farthest]);
+  return hg_fail(f, HG_CHECK_GUARD_LEADING_CANARY, NULL, hg_tail_byte(pattern, farthest - 1),
+                 data[-(ptrdiff_t)farthest]);
 }
 
 static bool check_tail(const struct hg_segment *s, const struct hg_guard_meta *m,
@@ -576,8 +580,8 @@ static bool check_tail(const struct hg_segment *s, const struct hg_guard_meta *m
   if (!check_lead(s, m, slot, f))
     return false;
   struct hg_damage d;
-  if (hg_tail_verify(&hg_key, (const uint8_t *)slot_data(s, m, slot) + slot->requested,
-                     tail_length(s, m, slot), &d))
+  if (hg_tail_verify((const uint8_t *)slot_data(s, m, slot) + slot->requested,
+                     tail_length(s, m, slot), tail_pattern(s, m, slot), &d))
     return true;
   f->segment = (uintptr_t)s;
   f->requested = slot->requested;

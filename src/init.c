@@ -11,7 +11,6 @@
 #include <time.h>
 
 #include "backtrace.h"
-#include "checksum.h"
 #include "dump.h"
 #include "fault.h"
 #include "heap.h"
@@ -73,7 +72,6 @@ static void fork_child(void)
 
 static void start_up(void)
 {
-  hg_crc32c_init();
   hg_options_load();
   make_secret();
   hg_key_derive(&hg_key, hg_secret);

@@ -81,14 +81,14 @@ static void *large_alloc(size_t request, size_t alignment, uint16_t kind, uint32
   struct hg_block *b = NULL;
   if (s) {
     b = hg_segment_first(s);
+    hg_block_set_prev(&hg_key, b, 0);
     b->size = (uint32_t)((s->end - s->first_block) >> HG_GRANULE_SHIFT);
-    b->prev_size = 0;
+    b->free_stack = 0;
     b->tail = (uint32_t)(hg_block_capacity(b) - request);
     b->state = HG_STATE_USED;
     b->kind = kind;
     b->stack = stack;
-    hg_block_seal(&hg_key, b);
-    hg_tail_write(&hg_key, b);
+    hg_tail_write(b, hg_block_seal(&hg_key, b));
   }
   pthread_mutex_unlock(&large_lock);
   if (!b)
@@ -103,7 +103,7 @@ static void note_stacks(struct heapguard_finding *f)
   if (!b || hg_block_verify(&hg_key, b) != HG_HEADER_OK)
     return;
   if (b->state == HG_STATE_FREE)
-    f->free_stack = b->tail;
+    f->free_stack = b->free_stack;
   else
     f->alloc_stack = b->stack;
 }
@@ -139,7 +139,8 @@ static bool large_free(struct hg_segment *s, void *p, uint16_t kind, size_t size
   bool ok = check_large(s, p, kind, size, f);
   if (ok) {
     struct hg_block *b = hg_segment_first(s);
-    b->tail = free_stack;
+    b->free_stack = free_stack;
+    b->tail = 0;
     b->state = HG_STATE_FREE;
     b->kind = 0;
     b->stack = 0;
@@ -180,11 +181,10 @@ static bool large_resize(struct hg_segment *s, void *p, size_t request, size_t *
   else
     note_stacks(f);
   size_t capacity = ok ? hg_block_capacity(b) : 0;
-  ok = ok && request < capacity && request >= capacity / 2;
+  ok = ok && request < capacity && request >= capacity / 2 && capacity - request <= HG_MAX_TAIL;
   if (ok) {
     b->tail = (uint32_t)(capacity - request);
-    hg_block_seal(&hg_key, b);
-    hg_tail_write(&hg_key, b);
+    hg_tail_write(b, hg_block_seal(&hg_key, b));
   }
   pthread_mutex_unlock(&large_lock);
   return ok;

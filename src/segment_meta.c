@@ -6,7 +6,6 @@
  */
 #include "segment.h"
 
-#include "checksum.h"
 
 static const char *const fault_names[] = {
   [HG_SEGMENT_OK] = "ok",
@@ -22,32 +21,18 @@ const char *hg_segment_fault_name(enum hg_segment_fault f)
                                                                 : "unknown";
 }
 
-static inline __attribute__((always_inline)) uint32_t
-segment_checksum_with(hg_crc32c_step step, const struct hg_key *key,
-                      const struct hg_segment *s, uintptr_t addr)
-{
-  uint32_t crc = ~key->checksum;
-  crc = step(crc, addr);
-  crc = step(crc, s->magic);
-  crc = step(crc, s->map_size);
-  crc = step(crc, s->first_block);
-  crc = step(crc, s->end);
-  crc = step(crc, (uint64_t)s->kind | (uint64_t)s->arena << 16 | (uint64_t)s->seq << 32);
-  crc = step(crc, s->reserved[0]);
-  crc = step(crc, s->reserved[1]);
-  crc = step(crc, s->reserved2);
-  return crc;
-}
-
-HG_CRC32C_DISPATCH(segment_checksum,
-                   (const struct hg_key *key, const struct hg_segment *s, uintptr_t addr),
-                   key, s, addr)
-
+/* The words of the metadata, chained through the keyed function of tag.h. */
 uint32_t hg_segment_expected_checksum(const struct hg_key *key,
                                       const struct hg_segment *s,
                                       uintptr_t addr)
 {
-  return segment_checksum_dispatch(key, s, addr);
+  const struct hg_tag_key *k = &key->tag;
+  uint64_t kinds = (uint64_t)s->kind | (uint64_t)s->arena << 16 | (uint64_t)s->seq << 32;
+  struct hg_tag t = hg_tag_compute(k, HG_TAG_SEGMENT, addr, s->magic, s->map_size,
+                                   s->first_block);
+  t = hg_tag_compute(k, HG_TAG_SEGMENT, t.lo >> 8, t.hi ^ s->end, kinds, s->reserved[0]);
+  t = hg_tag_compute(k, HG_TAG_SEGMENT, t.lo >> 8, t.hi ^ s->reserved[1], s->reserved2, 0);
+  return (uint32_t)t.lo;
 }
 
 /* The block area must lie inside the mapping, after the metadata. */

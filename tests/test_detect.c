@@ -75,7 +75,7 @@ static const struct bug_case cases[] = {
     "invalid-free in free_global", 0 },
   { "header_smash", "metadata-corruption in free(", "check failed: header canary",
     "metadata-corruption in forge_next_header", 1 },
-  { "underflow", "metadata-corruption in free(", "check failed: header checksum",
+  { "underflow", "metadata-corruption in free(", "check failed: header tag",
     "metadata-corruption in write_before_start", 1 },
   { "underflow", "heap-buffer-overflow in free(",
     "1 byte written before the start of a 24-byte block, at offsets -2 to -2",

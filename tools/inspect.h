@@ -86,7 +86,7 @@ bool hgi_parse(const uint8_t *buf, size_t len, struct hgi_dump *d, char *err,
 /* Per-block problems; a block may have several. */
 enum {
   HGI_P_BAD_CANARY = 1u << 0,
-  HGI_P_BAD_CHECKSUM = 1u << 1,
+  HGI_P_BAD_TAG = 1u << 1,
   HGI_P_BAD_STATE = 1u << 2,
   HGI_P_BAD_SIZE = 1u << 3,
   HGI_P_PREV_MISMATCH = 1u << 4,

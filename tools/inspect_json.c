@@ -176,7 +176,7 @@ static const struct {
   const char *code;
 } problem_codes[] = {
     {HGI_P_BAD_CANARY, "bad_canary"},
-    {HGI_P_BAD_CHECKSUM, "bad_checksum"},
+    {HGI_P_BAD_TAG, "bad_tag"},
     {HGI_P_BAD_STATE, "bad_state"},
     {HGI_P_BAD_SIZE, "bad_size"},
     {HGI_P_PAST_END, "past_end"},
@@ -187,13 +187,14 @@ static const struct {
 
 static void print_header(FILE *out, const struct hg_block *h)
 {
-  fprintf(out, "{\"canary\":");
-  jhex(out, h->canary);
+  fprintf(out, "{\"prev_size\":%u,\"prev_tag\":", h->prev_size);
+  jhex(out, h->prev_tag);
   fprintf(out,
-          ",\"size\":%u,\"prev_size\":%u,\"tail\":%u,\"state\":%u,"
-          "\"kind\":%u,\"stack\":%u,\"checksum\":",
-          h->size, h->prev_size, h->tail, h->state, h->kind, h->stack);
-  jhex(out, h->checksum);
+          ",\"size\":%u,\"free_stack\":%u,\"stack\":%u,\"state\":%u,\"kind\":%u,"
+          "\"tail\":%u,\"tag\":",
+          h->size, h->free_stack, h->stack, (unsigned)h->state, (unsigned)h->kind,
+          (unsigned)h->tail);
+  jhex(out, h->tag);
   fputc('}', out);
 }
 

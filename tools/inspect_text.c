@@ -145,9 +145,9 @@ static void print_block_row(FILE *out, const struct hgi_block *b, size_t i)
 
   if (b->fault != HG_HEADER_OK) {
     fprintf(out, "         header as found: size %u prev_size %u tail %u "
-                 "state 0x%04x kind %u stack %u\n",
-            b->hdr.size, b->hdr.prev_size, b->hdr.tail, b->hdr.state,
-            b->hdr.kind, b->hdr.stack);
+                 "state %u kind %u stack %u\n",
+            b->hdr.size, b->hdr.prev_size, (unsigned)b->hdr.tail, (unsigned)b->hdr.state,
+            (unsigned)b->hdr.kind, b->hdr.stack);
     if (b->resync == HGI_RESYNC_LOST)
       fprintf(out, "         could not resynchronise: no header verifies up "
                    "to the segment end\n");

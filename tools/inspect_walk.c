@@ -6,7 +6,7 @@
  * free-link checks, and the list of damaged spots the outputs hexdump.
  *
  * Every check runs on a copy of the bytes and with the ORIGINAL address
- * (image address + offset): canaries, checksums, tail bytes and link
+ * (image address + offset): tags, canaries, tail bytes and link
  * mangling are all keyed on where the bytes lived, not where they are now.
  * The walk always moves forward by at least one granule, so it ends.
  */
@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "checksum.h"
 #include "heapguard.h"
 
 /*
@@ -80,8 +79,8 @@ void hgi_block_status(const struct hgi_block *b, char *buf, size_t n)
   buf[0] = 0;
   if (b->problems & HGI_P_BAD_CANARY)
     append(buf, n, &at, "%sbad canary", sep), sep = "; ";
-  if (b->problems & HGI_P_BAD_CHECKSUM)
-    append(buf, n, &at, "%sbad checksum", sep), sep = "; ";
+  if (b->problems & HGI_P_BAD_TAG)
+    append(buf, n, &at, "%sbad tag", sep), sep = "; ";
   if (b->problems & HGI_P_BAD_STATE)
     append(buf, n, &at, "%sbad state", sep), sep = "; ";
   if (b->problems & HGI_P_BAD_SIZE)
@@ -182,7 +181,7 @@ static bool header_at(const struct hgi_analysis *a, const struct hgi_image *img,
   if (off > a->end || a->end - off < sizeof *h)
     return false;
   memcpy(h, img->bytes + off, sizeof *h);
-  *fault = hg_block_verify_at(&a->key, h, (uintptr_t)(img->address + off));
+  *fault = hg_block_verify_at(&a->key, h, (uintptr_t)(img->address + off), NULL);
   return true;
 }
 
@@ -191,11 +190,11 @@ static unsigned problem_of_fault(enum hg_header_fault f)
   switch (f) {
   case HG_HEADER_OK: return 0;
   case HG_HEADER_BAD_CANARY: return HGI_P_BAD_CANARY;
-  case HG_HEADER_BAD_CHECKSUM: return HGI_P_BAD_CHECKSUM;
+  case HG_HEADER_BAD_TAG: return HGI_P_BAD_TAG;
   case HG_HEADER_BAD_STATE: return HGI_P_BAD_STATE;
   case HG_HEADER_BAD_SIZE: return HGI_P_BAD_SIZE;
   }
-  return HGI_P_BAD_CHECKSUM;
+  return HGI_P_BAD_TAG;
 }
 
 /* ---- segment bounds ---- */
@@ -256,8 +255,9 @@ static void check_tail(struct hgi_analysis *a, const struct hgi_image *img,
   /* The verified header bounds tail by the capacity, and the walk bounds
    * the block by the image, so start + n stays inside both. */
   size_t start = b->offset + HG_HEADER_SIZE + requested;
+  uint64_t pattern = hg_tail_pattern(hg_block_mac(&a->key, &b->hdr, b->address).hi);
   for (size_t i = 0; i < n; i++) {
-    uint8_t want = hg_tail_byte(&a->key, (uintptr_t)(img->address + start + i));
+    uint8_t want = hg_tail_byte(pattern, i);
     uint8_t got = img->bytes[start + i];
     if (got == want)
       continue;
@@ -276,8 +276,7 @@ static void check_tail(struct hgi_analysis *a, const struct hgi_image *img,
   if (!m)
     return;
   for (size_t i = 0; i < m->length; i++) {
-    m->expected[i] =
-        hg_tail_byte(&a->key, (uintptr_t)(img->address + start + i));
+    m->expected[i] = hg_tail_byte(pattern, i);
     m->known[i] = true;
   }
 }
@@ -366,25 +365,23 @@ static void check_links(struct hgi_analysis *a, const struct hgi_dump *d)
 }
 
 /*
- * What the damaged header must have held: the canary is a function of the
- * address, and the walk may know size (from the resync) and prev_size
- * (from the block before). If the checksum then verifies, the rest of the
- * header is proven intact and the whole original is known.
+ * What the damaged header must have held: the walk may know prev_size
+ * (from the block before), and with it the prev_tag, a function of the
+ * address and prev_size; and size (from the resync). If the tag then
+ * verifies over the found fields, the rest of the header is proven intact
+ * and the whole original is known.
  */
 static void reconstruct(struct hgi_analysis *a, const struct hgi_image *img,
                         struct hgi_block *b, bool prev_known)
 {
   uintptr_t addr = (uintptr_t)b->address;
   b->original = b->hdr;
-  b->original.canary = hg_block_expected_canary(&a->key, addr);
-  if (b->resync == HGI_RESYNC_PREV_SIZE)
-    b->original.size = (uint32_t)(b->extent >> HG_GRANULE_SHIFT);
   if (prev_known)
     b->original.prev_size = b->expected_prev;
-  b->reconstructed =
-      hg_block_expected_checksum(&a->key, &b->original, addr) ==
-          b->hdr.checksum &&
-      hg_block_verify_at(&a->key, &b->original, addr) == HG_HEADER_OK;
+  b->original.prev_tag = hg_block_expected_prev_tag(&a->key, b->original.prev_size, addr);
+  if (b->resync == HGI_RESYNC_PREV_SIZE)
+    b->original.size = (uint32_t)(b->extent >> HG_GRANULE_SHIFT);
+  b->reconstructed = hg_block_verify_at(&a->key, &b->original, addr, NULL) == HG_HEADER_OK;
   (void)img;
 }
 
@@ -404,16 +401,15 @@ static void mark_header(struct hgi_analysis *a, size_t index, bool prev_known)
     }
     return;
   }
-  mark_expect_u64(m, 0, b->original.canary, 8);
+  if (prev_known) {
+    mark_expect_u64(m, 0, b->expected_prev, 4);
+    mark_expect_u64(m, 4, b->original.prev_tag, 4);
+  }
   if (b->resync == HGI_RESYNC_PREV_SIZE)
     mark_expect_u64(m, 8, b->original.size, 4);
-  if (prev_known)
-    mark_expect_u64(m, 12, b->expected_prev, 4);
-  /* With the canary intact the checksum over the found fields is exact. */
-  if (b->fault == HG_HEADER_BAD_CHECKSUM)
-    mark_expect_u64(m, 28,
-                    hg_block_expected_checksum(&a->key, &b->hdr,
-                                               (uintptr_t)b->address),
+  /* With the prev link intact the tag over the found fields is exact. */
+  if (b->fault == HG_HEADER_BAD_TAG)
+    mark_expect_u64(m, 16, hg_block_expected_tag(&a->key, &b->hdr, (uintptr_t)b->address),
                     4);
 }
 
@@ -490,9 +486,9 @@ static size_t resync(struct hgi_analysis *a, const struct hgi_image *img,
   c->offset = pred;
   c->address = img->address + pred;
   memcpy(&c->hdr, img->bytes + pred, sizeof c->hdr);
-  c->fault = hg_block_verify_at(&a->key, &c->hdr, (uintptr_t)c->address);
+  c->fault = hg_block_verify_at(&a->key, &c->hdr, (uintptr_t)c->address, NULL);
   if (c->fault == HG_HEADER_OK)
-    c->fault = HG_HEADER_BAD_CHECKSUM; /* the scan passed over it */
+    c->fault = HG_HEADER_BAD_TAG; /* the scan passed over it */
   c->problems = problem_of_fault(c->fault);
   c->extent = nx - pred;
   c->resync = HGI_RESYNC_PREV_SIZE;
@@ -678,7 +674,7 @@ int hgi_inspect(const uint8_t *buf, size_t len, const struct hgi_options *o,
     fprintf(err, "heapguard-inspect: %s: %s\n", name, msg);
     return HGI_EXIT_ERROR;
   }
-  hg_crc32c_init();
+  hg_tag_init();
   if (!hgi_analyse(&d, &a)) {
     hgi_free(&a);
     fprintf(err, "heapguard-inspect: %s: out of memory\n", name);

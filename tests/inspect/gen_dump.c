@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "block.h"
-#include "checksum.h"
 #include "heapguard.h"
 #include "heapguard_dump.h"
 #include "segment.h"
@@ -73,9 +72,9 @@ static uint64_t addr_of(const struct image *im, size_t off)
 
 static void seal_block(struct image *im, size_t off, struct hg_block *h)
 {
-  h->canary = hg_block_expected_canary(&im->key, (uintptr_t)addr_of(im, off));
-  h->checksum =
-      hg_block_expected_checksum(&im->key, h, (uintptr_t)addr_of(im, off));
+  uintptr_t at = (uintptr_t)addr_of(im, off);
+  h->prev_tag = hg_block_expected_prev_tag(&im->key, h->prev_size, at);
+  h->tag = hg_block_expected_tag(&im->key, h, at);
   memcpy(im->bytes + off, h, sizeof *h);
 }
 
@@ -90,9 +89,9 @@ static void write_tail(struct image *im, size_t off, const struct hg_block *h)
 {
   size_t start = off + HG_HEADER_SIZE + hg_block_requested(h);
   size_t n = h->tail < HG_TAIL_CHECKED ? h->tail : HG_TAIL_CHECKED;
-  for (size_t i = 0; i < n; i++)
-    im->bytes[start + i] =
-        hg_tail_byte(&im->key, (uintptr_t)addr_of(im, start + i));
+  uint64_t pattern =
+      hg_tail_pattern(hg_block_mac(&im->key, h, (uintptr_t)addr_of(im, off)).hi);
+  hg_tail_fill(im->bytes + start, n, pattern);
 }
 
 static void write_link(struct image *im, size_t slot, uint64_t target)
@@ -135,7 +134,8 @@ static void build_image(struct image *im)
         .prev_size = prev,
         .state = plan[i].used ? HG_STATE_USED : HG_STATE_FREE,
         .kind = plan[i].kind,
-        .stack = plan[i].stack,
+        .stack = plan[i].used ? plan[i].stack : 0,
+        .free_stack = plan[i].used ? 0 : plan[i].stack,
     };
     if (plan[i].used) {
       h.tail = plan[i].bytes - HG_HEADER_SIZE - plan[i].requested;
@@ -197,7 +197,7 @@ static void inject(struct image *im, enum gen_damage d)
     break;
   case GEN_PREV_UNSEALED: {
     uint32_t seven = 7;
-    memcpy(im->bytes + gen_block_offset[4] + 12, &seven, sizeof seven);
+    memcpy(im->bytes + gen_block_offset[4], &seven, sizeof seven);
     break;
   }
   case GEN_BAD_LINK:
@@ -312,7 +312,6 @@ uint8_t *gen_dump(const struct gen_options *opt, size_t *len)
   static struct image im;
   struct out o = {0};
 
-  hg_crc32c_init();
   im.address = GEN_SEGMENT_ADDRESS;
   hg_key_derive(&im.key, secret);
   build_image(&im);
@@ -384,7 +383,6 @@ uint8_t *gen_dump_dense(size_t image_bytes, size_t *len)
 
   if (image_bytes % HG_GRANULE || image_bytes < 256)
     return NULL;
-  hg_crc32c_init();
   hg_key_derive(&key, secret);
   uint8_t *img = calloc(1, image_bytes);
   if (!img)
@@ -407,11 +405,12 @@ uint8_t *gen_dump_dense(size_t image_bytes, size_t *len)
         .tail = last ? 0 : 1,
         .state = last ? HG_STATE_FREE : HG_STATE_USED,
         .kind = last ? 0 : HG_KIND_MALLOC,
-        .stack = 1,
+        .stack = last ? 0 : 1,
+        .free_stack = last ? 1 : 0,
     };
     uint64_t at = address + off;
-    h.canary = hg_block_expected_canary(&key, (uintptr_t)at);
-    h.checksum = hg_block_expected_checksum(&key, &h, (uintptr_t)at);
+    h.prev_tag = hg_block_expected_prev_tag(&key, h.prev_size, (uintptr_t)at);
+    h.tag = hg_block_expected_tag(&key, &h, (uintptr_t)at);
     memcpy(img + off, &h, sizeof h);
     if (last) {
       /* Both links NULL: the only free block of the segment. */
@@ -423,7 +422,7 @@ uint8_t *gen_dump_dense(size_t image_bytes, size_t *len)
       }
     } else {
       size_t t = off + 48 - 1; /* requested 15: one tail byte */
-      img[t] = hg_tail_byte(&key, (uintptr_t)(address + t));
+      img[t] = hg_tail_byte(hg_tail_pattern(hg_block_mac(&key, &h, (uintptr_t)at).hi), 0);
     }
     prev = h.size;
     off += (size_t)h.size << HG_GRANULE_SHIFT;

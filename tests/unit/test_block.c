@@ -1,7 +1,7 @@
 /*
  * test_block.c - the block header module on its own: sealing, flipping
- * every byte of a header, the trailing canary, link mangling, and the two
- * CRC32C implementations agreeing.
+ * every byte of a header, the trailing canary, poison, link masks, and the
+ * keyed function of tag.h in both its implementations.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,14 +12,13 @@
 #include <cmocka.h>
 
 #include "block.h"
-#include "checksum.h"
+#include "tag.h"
 
 static struct hg_key key;
 
 static int setup(void **state)
 {
   (void)state;
-  hg_crc32c_init();
   uint64_t secret[2] = { 0x0123456789abcdefull, 0xfedcba9876543210ull };
   hg_key_derive(&key, secret);
   return 0;
@@ -33,13 +32,12 @@ static struct hg_block *make_used_block(void)
   memset(arena_buf, 0, sizeof arena_buf);
   struct hg_block *b = (struct hg_block *)(arena_buf + 64);
   b->size = 3;
-  b->prev_size = 4;
   b->tail = 3;
   b->state = HG_STATE_USED;
   b->kind = HG_KIND_MALLOC;
   b->stack = 77;
-  hg_block_seal(&key, b);
-  hg_tail_write(&key, b);
+  hg_block_set_prev(&key, b, 4);
+  hg_tail_write(b, hg_block_seal(&key, b));
   return b;
 }
 
@@ -58,7 +56,7 @@ static void every_flipped_byte_is_caught(void **state)
     for (int bit = 0; bit < 8; bit++) {
       struct hg_block *b = make_used_block();
       ((unsigned char *)b)[byte] ^= (unsigned char)(1u << bit);
-      enum hg_header_fault want = byte < 8 ? HG_HEADER_BAD_CANARY : HG_HEADER_BAD_CHECKSUM;
+      enum hg_header_fault want = byte < 8 ? HG_HEADER_BAD_CANARY : HG_HEADER_BAD_TAG;
       enum hg_header_fault got = hg_block_verify(&key, b);
       if (got != want)
         fail_msg("byte %zu bit %d: got %s, want %s", byte, bit,
@@ -74,8 +72,8 @@ static void header_copied_elsewhere_fails(void **state)
   struct hg_block *copy = (struct hg_block *)(arena_buf + 128);
   memcpy(copy, b, sizeof *b);
   assert_int_equal(hg_block_verify(&key, copy), HG_HEADER_BAD_CANARY);
-  copy->canary = hg_block_expected_canary(&key, (uintptr_t)copy);
-  assert_int_equal(hg_block_verify(&key, copy), HG_HEADER_BAD_CHECKSUM);
+  hg_block_set_prev(&key, copy, copy->prev_size);
+  assert_int_equal(hg_block_verify(&key, copy), HG_HEADER_BAD_TAG);
 }
 
 static void other_key_fails(void **state)
@@ -92,7 +90,7 @@ static void sealed_nonsense_is_rejected(void **state)
 {
   (void)state;
   struct hg_block *b = make_used_block();
-  b->state = 0x1234;
+  b->state = 0;
   hg_block_seal(&key, b);
   assert_int_equal(hg_block_verify(&key, b), HG_HEADER_BAD_STATE);
   b = make_used_block();
@@ -103,6 +101,17 @@ static void sealed_nonsense_is_rejected(void **state)
   b->size = 1;
   hg_block_seal(&key, b);
   assert_int_equal(hg_block_verify(&key, b), HG_HEADER_BAD_SIZE);
+  b = make_used_block();
+  b->state = HG_STATE_FREE; /* a free block keeps no allocation fields */
+  hg_block_seal(&key, b);
+  assert_int_equal(hg_block_verify(&key, b), HG_HEADER_BAD_SIZE);
+}
+
+static uint64_t pattern_of(const struct hg_block *b)
+{
+  uint64_t pattern = 0;
+  assert_int_equal(hg_block_verify_at(&key, b, (uintptr_t)b, &pattern), HG_HEADER_OK);
+  return pattern;
 }
 
 static void tail_canary_is_byte_precise(void **state)
@@ -110,12 +119,12 @@ static void tail_canary_is_byte_precise(void **state)
   (void)state;
   struct hg_damage d;
   struct hg_block *b = make_used_block();
-  assert_true(hg_tail_check(&key, b, &d));
+  assert_true(hg_tail_check(b, pattern_of(b), &d));
   unsigned char *data = hg_block_data(b);
   for (size_t off = 13; off < 16; off++) {
     b = make_used_block();
     data[off] = 0; /* a NUL, the commonest overflow byte */
-    assert_false(hg_tail_check(&key, b, &d));
+    assert_false(hg_tail_check(b, pattern_of(b), &d));
     assert_int_equal(d.first, off - 13);
     assert_int_equal(d.last, off - 13);
     assert_int_equal(d.found, 0);
@@ -123,7 +132,43 @@ static void tail_canary_is_byte_precise(void **state)
   }
   b = make_used_block();
   data[12] = 0xff; /* inside the block: legal */
-  assert_true(hg_tail_check(&key, b, &d));
+  assert_true(hg_tail_check(b, pattern_of(b), &d));
+}
+
+/* The canary differs from block to block and from one header state to the next. */
+static void tail_pattern_depends_on_block_and_header(void **state)
+{
+  (void)state;
+  struct hg_block *b = make_used_block();
+  uint64_t first = pattern_of(b);
+  struct hg_block *other = (struct hg_block *)(arena_buf + 128);
+  memcpy(other, b, sizeof *b);
+  hg_block_set_prev(&key, other, other->prev_size);
+  hg_block_seal(&key, other);
+  assert_int_not_equal(pattern_of(other), first);
+  b->stack = 78;
+  hg_block_seal(&key, b);
+  assert_int_not_equal(pattern_of(b), first);
+  for (unsigned i = 0; i < 8; i++)
+    assert_int_not_equal(hg_tail_byte(first, i), 0);
+}
+
+static void poison_starts_with_a_zero_word(void **state)
+{
+  (void)state;
+  uint8_t data[40];
+  struct hg_damage d;
+  hg_poison_fill(data, sizeof data);
+  for (size_t i = 0; i < sizeof data; i++)
+    assert_int_equal(data[i], i < HG_POISON_ZERO_BYTES ? 0 : HG_POISON);
+  assert_true(hg_poison_verify(data, sizeof data, &d));
+  data[3] = 1;
+  data[20] = 0;
+  assert_false(hg_poison_verify(data, sizeof data, &d));
+  assert_int_equal(d.first, 3);
+  assert_int_equal(d.last, 20);
+  assert_int_equal(d.expected, 0);
+  assert_int_equal(d.found, 1);
 }
 
 static void links_round_trip_and_depend_on_slot(void **state)
@@ -132,22 +177,76 @@ static void links_round_trip_and_depend_on_slot(void **state)
   static uintptr_t slots[2048];
   void *target = (void *)0x7f0012345670;
   uintptr_t a = hg_link_mangle(&key, &slots[0], target);
-  uintptr_t b = hg_link_mangle(&key, &slots[1024], target);
+  uintptr_t b = hg_link_mangle(&key, &slots[1], target);
   assert_ptr_equal(hg_link_demangle(&key, &slots[0], a), target);
   assert_int_not_equal(a, (uintptr_t)target);
   assert_int_not_equal(a, b);
+  /* Neighbouring slots' masks share no simple relation. */
+  assert_int_not_equal(hg_link_mask(&key, &slots[0]) ^ hg_link_mask(&key, &slots[1]),
+                       hg_link_mask(&key, &slots[2]) ^ hg_link_mask(&key, &slots[3]));
 }
 
-static void crc32c_matches_known_value_in_both_paths(void **state)
+/* A writer's 16-byte half and a reader's snapshot agree with the fields. */
+static void published_half_is_what_a_snapshot_reads(void **state)
 {
   (void)state;
-  /* CRC32C of eight zero bytes with a zero seed and no final inversion. */
-  uint32_t soft = hg_crc32c_u64_soft(0, 0);
-  uint32_t seeded = hg_crc32c_u64_soft(0xffffffffu, 0x3837363534333231ull);
-  assert_int_equal(hg_crc32c_u64(0, 0), soft);
-  assert_int_equal(hg_crc32c_u64(0xffffffffu, 0x3837363534333231ull), seeded);
-  for (uint64_t v = 1; v < (1ull << 40); v = v * 3 + 7)
-    assert_int_equal(hg_crc32c_u64((uint32_t)v, v), hg_crc32c_u64_soft((uint32_t)v, v));
+  struct hg_block *b = make_used_block();
+  struct hg_block copy = *b;
+  copy.state = HG_STATE_QUARANTINED;
+  copy.stack = 99;
+  hg_block_publish(&key, b, &copy, false);
+  struct hg_block seen;
+  hg_block_snapshot(b, &seen);
+  assert_memory_equal(&seen, &copy, sizeof copy);
+  assert_int_equal(hg_block_verify(&key, b), HG_HEADER_OK);
+}
+
+static uint64_t le64(const uint8_t *p)
+{
+  uint64_t v = 0;
+  for (unsigned i = 0; i < 8; i++)
+    v |= (uint64_t)p[i] << (8 * i);
+  return v;
+}
+
+/*
+ * FIPS-197 appendix B: with the cipher key as the secret and the plaintext
+ * as input (the second half of the input zero), five rounds give the state
+ * at the start of AES-128's round 6. Checks the key schedule and the round.
+ */
+static void tag_rounds_are_aes_rounds(void **state)
+{
+  (void)state;
+  static const uint8_t cipher_key[16] = { 0x2b, 0x7e, 0x15, 0x16, 0x28, 0xae, 0xd2, 0xa6,
+                                          0xab, 0xf7, 0x15, 0x88, 0x09, 0xcf, 0x4f, 0x3c };
+  static const uint8_t plain[16] = { 0x32, 0x43, 0xf6, 0xa8, 0x88, 0x5a, 0x30, 0x8d,
+                                     0x31, 0x31, 0x98, 0xa2, 0xe0, 0x37, 0x07, 0x34 };
+  static const uint8_t round6[16] = { 0xf1, 0x00, 0x6f, 0x55, 0xc1, 0x92, 0x4c, 0xef,
+                                      0x7c, 0xc8, 0x8b, 0x32, 0x5d, 0xb5, 0xd5, 0x0c };
+  uint64_t secret[2] = { le64(cipher_key), le64(cipher_key + 8) };
+  struct hg_tag_key k;
+  hg_tag_key_derive(&k, secret);
+  struct hg_tag soft = hg_tag_compute_soft(&k, 0, le64(plain), le64(plain + 8), 0, 0);
+  assert_int_equal(soft.lo, le64(round6));
+  assert_int_equal(soft.hi, le64(round6 + 8));
+  struct hg_tag used = hg_tag_compute(&k, 0, le64(plain), le64(plain + 8), 0, 0);
+  assert_int_equal(used.lo, soft.lo);
+  assert_int_equal(used.hi, soft.hi);
+}
+
+static void tag_instructions_and_tables_agree(void **state)
+{
+  (void)state;
+  uint64_t x = 0x9e3779b97f4a7c15ull;
+  for (int i = 0; i < 20000; i++) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    uint64_t a = x >> 9, b = x * 3, c = ~x, d = x ^ (x >> 17);
+    enum hg_tag_domain domain = (enum hg_tag_domain)(1 + i % 5);
+    struct hg_tag hw = hg_tag_compute(&key.tag, domain, a, b, c, d);
+    struct hg_tag sw = hg_tag_compute_soft(&key.tag, domain, a, b, c, d);
+    if (hw.lo != sw.lo || hw.hi != sw.hi)
+      fail_msg("input %d differs", i);
+  }
 }
 
 int main(void)
@@ -159,8 +258,12 @@ int main(void)
     cmocka_unit_test(other_key_fails),
     cmocka_unit_test(sealed_nonsense_is_rejected),
     cmocka_unit_test(tail_canary_is_byte_precise),
+    cmocka_unit_test(tail_pattern_depends_on_block_and_header),
+    cmocka_unit_test(poison_starts_with_a_zero_word),
     cmocka_unit_test(links_round_trip_and_depend_on_slot),
-    cmocka_unit_test(crc32c_matches_known_value_in_both_paths),
+    cmocka_unit_test(published_half_is_what_a_snapshot_reads),
+    cmocka_unit_test(tag_rounds_are_aes_rounds),
+    cmocka_unit_test(tag_instructions_and_tables_agree),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }
