@@ -1,43 +1,37 @@
 /*
- * arena.c - the shared heap: blocks of many sizes in shared segments, cut
- * from free lists, split and merged, held in quarantine after a free.
+ * arena.c - the boundary-tag heap of shared segments: free lists, split,
+ * merge, resize in place, under one lock per arena.
  *
  * Threads are spread round-robin over the arenas; each arena owns its
- * shared segments and has its own lock, so no lock is taken by every call,
- * and a block is always returned to the arena that owns its segment.
+ * shared segments and has its own lock, and a block is always merged back
+ * into the arena that owns its segment. shared.c composes this with the
+ * lock-free thread front (tcache.h) into the shared kind.
  *
  * Free blocks sit in size-segregated doubly linked lists (bins) whose
- * links live in the blocks' first data bytes, mangled with the key and
- * their own address. Every link is checked before it is followed: it must
- * name a sound free block of the same arena that links back.
+ * links live in the blocks' first data bytes, masked with a keyed function
+ * of their own address. Every link is checked before it is followed: it
+ * must name a sound free block of the same arena that links back.
  *
  * Invariants kept under the arena lock:
  *   - blocks tile each segment; no two free blocks are adjacent;
  *   - every free block of a shared segment is in exactly one bin, the one
  *     hg_bin_of_block() names, and its bit in `nonempty` is set;
  *   - a segment is empty when one free block spans it; at most
- *     EMPTY_SEGMENTS_KEPT empty segments per arena stay mapped.
- * A block that a free merges into its predecessor keeps its old header,
- * sealed as free, so that a second free of it is still named double-free.
- * Freed blocks first wait in the arena's quarantine (quarantined state,
- * poisoned data). When they leave it, small ones stay quarantined on the
- * arena's recycling stacks for an allocation of their exact size; the
- * others, and those the stacks have no room for, are merged and filed.
+ *     EMPTY_SEGMENTS_KEPT empty segments per arena stay mapped;
+ *   - free blocks, and the prev link of every block, change only under
+ *     the lock; a block in use or quarantined belongs to whoever holds it,
+ *     so its other fields are read here through a snapshot.
+ * A block that is merged into its predecessor keeps its old header, sealed
+ * as free, so that a second free of it is still named double-free.
  */
 #define _GNU_SOURCE
 #include "arena.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <string.h>
 
 #include "check.h"
-#include "describe.h"
-#include "heap.h"
 #include "options.h"
-#include "quarantine.h"
-#include "recycle.h"
 #include "runtime.h"
 #include "sizeclass.h"
 
@@ -47,8 +41,6 @@ struct hg_arena {
   uint32_t empty_segments; /* shared segments with no used block, kept */
   uint64_t nonempty[HG_BIN_WORDS];
   struct hg_block *bins[HG_BIN_COUNT];
-  struct hg_quarantine quarantine;
-  struct hg_recycle recycle;
 } __attribute__((aligned(64)));
 
 static struct hg_arena arenas[HG_MAX_ARENAS];
@@ -87,22 +79,6 @@ static struct hg_arena *arena_of(const struct hg_segment *s, struct heapguard_fi
   f->segment = (uintptr_t)s;
   hg_fail(f, HG_CHECK_SEGMENT_KIND, NULL, arena_count, s->arena);
   return NULL;
-}
-
-/* Granules for a block holding request bytes and at least one canary byte. */
-static uint32_t granules_for(size_t request)
-{
-  size_t g = (HG_HEADER_SIZE + request + 1 + HG_GRANULE - 1) >> HG_GRANULE_SHIFT;
-  return g < HG_MIN_BLOCK_GRANULES ? HG_MIN_BLOCK_GRANULES : (uint32_t)g;
-}
-
-/*
- * Recycling (recycle.h) hands blocks out again in a predictable order, so
- * random_placement turns it off.
- */
-static bool recycling_on(void)
-{
-  return !hg_options.random_placement;
 }
 
 static uint32_t segment_granules(const struct hg_segment *s)
@@ -251,19 +227,11 @@ static struct hg_block *fresh_segment_block(struct hg_arena *a)
   return b;
 }
 
-static bool flush_recycled(struct hg_arena *a, struct heapguard_finding *f);
-
 /* NULL with f->bug_class unset means the OS has no memory to give. */
 static struct hg_block *take_free_block(struct hg_arena *a, uint32_t g,
                                         struct heapguard_finding *f)
 {
   int bin = first_nonempty_bin(a, hg_bin_for_request(g));
-  /* Before more memory is mapped, what recycling holds back is merged. */
-  if (bin < 0 && a->recycle.blocks) {
-    if (!flush_recycled(a, f))
-      return NULL;
-    bin = first_nonempty_bin(a, hg_bin_for_request(g));
-  }
   if (bin < 0)
     return fresh_segment_block(a);
   struct hg_block *b = a->bins[bin];
@@ -383,59 +351,6 @@ static void mark_used(struct hg_block *b, size_t request, uint16_t kind, uint32_
   hg_tail_write(b, hg_block_seal(&hg_key, b));
 }
 
-/* Where a quarantined block of arena a was freed (a slow scan: reports only). */
-static uint32_t quarantined_free_stack(const struct hg_arena *a, const struct hg_block *b)
-{
-  uint32_t id = hg_quarantine_free_stack(&a->quarantine, b);
-  return id ? id : hg_recycle_free_stack(&a->recycle, b);
-}
-
-/*
- * Where the blocks a finding names were allocated and freed, for the
- * report; a is the arena that may hold the block.
- */
-static void note_stacks(const struct hg_arena *a, struct heapguard_finding *f)
-{
-  const struct hg_block *b = (const struct hg_block *)f->block;
-  if (b && hg_block_verify(&hg_key, b) == HG_HEADER_OK) {
-    if (b->state != HG_STATE_FREE)
-      f->alloc_stack = f->alloc_stack ? f->alloc_stack : b->stack;
-    if (b->state == HG_STATE_FREE)
-      f->free_stack = b->free_stack;
-    else if (b->state == HG_STATE_QUARANTINED && !f->free_stack)
-      f->free_stack = quarantined_free_stack(a, b);
-  }
-  const struct hg_block *n = (const struct hg_block *)f->neighbour;
-  if (n && hg_block_verify(&hg_key, n) == HG_HEADER_OK && n->state != HG_STATE_FREE)
-    f->neighbour_stack = n->stack;
-}
-
-/*
- * What a block leaving the quarantine must pass, when its wait ends and
- * again when it is handed out from a recycling stack. A damaged block
- * stays out of use, and false comes back with *f.
- */
-static bool check_leaving_quarantine(struct hg_arena *a, struct hg_quarantined e,
-                                     struct heapguard_finding *f)
-{
-  struct hg_segment *s = hg_segment_of_shared(e.item);
-  if (hg_check_segment(&hg_key, s, f) && hg_check_reusable_block(&hg_key, s, e.item, f))
-    return true;
-  f->free_stack = f->block == (uintptr_t)e.item ? e.free_stack : 0;
-  note_stacks(a, f);
-  return false;
-}
-
-/* A recycled block of exactly g granules, checked; NULL when none is kept. */
-static struct hg_block *take_recycled(struct hg_arena *a, uint32_t g,
-                                      struct heapguard_finding *f)
-{
-  struct hg_quarantined e;
-  if (!hg_recycle_pop(&a->recycle, g, &e) || !check_leaving_quarantine(a, e, f))
-    return NULL;
-  return e.item;
-}
-
 /* A block of g granules cut from the free lists, aligned. */
 static struct hg_block *carve_block(struct hg_arena *a, uint32_t g, size_t alignment,
                                     struct heapguard_finding *f)
@@ -452,22 +367,6 @@ static struct hg_block *carve_block(struct hg_arena *a, uint32_t g, size_t align
              place_randomly(a, s, &b, g, f)) &&
             split_tail(a, s, b, g, f);
   return ok ? b : NULL;
-}
-
-/*
- * A block of g granules for the caller to mark used: a recycled one of
- * that exact size when there is one, else one carved from the free lists.
- * NULL with f set on damage.
- */
-static struct hg_block *take_block(struct hg_arena *a, uint32_t g, size_t alignment,
-                                   struct heapguard_finding *f)
-{
-  if (alignment <= HG_GRANULE && recycling_on()) {
-    struct hg_block *b = take_recycled(a, g, f);
-    if (b || f->bug_class != HEAPGUARD_OK)
-      return b;
-  }
-  return carve_block(a, g, alignment, f);
 }
 
 /*
@@ -520,93 +419,35 @@ static bool release_block(struct hg_arena *a, struct hg_segment *s,
   return true;
 }
 
-/*
- * Check a block whose wait is over, then keep it for reuse at its size
- * (when recycle is set and a stack has room) or merge it into the free
- * lists.
- */
-static bool release_quarantined(struct hg_arena *a, struct hg_quarantined e, bool recycle,
-                                struct heapguard_finding *f)
+/* ---- what shared.c calls, with the arena's lock held ---- */
+
+struct hg_arena *hg_arena_of_thread(void)
 {
-  if (!check_leaving_quarantine(a, e, f))
-    return false;
-  if (recycle && hg_recycle_push(&a->recycle, e))
-    return true;
-  return release_block(a, hg_segment_of_shared(e.item), e.item, e.free_stack, f);
+  return arena_for_thread();
 }
 
-/*
- * Sweeps go on past a damaged block; the first finding is the one kept in
- * *f, across the sweeps of one call too.
- */
-static bool keep_first_finding(bool ok, const struct heapguard_finding *found,
-                               struct heapguard_finding *f)
+struct hg_arena *hg_arena_of(const struct hg_segment *s, struct heapguard_finding *f)
 {
-  if (!ok && f->bug_class == HEAPGUARD_OK)
-    *f = *found;
-  return ok;
+  return arena_of(s, f);
 }
 
-/*
- * Release the oldest quarantined blocks until the quarantine is within its
- * budget; small ones go to the recycling stacks when recycle is set and
- * they have room. False with the first finding in *f.
- */
-static bool drain_quarantine(struct hg_arena *a, size_t budget, bool recycle,
-                             struct heapguard_finding *f)
+void hg_arena_lock(struct hg_arena *a)
 {
-  bool clean = true;
-  while (hg_quarantine_over(&a->quarantine, budget)) {
-    struct hg_quarantined e = hg_quarantine_pop(&a->quarantine);
-    struct heapguard_finding found = { .operation = f->operation, .address = f->address };
-    clean = keep_first_finding(release_quarantined(a, e, recycle, &found), &found, f) &&
-            clean;
-  }
-  return clean;
-}
-
-/* Merge every recycled block back into the free lists. */
-static bool flush_recycled(struct hg_arena *a, struct heapguard_finding *f)
-{
-  bool clean = true;
-  struct hg_quarantined e;
-  while (hg_recycle_pop_any(&a->recycle, &e)) {
-    struct heapguard_finding found = { .operation = f->operation, .address = f->address };
-    clean = keep_first_finding(release_quarantined(a, e, false, &found), &found, f) && clean;
-  }
-  return clean;
-}
-
-static bool quarantine_block(struct hg_arena *a, struct hg_segment *s, struct hg_block *b,
-                             uint32_t free_stack, struct heapguard_finding *f)
-{
-  b->state = HG_STATE_QUARANTINED;
-  hg_block_seal(&hg_key, b);
-  hg_poison_fill(hg_block_data(b), hg_block_capacity(b));
-  struct hg_quarantined e = { b, free_stack, b->size };
-  if (!hg_quarantine_push(&a->quarantine, e))
-    return release_block(a, s, b, free_stack, f);
-  return drain_quarantine(a, hg_quarantine_budget(arena_count), recycling_on(), f);
-}
-
-/* ---- the operations of shared segments ---- */
-
-static void *shared_alloc(size_t request, size_t alignment, uint16_t kind, uint32_t stack,
-                          bool *zeroed, struct heapguard_finding *f)
-{
-  *zeroed = false;
-  struct hg_arena *a = arena_for_thread();
   pthread_mutex_lock(&a->lock);
-  struct hg_block *b = take_block(a, granules_for(request), alignment, f);
+}
+
+void hg_arena_unlock(struct hg_arena *a)
+{
+  pthread_mutex_unlock(&a->lock);
+}
+
+struct hg_block *hg_arena_alloc(struct hg_arena *a, size_t request, size_t alignment,
+                                uint16_t kind, uint32_t stack, struct heapguard_finding *f)
+{
+  struct hg_block *b = carve_block(a, hg_granules_for(request), alignment, f);
   if (b)
     mark_used(b, request, kind, stack);
-  pthread_mutex_unlock(&a->lock);
-  if (!b) {
-    if (f->bug_class == HEAPGUARD_OK)
-      errno = ENOMEM;
-    return NULL;
-  }
-  return hg_block_data(b);
+  return b;
 }
 
 static bool pointer_is_granule_aligned(const void *p)
@@ -615,7 +456,7 @@ static bool pointer_is_granule_aligned(const void *p)
 }
 
 /* The checks free() runs on a block of a shared segment, under the lock. */
-static bool check_shared(const struct hg_segment *s, const void *p, uint16_t kind,
+bool hg_arena_check_live(const struct hg_segment *s, const void *p, uint16_t kind,
                          size_t size, struct heapguard_finding *f)
 {
   const struct hg_block *b = hg_block_of(p);
@@ -628,43 +469,10 @@ static bool check_shared(const struct hg_segment *s, const void *p, uint16_t kin
          hg_check_kind(b, b->kind, hg_block_requested(b), kind, size, f);
 }
 
-static bool shared_free(struct hg_segment *s, void *p, uint16_t kind, size_t size,
-                        uint32_t free_stack, struct heapguard_finding *f)
+bool hg_arena_merge(struct hg_arena *a, struct hg_segment *s, struct hg_block *b,
+                    uint32_t free_stack, struct heapguard_finding *f)
 {
-  struct hg_arena *a = arena_of(s, f);
-  if (!a)
-    return false;
-  pthread_mutex_lock(&a->lock);
-  bool ok = check_shared(s, p, kind, size, f);
-  if (ok)
-    ok = hg_options.quarantine_bytes
-           ? quarantine_block(a, s, hg_block_of(p), free_stack, f)
-           : release_block(a, s, hg_block_of(p), free_stack, f);
-  else
-    note_stacks(a, f);
-  pthread_mutex_unlock(&a->lock);
-  return ok;
-}
-
-static void info_of(const struct hg_block *b, struct hg_block_info *info)
-{
-  *info = (struct hg_block_info){ hg_block_requested(b), b->kind, b->stack };
-}
-
-static bool shared_inspect(struct hg_segment *s, const void *p, struct hg_block_info *info,
-                           struct heapguard_finding *f)
-{
-  struct hg_arena *a = arena_of(s, f);
-  if (!a)
-    return false;
-  pthread_mutex_lock(&a->lock);
-  bool ok = check_shared(s, p, HG_KIND_ANY, 0, f);
-  if (ok)
-    info_of(hg_block_of(p), info);
-  else
-    note_stacks(a, f);
-  pthread_mutex_unlock(&a->lock);
-  return ok;
+  return release_block(a, s, b, free_stack, f);
 }
 
 /* Merge the free block r with a free block right after it, if there is one. */
@@ -687,10 +495,10 @@ static bool merge_with_free_successor(struct hg_arena *a, struct hg_segment *s,
 }
 
 /* Grow b into its free successor, or shrink it, keeping the data in place. */
-static bool resize_shared(struct hg_arena *a, struct hg_segment *s, struct hg_block *b,
+bool hg_arena_resize(struct hg_arena *a, struct hg_segment *s, struct hg_block *b,
                           size_t request, struct heapguard_finding *f)
 {
-  uint32_t g = granules_for(request);
+  uint32_t g = hg_granules_for(request);
   struct hg_block *n = hg_block_next(b);
   size_t old_bytes = hg_block_bytes(b);
   if (g > b->size) {
@@ -713,122 +521,19 @@ static bool resize_shared(struct hg_arena *a, struct hg_segment *s, struct hg_bl
   return true;
 }
 
-static bool shared_resize(struct hg_segment *s, void *p, size_t request, size_t *old_request,
-                          struct heapguard_finding *f)
-{
-  struct hg_arena *a = arena_of(s, f);
-  if (!a)
-    return false;
-  pthread_mutex_lock(&a->lock);
-  bool ok = check_shared(s, p, HG_KIND_MALLOC, 0, f);
-  if (ok)
-    *old_request = hg_block_requested(hg_block_of(p));
-  else
-    note_stacks(a, f);
-  ok = ok && resize_shared(a, s, hg_block_of(p), request, f);
-  pthread_mutex_unlock(&a->lock);
-  return ok;
-}
-
-/* Whole-heap walks run with every arena lock held (lock_all). */
-static bool shared_check(const struct hg_segment *s, struct heapguard_finding *f)
-{
-  struct hg_arena *a = arena_of(s, f);
-  if (!a)
-    return false;
-  bool ok = hg_check_segment_blocks(&hg_key, s, f);
-  if (!ok)
-    note_stacks(a, f);
-  return ok;
-}
-
-/* Walk a segment's blocks by their sizes, trusting only sound headers. */
-static void shared_visit(const struct hg_segment *s, hg_live_visitor fn, void *arg)
-{
-  struct heapguard_finding f = { 0 };
-  struct hg_block *b = hg_segment_first(s);
-  while ((char *)b < hg_segment_end(s) && hg_check_header(&hg_key, s, b, &f)) {
-    if (b->state == HG_STATE_USED)
-      fn((uintptr_t)hg_block_data(b), hg_block_requested(b), b->stack, arg);
-    b = hg_block_next(b);
-  }
-}
-
-/* Blocks in use in s, counted by a walk that stops at the first damaged header. */
-static bool count_used(const struct hg_segment *s, uint64_t *count)
-{
-  struct heapguard_finding f = { 0 };
-  *count = 0;
-  const struct hg_block *b = hg_segment_first(s);
-  while ((const char *)b < hg_segment_end(s)) {
-    if (!hg_check_header(&hg_key, s, b, &f))
-      return false;
-    *count += b->state == HG_STATE_USED;
-    b = hg_block_next(b);
-  }
-  return true;
-}
-
-static void shared_describe(struct hg_buf *out, const struct heapguard_finding *f)
-{
-  const struct hg_segment *s = (const struct hg_segment *)f->segment;
-  hg_describe_block_and_neighbour(out, &hg_key, f);
-  uint64_t used;
-  bool counted = count_used(s, &used);
-  hg_describe_segment(out, s, counted ? " block in use" : NULL, " blocks in use", used);
-}
-
-/*
- * A fault in a guard page of a shared segment: past the end of its last
- * block, or below its metadata. Blocks are read without the lock (this is
- * a signal handler), only through headers that verify.
- */
-static bool shared_fault(const struct hg_segment *s, uintptr_t addr,
-                         struct heapguard_finding *f)
-{
-  const struct hg_block *last = NULL;
-  struct heapguard_finding probe = { 0 };
-  for (const struct hg_block *b = hg_segment_first(s); (const char *)b < hg_segment_end(s);
-       b = hg_block_next(b)) {
-    if (!hg_check_header(&hg_key, s, b, &probe))
-      break;
-    last = b;
-  }
-  if (addr >= (uintptr_t)hg_segment_end(s) && last && last->state == HG_STATE_USED &&
-      (const char *)hg_block_next(last) == hg_segment_end(s)) {
-    f->requested = hg_block_requested(last);
-    f->offset = (intptr_t)(addr - (uintptr_t)hg_block_data(last));
-    f->alloc_stack = last->stack;
-    return hg_fail(f, HG_CHECK_GUARD_PAGE, last, 0, addr), true;
-  }
-  return hg_fail(f, HG_CHECK_SEGMENT_GUARD_PAGE, NULL, 0, addr), true;
-}
-
-static bool shared_drain(struct heapguard_finding *f)
-{
-  bool clean = true;
-  for (unsigned i = 0; i < arena_count; i++) {
-    pthread_mutex_lock(&arenas[i].lock);
-    clean = drain_quarantine(&arenas[i], 0, false, f) && clean;
-    clean = flush_recycled(&arenas[i], f) && clean;
-    pthread_mutex_unlock(&arenas[i].lock);
-  }
-  return clean;
-}
-
-static void shared_lock_all(void)
+void hg_arena_lock_all(void)
 {
   for (unsigned i = 0; i < arena_count; i++)
     pthread_mutex_lock(&arenas[i].lock);
 }
 
-static void shared_unlock_all(void)
+void hg_arena_unlock_all(void)
 {
   for (unsigned i = 0; i < arena_count; i++)
     pthread_mutex_unlock(&arenas[i].lock);
 }
 
-static void shared_fork_child(void)
+void hg_arena_fork_child(void)
 {
   for (unsigned i = 0; i < arena_count; i++)
     pthread_mutex_init(&arenas[i].lock, NULL);
@@ -864,17 +569,3 @@ bool hg_arena_check_free_lists(struct heapguard_finding *f)
   return true;
 }
 
-const struct hg_kind_ops hg_shared_ops = {
-  .alloc = shared_alloc,
-  .free = shared_free,
-  .inspect = shared_inspect,
-  .resize = shared_resize,
-  .check = shared_check,
-  .visit = shared_visit,
-  .describe = shared_describe,
-  .fault = shared_fault,
-  .drain = shared_drain,
-  .lock_all = shared_lock_all,
-  .unlock_all = shared_unlock_all,
-  .fork_child = shared_fork_child,
-};

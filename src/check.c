@@ -80,34 +80,43 @@ static bool block_is_inside(const struct hg_segment *s, const struct hg_block *b
          ((uintptr_t)b - lo) % HG_GRANULE == 0;
 }
 
-static bool block_fits_segment(const struct hg_segment *s, const struct hg_block *b)
+/* Header h, read from b, gives a size that stays inside the segment. */
+static bool block_fits_segment(const struct hg_segment *s, const struct hg_block *h,
+                               const struct hg_block *b)
 {
-  return (size_t)(hg_segment_end(s) - (const char *)b) >= hg_block_bytes(b);
+  return (size_t)(hg_segment_end(s) - (const char *)b) >= hg_block_bytes(h);
 }
 
+/*
+ * The header is read as one snapshot: the arena may be rewriting its prev
+ * link, and its holder its other half, while a check runs without their
+ * locks; each writes its part with one store.
+ */
 bool hg_check_header(const struct hg_key *key, const struct hg_segment *s,
                      const struct hg_block *b, struct heapguard_finding *f)
 {
   if (!block_is_inside(s, b))
     return hg_fail(f, HG_CHECK_BLOCK_POSITION, NULL, (uintptr_t)hg_segment_first(s),
                    (uintptr_t)b);
-  switch (hg_block_verify(key, b)) {
+  struct hg_block h;
+  hg_block_snapshot(b, &h);
+  switch (hg_block_verify_at(key, &h, (uintptr_t)b, NULL)) {
   case HG_HEADER_OK:
     break;
   case HG_HEADER_BAD_CANARY:
     return hg_fail(f, HG_CHECK_HEADER_CANARY, b,
-                   hg_block_expected_prev_tag(key, b->prev_size, (uintptr_t)b), b->prev_tag);
+                   hg_block_expected_prev_tag(key, h.prev_size, (uintptr_t)b), h.prev_tag);
   case HG_HEADER_BAD_TAG:
-    return hg_fail(f, HG_CHECK_HEADER_TAG, b, hg_block_expected_tag(key, b, (uintptr_t)b),
-                   b->tag);
+    return hg_fail(f, HG_CHECK_HEADER_TAG, b, hg_block_expected_tag(key, &h, (uintptr_t)b),
+                   h.tag);
   case HG_HEADER_BAD_STATE:
-    return hg_fail(f, HG_CHECK_BLOCK_STATE, b, HG_STATE_USED, b->state);
+    return hg_fail(f, HG_CHECK_BLOCK_STATE, b, HG_STATE_USED, h.state);
   case HG_HEADER_BAD_SIZE:
-    return hg_fail(f, HG_CHECK_BLOCK_SIZE, b, HG_MIN_BLOCK_GRANULES, b->size);
+    return hg_fail(f, HG_CHECK_BLOCK_SIZE, b, HG_MIN_BLOCK_GRANULES, h.size);
   }
-  if (!block_fits_segment(s, b))
+  if (!block_fits_segment(s, &h, b))
     return hg_fail(f, HG_CHECK_BLOCK_PAST_END, b,
-                   (uint64_t)(hg_segment_end(s) - (const char *)b), hg_block_bytes(b));
+                   (uint64_t)(hg_segment_end(s) - (const char *)b), hg_block_bytes(&h));
   return true;
 }
 

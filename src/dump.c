@@ -8,7 +8,6 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "backtrace.h"
 #include "fmt.h"
@@ -62,7 +61,7 @@ static size_t readable_extent(const struct hg_segment *s)
 static bool write_segment(int fd, const struct hg_segment *s, uint32_t flags,
                           size_t len)
 {
-  off_t at = lseek(fd, 0, SEEK_CUR);
+  off_t at = hg_os_tell(fd);
   struct hg_dump_section sh = { HG_DUMP_SEGMENT, flags,
                                 sizeof(struct hg_dump_segment) + len };
   struct hg_dump_segment seg = { (uintptr_t)s, len };
@@ -72,8 +71,8 @@ static bool write_segment(int fd, const struct hg_segment *s, uint32_t flags,
   if (done != len) {
     sh.length = sizeof seg + done;
     seg.length = done;
-    if (pwrite(fd, &sh, sizeof sh, at) != (ssize_t)sizeof sh ||
-        pwrite(fd, &seg, sizeof seg, at + (off_t)sizeof sh) != (ssize_t)sizeof seg)
+    if (!hg_os_pwrite_all(fd, &sh, sizeof sh, at) ||
+        !hg_os_pwrite_all(fd, &seg, sizeof seg, at + (off_t)sizeof sh))
       return false;
   }
   return write_padding(fd, sizeof seg + done);

@@ -1,8 +1,8 @@
 /*
  * dump.h - forensic dumps of a damaged segment (format: heapguard_dump.h).
  *
- * Written from the report path with open/write/close only: no allocation,
- * no stdio, async-signal-safe. The segment's bytes are written straight
+ * Written from the report path with system calls only (os.h): no
+ * allocation, no stdio, async-signal-safe. The segment's bytes are written straight
  * from memory; a page the kernel cannot read ends that section early
  * (write(2) fails with EFAULT instead of faulting) and its length is
  * patched, so a wrecked segment still gives a well-formed dump.

@@ -68,7 +68,7 @@
 
 #include "check.h"
 #include "describe.h"
-#include "heap.h"
+#include "kind.h"
 #include "options.h"
 #include "os.h"
 #include "quarantine.h"

@@ -9,6 +9,8 @@
 #include "guard.h"
 #include "options.h"
 #include "runtime.h"
+#include "shared.h"
+#include "tcache.h"
 
 /* Indexed by enum hg_segment_kind; the order is also the lock order. */
 static const struct hg_kind_ops *const kinds[HG_SEGMENT_KINDS] = {
@@ -24,10 +26,16 @@ static bool is_large_request(size_t request, size_t alignment)
          request + alignment >= HG_LARGE_THRESHOLD - HG_HEADER_SIZE;
 }
 
-void hg_heap_init(unsigned arenas)
+void hg_heap_init(unsigned arenas, void (*on_thread_exit)(void *cache))
 {
   hg_arenas_init(arenas);
+  hg_tcache_init(on_thread_exit);
   hg_guard_init();
+}
+
+bool hg_heap_thread_exit(void *cache, struct heapguard_finding *f)
+{
+  return hg_tcache_thread_exit(cache, f);
 }
 
 const struct hg_kind_ops *hg_heap_ops(const struct hg_segment *s)
@@ -43,9 +51,9 @@ void *hg_heap_alloc(size_t request, size_t alignment, uint16_t kind, uint32_t st
     if (p)
       return p;
   }
-  const struct hg_kind_ops *ops =
-    is_large_request(request, alignment) ? &hg_large_ops : &hg_shared_ops;
-  return ops->alloc(request, alignment, kind, stack, zeroed, f);
+  if (is_large_request(request, alignment))
+    return hg_large_ops.alloc(request, alignment, kind, stack, zeroed, f);
+  return hg_shared_alloc(request, alignment, kind, stack, zeroed, f);
 }
 
 /*
@@ -75,6 +83,8 @@ bool hg_heap_free(void *p, uint16_t kind, size_t size, uint32_t free_stack,
 {
   struct hg_segment *s;
   const struct hg_kind_ops *ops = locate(p, &s, f);
+  if (__builtin_expect(ops == &hg_shared_ops, 1))
+    return hg_shared_free(s, p, kind, size, free_stack, f);
   return ops && ops->free(s, p, kind, size, free_stack, f);
 }
 

@@ -2,7 +2,7 @@
  * heap.h - the heap: one interface over the three kinds of segment.
  *
  * Every segment is of one kind (segment.h) and every kind is served by its
- * own module through the same operations:
+ * own module through the same operations (kind.h):
  *
  *   shared  arena.c  blocks of many sizes in 4 MiB segments, per arena:
  *                    free lists, split and merge, quarantine, recycling
@@ -24,76 +24,18 @@
 
 #include "fmt.h"
 #include "heapguard.h"
+#include "kind.h"
 #include "segment.h"
 
-/* A block in use, as the whole-heap walks report it: its data, size, stack. */
-typedef void (*hg_live_visitor)(uintptr_t data, size_t requested, uint32_t stack,
-                                void *arg);
-
-/* What inspect tells of a sound block in use. */
-struct hg_block_info {
-  size_t requested;
-  uint16_t kind;
-  uint32_t stack;
-};
 
 /*
- * The operations of a kind. "p" is a pointer the program passed, inside a
- * segment s of that kind; every operation checks before it modifies, and
- * a failed check fills *f (hg_fail) and modifies nothing.
+ * At start-up, after the options. on_thread_exit runs when a thread that
+ * used the heap ends, and should call hg_heap_thread_exit with its cache.
  */
-struct hg_kind_ops {
-  /*
-   * A block for request bytes aligned to alignment, or NULL: with f set
-   * when the heap was found damaged, with errno ENOMEM when memory runs
-   * out, or (guard only) with neither when the request is not guarded.
-   * *zeroed tells whether the memory is known to be zero.
-   */
-  void *(*alloc)(size_t request, size_t alignment, uint16_t kind, uint32_t stack,
-                 bool *zeroed, struct heapguard_finding *f);
-  /*
-   * Validate and release the block at p, allocated with kind (and size
-   * bytes, when size is nonzero). False with *f when a check on p fails;
-   * also when p was released but an older block found on the way (one
-   * leaving the quarantine) is damaged: f then names that block.
-   */
-  bool (*free)(struct hg_segment *s, void *p, uint16_t kind, size_t size,
-               uint32_t free_stack, struct heapguard_finding *f);
-  /* Validate the block at p as free would, and describe it in *info. */
-  bool (*inspect)(struct hg_segment *s, const void *p, struct hg_block_info *info,
-                  struct heapguard_finding *f);
-  /*
-   * Resize the malloc'd block at p in place: true when done. False either
-   * because it cannot be (f untouched) or because a check failed (f set);
-   * *old_request is the block's requested size when the checks passed.
-   */
-  bool (*resize)(struct hg_segment *s, void *p, size_t request, size_t *old_request,
-                 struct heapguard_finding *f);
-  /* Verify every block of s; false with *f at the first finding. */
-  bool (*check)(const struct hg_segment *s, struct heapguard_finding *f);
-  /* Call fn on every block of s in use (not freed, not quarantined). */
-  void (*visit)(const struct hg_segment *s, hg_live_visitor fn, void *arg);
-  /* The lines of a report about the block f names, and its segment. */
-  void (*describe)(struct hg_buf *out, const struct heapguard_finding *f);
-  /*
-   * A fault on address addr inside s: true, with *f filled, when it is a
-   * bad access to the program's memory; false when it is none of ours.
-   * Async-signal-safe, lock-free.
-   */
-  bool (*fault)(const struct hg_segment *s, uintptr_t addr, struct heapguard_finding *f);
-  /* Memory is running out: give back what is held for later (quarantines, caches). */
-  bool (*drain)(struct heapguard_finding *f);
-  /* Hold (and release) every lock of the kind: nothing in it changes meanwhile. */
-  void (*lock_all)(void);
-  void (*unlock_all)(void);
-  /* In the child of a fork: the locks are the parent's, made anew. */
-  void (*fork_child)(void);
-};
+void hg_heap_init(unsigned arenas, void (*on_thread_exit)(void *cache));
 
-extern const struct hg_kind_ops hg_shared_ops, hg_large_ops, hg_guard_ops;
-
-/* At start-up, after the options. */
-void hg_heap_init(unsigned arenas);
+/* A thread ends: what its cache holds goes back; false with *f on damage. */
+bool hg_heap_thread_exit(void *cache, struct heapguard_finding *f);
 
 /* The operations of segment s's kind, NULL when the kind is unknown. */
 const struct hg_kind_ops *hg_heap_ops(const struct hg_segment *s);

@@ -6,9 +6,7 @@
 #include "init.h"
 
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
-#include <time.h>
 
 #include "backtrace.h"
 #include "dump.h"
@@ -35,20 +33,14 @@ static void make_secret(void)
 {
   if (hg_os_random(hg_secret, sizeof hg_secret))
     return;
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  hg_secret[0] = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^ (uintptr_t)&ts;
-  hg_secret[1] = ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)hg_os_getpid() ^
-                 (uintptr_t)&hg_secret;
+  uint64_t now = hg_os_clock_ns();
+  hg_secret[0] = now * 0x9e3779b97f4a7c15ull ^ (uintptr_t)&now;
+  hg_secret[1] = (now << 17) ^ (uint64_t)hg_os_getpid() ^ (uintptr_t)&hg_secret;
 }
 
 static unsigned default_arena_count(void)
 {
-  cpu_set_t set;
-  unsigned cpus = 1;
-  if (sched_getaffinity(0, sizeof set, &set) == 0)
-    cpus = (unsigned)CPU_COUNT(&set);
-  unsigned n = 2 * (cpus ? cpus : 1);
+  unsigned n = 2 * hg_os_cpu_count();
   return n > HG_MAX_ARENAS ? HG_MAX_ARENAS : n;
 }
 
@@ -70,12 +62,21 @@ static void fork_child(void)
   hg_stack_fork_child();
 }
 
+/* A thread that used the heap ends; what it held back is checked on the way. */
+static void on_thread_exit(void *cache)
+{
+  struct heapguard_finding f = { .operation = "the end of a thread" };
+  if (!hg_heap_thread_exit(cache, &f))
+    hg_report(&f);
+}
+
 static void start_up(void)
 {
   hg_options_load();
   make_secret();
   hg_key_derive(&hg_key, hg_secret);
-  hg_heap_init(hg_options.arenas ? (unsigned)hg_options.arenas : default_arena_count());
+  hg_heap_init(hg_options.arenas ? (unsigned)hg_options.arenas : default_arena_count(),
+               on_thread_exit);
   hg_backtrace_init();
   hg_report_init();
   hg_fault_init();
@@ -89,7 +90,7 @@ void hg_init_slow(void)
   int expected = INIT_NOT_STARTED;
   if (!atomic_compare_exchange_strong(&init_state, &expected, INIT_RUNNING)) {
     while (atomic_load(&init_state) != INIT_DONE)
-      sched_yield();
+      hg_os_yield();
     return;
   }
   hg_tls_reentered = true;

@@ -16,7 +16,7 @@
 
 #include "check.h"
 #include "describe.h"
-#include "heap.h"
+#include "kind.h"
 #include "runtime.h"
 
 #define LARGE_CACHE_SLOTS 8u

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/random.h>
@@ -182,6 +183,20 @@ bool hg_os_sigaction(int sig, const struct sigaction *sa, struct sigaction *old)
   return sigaction(sig, sa, old) == 0;
 }
 
+/* linux/membarrier.h's commands, spelled out for older headers. */
+#define MEMBARRIER_PRIVATE_EXPEDITED (1 << 3)
+#define MEMBARRIER_REGISTER_PRIVATE_EXPEDITED (1 << 4)
+
+bool hg_os_membarrier_register(void)
+{
+  return syscall(SYS_membarrier, MEMBARRIER_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+}
+
+bool hg_os_membarrier(void)
+{
+  return syscall(SYS_membarrier, MEMBARRIER_PRIVATE_EXPEDITED, 0, 0) == 0;
+}
+
 bool hg_os_random(void *buf, size_t len)
 {
   char *p = buf;
@@ -250,6 +265,38 @@ pid_t hg_os_getpid(void)
 pid_t hg_os_gettid(void)
 {
   return (pid_t)syscall(SYS_gettid);
+}
+
+uint64_t hg_os_clock_ns(void)
+{
+  struct timespec ts;
+  if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+    return 0;
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+unsigned hg_os_cpu_count(void)
+{
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) != 0)
+    return 1;
+  int n = CPU_COUNT(&set);
+  return n > 0 ? (unsigned)n : 1;
+}
+
+void hg_os_yield(void)
+{
+  sched_yield();
+}
+
+off_t hg_os_tell(int fd)
+{
+  return lseek(fd, 0, SEEK_CUR);
+}
+
+bool hg_os_pwrite_all(int fd, const void *buf, size_t len, off_t at)
+{
+  return pwrite(fd, buf, len, at) == (ssize_t)len;
 }
 
 uint64_t hg_os_unix_time(void)

@@ -1,10 +1,12 @@
 /*
- * os.h - the only module that talks to the kernel.
+ * os.h - the module that talks to the kernel.
  *
  * Thin wrappers over raw system calls with one failure policy: running
  * out of memory is reported to the caller (NULL / false, errno ENOMEM);
  * any other failure of a call that must not fail is fatal. None of them
- * allocates, and all are async-signal-safe.
+ * allocates, and all are async-signal-safe. The other modules make no
+ * system call of their own, but for what libunwind and the dynamic linker
+ * do on their behalf (backtrace.c, stackdepot.c, cxx.c).
  */
 #ifndef HG_OS_H
 #define HG_OS_H
@@ -41,6 +43,14 @@ struct sigaction;
 /* sigaction(2); false when the kernel refuses. */
 bool hg_os_sigaction(int sig, const struct sigaction *sa, struct sigaction *old);
 
+/*
+ * membarrier(2), private expedited: after hg_os_membarrier returns, every
+ * thread of the process has passed a full memory barrier. Registration is
+ * needed once; false when the kernel does not have it.
+ */
+bool hg_os_membarrier_register(void);
+bool hg_os_membarrier(void);
+
 /* Fill buf with random bytes; false when no kernel randomness is available. */
 bool hg_os_random(void *buf, size_t len);
 
@@ -55,6 +65,14 @@ void hg_os_close(int fd);
 pid_t hg_os_getpid(void);
 pid_t hg_os_gettid(void);
 uint64_t hg_os_unix_time(void);
+/* A monotonic clock in nanoseconds, 0 when it cannot be read. */
+uint64_t hg_os_clock_ns(void);
+/* CPUs this process may run on, at least 1. */
+unsigned hg_os_cpu_count(void);
+void hg_os_yield(void);
+/* The file offset of fd, or -1; and a write of all of buf at offset at. */
+off_t hg_os_tell(int fd);
+bool hg_os_pwrite_all(int fd, const void *buf, size_t len, off_t at);
 _Noreturn void hg_os_abort(void);
 _Noreturn void hg_os_exit(int code);
 

@@ -4,7 +4,6 @@
 #define _GNU_SOURCE
 #include "report.h"
 
-#include <sched.h>
 #include <stdatomic.h>
 
 #include "backtrace.h"
@@ -524,7 +523,7 @@ void hg_report(const struct heapguard_finding *f)
   int expected = 0;
   while (!atomic_compare_exchange_weak(&reporting, &expected, 1)) {
     expected = 0;
-    sched_yield();
+    hg_os_yield();
   }
 
   uintptr_t ips[HG_MAX_FRAMES];

@@ -1,0 +1,407 @@
+/*
+ * shared.c - the shared kind: small and medium blocks in shared segments,
+ * served by a lock-free fast path over the thread's cache (tcache.h) with
+ * the boundary-tag heap of the arenas (arena.h) behind it.
+ *
+ * A free checks the block as it always has, without a lock, because the
+ * caller holds the block and nothing else writes its header but the arena,
+ * which changes only its prev link (one 8-byte store): the header's tag,
+ * state, kind, sizes and trailing canary, and the next block's prev link
+ * (the header an overflow reaches first). It then seals the block
+ * quarantined, poisons it, and files it in the thread's cache. Whatever
+ * the checks refuse is checked again under the arena's lock, which names
+ * what is wrong with the pointer, and nothing is modified.
+ *
+ * An allocation of a small size takes a block of exactly its size that
+ * has waited out the quarantine and was checked when it left it; its
+ * poison is checked again, then it is sealed in use. Anything else (no
+ * such block, alignment, the quarantine off, random placement, a stopped
+ * world) goes to the arena under its lock.
+ */
+#define _GNU_SOURCE
+#include "shared.h"
+
+#include <errno.h>
+
+#include "arena.h"
+#include "check.h"
+#include "describe.h"
+#include "options.h"
+#include "runtime.h"
+#include "tcache.h"
+
+/* Where the blocks a finding names were allocated and freed, for the report. */
+static void note_stacks(struct heapguard_finding *f)
+{
+  const struct hg_block *b = (const struct hg_block *)f->block;
+  struct hg_block h;
+  if (b) {
+    hg_block_snapshot(b, &h);
+    if (hg_block_verify_at(&hg_key, &h, f->block, NULL) == HG_HEADER_OK) {
+      if (h.state != HG_STATE_FREE)
+        f->alloc_stack = f->alloc_stack ? f->alloc_stack : h.stack;
+      if (h.state == HG_STATE_FREE)
+        f->free_stack = h.free_stack;
+      else if (h.state == HG_STATE_QUARANTINED && !f->free_stack)
+        f->free_stack = hg_tcache_free_stack(b);
+    }
+  }
+  const struct hg_block *n = (const struct hg_block *)f->neighbour;
+  if (n) {
+    hg_block_snapshot(n, &h);
+    if (hg_block_verify_at(&hg_key, &h, f->neighbour, NULL) == HG_HEADER_OK &&
+        h.state != HG_STATE_FREE)
+      f->neighbour_stack = h.stack;
+  }
+}
+
+/* Blocks the thread caches keep: a size class, malloc's alignment, no random placement. */
+static bool cacheable(uint32_t g, size_t alignment)
+{
+  return hg_tcache_class(g) < HG_TCACHE_CLASSES && alignment <= HG_GRANULE &&
+         !hg_options.random_placement && hg_options.quarantine_bytes;
+}
+
+/* A free thread cache, outside any walk: NULL when the locked path must serve. */
+static struct hg_tcache *enter_cache(void)
+{
+  struct hg_tcache *c = hg_tcache_get();
+  if (!c)
+    return NULL;
+  while (!hg_tcache_enter(c))
+    hg_tcache_wait_world();
+  return c;
+}
+
+/*
+ * A ready block waited in the cache since it was checked on its way out of
+ * the quarantine: its header (tag, state, the size it was filed with) and
+ * its poison are checked again before it is reused. *h is the header read.
+ */
+static bool sound_to_reuse(const struct hg_block *b, struct hg_block *h, uint32_t g,
+                           struct heapguard_finding *f)
+{
+  hg_block_snapshot(b, h);
+  f->segment = (uintptr_t)hg_segment_of_shared(b);
+  if (h->tag != hg_block_expected_tag(&hg_key, h, (uintptr_t)b))
+    return hg_fail(f, HG_CHECK_HEADER_TAG, b, hg_block_expected_tag(&hg_key, h, (uintptr_t)b),
+                   h->tag);
+  if (h->state != HG_STATE_QUARANTINED || h->size != g)
+    return hg_fail(f, HG_CHECK_QUARANTINED_STATE, b, HG_STATE_QUARANTINED, h->state);
+  struct hg_damage d;
+  if (__builtin_expect(hg_poison_verify(hg_block_data(b), hg_block_capacity(h), &d), 1))
+    return true;
+  f->offset = (intptr_t)d.first;
+  f->extent = d.last - d.first + 1;
+  f->requested = hg_block_requested(h);
+  return hg_fail(f, HG_CHECK_POISON, b, d.expected, d.found);
+}
+
+/*
+ * A ready block of g granules for request bytes, checked again, or
+ * NULL: none ready (f untouched), or damaged (f set; it stays out of use).
+ */
+static struct hg_block *take_ready(struct hg_tcache *c, uint32_t g, size_t request,
+                                   uint16_t kind, uint32_t stack, struct heapguard_finding *f)
+{
+  struct hg_quarantined e;
+  if (!hg_tcache_take(c, hg_tcache_class(g), &e))
+    return NULL;
+  struct hg_block *b = e.item;
+  struct hg_block h;
+  if (__builtin_expect(!sound_to_reuse(b, &h, g, f), 0)) {
+    f->free_stack = e.free_stack;
+    note_stacks(f);
+    return NULL;
+  }
+  size_t capacity = hg_block_capacity(&h);
+  h.state = HG_STATE_USED;
+  h.kind = kind;
+  h.tail = (uint32_t)(capacity - request);
+  h.stack = stack;
+  hg_tail_write(b, hg_block_publish(&hg_key, b, &h, false));
+  return b;
+}
+
+static void *alloc_locked(size_t request, size_t alignment, uint16_t kind, uint32_t stack,
+                          struct heapguard_finding *f)
+{
+  struct hg_arena *a = hg_arena_of_thread();
+  hg_arena_lock(a);
+  struct hg_block *b = hg_arena_alloc(a, request, alignment, kind, stack, f);
+  hg_arena_unlock(a);
+  if (!b) {
+    if (f->bug_class == HEAPGUARD_OK)
+      errno = ENOMEM;
+    return NULL;
+  }
+  return hg_block_data(b);
+}
+
+void *hg_shared_alloc(size_t request, size_t alignment, uint16_t kind, uint32_t stack,
+                      bool *zeroed, struct heapguard_finding *f)
+{
+  *zeroed = false;
+  uint32_t g = hg_granules_for(request);
+  if (cacheable(g, alignment)) {
+    struct hg_tcache *c = enter_cache();
+    if (c) {
+      struct hg_block *b = take_ready(c, g, request, kind, stack, f);
+      hg_tcache_leave(c);
+      if (b)
+        return hg_block_data(b);
+      if (f->bug_class != HEAPGUARD_OK)
+        return NULL;
+    }
+  }
+  return alloc_locked(request, alignment, kind, stack, f);
+}
+
+/*
+ * free's checks without the lock, on the block the caller holds: true when
+ * b is a sound block in use, allocated with kind (and size bytes), whose
+ * trailing canary and next block's prev link hold. Reads only inside the
+ * segment; any doubt goes to the locked path, which says what is wrong.
+ */
+static bool sound_to_free(const struct hg_segment *s, const struct hg_block *b,
+                          struct hg_block *h, uint16_t kind, size_t size)
+{
+  if (((uintptr_t)b & (HG_GRANULE - 1)) || (const char *)b < (const char *)hg_segment_first(s))
+    return false;
+  hg_block_snapshot(b, h);
+  struct hg_tag mac = hg_block_mac(&hg_key, h, (uintptr_t)b);
+  if (h->tag != (uint32_t)mac.lo || h->state != HG_STATE_USED || h->size < HG_MIN_BLOCK_GRANULES ||
+      (size_t)(hg_segment_end(s) - (const char *)b) < hg_block_bytes(h) || h->tail == 0 ||
+      h->tail > hg_block_capacity(h))
+    return false;
+  if ((kind != HG_KIND_ANY && h->kind != kind) || (size && size != hg_block_requested(h)))
+    return false;
+  struct hg_damage d;
+  size_t checked = h->tail < HG_TAIL_CHECKED ? h->tail : HG_TAIL_CHECKED;
+  if (!hg_tail_verify((const uint8_t *)hg_block_data(b) + hg_block_requested(h), checked,
+                      hg_tail_pattern(mac.hi), &d))
+    return false;
+  const struct hg_block *n = (const struct hg_block *)((const char *)b + hg_block_bytes(h));
+  if ((const char *)n == hg_segment_end(s))
+    return true;
+  uint64_t link = __atomic_load_n((const uint64_t *)n, __ATOMIC_RELAXED);
+  return (uint32_t)link == h->size &&
+         (uint32_t)(link >> 32) == hg_block_expected_prev_tag(&hg_key, h->size, (uintptr_t)n);
+}
+
+/* Seal a checked block quarantined and poison it; h is its header as read. */
+static void quarantine(struct hg_block *b, struct hg_block *h)
+{
+  h->state = HG_STATE_QUARANTINED;
+  hg_block_publish(&hg_key, b, h, false);
+  hg_poison_fill(hg_block_data(b), hg_block_capacity(h));
+}
+
+/*
+ * File a quarantined block in the thread's cache; without one (no memory
+ * for it), merge it at once.
+ */
+static bool file(struct hg_tcache *c, struct hg_segment *s, struct hg_block *b,
+                 uint32_t free_stack, struct heapguard_finding *f)
+{
+  struct hg_quarantined e = { b, free_stack, b->size };
+  if (c)
+    return hg_tcache_file(c, e, f);
+  struct hg_arena *a = hg_arena_of(s, f);
+  if (!a)
+    return false;
+  hg_arena_lock(a);
+  bool ok = hg_arena_merge(a, s, b, free_stack, f);
+  hg_arena_unlock(a);
+  return ok;
+}
+
+/*
+ * The locked path of free: the arena's checks name what is wrong; a block
+ * that passes them after all (the lock-free checks raced with a merge of
+ * its neighbour) is released as usual.
+ */
+static bool free_locked(struct hg_tcache *c, struct hg_segment *s, void *p, uint16_t kind,
+                        size_t size, uint32_t free_stack, struct heapguard_finding *f)
+{
+  struct hg_arena *a = hg_arena_of(s, f);
+  if (!a)
+    return false;
+  hg_arena_lock(a);
+  struct hg_block *b = hg_block_of(p);
+  bool ok = hg_arena_check_live(s, p, kind, size, f);
+  if (!ok) {
+    note_stacks(f);
+  } else if (!hg_options.quarantine_bytes) {
+    ok = hg_arena_merge(a, s, b, free_stack, f);
+  } else {
+    struct hg_block h;
+    hg_block_snapshot(b, &h);
+    quarantine(b, &h);
+  }
+  hg_arena_unlock(a);
+  if (ok && hg_options.quarantine_bytes)
+    ok = file(c, s, b, free_stack, f);
+  return ok;
+}
+
+bool hg_shared_free(struct hg_segment *s, void *p, uint16_t kind, size_t size,
+                    uint32_t free_stack, struct heapguard_finding *f)
+{
+  struct hg_block *b = hg_block_of(p);
+  struct hg_tcache *c = hg_options.quarantine_bytes ? enter_cache() : NULL;
+  if (c) {
+    struct hg_block h;
+    bool sound = sound_to_free(s, b, &h, kind, size);
+    if (sound)
+      quarantine(b, &h);
+    hg_tcache_leave(c);
+    if (sound)
+      return hg_tcache_file(c, (struct hg_quarantined){ b, free_stack, h.size }, f);
+  }
+  return free_locked(c, s, p, kind, size, free_stack, f);
+}
+
+static bool shared_inspect(struct hg_segment *s, const void *p, struct hg_block_info *info,
+                           struct heapguard_finding *f)
+{
+  struct hg_arena *a = hg_arena_of(s, f);
+  if (!a)
+    return false;
+  hg_arena_lock(a);
+  bool ok = hg_arena_check_live(s, p, HG_KIND_ANY, 0, f);
+  if (ok) {
+    const struct hg_block *b = hg_block_of(p);
+    *info = (struct hg_block_info){ hg_block_requested(b), b->kind, b->stack };
+  } else {
+    note_stacks(f);
+  }
+  hg_arena_unlock(a);
+  return ok;
+}
+
+static bool shared_resize(struct hg_segment *s, void *p, size_t request, size_t *old_request,
+                          struct heapguard_finding *f)
+{
+  struct hg_arena *a = hg_arena_of(s, f);
+  if (!a)
+    return false;
+  hg_arena_lock(a);
+  bool ok = hg_arena_check_live(s, p, HG_KIND_MALLOC, 0, f);
+  if (ok)
+    *old_request = hg_block_requested(hg_block_of(p));
+  else
+    note_stacks(f);
+  ok = ok && hg_arena_resize(a, s, hg_block_of(p), request, f);
+  hg_arena_unlock(a);
+  return ok;
+}
+
+/* Whole-heap walks run with the world stopped and every arena lock held. */
+static bool shared_check(const struct hg_segment *s, struct heapguard_finding *f)
+{
+  bool ok = hg_arena_of(s, f) && hg_check_segment_blocks(&hg_key, s, f);
+  if (!ok)
+    note_stacks(f);
+  return ok;
+}
+
+/* Walk a segment's blocks by their sizes, trusting only sound headers. */
+static void shared_visit(const struct hg_segment *s, hg_live_visitor fn, void *arg)
+{
+  struct heapguard_finding f = { 0 };
+  struct hg_block *b = hg_segment_first(s);
+  while ((char *)b < hg_segment_end(s) && hg_check_header(&hg_key, s, b, &f)) {
+    if (b->state == HG_STATE_USED)
+      fn((uintptr_t)hg_block_data(b), hg_block_requested(b), b->stack, arg);
+    b = hg_block_next(b);
+  }
+}
+
+/* Blocks in use in s, counted by a walk that stops at the first damaged header. */
+static bool count_used(const struct hg_segment *s, uint64_t *count)
+{
+  struct heapguard_finding f = { 0 };
+  *count = 0;
+  const struct hg_block *b = hg_segment_first(s);
+  while ((const char *)b < hg_segment_end(s)) {
+    if (!hg_check_header(&hg_key, s, b, &f))
+      return false;
+    *count += b->state == HG_STATE_USED;
+    b = hg_block_next(b);
+  }
+  return true;
+}
+
+static void shared_describe(struct hg_buf *out, const struct heapguard_finding *f)
+{
+  const struct hg_segment *s = (const struct hg_segment *)f->segment;
+  hg_describe_block_and_neighbour(out, &hg_key, f);
+  uint64_t used;
+  bool counted = count_used(s, &used);
+  hg_describe_segment(out, s, counted ? " block in use" : NULL, " blocks in use", used);
+}
+
+/*
+ * A fault in a guard page of a shared segment: past the end of its last
+ * block, or below its metadata. Blocks are read without the lock (this is
+ * a signal handler), only through headers that verify.
+ */
+static bool shared_fault(const struct hg_segment *s, uintptr_t addr,
+                         struct heapguard_finding *f)
+{
+  const struct hg_block *last = NULL;
+  struct heapguard_finding probe = { 0 };
+  for (const struct hg_block *b = hg_segment_first(s); (const char *)b < hg_segment_end(s);
+       b = hg_block_next(b)) {
+    if (!hg_check_header(&hg_key, s, b, &probe))
+      break;
+    last = b;
+  }
+  if (addr >= (uintptr_t)hg_segment_end(s) && last && last->state == HG_STATE_USED &&
+      (const char *)hg_block_next(last) == hg_segment_end(s)) {
+    f->requested = hg_block_requested(last);
+    f->offset = (intptr_t)(addr - (uintptr_t)hg_block_data(last));
+    f->alloc_stack = last->stack;
+    return hg_fail(f, HG_CHECK_GUARD_PAGE, last, 0, addr), true;
+  }
+  return hg_fail(f, HG_CHECK_SEGMENT_GUARD_PAGE, NULL, 0, addr), true;
+}
+
+static bool shared_drain(struct heapguard_finding *f)
+{
+  return hg_tcache_drain(f);
+}
+
+static void shared_lock_all(void)
+{
+  hg_tcache_stop_world();
+  hg_arena_lock_all();
+}
+
+static void shared_unlock_all(void)
+{
+  hg_arena_unlock_all();
+  hg_tcache_resume_world();
+}
+
+static void shared_fork_child(void)
+{
+  hg_arena_fork_child();
+  hg_tcache_fork_child();
+}
+
+const struct hg_kind_ops hg_shared_ops = {
+  .alloc = hg_shared_alloc,
+  .free = hg_shared_free,
+  .inspect = shared_inspect,
+  .resize = shared_resize,
+  .check = shared_check,
+  .visit = shared_visit,
+  .describe = shared_describe,
+  .fault = shared_fault,
+  .drain = shared_drain,
+  .lock_all = shared_lock_all,
+  .unlock_all = shared_unlock_all,
+  .fork_child = shared_fork_child,
+};

@@ -1,0 +1,356 @@
+/*
+ * tcache.c - per-thread caches, the global quarantine of the shared heap,
+ * and stopping the world for whole-heap walks.
+ */
+#define _GNU_SOURCE
+#include "tcache.h"
+
+#include <pthread.h>
+#include <string.h>
+
+#include "arena.h"
+#include "check.h"
+#include "options.h"
+#include "os.h"
+#include "runtime.h"
+
+/* Caches are mapped this many at a time and never unmapped: reused. */
+#define CACHES_PER_CHUNK 16u
+#define CHUNK_BYTES                                                           \
+  ((CACHES_PER_CHUNK * sizeof(struct hg_tcache) + HG_PAGE_SIZE - 1) & ~(size_t)(HG_PAGE_SIZE - 1))
+/* Blocks taken out of the quarantine at once, in one hold of its lock. */
+#define EVICT_BATCH 64u
+
+volatile int hg_tcache_world_stopped;
+bool hg_tcache_fence_always;
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct hg_tcache *live_caches; /* every thread's, under registry_lock */
+static struct hg_tcache *spare_caches;
+
+static pthread_mutex_t world_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static pthread_mutex_t quarantine_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct hg_quarantine quarantine;
+
+static pthread_key_t exit_key;
+static HG_TLS struct hg_tcache *tls_cache;
+
+void hg_tcache_init(void (*on_thread_exit)(void *cache))
+{
+  pthread_key_create(&exit_key, on_thread_exit);
+  hg_tcache_fence_always = !hg_os_membarrier_register();
+}
+
+/* ---- the caches ---- */
+
+static struct hg_tcache *take_spare(void)
+{
+  if (!spare_caches) {
+    struct hg_tcache *chunk = hg_os_map_fenced(CHUNK_BYTES);
+    if (!chunk)
+      return NULL;
+    for (unsigned i = 0; i < CACHES_PER_CHUNK; i++) {
+      chunk[i].next = spare_caches;
+      spare_caches = &chunk[i];
+    }
+  }
+  struct hg_tcache *c = spare_caches;
+  spare_caches = c->next;
+  return c;
+}
+
+static void link_live(struct hg_tcache *c)
+{
+  c->prev = NULL;
+  c->next = live_caches;
+  if (live_caches)
+    live_caches->prev = c;
+  live_caches = c;
+}
+
+static void unlink_live(struct hg_tcache *c)
+{
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    live_caches = c->next;
+  if (c->next)
+    c->next->prev = c->prev;
+}
+
+struct hg_tcache *hg_tcache_get(void)
+{
+  struct hg_tcache *c = tls_cache;
+  if (__builtin_expect(c != NULL, 1))
+    return c;
+  pthread_mutex_lock(&registry_lock);
+  c = take_spare();
+  if (c) {
+    memset(c, 0, sizeof *c);
+    c->tid = (uint32_t)hg_os_gettid();
+    link_live(c);
+  }
+  pthread_mutex_unlock(&registry_lock);
+  if (c) {
+    tls_cache = c;
+    pthread_setspecific(exit_key, c);
+  }
+  return c;
+}
+
+/* ---- leaving the quarantine ---- */
+
+static bool keep_first(bool ok, const struct heapguard_finding *found,
+                       struct heapguard_finding *f)
+{
+  if (!ok && f->bug_class == HEAPGUARD_OK)
+    *f = *found;
+  return ok;
+}
+
+/*
+ * A block out of the quarantine: sound header, still quarantined, poison
+ * intact. A damaged one stays out of use, and f says why.
+ */
+static bool check_leaving(struct hg_quarantined e, struct heapguard_finding *f)
+{
+  const struct hg_segment *s = hg_segment_of_shared(e.item);
+  if (hg_check_reusable_block(&hg_key, s, e.item, f))
+    return true;
+  if (f->block == (uintptr_t)e.item) {
+    f->free_stack = e.free_stack;
+    f->alloc_stack = ((const struct hg_block *)e.item)->stack;
+  }
+  return false;
+}
+
+static bool keeps_ready(const struct hg_tcache *c, struct hg_quarantined e, unsigned cls)
+{
+  return c && cls < HG_TCACHE_CLASSES && c->ready_count[cls] < HG_TCACHE_DEPTH &&
+         c->ready_bytes + ((size_t)e.granules << HG_GRANULE_SHIFT) <= HG_TCACHE_READY_BYTES &&
+         !hg_options.random_placement;
+}
+
+/* Merge checked blocks into their arenas, taking each arena's lock once per run. */
+static bool merge_all(struct hg_quarantined *list, unsigned n, struct heapguard_finding *f)
+{
+  bool clean = true;
+  for (unsigned i = 0; i < n;) {
+    struct hg_segment *s = hg_segment_of_shared(list[i].item);
+    struct heapguard_finding found = { .operation = f->operation, .address = f->address };
+    struct hg_arena *a = hg_arena_of(s, &found);
+    if (!a) {
+      clean = keep_first(false, &found, f);
+      i++;
+      continue;
+    }
+    hg_arena_lock(a);
+    for (; i < n && hg_arena_of(hg_segment_of_shared(list[i].item), &found) == a; i++) {
+      found = (struct heapguard_finding){ .operation = f->operation, .address = f->address };
+      struct hg_block *b = list[i].item;
+      clean = keep_first(hg_arena_merge(a, hg_segment_of_shared(b), b, list[i].free_stack,
+                                        &found),
+                         &found, f) &&
+              clean;
+    }
+    hg_arena_unlock(a);
+  }
+  return clean;
+}
+
+/*
+ * Blocks out of the quarantine: each checked, then kept ready by c (when
+ * not NULL and it has room) or merged.
+ */
+static bool settle(struct hg_tcache *c, struct hg_quarantined *out, unsigned n,
+                   struct heapguard_finding *f)
+{
+  struct hg_quarantined to_merge[EVICT_BATCH + HG_TCACHE_PENDING];
+  unsigned merging = 0;
+  bool clean = true;
+  for (unsigned i = 0; i < n; i++) {
+    struct heapguard_finding found = { .operation = f->operation, .address = f->address };
+    if (!keep_first(check_leaving(out[i], &found), &found, f)) {
+      clean = false;
+      continue;
+    }
+    unsigned cls = hg_tcache_class(out[i].granules);
+    if (keeps_ready(c, out[i], cls)) {
+      c->ready[cls][c->ready_count[cls]++] = out[i];
+      c->ready_bytes += (size_t)out[i].granules << HG_GRANULE_SHIFT;
+    } else {
+      to_merge[merging++] = out[i];
+    }
+  }
+  return merge_all(to_merge, merging, f) && clean;
+}
+
+/*
+ * File the pending blocks, and take out what the quarantine holds beyond
+ * budget (all of it for a budget of 0), up to EVICT_BATCH at a time.
+ * Blocks the ring has no room for come back out at once.
+ */
+static unsigned file_and_evict(struct hg_quarantined *pending, unsigned count, size_t budget,
+                               struct hg_quarantined *out)
+{
+  unsigned n = 0;
+  pthread_mutex_lock(&quarantine_lock);
+  for (unsigned i = 0; i < count; i++)
+    if (!hg_quarantine_push(&quarantine, pending[i]))
+      out[n++] = pending[i];
+  while (n < EVICT_BATCH + HG_TCACHE_PENDING - 1 && hg_quarantine_over(&quarantine, budget))
+    out[n++] = hg_quarantine_pop(&quarantine);
+  pthread_mutex_unlock(&quarantine_lock);
+  return n;
+}
+
+bool hg_tcache_file(struct hg_tcache *c, struct hg_quarantined e, struct heapguard_finding *f)
+{
+  c->pending[c->pending_count++] = e;
+  if (c->pending_count < HG_TCACHE_PENDING)
+    return true;
+  struct hg_quarantined out[EVICT_BATCH + HG_TCACHE_PENDING];
+  unsigned n = file_and_evict(c->pending, c->pending_count, hg_quarantine_budget(1), out);
+  c->pending_count = 0;
+  return settle(c, out, n, f);
+}
+
+/* Empty the quarantine into the arenas, batch by batch. */
+static bool drain_quarantine(struct heapguard_finding *f)
+{
+  bool clean = true;
+  struct hg_quarantined out[EVICT_BATCH + HG_TCACHE_PENDING];
+  unsigned n;
+  while ((n = file_and_evict(NULL, 0, 0, out)) > 0)
+    clean = settle(NULL, out, n, f) && clean;
+  return clean;
+}
+
+/* c's pending blocks into the quarantine, its ready ones back to the arenas. */
+static bool release_cache(struct hg_tcache *c, struct heapguard_finding *f)
+{
+  struct hg_quarantined out[EVICT_BATCH + HG_TCACHE_PENDING];
+  unsigned n = file_and_evict(c->pending, c->pending_count, hg_quarantine_budget(1), out);
+  c->pending_count = 0;
+  bool clean = settle(NULL, out, n, f);
+  for (unsigned cls = 0; cls < HG_TCACHE_CLASSES; cls++) {
+    clean = settle(NULL, c->ready[cls], c->ready_count[cls], f) && clean;
+    c->ready_count[cls] = 0;
+  }
+  c->ready_bytes = 0;
+  return clean;
+}
+
+bool hg_tcache_drain(struct heapguard_finding *f)
+{
+  bool clean = true;
+  if (tls_cache)
+    clean = release_cache(tls_cache, f);
+  return drain_quarantine(f) && clean;
+}
+
+bool hg_tcache_thread_exit(void *cache, struct heapguard_finding *f)
+{
+  struct hg_tcache *c = cache;
+  bool clean = release_cache(c, f);
+  pthread_mutex_lock(&registry_lock);
+  unlink_live(c);
+  c->next = spare_caches;
+  spare_caches = c;
+  pthread_mutex_unlock(&registry_lock);
+  tls_cache = NULL;
+  return clean;
+}
+
+/* ---- stopping the world ---- */
+
+void hg_tcache_stop_world(void)
+{
+  pthread_mutex_lock(&world_lock);
+  pthread_mutex_lock(&registry_lock);
+  __atomic_store_n(&hg_tcache_world_stopped, 1, __ATOMIC_SEQ_CST);
+  /*
+   * After this, a thread either has its active flag visible to us or sees
+   * the flag we set: membarrier makes every thread pass a full barrier,
+   * which the fast paths then need not pay for themselves (without it they
+   * fence on every operation, see hg_tcache_enter).
+   */
+  if (!hg_tcache_fence_always)
+    hg_os_membarrier();
+  for (struct hg_tcache *c = live_caches; c; c = c->next)
+    while (__atomic_load_n(&c->active, __ATOMIC_ACQUIRE) && c != tls_cache)
+      hg_os_yield();
+  pthread_mutex_lock(&quarantine_lock);
+}
+
+void hg_tcache_resume_world(void)
+{
+  pthread_mutex_unlock(&quarantine_lock);
+  __atomic_store_n(&hg_tcache_world_stopped, 0, __ATOMIC_RELEASE);
+  pthread_mutex_unlock(&registry_lock);
+  pthread_mutex_unlock(&world_lock);
+}
+
+void hg_tcache_wait_world(void)
+{
+  pthread_mutex_lock(&world_lock);
+  pthread_mutex_unlock(&world_lock);
+}
+
+/* ---- reports ---- */
+
+static uint32_t find_in(const struct hg_quarantined *list, unsigned n, const void *block)
+{
+  for (unsigned i = 0; i < n; i++)
+    if (list[i].item == block)
+      return list[i].free_stack;
+  return 0;
+}
+
+static uint32_t find_in_cache(const struct hg_tcache *c, const void *block)
+{
+  uint32_t id = find_in(c->pending, c->pending_count, block);
+  for (unsigned cls = 0; !id && cls < HG_TCACHE_CLASSES; cls++)
+    id = find_in(c->ready[cls], c->ready_count[cls], block);
+  return id;
+}
+
+/*
+ * The calling thread's cache can always be read; the others and the
+ * quarantine only while the world is stopped (by this thread: walks call
+ * this), or the quarantine when its lock is free.
+ */
+uint32_t hg_tcache_free_stack(const void *block)
+{
+  uint32_t id = tls_cache ? find_in_cache(tls_cache, block) : 0;
+  if (__atomic_load_n(&hg_tcache_world_stopped, __ATOMIC_ACQUIRE))
+    for (const struct hg_tcache *c = live_caches; !id && c; c = c->next)
+      id = find_in_cache(c, block);
+  if (!id && __atomic_load_n(&hg_tcache_world_stopped, __ATOMIC_ACQUIRE)) {
+    id = hg_quarantine_free_stack(&quarantine, block);
+  } else if (!id && pthread_mutex_trylock(&quarantine_lock) == 0) {
+    id = hg_quarantine_free_stack(&quarantine, block);
+    pthread_mutex_unlock(&quarantine_lock);
+  }
+  return id;
+}
+
+/* ---- fork ---- */
+
+/*
+ * The parent forked with the world stopped (hg_heap_lock_all). Only this
+ * thread lives on: the other caches, and what they hold, stay out of use.
+ */
+void hg_tcache_fork_child(void)
+{
+  pthread_mutex_init(&quarantine_lock, NULL);
+  pthread_mutex_init(&registry_lock, NULL);
+  pthread_mutex_init(&world_lock, NULL);
+  hg_tcache_world_stopped = 0;
+  live_caches = NULL;
+  if (tls_cache) {
+    tls_cache->tid = (uint32_t)hg_os_gettid();
+    link_live(tls_cache);
+  }
+}

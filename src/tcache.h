@@ -1,0 +1,145 @@
+/*
+ * tcache.h - the shared heap's thread front: what a thread frees waits in
+ * the quarantine, and what has waited it out is kept for that thread's
+ * next allocation of the same size, all without a lock.
+ *
+ * Each thread has a cache (mapped out of band, from a pool; never next to
+ * the heap), which holds:
+ *   - pending: blocks this thread freed, already poisoned and sealed
+ *     quarantined, not yet filed in the global quarantine; they are filed
+ *     HG_TCACHE_PENDING at a time, under the quarantine's lock;
+ *   - ready: blocks pushed out of the global quarantine by this thread's
+ *     filings, checked on their way out (header and poison), kept per
+ *     exact size for reuse. A ready block is still quarantined for the
+ *     rest of the heap; its poison is checked again when it is reused.
+ * Blocks out of the quarantine that no cache keeps are merged back into
+ * their arenas (arena.h), arena by arena.
+ *
+ * Whole-heap walks need the heap to hold still, but the fast paths take no
+ * lock: each thread marks the span of a lock-free operation in its cache
+ * (hg_tcache_enter/leave), and a walk stops the world first
+ * (hg_tcache_stop_world): it sets a flag, makes every thread see it with
+ * one membarrier(2) instead of a fence on every operation, and waits for
+ * the operations in flight to end; a thread that meets the flag takes the
+ * locked path instead, and waits on the arena locks the walk holds.
+ */
+#ifndef HG_TCACHE_H
+#define HG_TCACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "block.h"
+#include "heapguard.h"
+#include "quarantine.h"
+
+/* Blocks filed into the global quarantine at once. */
+#define HG_TCACHE_PENDING 32u
+/* Sizes kept ready: blocks of HG_MIN_BLOCK_GRANULES to that + classes - 1 granules. */
+#define HG_TCACHE_CLASSES 64u
+#define HG_TCACHE_DEPTH 16u
+/* Bytes of ready blocks a thread keeps at most. */
+#define HG_TCACHE_READY_BYTES ((size_t)128 << 10)
+
+struct hg_tcache {
+  struct hg_tcache *next, *prev; /* every live cache, for walks and reports */
+  volatile uint32_t active;      /* inside a lock-free operation */
+  uint32_t tid;
+  unsigned pending_count;
+  unsigned ready_count[HG_TCACHE_CLASSES];
+  size_t ready_bytes;
+  struct hg_quarantined pending[HG_TCACHE_PENDING];
+  struct hg_quarantined ready[HG_TCACHE_CLASSES][HG_TCACHE_DEPTH];
+};
+
+/*
+ * At start-up: on_thread_exit runs when a thread that had a cache ends
+ * (it calls hg_tcache_thread_exit with the cache); and whether
+ * membarrier(2) works.
+ */
+void hg_tcache_init(void (*on_thread_exit)(void *cache));
+
+/* The calling thread's cache, set up on first use; NULL when memory runs out. */
+struct hg_tcache *hg_tcache_get(void);
+
+extern volatile int hg_tcache_world_stopped;
+/* Set when membarrier(2) is missing: then each operation pays a fence. */
+extern bool hg_tcache_fence_always;
+
+/*
+ * Begin a lock-free operation on the heap: false (and nothing begun) when
+ * a walk has stopped the world; the caller then waits for the world to go
+ * on (hg_tcache_wait_world) and tries again.
+ */
+static inline bool hg_tcache_enter(struct hg_tcache *c)
+{
+  c->active = 1;
+  if (__builtin_expect(hg_tcache_fence_always, 0))
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+  else
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  if (__builtin_expect(!__atomic_load_n(&hg_tcache_world_stopped, __ATOMIC_RELAXED), 1))
+    return true;
+  c->active = 0;
+  return false;
+}
+
+static inline void hg_tcache_leave(struct hg_tcache *c)
+{
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  __atomic_store_n(&c->active, 0, __ATOMIC_RELEASE);
+}
+
+/* The class of a block of g granules, or HG_TCACHE_CLASSES when none keeps it. */
+static inline unsigned hg_tcache_class(uint32_t g)
+{
+  uint32_t c = g - HG_MIN_BLOCK_GRANULES;
+  return c < HG_TCACHE_CLASSES ? c : HG_TCACHE_CLASSES;
+}
+
+/* Take a ready block of class c into *e; false when there is none. */
+static inline bool hg_tcache_take(struct hg_tcache *c, unsigned cls, struct hg_quarantined *e)
+{
+  if (c->ready_count[cls] == 0)
+    return false;
+  *e = c->ready[cls][--c->ready_count[cls]];
+  c->ready_bytes -= (size_t)e->granules << HG_GRANULE_SHIFT;
+  return true;
+}
+
+/*
+ * File a block this thread freed (poisoned, sealed quarantined). When the
+ * pending blocks fill up they join the global quarantine, and the oldest
+ * blocks it holds beyond quarantine_bytes come out: checked, then kept
+ * ready or merged. False with the first finding in *f when one of those
+ * is damaged (the others are still released).
+ */
+bool hg_tcache_file(struct hg_tcache *c, struct hg_quarantined e, struct heapguard_finding *f);
+
+/*
+ * Memory is running out: this thread's pending and ready blocks and the
+ * whole global quarantine are checked and merged back into the arenas
+ * (other threads' caches stay as they are).
+ */
+bool hg_tcache_drain(struct heapguard_finding *f);
+
+/* A thread ends: its cache's blocks are filed or merged, the cache reused. */
+bool hg_tcache_thread_exit(void *cache, struct heapguard_finding *f);
+
+/*
+ * Wait for every lock-free operation in flight to end, and hold new ones
+ * (hg_tcache_enter fails) until resume_world; wait_world blocks until then.
+ * The quarantine's lock is held in between, so it holds still too.
+ */
+void hg_tcache_stop_world(void);
+void hg_tcache_resume_world(void);
+void hg_tcache_wait_world(void);
+
+/* Where a quarantined block was freed, if a cache or the quarantine holds it. */
+uint32_t hg_tcache_free_stack(const void *block);
+
+/* In the child of a fork made with the world stopped. */
+void hg_tcache_fork_child(void);
+
+#endif
