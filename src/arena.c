@@ -360,7 +360,7 @@ static struct hg_block *carve_block(struct hg_arena *a, uint32_t g, size_t align
                       : g;
   struct hg_block *b = take_free_block(a, search, f);
   struct hg_segment *s = b ? hg_segment_of_shared(b) : NULL;
-  bool ok = b && hg_check_segment(&hg_key, s, f) &&
+  bool ok = b &&
             (alignment <= HG_GRANULE ||
              split_front_for_alignment(a, s, &b, alignment, f)) &&
             (!hg_options.random_placement || alignment > HG_GRANULE ||

@@ -23,10 +23,10 @@ const char *hg_header_fault_name(enum hg_header_fault f)
                                                                 : "unknown";
 }
 
-uint32_t hg_block_expected_prev_tag(const struct hg_key *key, uint32_t prev_size,
-                                    uintptr_t addr)
+HG_TAG_TARGET uint32_t hg_block_expected_prev_tag(const struct hg_key *key, uint32_t prev_size,
+                                                  uintptr_t addr)
 {
-  return (uint32_t)hg_tag_compute(&key->tag, HG_TAG_PREV, addr, prev_size, 0, 0).lo;
+  return (uint32_t)HG_TAG_COMPUTE(&key->tag, HG_TAG_PREV, addr, prev_size, 0, 0).lo;
 }
 
 /* The tail, state and kind word as it is stored. */
@@ -37,9 +37,10 @@ static uint32_t info_word(const struct hg_block *b)
   return w;
 }
 
-struct hg_tag hg_block_mac(const struct hg_key *key, const struct hg_block *b, uintptr_t addr)
+HG_TAG_TARGET struct hg_tag hg_block_mac(const struct hg_key *key, const struct hg_block *b,
+                                        uintptr_t addr)
 {
-  return hg_tag_compute(&key->tag, HG_TAG_HEADER, addr,
+  return HG_TAG_COMPUTE(&key->tag, HG_TAG_HEADER, addr,
                         (uint64_t)b->size | (uint64_t)b->free_stack << 32,
                         (uint64_t)b->stack | (uint64_t)info_word(b) << 32, b->zero);
 }
@@ -112,11 +113,11 @@ void hg_block_snapshot(const struct hg_block *b, struct hg_block *copy)
 
 uint64_t hg_tail_pattern(uint64_t raw)
 {
-  /* No byte may be zero: the commonest overflow writes a NUL. */
-  for (unsigned i = 0; i < 64; i += 8)
-    if (((raw >> i) & 0xff) == 0)
-      raw |= (uint64_t)0xa5 << i;
-  return raw;
+  /* No byte may be zero (the commonest overflow writes a NUL): 0xa5 instead. */
+  const uint64_t low7 = 0x7f7f7f7f7f7f7f7full;
+  uint64_t nonzero = ((raw & low7) + low7) | raw; /* high bit set in nonzero bytes */
+  uint64_t zero = ~nonzero & ~low7;                /* high bit set in zero bytes */
+  return raw | (zero >> 7) * 0xa5;
 }
 
 uint64_t hg_canary_pattern_at(const struct hg_key *key, uintptr_t at, bool leading)
@@ -198,22 +199,14 @@ static uint8_t poison_byte(size_t i)
   return i < HG_POISON_ZERO_BYTES ? 0 : HG_POISON;
 }
 
-void hg_poison_fill(uint8_t *data, size_t n)
-{
-  size_t zero = n < HG_POISON_ZERO_BYTES ? n : HG_POISON_ZERO_BYTES;
-  __builtin_memset(data, 0, zero);
-  __builtin_memset(data + zero, HG_POISON, n - zero);
-}
-
 /* Index of the first byte of data[0..n) that is not poison, or n. */
 static size_t first_unpoisoned(const uint8_t *data, size_t n)
 {
-  static const uint64_t poison_word = 0x0101010101010101ull * HG_POISON;
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
     uint64_t w;
     __builtin_memcpy(&w, data + i, 8);
-    if (w != (i < HG_POISON_ZERO_BYTES ? 0 : poison_word))
+    if (w != (i < HG_POISON_ZERO_BYTES ? 0 : HG_POISON_WORD))
       break;
   }
   for (; i < n; i++)
@@ -238,7 +231,7 @@ bool hg_poison_verify(const uint8_t *data, size_t n, struct hg_damage *damage)
   return false;
 }
 
-uintptr_t hg_link_mask(const struct hg_key *key, const void *slot)
+HG_TAG_TARGET uintptr_t hg_link_mask(const struct hg_key *key, const void *slot)
 {
-  return (uintptr_t)hg_tag_compute(&key->tag, HG_TAG_LINK, (uintptr_t)slot, 0, 0, 0).lo;
+  return (uintptr_t)HG_TAG_COMPUTE(&key->tag, HG_TAG_LINK, (uintptr_t)slot, 0, 0, 0).lo;
 }

@@ -229,6 +229,23 @@ struct hg_damage {
 void hg_tail_write(const struct hg_block *b, uint64_t pattern);
 bool hg_tail_check(const struct hg_block *b, uint64_t pattern, struct hg_damage *damage);
 
+/* The quick test of the canary of a block with requested bytes in use. */
+static inline bool hg_tail_intact(const struct hg_block *b, size_t requested, uint64_t pattern)
+{
+  const uint8_t *end = (const uint8_t *)hg_block_data(b) + requested;
+  size_t n = b->tail < HG_TAIL_CHECKED ? b->tail : HG_TAIL_CHECKED;
+  uint64_t diff = 0;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    __builtin_memcpy(&w, end + i, 8);
+    diff |= w ^ pattern;
+  }
+  for (; i < n; i++)
+    diff |= (uint64_t)(end[i] ^ hg_tail_byte(pattern, i));
+  return diff == 0;
+}
+
 /* The pattern over n bytes from end. */
 void hg_tail_fill(uint8_t *end, size_t n, uint64_t pattern);
 bool hg_tail_verify(const uint8_t *end, size_t n, uint64_t pattern, struct hg_damage *damage);
@@ -243,7 +260,31 @@ bool hg_tail_verify(const uint8_t *end, size_t n, uint64_t pattern, struct hg_da
 #define HG_POISON 0xdf
 #define HG_POISON_ZERO_BYTES 8u
 
-void hg_poison_fill(uint8_t *data, size_t n);
+#define HG_POISON_WORD (0x0101010101010101ull * HG_POISON)
+
+/* Poison n bytes, n a multiple of 8 and at least 8 (a block's capacity). */
+static inline void hg_poison_fill(uint8_t *data, size_t n)
+{
+  uint64_t word = 0;
+  __builtin_memcpy(data, &word, 8);
+  word = HG_POISON_WORD;
+  for (size_t i = 8; i < n; i += 8)
+    __builtin_memcpy(data + i, &word, 8);
+}
+
+/* Whether the n bytes at data (n as above) are all poison: the quick test. */
+static inline bool hg_poison_intact(const uint8_t *data, size_t n)
+{
+  uint64_t diff;
+  __builtin_memcpy(&diff, data, 8);
+  for (size_t i = 8; i < n; i += 8) {
+    uint64_t w;
+    __builtin_memcpy(&w, data + i, 8);
+    diff |= w ^ HG_POISON_WORD;
+  }
+  return diff == 0;
+}
+
 /* True when the n bytes at data are poison; otherwise fills *damage. */
 bool hg_poison_verify(const uint8_t *data, size_t n, struct hg_damage *damage);
 

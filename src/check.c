@@ -3,8 +3,6 @@
  */
 #include "check.h"
 
-#include <string.h>
-
 #include "config.h"
 
 bool hg_fail(struct heapguard_finding *f, enum hg_check check, const void *block,
@@ -20,44 +18,12 @@ bool hg_fail(struct heapguard_finding *f, enum hg_check check, const void *block
   return false;
 }
 
-/*
- * Segment metadata is read-only, so it is the same bytes every time it is
- * used. Each thread keeps a copy of the last metadata it verified: the
- * same bytes at the same address need no new checksum, and any changed
- * bit sends the check down the full path.
- */
-struct verified_segment {
-  uintptr_t addr;
-  uint64_t words[sizeof(struct hg_segment) / 8];
-};
-
-static __attribute__((tls_model("initial-exec"))) __thread struct verified_segment
-  tls_verified;
-
-static bool segment_matches_verified(const struct hg_segment *s)
-{
-  uint64_t diff = tls_verified.addr ^ (uintptr_t)s;
-  const uint64_t *w = (const uint64_t *)s;
-  for (size_t i = 0; i < sizeof tls_verified.words / 8; i++)
-    diff |= w[i] ^ tls_verified.words[i];
-  return diff == 0;
-}
-
-static void remember_verified(const struct hg_segment *s)
-{
-  tls_verified.addr = (uintptr_t)s;
-  memcpy(tls_verified.words, s, sizeof tls_verified.words);
-}
-
 bool hg_check_segment(const struct hg_key *key, const struct hg_segment *s,
                       struct heapguard_finding *f)
 {
   f->segment = (uintptr_t)s;
-  if (segment_matches_verified(s))
-    return true;
   switch (hg_segment_verify(key, s)) {
   case HG_SEGMENT_OK:
-    remember_verified(s);
     return true;
   case HG_SEGMENT_BAD_MAGIC:
     return hg_fail(f, HG_CHECK_SEGMENT_MAGIC, NULL, HG_SEGMENT_MAGIC, s->magic);
@@ -196,7 +162,8 @@ bool hg_check_live_block(const struct hg_key *key, const struct hg_segment *s,
 bool hg_check_poison(const struct hg_block *b, struct heapguard_finding *f)
 {
   struct hg_damage d;
-  if (hg_poison_verify(hg_block_data(b), hg_block_capacity(b), &d))
+  if (__builtin_expect(hg_poison_intact(hg_block_data(b), hg_block_capacity(b)), 1) ||
+      hg_poison_verify(hg_block_data(b), hg_block_capacity(b), &d))
     return true;
   f->offset = (intptr_t)d.first;
   f->extent = d.last - d.first + 1;
@@ -204,15 +171,21 @@ bool hg_check_poison(const struct hg_block *b, struct heapguard_finding *f)
   return hg_fail(f, HG_CHECK_POISON, b, d.expected, d.found);
 }
 
-bool hg_check_reusable_block(const struct hg_key *key, const struct hg_segment *s,
-                             const struct hg_block *b, struct heapguard_finding *f)
+bool hg_check_quarantined(const struct hg_key *key, const struct hg_segment *s,
+                          const struct hg_block *b, uint32_t granules,
+                          struct heapguard_finding *f)
 {
   f->segment = (uintptr_t)s;
-  if (!hg_check_header(key, s, b, f))
-    return false;
-  if (b->state != HG_STATE_QUARANTINED)
-    return hg_fail(f, HG_CHECK_QUARANTINED_STATE, b, HG_STATE_QUARANTINED, b->state);
-  return hg_check_poison(b, f);
+  struct hg_block h;
+  hg_block_snapshot(b, &h);
+  uint32_t tag = hg_block_expected_tag(key, &h, (uintptr_t)b);
+  if (h.tag != tag)
+    return hg_fail(f, HG_CHECK_HEADER_TAG, b, tag, h.tag);
+  if (h.state != HG_STATE_QUARANTINED)
+    return hg_fail(f, HG_CHECK_QUARANTINED_STATE, b, HG_STATE_QUARANTINED, h.state);
+  if (h.size != granules)
+    return hg_fail(f, HG_CHECK_BLOCK_SIZE, b, granules, h.size);
+  return true;
 }
 
 bool hg_check_kind(const void *block, uint16_t allocated_kind, size_t requested,

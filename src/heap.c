@@ -58,20 +58,24 @@ void *hg_heap_alloc(size_t request, size_t alignment, uint16_t kind, uint32_t st
 
 /*
  * The segment that holds p and its kind's operations, found in the
- * registry without reading memory at p. The metadata is read-only and
- * verified here, so the kind and the bounds it gives can be believed.
+ * registry without reading memory at p. The metadata was verified when it
+ * was sealed and is read-only since, so its kind and bounds are believed;
+ * a p outside them is judged only after the metadata verifies again.
  */
 static const struct hg_kind_ops *locate(const void *p, struct hg_segment **sp,
                                         struct heapguard_finding *f)
 {
   struct hg_segment *s = hg_segment_lookup((uintptr_t)p);
-  if (!s)
+  if (!s) {
+    hg_finding_reset(f);
     return hg_fail(f, HG_CHECK_NOT_OURS, NULL, 0, (uintptr_t)p), NULL;
-  if (!hg_check_segment(&hg_key, s, f))
-    return NULL;
-  if ((const char *)p < (const char *)hg_segment_first(s) ||
-      (const char *)p >= hg_segment_end(s)) {
-    hg_fail(f, HG_CHECK_OUTSIDE_BLOCKS, NULL, 0, (uintptr_t)p);
+  }
+  if (__builtin_expect((const char *)p < (const char *)hg_segment_first(s) ||
+                           (const char *)p >= hg_segment_end(s) || !hg_heap_ops(s),
+                       0)) {
+    hg_finding_reset(f);
+    if (hg_check_segment(&hg_key, s, f))
+      hg_fail(f, HG_CHECK_OUTSIDE_BLOCKS, NULL, 0, (uintptr_t)p);
     return NULL;
   }
   *sp = s;
@@ -85,7 +89,10 @@ bool hg_heap_free(void *p, uint16_t kind, size_t size, uint32_t free_stack,
   const struct hg_kind_ops *ops = locate(p, &s, f);
   if (__builtin_expect(ops == &hg_shared_ops, 1))
     return hg_shared_free(s, p, kind, size, free_stack, f);
-  return ops && ops->free(s, p, kind, size, free_stack, f);
+  if (!ops)
+    return false;
+  hg_finding_reset(f);
+  return ops->free(s, p, kind, size, free_stack, f);
 }
 
 bool hg_heap_inspect(const void *p, struct hg_block_info *info,

@@ -16,6 +16,7 @@
 #include "dump.h"
 #include "fmt.h"
 #include "frontend.h"
+#include "check.h"
 #include "heap.h"
 #include "init.h"
 #include "heapguard.h"
@@ -131,14 +132,18 @@ void *hg_front_alloc(struct hg_caller from, const char *operation, size_t size,
    * Out of memory, the quarantines give their blocks back before the retry.
    */
   for (int attempt = 0; attempt < 2; attempt++) {
-    struct heapguard_finding f = finding_for(operation, NULL);
+    struct heapguard_finding f;
+    hg_finding_begin(&f, operation, 0);
     p = hg_heap_alloc(size, alignment, kind, stack, &zeroed, &f);
-    if (p)
+    if (__builtin_expect(p != NULL, 1))
       break;
-    if (f.bug_class == HEAPGUARD_OK && !hg_heap_drain(&f))
+    if (f.bug_class == HEAPGUARD_OK) {
+      hg_finding_reset(&f);
+      if (!hg_heap_drain(&f))
+        hg_report(&f);
+    } else {
       hg_report(&f);
-    else if (f.bug_class != HEAPGUARD_OK)
-      hg_report(&f);
+    }
   }
   if (p && zero && !zeroed)
     memset(p, 0, size);
@@ -156,7 +161,8 @@ void hg_front_release(struct hg_caller from, const char *operation, void *p, uin
     return;
   }
   int saved = errno;
-  struct heapguard_finding f = finding_for(operation, p);
+  struct heapguard_finding f;
+  hg_finding_begin(&f, operation, (uintptr_t)p);
   hg_ensure_init();
   enter_heap_call();
   if (!hg_heap_free(p, kind, size, caller_stack(from), &f))

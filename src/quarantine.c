@@ -3,6 +3,8 @@
  */
 #include "quarantine.h"
 
+#include <string.h>
+
 #include "config.h"
 #include "options.h"
 #include "os.h"
@@ -43,6 +45,55 @@ struct hg_quarantined hg_quarantine_pop(struct hg_quarantine *q)
   q->count--;
   q->bytes -= (size_t)e.granules << HG_GRANULE_SHIFT;
   return e;
+}
+
+static size_t entry_bytes(const struct hg_quarantined *e, size_t n)
+{
+  size_t bytes = 0;
+  for (size_t i = 0; i < n; i++)
+    bytes += (size_t)e[i].granules << HG_GRANULE_SHIFT;
+  return bytes;
+}
+
+size_t hg_quarantine_push_many(struct hg_quarantine *q, const struct hg_quarantined *e,
+                               size_t n)
+{
+  if (n == 0 || !map_ring(q))
+    return 0;
+  if (n > QUARANTINE_SLOTS - q->count)
+    n = QUARANTINE_SLOTS - q->count;
+  size_t at = (q->head + q->count) % QUARANTINE_SLOTS;
+  size_t first = n < QUARANTINE_SLOTS - at ? n : QUARANTINE_SLOTS - at;
+  memcpy(q->ring + at, e, first * sizeof *e);
+  memcpy(q->ring, e + first, (n - first) * sizeof *e);
+  q->count += n;
+  q->bytes += entry_bytes(e, n);
+  return n;
+}
+
+size_t hg_quarantine_pop_over(struct hg_quarantine *q, size_t budget,
+                              struct hg_quarantined *out, size_t max)
+{
+  size_t n = 0;
+  while (n < max && hg_quarantine_over(q, budget)) {
+    /* A run up to the end of the ring, as long as the budget is exceeded. */
+    size_t run = QUARANTINE_SLOTS - q->head;
+    if (run > q->count)
+      run = q->count;
+    if (run > max - n)
+      run = max - n;
+    size_t take = 0, bytes = 0;
+    while (take < run && (q->bytes - bytes > budget || q->count - take == QUARANTINE_SLOTS)) {
+      bytes += (size_t)q->ring[q->head + take].granules << HG_GRANULE_SHIFT;
+      take++;
+    }
+    memcpy(out + n, q->ring + q->head, take * sizeof *out);
+    q->head = (q->head + take) % QUARANTINE_SLOTS;
+    q->count -= take;
+    q->bytes -= bytes;
+    n += take;
+  }
+  return n;
 }
 
 uint32_t hg_quarantine_free_stack(const struct hg_quarantine *q, const void *item)

@@ -43,6 +43,18 @@ bool hg_quarantine_over(const struct hg_quarantine *q, size_t budget);
 /* Take the oldest entry out. */
 struct hg_quarantined hg_quarantine_pop(struct hg_quarantine *q);
 
+/*
+ * File n entries at once; returns how many fit (the ring may be full).
+ * Then take out the oldest while the quarantine holds more than budget
+ * bytes, up to max of them, into out; returns how many. Both move whole
+ * runs of the ring, which is what the shared heap's threads do, a batch
+ * of their frees at a time.
+ */
+size_t hg_quarantine_push_many(struct hg_quarantine *q, const struct hg_quarantined *e,
+                               size_t n);
+size_t hg_quarantine_pop_over(struct hg_quarantine *q, size_t budget,
+                              struct hg_quarantined *out, size_t max);
+
 /* Where item was freed, if it waits here (a slow scan: reports only). */
 uint32_t hg_quarantine_free_stack(const struct hg_quarantine *q, const void *item);
 

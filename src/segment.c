@@ -18,16 +18,15 @@
 #include "os.h"
 #include "runtime.h"
 
-#define ADDRESS_BITS 47u
-#define CHUNK_BITS (ADDRESS_BITS - HG_SEGMENT_SHIFT)
-#define LEAF_BITS 13u
+#define CHUNK_BITS (HG_REGISTRY_ADDRESS_BITS - HG_SEGMENT_SHIFT)
+#define LEAF_BITS HG_REGISTRY_LEAF_BITS
 #define ROOT_BITS (CHUNK_BITS - LEAF_BITS)
 #define LEAF_SLOTS ((size_t)1 << LEAF_BITS)
 #define ROOT_SLOTS ((size_t)1 << ROOT_BITS)
 
-typedef _Atomic(struct hg_segment *) registry_slot;
+typedef hg_registry_slot registry_slot;
 
-static _Atomic(registry_slot *) registry_root[ROOT_SLOTS];
+registry_slot *hg_registry_root[ROOT_SLOTS];
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic uint32_t segment_seq;
 
@@ -39,13 +38,12 @@ static size_t chunk_of(uintptr_t addr)
 static registry_slot *leaf_of(size_t chunk, bool create)
 {
   registry_slot *leaf =
-    atomic_load_explicit(&registry_root[chunk >> LEAF_BITS], memory_order_acquire);
+    __atomic_load_n(&hg_registry_root[chunk >> LEAF_BITS], __ATOMIC_ACQUIRE);
   if (leaf || !create)
     return leaf;
   leaf = hg_os_map_fenced(LEAF_SLOTS * sizeof(registry_slot));
   if (leaf)
-    atomic_store_explicit(&registry_root[chunk >> LEAF_BITS], leaf,
-                          memory_order_release);
+    __atomic_store_n(&hg_registry_root[chunk >> LEAF_BITS], leaf, __ATOMIC_RELEASE);
   return leaf;
 }
 
@@ -60,26 +58,10 @@ static bool registry_set(uintptr_t base, size_t size, struct hg_segment *s)
       ok = false;
       break;
     }
-    atomic_store_explicit(&leaf[c & (LEAF_SLOTS - 1)], s, memory_order_release);
+    __atomic_store_n(&leaf[c & (LEAF_SLOTS - 1)], s, __ATOMIC_RELEASE);
   }
   pthread_mutex_unlock(&registry_lock);
   return ok;
-}
-
-static bool address_is_in_user_space(uintptr_t addr)
-{
-  return addr >> ADDRESS_BITS == 0;
-}
-
-struct hg_segment *hg_segment_lookup(uintptr_t addr)
-{
-  if (!address_is_in_user_space(addr))
-    return NULL;
-  size_t c = chunk_of(addr);
-  registry_slot *leaf = leaf_of(c, false);
-  if (!leaf)
-    return NULL;
-  return atomic_load_explicit(&leaf[c & (LEAF_SLOTS - 1)], memory_order_acquire);
 }
 
 static uintptr_t mapping_base(const struct hg_segment *s)
@@ -208,14 +190,14 @@ static struct hg_segment *segment_starting_at(size_t c)
   if (!leaf)
     return NULL;
   struct hg_segment *s =
-    atomic_load_explicit(&leaf[c & (LEAF_SLOTS - 1)], memory_order_acquire);
+    __atomic_load_n(&leaf[c & (LEAF_SLOTS - 1)], __ATOMIC_ACQUIRE);
   return s && chunk_of(mapping_base(s)) == c ? s : NULL;
 }
 
 void hg_segment_for_each(hg_segment_visitor fn, void *arg)
 {
   for (size_t r = 0; r < ROOT_SLOTS; r++) {
-    if (!atomic_load_explicit(&registry_root[r], memory_order_acquire))
+    if (!__atomic_load_n(&hg_registry_root[r], __ATOMIC_ACQUIRE))
       continue;
     for (size_t i = 0; i < LEAF_SLOTS; i++) {
       struct hg_segment *s = segment_starting_at(r << LEAF_BITS | i);
@@ -230,7 +212,7 @@ struct hg_segment *hg_segment_neighbour(const struct hg_segment *s, int dir)
   size_t c = chunk_of(mapping_base(s));
   size_t last = ROOT_SLOTS * LEAF_SLOTS;
   for (c += (size_t)dir; c < last; c += (size_t)dir) {
-    if (!atomic_load_explicit(&registry_root[c >> LEAF_BITS], memory_order_acquire)) {
+    if (!__atomic_load_n(&hg_registry_root[c >> LEAF_BITS], __ATOMIC_ACQUIRE)) {
       /* Skip a whole missing leaf at once. */
       c = dir > 0 ? (c | (LEAF_SLOTS - 1)) : (c & ~(LEAF_SLOTS - 1));
       continue;

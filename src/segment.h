@@ -131,8 +131,32 @@ static inline struct hg_segment *hg_segment_of_shared(const void *p)
                                HG_PAGE_SIZE);
 }
 
-/* The registry: which segment, if any, contains addr. */
-struct hg_segment *hg_segment_lookup(uintptr_t addr);
+/*
+ * The registry: which segment, if any, contains addr. Two levels over the
+ * 47-bit user address space, one slot per HG_SEGMENT_SIZE chunk; readers
+ * are lock-free (segment.c says how it is kept).
+ */
+#define HG_REGISTRY_ADDRESS_BITS 47u
+#define HG_REGISTRY_LEAF_BITS 13u
+
+/* Slots and leaves are read and written with __atomic operations only. */
+typedef struct hg_segment *hg_registry_slot;
+extern hg_registry_slot *hg_registry_root[(size_t)1 << (HG_REGISTRY_ADDRESS_BITS -
+                                                         HG_SEGMENT_SHIFT -
+                                                         HG_REGISTRY_LEAF_BITS)];
+
+static inline struct hg_segment *hg_segment_lookup(uintptr_t addr)
+{
+  if (addr >> HG_REGISTRY_ADDRESS_BITS)
+    return NULL;
+  size_t chunk = addr >> HG_SEGMENT_SHIFT;
+  hg_registry_slot *leaf =
+    __atomic_load_n(&hg_registry_root[chunk >> HG_REGISTRY_LEAF_BITS], __ATOMIC_ACQUIRE);
+  if (!leaf)
+    return NULL;
+  return __atomic_load_n(&leaf[chunk & (((size_t)1 << HG_REGISTRY_LEAF_BITS) - 1)],
+                         __ATOMIC_ACQUIRE);
+}
 
 /* Visit every registered segment, in address order. */
 typedef void (*hg_segment_visitor)(struct hg_segment *s, void *arg);

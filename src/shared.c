@@ -74,32 +74,25 @@ static struct hg_tcache *enter_cache(void)
 }
 
 /*
- * A ready block waited in the cache since it was checked on its way out of
- * the quarantine: its header (tag, state, the size it was filed with) and
- * its poison are checked again before it is reused. *h is the header read.
+ * A ready block that turned out damaged when it was to be reused: the
+ * named checks say how, and it stays out of use. Cold: only on a bug.
  */
-static bool sound_to_reuse(const struct hg_block *b, struct hg_block *h, uint32_t g,
-                           struct heapguard_finding *f)
+static __attribute__((noinline, cold)) void
+report_damaged_ready(struct hg_block *b, struct hg_quarantined e, struct heapguard_finding *f)
 {
-  hg_block_snapshot(b, h);
-  f->segment = (uintptr_t)hg_segment_of_shared(b);
-  if (h->tag != hg_block_expected_tag(&hg_key, h, (uintptr_t)b))
-    return hg_fail(f, HG_CHECK_HEADER_TAG, b, hg_block_expected_tag(&hg_key, h, (uintptr_t)b),
-                   h->tag);
-  if (h->state != HG_STATE_QUARANTINED || h->size != g)
-    return hg_fail(f, HG_CHECK_QUARANTINED_STATE, b, HG_STATE_QUARANTINED, h->state);
-  struct hg_damage d;
-  if (__builtin_expect(hg_poison_verify(hg_block_data(b), hg_block_capacity(h), &d), 1))
-    return true;
-  f->offset = (intptr_t)d.first;
-  f->extent = d.last - d.first + 1;
-  f->requested = hg_block_requested(h);
-  return hg_fail(f, HG_CHECK_POISON, b, d.expected, d.found);
+  hg_finding_reset(f);
+  if (hg_check_quarantined(&hg_key, hg_segment_of_shared(b), b, e.granules, f))
+    hg_check_poison(b, f);
+  f->free_stack = e.free_stack;
+  note_stacks(f);
 }
 
 /*
- * A ready block of g granules for request bytes, checked again, or
- * NULL: none ready (f untouched), or damaged (f set; it stays out of use).
+ * A ready block of g granules for request bytes, or NULL: none ready (f
+ * untouched), or damaged (f set; it stays out of use). It waited in the
+ * cache since it was checked on its way out of the quarantine, so its
+ * header (tag, state, the size it was filed with) and its poison are
+ * checked again before it is sealed in use.
  */
 static struct hg_block *take_ready(struct hg_tcache *c, uint32_t g, size_t request,
                                    uint16_t kind, uint32_t stack, struct heapguard_finding *f)
@@ -109,12 +102,15 @@ static struct hg_block *take_ready(struct hg_tcache *c, uint32_t g, size_t reque
     return NULL;
   struct hg_block *b = e.item;
   struct hg_block h;
-  if (__builtin_expect(!sound_to_reuse(b, &h, g, f), 0)) {
-    f->free_stack = e.free_stack;
-    note_stacks(f);
+  hg_block_snapshot(b, &h);
+  size_t capacity = ((size_t)g << HG_GRANULE_SHIFT) - HG_HEADER_SIZE;
+  if (__builtin_expect(h.tag != hg_block_expected_tag(&hg_key, &h, (uintptr_t)b) ||
+                           h.state != HG_STATE_QUARANTINED || h.size != g ||
+                           !hg_poison_intact(hg_block_data(b), capacity),
+                       0)) {
+    report_damaged_ready(b, e, f);
     return NULL;
   }
-  size_t capacity = hg_block_capacity(&h);
   h.state = HG_STATE_USED;
   h.kind = kind;
   h.tail = (uint32_t)(capacity - request);
@@ -126,6 +122,7 @@ static struct hg_block *take_ready(struct hg_tcache *c, uint32_t g, size_t reque
 static void *alloc_locked(size_t request, size_t alignment, uint16_t kind, uint32_t stack,
                           struct heapguard_finding *f)
 {
+  hg_finding_reset(f);
   struct hg_arena *a = hg_arena_of_thread();
   hg_arena_lock(a);
   struct hg_block *b = hg_arena_alloc(a, request, alignment, kind, stack, f);
@@ -160,33 +157,33 @@ void *hg_shared_alloc(size_t request, size_t alignment, uint16_t kind, uint32_t 
 /*
  * free's checks without the lock, on the block the caller holds: true when
  * b is a sound block in use, allocated with kind (and size bytes), whose
- * trailing canary and next block's prev link hold. Reads only inside the
- * segment; any doubt goes to the locked path, which says what is wrong.
+ * trailing canary and next block's prev link hold. The caller holds the
+ * block, so its fields other than the prev link (not read here) stay as
+ * they are. Reads only inside the segment; any doubt goes to the locked
+ * path, which says what is wrong.
  */
 static bool sound_to_free(const struct hg_segment *s, const struct hg_block *b,
-                          struct hg_block *h, uint16_t kind, size_t size)
+                          uint16_t kind, size_t size)
 {
   if (((uintptr_t)b & (HG_GRANULE - 1)) || (const char *)b < (const char *)hg_segment_first(s))
     return false;
-  hg_block_snapshot(b, h);
-  struct hg_tag mac = hg_block_mac(&hg_key, h, (uintptr_t)b);
-  if (h->tag != (uint32_t)mac.lo || h->state != HG_STATE_USED || h->size < HG_MIN_BLOCK_GRANULES ||
-      (size_t)(hg_segment_end(s) - (const char *)b) < hg_block_bytes(h) || h->tail == 0 ||
-      h->tail > hg_block_capacity(h))
+  struct hg_tag mac = hg_block_mac(&hg_key, b, (uintptr_t)b);
+  size_t bytes = hg_block_bytes(b);
+  if (b->tag != (uint32_t)mac.lo || b->state != HG_STATE_USED || b->size < HG_MIN_BLOCK_GRANULES ||
+      (size_t)(hg_segment_end(s) - (const char *)b) < bytes || b->tail == 0 ||
+      b->tail > bytes - HG_HEADER_SIZE)
     return false;
-  if ((kind != HG_KIND_ANY && h->kind != kind) || (size && size != hg_block_requested(h)))
+  size_t requested = bytes - HG_HEADER_SIZE - b->tail;
+  if ((kind != HG_KIND_ANY && b->kind != kind) || (size && size != requested))
     return false;
-  struct hg_damage d;
-  size_t checked = h->tail < HG_TAIL_CHECKED ? h->tail : HG_TAIL_CHECKED;
-  if (!hg_tail_verify((const uint8_t *)hg_block_data(b) + hg_block_requested(h), checked,
-                      hg_tail_pattern(mac.hi), &d))
+  if (!hg_tail_intact(b, requested, hg_tail_pattern(mac.hi)))
     return false;
-  const struct hg_block *n = (const struct hg_block *)((const char *)b + hg_block_bytes(h));
+  const struct hg_block *n = (const struct hg_block *)((const char *)b + bytes);
   if ((const char *)n == hg_segment_end(s))
     return true;
   uint64_t link = __atomic_load_n((const uint64_t *)n, __ATOMIC_RELAXED);
-  return (uint32_t)link == h->size &&
-         (uint32_t)(link >> 32) == hg_block_expected_prev_tag(&hg_key, h->size, (uintptr_t)n);
+  return (uint32_t)link == b->size &&
+         (uint32_t)(link >> 32) == hg_block_expected_prev_tag(&hg_key, b->size, (uintptr_t)n);
 }
 
 /* Seal a checked block quarantined and poison it; h is its header as read. */
@@ -224,6 +221,7 @@ static bool file(struct hg_tcache *c, struct hg_segment *s, struct hg_block *b,
 static bool free_locked(struct hg_tcache *c, struct hg_segment *s, void *p, uint16_t kind,
                         size_t size, uint32_t free_stack, struct heapguard_finding *f)
 {
+  hg_finding_reset(f);
   struct hg_arena *a = hg_arena_of(s, f);
   if (!a)
     return false;
@@ -251,13 +249,14 @@ bool hg_shared_free(struct hg_segment *s, void *p, uint16_t kind, size_t size,
   struct hg_block *b = hg_block_of(p);
   struct hg_tcache *c = hg_options.quarantine_bytes ? enter_cache() : NULL;
   if (c) {
-    struct hg_block h;
-    bool sound = sound_to_free(s, b, &h, kind, size);
-    if (sound)
+    bool sound = sound_to_free(s, b, kind, size);
+    if (sound) {
+      struct hg_block h = *b;
       quarantine(b, &h);
+    }
     hg_tcache_leave(c);
     if (sound)
-      return hg_tcache_file(c, (struct hg_quarantined){ b, free_stack, h.size }, f);
+      return hg_tcache_file(c, (struct hg_quarantined){ b, free_stack, b->size }, f);
   }
   return free_locked(c, s, p, kind, size, free_stack, f);
 }

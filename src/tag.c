@@ -6,14 +6,10 @@
 
 #include <string.h>
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
-
 static uint8_t sbox[256];
 static uint32_t mix_table[256]; /* SubBytes then MixColumns of one byte in row 0 */
 static bool tables_ready;
-static bool use_aes_instructions;
+bool hg_tag_aes;
 
 static uint8_t rotl8(uint8_t x, unsigned n)
 {
@@ -54,14 +50,14 @@ void hg_tag_init(void)
   build_tables();
 #if defined(__x86_64__)
   __builtin_cpu_init();
-  use_aes_instructions = __builtin_cpu_supports("aes") && __builtin_cpu_supports("sse4.1");
+  hg_tag_aes = __builtin_cpu_supports("aes");
 #endif
   tables_ready = true;
 }
 
 bool hg_tag_uses_aes_instructions(void)
 {
-  return use_aes_instructions;
+  return hg_tag_aes;
 }
 
 static uint32_t rotr32(uint32_t x, unsigned n)
@@ -127,16 +123,11 @@ void hg_tag_key_derive(struct hg_tag_key *key, const uint64_t secret[2])
   }
 }
 
-static uint64_t with_domain(enum hg_tag_domain domain, uint64_t a)
-{
-  return a ^ (uint64_t)domain << 56;
-}
-
 struct hg_tag hg_tag_compute_soft(const struct hg_tag_key *key, enum hg_tag_domain domain,
                                   uint64_t a, uint64_t b, uint64_t c, uint64_t d)
 {
   uint8_t s[16], rk[16], m[16];
-  store_words(s, with_domain(domain, a) ^ key->round[0][0], b ^ key->round[0][1]);
+  store_words(s, (a ^ (uint64_t)domain << 56) ^ key->round[0][0], b ^ key->round[0][1]);
   store_words(rk, key->round[1][0], key->round[1][1]);
   round_soft(s, rk);
   store_words(m, c, d);
@@ -149,30 +140,9 @@ struct hg_tag hg_tag_compute_soft(const struct hg_tag_key *key, enum hg_tag_doma
   return (struct hg_tag){ load_word(s), load_word(s + 8) };
 }
 
-#if defined(__x86_64__)
-__attribute__((target("aes,sse4.1"))) static struct hg_tag
-compute_hw(const struct hg_tag_key *key, enum hg_tag_domain domain, uint64_t a, uint64_t b,
-           uint64_t c, uint64_t d)
+HG_TAG_TARGET struct hg_tag hg_tag_compute(const struct hg_tag_key *key,
+                                           enum hg_tag_domain domain, uint64_t a, uint64_t b,
+                                           uint64_t c, uint64_t d)
 {
-  const __m128i *k = (const __m128i *)key->round;
-  __m128i s = _mm_set_epi64x((long long)b, (long long)with_domain(domain, a));
-  s = _mm_aesenc_si128(_mm_xor_si128(s, _mm_loadu_si128(k)), _mm_loadu_si128(k + 1));
-  s = _mm_xor_si128(s, _mm_set_epi64x((long long)d, (long long)c));
-  s = _mm_aesenc_si128(s, _mm_loadu_si128(k + 2));
-  s = _mm_aesenc_si128(s, _mm_loadu_si128(k + 3));
-  s = _mm_aesenc_si128(s, _mm_loadu_si128(k + 4));
-  s = _mm_aesenc_si128(s, _mm_loadu_si128(k + 5));
-  return (struct hg_tag){ (uint64_t)_mm_cvtsi128_si64(s),
-                          (uint64_t)_mm_extract_epi64(s, 1) };
-}
-#endif
-
-struct hg_tag hg_tag_compute(const struct hg_tag_key *key, enum hg_tag_domain domain,
-                             uint64_t a, uint64_t b, uint64_t c, uint64_t d)
-{
-#if defined(__x86_64__)
-  if (__builtin_expect(use_aes_instructions, 1))
-    return compute_hw(key, domain, a, b, c, d);
-#endif
-  return hg_tag_compute_soft(key, domain, a, b, c, d);
+  return HG_TAG_COMPUTE(key, domain, a, b, c, d);
 }

@@ -63,4 +63,41 @@ struct hg_tag hg_tag_compute_soft(const struct hg_tag_key *key, enum hg_tag_doma
 /* Whether the AES instructions are in use. */
 bool hg_tag_uses_aes_instructions(void);
 
+/*
+ * For the hot paths: functions compiled with HG_TAG_TARGET get the AES
+ * instructions inlined (HG_TAG_COMPUTE), and fall back to the tables on a
+ * CPU without them; the target attribute only allows the instructions, the
+ * flag decides whether they run.
+ */
+extern bool hg_tag_aes;
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define HG_TAG_TARGET __attribute__((target("aes")))
+
+static inline HG_TAG_TARGET struct hg_tag
+hg_tag_compute_aes(const struct hg_tag_key *key, enum hg_tag_domain domain, uint64_t a,
+                   uint64_t b, uint64_t c, uint64_t d)
+{
+  const __m128i *k = (const __m128i *)key->round;
+  __m128i s = _mm_set_epi64x((long long)b, (long long)(a ^ (uint64_t)domain << 56));
+  s = _mm_aesenc_si128(_mm_xor_si128(s, _mm_loadu_si128(k)), _mm_loadu_si128(k + 1));
+  s = _mm_xor_si128(s, _mm_set_epi64x((long long)d, (long long)c));
+  s = _mm_aesenc_si128(s, _mm_loadu_si128(k + 2));
+  s = _mm_aesenc_si128(s, _mm_loadu_si128(k + 3));
+  s = _mm_aesenc_si128(s, _mm_loadu_si128(k + 4));
+  s = _mm_aesenc_si128(s, _mm_loadu_si128(k + 5));
+  return (struct hg_tag){ (uint64_t)_mm_cvtsi128_si64(s),
+                          (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(s, s)) };
+}
+
+#define HG_TAG_COMPUTE(key, domain, a, b, c, d)                               \
+  (__builtin_expect(hg_tag_aes, 1) ? hg_tag_compute_aes(key, domain, a, b, c, d)  \
+                                   : hg_tag_compute_soft(key, domain, a, b, c, d))
+#else
+#define HG_TAG_TARGET
+#define HG_TAG_COMPUTE(key, domain, a, b, c, d) hg_tag_compute_soft(key, domain, a, b, c, d)
+#endif
+
 #endif

@@ -34,7 +34,7 @@ static pthread_mutex_t quarantine_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct hg_quarantine quarantine;
 
 static pthread_key_t exit_key;
-static HG_TLS struct hg_tcache *tls_cache;
+HG_TLS struct hg_tcache *hg_tls_cache;
 
 void hg_tcache_init(void (*on_thread_exit)(void *cache))
 {
@@ -79,13 +79,10 @@ static void unlink_live(struct hg_tcache *c)
     c->next->prev = c->prev;
 }
 
-struct hg_tcache *hg_tcache_get(void)
+struct hg_tcache *hg_tcache_create(void)
 {
-  struct hg_tcache *c = tls_cache;
-  if (__builtin_expect(c != NULL, 1))
-    return c;
   pthread_mutex_lock(&registry_lock);
-  c = take_spare();
+  struct hg_tcache *c = take_spare();
   if (c) {
     memset(c, 0, sizeof *c);
     c->tid = (uint32_t)hg_os_gettid();
@@ -93,7 +90,7 @@ struct hg_tcache *hg_tcache_get(void)
   }
   pthread_mutex_unlock(&registry_lock);
   if (c) {
-    tls_cache = c;
+    hg_tls_cache = c;
     pthread_setspecific(exit_key, c);
   }
   return c;
@@ -110,19 +107,27 @@ static bool keep_first(bool ok, const struct heapguard_finding *found,
 }
 
 /*
- * A block out of the quarantine: sound header, still quarantined, poison
- * intact. A damaged one stays out of use, and f says why.
+ * A block out of the quarantine: its poison is intact, and (unless a cache
+ * keeps it, which checks its header when it hands it out) the half of its
+ * header its holders wrote is sound and says quarantined, at the size it
+ * was filed with. Its prev link is the arena's, checked when it is merged.
+ * A damaged one stays out of use, and f says why.
  */
-static bool check_leaving(struct hg_quarantined e, struct heapguard_finding *f)
+static bool check_leaving(struct hg_quarantined e, bool header, struct heapguard_finding *f)
 {
   const struct hg_segment *s = hg_segment_of_shared(e.item);
-  if (hg_check_reusable_block(&hg_key, s, e.item, f))
-    return true;
-  if (f->block == (uintptr_t)e.item) {
-    f->free_stack = e.free_stack;
-    f->alloc_stack = ((const struct hg_block *)e.item)->stack;
-  }
-  return false;
+  f->segment = (uintptr_t)s;
+  f->free_stack = e.free_stack;
+  f->alloc_stack = ((const struct hg_block *)e.item)->stack;
+  if (header && !hg_check_quarantined(&hg_key, s, e.item, e.granules, f))
+    return false;
+  return hg_check_poison(e.item, f);
+}
+
+static bool poison_intact(struct hg_quarantined e)
+{
+  size_t capacity = ((size_t)e.granules << HG_GRANULE_SHIFT) - HG_HEADER_SIZE;
+  return hg_poison_intact(hg_block_data(e.item), capacity);
 }
 
 static bool keeps_ready(const struct hg_tcache *c, struct hg_quarantined e, unsigned cls)
@@ -170,13 +175,16 @@ static bool settle(struct hg_tcache *c, struct hg_quarantined *out, unsigned n,
   unsigned merging = 0;
   bool clean = true;
   for (unsigned i = 0; i < n; i++) {
-    struct heapguard_finding found = { .operation = f->operation, .address = f->address };
-    if (!keep_first(check_leaving(out[i], &found), &found, f)) {
-      clean = false;
-      continue;
-    }
     unsigned cls = hg_tcache_class(out[i].granules);
-    if (keeps_ready(c, out[i], cls)) {
+    bool ready = keeps_ready(c, out[i], cls);
+    if (!ready || __builtin_expect(!poison_intact(out[i]), 0)) {
+      struct heapguard_finding found = { .operation = f->operation, .address = f->address };
+      if (!keep_first(check_leaving(out[i], !ready, &found), &found, f)) {
+        clean = false;
+        continue;
+      }
+    }
+    if (ready) {
       c->ready[cls][c->ready_count[cls]++] = out[i];
       c->ready_bytes += (size_t)out[i].granules << HG_GRANULE_SHIFT;
     } else {
@@ -194,15 +202,15 @@ static bool settle(struct hg_tcache *c, struct hg_quarantined *out, unsigned n,
 static unsigned file_and_evict(struct hg_quarantined *pending, unsigned count, size_t budget,
                                struct hg_quarantined *out)
 {
-  unsigned n = 0;
   pthread_mutex_lock(&quarantine_lock);
-  for (unsigned i = 0; i < count; i++)
-    if (!hg_quarantine_push(&quarantine, pending[i]))
-      out[n++] = pending[i];
-  while (n < EVICT_BATCH + HG_TCACHE_PENDING - 1 && hg_quarantine_over(&quarantine, budget))
-    out[n++] = hg_quarantine_pop(&quarantine);
+  size_t filed = hg_quarantine_push_many(&quarantine, pending, count);
+  size_t n = count - filed;
+  if (n)
+    __builtin_memcpy(out, pending + filed, n * sizeof *out);
+  n += hg_quarantine_pop_over(&quarantine, budget, out + n,
+                              EVICT_BATCH + HG_TCACHE_PENDING - n);
   pthread_mutex_unlock(&quarantine_lock);
-  return n;
+  return (unsigned)n;
 }
 
 bool hg_tcache_file(struct hg_tcache *c, struct hg_quarantined e, struct heapguard_finding *f)
@@ -245,8 +253,8 @@ static bool release_cache(struct hg_tcache *c, struct heapguard_finding *f)
 bool hg_tcache_drain(struct heapguard_finding *f)
 {
   bool clean = true;
-  if (tls_cache)
-    clean = release_cache(tls_cache, f);
+  if (hg_tls_cache)
+    clean = release_cache(hg_tls_cache, f);
   return drain_quarantine(f) && clean;
 }
 
@@ -259,7 +267,7 @@ bool hg_tcache_thread_exit(void *cache, struct heapguard_finding *f)
   c->next = spare_caches;
   spare_caches = c;
   pthread_mutex_unlock(&registry_lock);
-  tls_cache = NULL;
+  hg_tls_cache = NULL;
   return clean;
 }
 
@@ -279,7 +287,7 @@ void hg_tcache_stop_world(void)
   if (!hg_tcache_fence_always)
     hg_os_membarrier();
   for (struct hg_tcache *c = live_caches; c; c = c->next)
-    while (__atomic_load_n(&c->active, __ATOMIC_ACQUIRE) && c != tls_cache)
+    while (__atomic_load_n(&c->active, __ATOMIC_ACQUIRE) && c != hg_tls_cache)
       hg_os_yield();
   pthread_mutex_lock(&quarantine_lock);
 }
@@ -323,7 +331,7 @@ static uint32_t find_in_cache(const struct hg_tcache *c, const void *block)
  */
 uint32_t hg_tcache_free_stack(const void *block)
 {
-  uint32_t id = tls_cache ? find_in_cache(tls_cache, block) : 0;
+  uint32_t id = hg_tls_cache ? find_in_cache(hg_tls_cache, block) : 0;
   if (__atomic_load_n(&hg_tcache_world_stopped, __ATOMIC_ACQUIRE))
     for (const struct hg_tcache *c = live_caches; !id && c; c = c->next)
       id = find_in_cache(c, block);
@@ -349,8 +357,8 @@ void hg_tcache_fork_child(void)
   pthread_mutex_init(&world_lock, NULL);
   hg_tcache_world_stopped = 0;
   live_caches = NULL;
-  if (tls_cache) {
-    tls_cache->tid = (uint32_t)hg_os_gettid();
-    link_live(tls_cache);
+  if (hg_tls_cache) {
+    hg_tls_cache->tid = (uint32_t)hg_os_gettid();
+    link_live(hg_tls_cache);
   }
 }

@@ -33,14 +33,16 @@
 #include "block.h"
 #include "heapguard.h"
 #include "quarantine.h"
+#include "runtime.h"
 
 /* Blocks filed into the global quarantine at once. */
 #define HG_TCACHE_PENDING 32u
 /* Sizes kept ready: blocks of HG_MIN_BLOCK_GRANULES to that + classes - 1 granules. */
 #define HG_TCACHE_CLASSES 64u
-#define HG_TCACHE_DEPTH 16u
+/* Twice what one filing pushes out, so that a steady churn merges nothing. */
+#define HG_TCACHE_DEPTH (2 * HG_TCACHE_PENDING)
 /* Bytes of ready blocks a thread keeps at most. */
-#define HG_TCACHE_READY_BYTES ((size_t)128 << 10)
+#define HG_TCACHE_READY_BYTES ((size_t)256 << 10)
 
 struct hg_tcache {
   struct hg_tcache *next, *prev; /* every live cache, for walks and reports */
@@ -60,8 +62,15 @@ struct hg_tcache {
  */
 void hg_tcache_init(void (*on_thread_exit)(void *cache));
 
+extern HG_TLS struct hg_tcache *hg_tls_cache;
+struct hg_tcache *hg_tcache_create(void);
+
 /* The calling thread's cache, set up on first use; NULL when memory runs out. */
-struct hg_tcache *hg_tcache_get(void);
+static inline struct hg_tcache *hg_tcache_get(void)
+{
+  struct hg_tcache *c = hg_tls_cache;
+  return __builtin_expect(c != NULL, 1) ? c : hg_tcache_create();
+}
 
 extern volatile int hg_tcache_world_stopped;
 /* Set when membarrier(2) is missing: then each operation pays a fence. */

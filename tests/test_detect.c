@@ -97,8 +97,8 @@ static const struct bug_case cases[] = {
   { "segment_smash", "segment-corruption in WRITE(",
     "WRITE of address 0x", "segment-corruption in smash_segment", 0, NULL,
     ": the metadata page of a segment", "write" },
-  { "segment_smash", "segment-corruption in free(", "check failed: segment checksum",
-    "segment-corruption in smash_unprotected_segment", 1, NULL, NULL, "unprotect" },
+  { "segment_smash", "segment-corruption in the heap check at exit",
+    "check failed: segment checksum", NULL, 1, "check_on_exit=1", NULL, "unprotect" },
   /* Guard mode: the access itself faults on a PROT_NONE page. */
   { "guard_overflow_read", "heap-buffer-overflow in READ(",
     "READ of address 0x", "heap-buffer-overflow in read_one_past_end", 0,

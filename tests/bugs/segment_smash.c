@@ -1,7 +1,7 @@
 /*
  * Segment metadata overwritten. A plain write faults on the read-only
  * metadata page; a program that first makes the page writable again gets
- * past that, and the next free finds the checksum wrong.
+ * past that, and the next check of the whole heap finds the checksum wrong.
  * Usage: segment_smash [write|unprotect]
  */
 #include <stdint.h>
