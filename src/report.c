@@ -583,6 +583,8 @@ static void summary_json(struct hg_buf *out)
     struct hg_buf w = HG_BUF(where);
     hg_backtrace_first_function(&w, &summary[i].where, summary[i].where != 0);
     where[w.len < sizeof where ? w.len : sizeof where - 1] = 0;
+    if (i)
+      hg_buf_char(out, ',');
     hg_buf_char(out, '{');
     hg_json_key(out, "class");
     hg_json_str(out, heapguard_bug_class_name(summary[i].bug_class));

@@ -269,6 +269,73 @@ static void json_reports_parse(void **state)
   hg_run_cleanup(&r);
 }
 
+/*
+ * Every line of a run's output that opens with '{' must be one JSON object,
+ * as python3's parser reads it. Fills kinds with what the objects are, a
+ * space after each: a report's class, "memory-leak", or "summary:N" for the
+ * exit summary with N distinct entries.
+ */
+static void json_kinds(const struct hg_run *r, char *kinds, size_t cap)
+{
+  static const char script[] =
+    "import json, sys\n"
+    "for line in open(sys.argv[1], encoding='utf-8'):\n"
+    "    if line.startswith('{'):\n"
+    "        o = json.loads(line)\n"
+    "        s = o.get('summary')\n"
+    "        print('summary:%d' % len(s['distinct']) if s else o['class'], end=' ')\n";
+  char path[600], command[800];
+  snprintf(path, sizeof path, "%s/output.json", r->dump_dir);
+  FILE *out = fopen(path, "w");
+  assert_non_null(out);
+  fwrite(r->output, 1, r->len, out);
+  fclose(out);
+  /* In the environment, the script needs no quoting for the shell. */
+  setenv("HG_JSON_SCRIPT", script, 1);
+  snprintf(command, sizeof command, "python3 -c \"$HG_JSON_SCRIPT\" '%s' 2>&1", path);
+  FILE *py = popen(command, "r");
+  assert_non_null(py);
+  size_t n = fread(kinds, 1, cap - 1, py);
+  kinds[n] = 0;
+  if (pclose(py) != 0)
+    fail_msg("not JSON (%s):\n%s", kinds, r->output);
+}
+
+/* Reports of every class, leaks and summaries, each line valid JSON. */
+static void json_reports_of_every_kind_parse(void **state)
+{
+  (void)state;
+  static const struct {
+    const char *program, *options;
+  } runs[] = {
+    { "two_bugs", NULL }, { "overflow_1byte", NULL }, { "double_free", NULL },
+    { "invalid_free_interior", NULL }, { "header_smash", NULL },
+    { "use_after_free_write", NULL }, { "mismatch_new_free", NULL },
+    { "segment_smash", NULL }, { "leak", NULL },
+    { "guard_overflow_read", "guard_mode=all" },
+  };
+  static const char *const kinds[] = {
+    "heap-buffer-overflow ", "double-free ", "invalid-free ", "metadata-corruption ",
+    "heap-use-after-free ", "alloc-dealloc-mismatch ", "segment-corruption ",
+    "memory-leak ", "summary:2 ",
+  };
+  static char seen[4096];
+  static struct hg_run r;
+  seen[0] = 0;
+  for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) {
+    char options[256], found[1024];
+    snprintf(options, sizeof options, "report_format=json:halt_on_error=0:leaks=1%s%s",
+             runs[i].options ? ":" : "", runs[i].options ? runs[i].options : "");
+    run_test_program(&r, runs[i].program, NULL, options);
+    json_kinds(&r, found, sizeof found);
+    strncat(seen, found, sizeof seen - strlen(seen) - 1);
+    hg_run_cleanup(&r);
+  }
+  for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
+    if (!strstr(seen, kinds[i]))
+      fail_msg("no JSON object of kind '%s' among: %s", kinds[i], seen);
+}
+
 /* Each of a run's dumps must parse, and verify: the heap was sound. */
 static void expect_clean_dumps(const struct hg_run *r, int at_least)
 {
@@ -360,6 +427,7 @@ int main(void)
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(stacks_from_one_site_keep_their_callers);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(halt_on_error_0_collects_every_bug);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(json_reports_parse);
+  tests[n++] = (struct CMUnitTest)cmocka_unit_test(json_reports_of_every_kind_parse);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(dump_can_be_turned_off);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(bad_options_stop_start_up);
   return _cmocka_run_group_tests("detect", tests, n, NULL, NULL);

@@ -8,7 +8,7 @@ set -uo pipefail
 
 : "${HG_WRAPPER:?}" "${HG_LIB:?}" "${HG_PROBE:?}" "${HG_WORKER:?}" "${HG_STATIC?}"
 : "${HG_HEADER_SMASH:?}" "${HG_LEAK:?}" "${HG_BUILD_DIR:?}" "${HG_SOURCE_DIR:?}" "${HG_WORK_ROOT:?}" "${HG_CMAKE:?}"
-: "${HG_CTEST:?}" "${HG_CC:?}" "${HG_VERSION:?}"
+: "${HG_CTEST:?}" "${HG_CC:?}" "${HG_VERSION:?}" "${HG_BUGS:?}"
 
 case_name=${1:?usage: cli_test.sh CASE}
 W=$HG_WORK_ROOT/$case_name
@@ -293,6 +293,23 @@ case_symbolize() {
     "$W/symbolized" || fail "symbolize: no file:line for forge_next_header"
   "$HG" symbolize <"$W/run" >"$W/from-stdin"
   cmp -s "$W/symbolized" "$W/from-stdin" || fail "symbolize: stdin and file differ"
+}
+
+# The JSON reader of docs/ci.md, run as printed there, on a log holding
+# reports, a leak object and the exit summary.
+case_json_snippet() {
+  run "$W/run" "$HG" --log "$W/out/logs" --json --leaks --keep-going -o dump=0 -- \
+    "$HG_BUGS/two_bugs"
+  expect_status 23 "$status" "two_bugs with --keep-going"
+  awk '/^```sh$/ { block = ""; inside = 1; next }
+       /^```$/ { if (inside && block ~ /json\.loads/) printf "%s", block; inside = 0; next }
+       inside { block = block $0 "\n" }' "$HG_SOURCE_DIR/docs/ci.md" >"$W/snippet.sh"
+  grep -q "json.loads" "$W/snippet.sh" || { fail "no JSON reader in docs/ci.md"; return; }
+  (cd "$W" && sh snippet.sh) >"$W/snippet.out" 2>&1
+  expect_status 0 $? "the docs/ci.md JSON reader"
+  expect_in "$W/snippet.out" " double-free 0x" "the docs/ci.md JSON reader: a report"
+  expect_in "$W/snippet.out" " memory-leak: " "the docs/ci.md JSON reader: the leaks"
+  expect_in "$W/snippet.out" " summary: 3 reports, 2 distinct" "the docs/ci.md JSON reader: the summary"
 }
 
 # The issue's acceptance scenario: a test run of ten processes, one of
