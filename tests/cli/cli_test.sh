@@ -538,7 +538,8 @@ EOF
 }
 
 # After `cmake --install`, the installed command finds the installed
-# library and inspector, also when the prefix moved (DESTDIR staging).
+# library and inspector, and pkg-config the installed library and headers,
+# also when the prefix moved (DESTDIR staging).
 case_install() {
   local prefix=$W/prefix
   run "$W/install.out" "$HG_CMAKE" --install "$HG_BUILD_DIR" --prefix "$prefix"
@@ -553,12 +554,45 @@ case_install() {
   expect_status 0 "$status" "installed wrapper runs the probe"
   expect_in "$W/probe" "active=1" "installed wrapper: heapguard is the allocator"
   expect_in "$W/probe" "LD_PRELOAD=$prefix/lib" "installed wrapper preloads the installed library"
+  pkg_config_consumer "$prefix" installed
   mkdir -p "$W/moved"
   mv "$prefix" "$W/moved/"
   run "$W/moved.out" "$W/moved/prefix/bin/heapguard" -- "$HG_PROBE"
   expect_in "$W/moved.out" "active=1" "moved install tree"
   run "$W/moved-inspect" "$W/moved/prefix/bin/heapguard" inspect --help
   expect_status 0 "$status" "moved install tree: inspect"
+  pkg_config_consumer "$W/moved/prefix" moved
+}
+
+# pkg_config_consumer PREFIX NAME: a program built with the flags of
+# PREFIX's heapguard.pc links the installed library and runs on it.
+pkg_config_consumer() {
+  local pc flags libdir
+  pc=$(dirname "$(find "$1" -name heapguard.pc | head -1)")
+  [ -f "$pc/heapguard.pc" ] || { fail "$2: no heapguard.pc under $1"; return; }
+  flags=$(PKG_CONFIG_PATH=$pc pkg-config --cflags --libs heapguard) || fail "$2: pkg-config"
+  libdir=$(PKG_CONFIG_PATH=$pc pkg-config --variable=libdir heapguard)
+  [ -f "$libdir/libheapguard.so" ] || fail "$2: pkg-config's libdir $libdir has no libheapguard.so"
+  cat >"$W/consumer.c" <<'EOF'
+#include <heapguard.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+int main(void)
+{
+  char *p = malloc(10);
+  printf("consumer of heapguard %s: active=%d\n", heapguard_version(), heapguard_active());
+  free(p);
+  return 0;
+}
+EOF
+  # shellcheck disable=SC2086 # the flags are words on purpose
+  "$HG_CC" -o "$W/consumer-$2" "$W/consumer.c" $flags >"$W/consumer-$2.cc" 2>&1 ||
+    { fail "$2: cc with pkg-config's flags: $(cat "$W/consumer-$2.cc")"; return; }
+  run "$W/consumer-$2.out" env LD_LIBRARY_PATH="$libdir" "$W/consumer-$2"
+  expect_status 0 "$status" "$2: the pkg-config consumer"
+  expect_in "$W/consumer-$2.out" "consumer of heapguard $HG_VERSION: active=1" \
+    "$2: the pkg-config consumer"
 }
 
 case_shellcheck() {
