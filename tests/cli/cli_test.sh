@@ -276,6 +276,9 @@ case_inspect() {
   run "$W/help" "$HG" inspect --help
   expect_status 0 "$status" "inspect --help"
   expect_in "$W/help" "usage: heapguard-inspect" "inspect --help"
+  run "$W/version" "$HG" inspect --version
+  expect_status 0 "$status" "inspect --version"
+  expect_in "$W/version" "heapguard-inspect $HG_VERSION" "inspect --version"
   run "$W/missing" "$HG" inspect "$W/no-such.hgdump"
   expect_status 2 "$status" "inspect of a missing file"
   head -c 100 "$dump" >"$W/short.hgdump"
