@@ -141,8 +141,7 @@ __attribute__((destructor(101))) static void heapguard_destructor(void)
     hg_tls_reentered = true;
     int fd = hg_report_open_log();
     leaked = hg_leaks_report(fd);
-    if (fd != 2)
-      hg_os_close(fd);
+    hg_report_close_log(fd);
     hg_tls_reentered = false;
   }
   hg_report_exit_summary();

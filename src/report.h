@@ -20,13 +20,19 @@ void hg_report(const struct heapguard_finding *f);
 /* Reports written so far; and their deduplicated summary (at exit). */
 uint64_t hg_report_count(void);
 
-/* Where reports go: log_path's PREFIX.PID, or stderr (2). */
+/*
+ * Where reports go: log_path's PREFIX.PID (a descriptor above 2), or
+ * stderr (2), or stdout (1) with log_path=stdout; hg_report_close_log
+ * closes what was opened.
+ */
 int hg_report_open_log(void);
+void hg_report_close_log(int fd);
 
 /*
  * Write report text to fd. Programs such as sort close stderr in their
  * exit handlers, before heapguard's exit-time reports: those go to the
- * copy of stderr taken at start-up (hg_report_init) instead of being lost.
+ * copy of the stream taken at start-up (hg_report_init) instead of being
+ * lost.
  */
 void hg_report_write(int fd, const char *text, size_t len);
 

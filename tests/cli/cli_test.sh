@@ -298,6 +298,27 @@ case_symbolize() {
   cmp -s "$W/symbolized" "$W/from-stdin" || fail "symbolize: stdin and file differ"
 }
 
+# log_path=stderr and log_path=stdout name the streams, as with the
+# sanitizers, instead of files stderr.PID and stdout.PID.
+case_log_path() {
+  local stream other
+  for stream in stderr stdout; do
+    other=stdout
+    [ "$stream" = stdout ] && other=stderr
+    (cd "$W" && "$HG" -o log_path=$stream --dumps "$W/dumps" -- "$HG_WORKER" corrupt \
+      >"$W/out-$stream" 2>"$W/err-$stream")
+    if [ "$stream" = stderr ]; then
+      expect_in "$W/err-$stream" "ERROR: heapguard: heap-buffer-overflow" "log_path=$stream"
+      expect_not_in "$W/out-$stream" "ERROR: heapguard" "log_path=$stream: not on $other"
+    else
+      expect_in "$W/out-$stream" "ERROR: heapguard: heap-buffer-overflow" "log_path=$stream"
+      expect_not_in "$W/err-$stream" "ERROR: heapguard" "log_path=$stream: not on $other"
+    fi
+    [ "$(count_files "$W" "$stream.[0-9]*")" = 0 ] ||
+      fail "log_path=$stream created a file: $(ls "$W")"
+  done
+}
+
 # The JSON reader of docs/ci.md, run as printed there, on a log holding
 # reports, a leak object and the exit summary.
 case_json_snippet() {
