@@ -139,9 +139,7 @@ __attribute__((destructor(101))) static void heapguard_destructor(void)
   uint64_t leaked = 0;
   if (hg_options.leaks) {
     hg_tls_reentered = true;
-    int fd = hg_report_open_log();
-    leaked = hg_leaks_report(fd);
-    hg_report_close_log(fd);
+    leaked = hg_leaks_report();
     hg_tls_reentered = false;
   }
   hg_report_exit_summary();

@@ -137,6 +137,11 @@ case_options() {
   run "$W/leaks" "$HG" --leaks --exit-code 9 -- "$HG_LEAK"
   expect_status 9 "$status" "--leaks --exit-code 9 on a leaking program"
   expect_in "$W/leaks" "ERROR: heapguard: detected memory leaks" "--leaks"
+  # A process without leaks leaves no log file, with --leaks too.
+  run "$W/no-leaks" "$HG" --leaks --log "$W/leak-logs" -- sh -c '/bin/true; /bin/true'
+  expect_status 0 "$status" "--leaks on processes without leaks"
+  [ "$(count_files "$W/leak-logs" '*')" = 0 ] ||
+    fail "--leaks: log files of processes without leaks: $(ls "$W/leak-logs")"
   # Running heapguard under heapguard preloads the library once.
   run "$W/nested" "$HG" -- "$HG" -- "$HG_PROBE"
   expect_in "$W/nested" "LD_PRELOAD=$LIB" "nested: one copy"
