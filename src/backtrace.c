@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "options.h"
 #include "runtime.h"
 
 static uintptr_t self_base;
@@ -180,6 +181,11 @@ void hg_backtrace_resolve(uintptr_t ip, struct hg_frame *fr)
   }
 }
 
+size_t hg_backtrace_shown(size_t n)
+{
+  return n < hg_options.backtrace_frames ? n : hg_options.backtrace_frames;
+}
+
 static void format_frame(struct hg_buf *out, size_t i, uintptr_t ip)
 {
   struct hg_frame fr;
@@ -206,6 +212,7 @@ static void format_frame(struct hg_buf *out, size_t i, uintptr_t ip)
 
 void hg_backtrace_format(struct hg_buf *out, const uintptr_t *ips, size_t n)
 {
+  n = hg_backtrace_shown(n);
   if (n == 0)
     hg_buf_str(out, "    (no frames)\n");
   for (size_t i = 0; i < n; i++)

@@ -27,7 +27,10 @@ size_t hg_backtrace_capture(uintptr_t *ips, size_t max);
  * handler's frames and the kernel's signal frame.
  */
 void hg_backtrace_start_at(uintptr_t pc);
+/* The first backtrace_frames frames of ips, one line each. */
 void hg_backtrace_format(struct hg_buf *out, const uintptr_t *ips, size_t n);
+/* How many of n frames a report shows: at most backtrace_frames. */
+size_t hg_backtrace_shown(size_t n);
 
 /* One frame resolved: function, module, offsets and the module's build id. */
 struct hg_frame {

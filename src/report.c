@@ -394,6 +394,7 @@ void hg_report_json_frames(struct hg_buf *out, const char *key, const uintptr_t 
 {
   hg_json_key(out, key);
   hg_buf_char(out, '[');
+  n = hg_backtrace_shown(n);
   for (size_t i = 0; i < n; i++) {
     struct hg_frame fr;
     hg_backtrace_resolve(ips[i], &fr);

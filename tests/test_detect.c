@@ -374,6 +374,25 @@ static void exit_code_replaces_abort(void **state)
   hg_run_cleanup(&r);
 }
 
+/* backtrace_frames=1: one frame in every stack, text and JSON alike. */
+static void backtrace_frames_limits_every_stack(void **state)
+{
+  (void)state;
+  static struct hg_run r;
+  run_test_program(&r, "double_free", NULL, "backtrace_frames=1");
+  assert_non_null(strstr(r.output, "  backtrace:\n    #0 0x"));
+  assert_non_null(strstr(r.output, "the block was allocated by thread "));
+  assert_non_null(strstr(r.output, "the block was freed by thread "));
+  if (strstr(r.output, "    #1 "))
+    fail_msg("more than one frame in a stack:\n%s", r.output);
+  hg_run_cleanup(&r);
+  run_test_program(&r, "double_free", NULL, "backtrace_frames=1:report_format=json");
+  assert_non_null(strstr(r.output, "\"freed_by\":{\"thread\":"));
+  if (strstr(r.output, "},{\"ip\":"))
+    fail_msg("more than one frame in a JSON stack:\n%s", r.output);
+  hg_run_cleanup(&r);
+}
+
 static void dump_can_be_turned_off(void **state)
 {
   (void)state;
@@ -428,6 +447,7 @@ int main(void)
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(halt_on_error_0_collects_every_bug);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(json_reports_parse);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(json_reports_of_every_kind_parse);
+  tests[n++] = (struct CMUnitTest)cmocka_unit_test(backtrace_frames_limits_every_stack);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(dump_can_be_turned_off);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(bad_options_stop_start_up);
   return _cmocka_run_group_tests("detect", tests, n, NULL, NULL);
