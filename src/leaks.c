@@ -278,7 +278,8 @@ uint64_t hg_leaks_report(void)
   dl_iterate_phdr(scan_module, NULL);
   scan_stack();
   for (size_t i = 0; i < live_count; i++)
-    if (!live[i].marked && !allocated_by_loader(live[i].stack))
+    if (!live[i].marked && !allocated_by_loader(live[i].stack) &&
+        !hg_report_kept(live[i].start, live[i].end, live[i].stack))
       group_leak(&live[i]);
   if (total_blocks)
     write_report();

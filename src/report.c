@@ -559,8 +559,41 @@ static struct summary_entry summary[SUMMARY_SLOTS];
 static unsigned summary_used;
 static uint64_t summary_total;
 
+/*
+ * With halt_on_error=0 a release refused by its checks leaves the block
+ * allocated and out of use: the program gave it up and the report says
+ * why, so the leak check does not count it again. Findings about freed
+ * blocks (double free, write after free) keep nothing.
+ */
+#define KEPT_SLOTS 256u
+
+struct kept_block {
+  uintptr_t address; /* the pointer the program passed */
+  uint32_t stack;    /* the block's allocation stack, 0 unknown */
+};
+
+static struct kept_block kept[KEPT_SLOTS];
+static unsigned kept_used;
+
+static void note_kept(const struct heapguard_finding *f)
+{
+  if (f->block && f->address && f->bug_class != HEAPGUARD_DOUBLE_FREE &&
+      f->bug_class != HEAPGUARD_USE_AFTER_FREE && kept_used < KEPT_SLOTS)
+    kept[kept_used++] = (struct kept_block){ f->address, f->alloc_stack };
+}
+
+bool hg_report_kept(uintptr_t start, uintptr_t end, uint32_t stack)
+{
+  for (unsigned i = 0; i < kept_used; i++)
+    if (kept[i].address >= start && kept[i].address < end &&
+        (!kept[i].stack || kept[i].stack == stack))
+      return true;
+  return false;
+}
+
 static void remember(const struct heapguard_finding *f, const uintptr_t *ips, size_t n)
 {
+  note_kept(f);
   uintptr_t where = n ? ips[0] : 0;
   summary_total++;
   for (unsigned i = 0; i < summary_used; i++) {

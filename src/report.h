@@ -11,6 +11,9 @@
 #ifndef HG_REPORT_H
 #define HG_REPORT_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "fmt.h"
 #include "heapguard.h"
 
@@ -19,6 +22,13 @@ void hg_report(const struct heapguard_finding *f);
 
 /* Reports written so far; and their deduplicated summary (at exit). */
 uint64_t hg_report_count(void);
+
+/*
+ * True when a report (with halt_on_error=0) left the block whose data is
+ * [start, end), allocated at stack, out of use: a release of a pointer into
+ * it was refused. The leak check does not count such blocks.
+ */
+bool hg_report_kept(uintptr_t start, uintptr_t end, uint32_t stack);
 
 /*
  * Where reports go: log_path's PREFIX.PID (a descriptor above 2), or

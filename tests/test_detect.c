@@ -242,6 +242,26 @@ static void halt_on_error_0_collects_every_bug(void **state)
   expect_exit_23_report("two_bugs", "halt_on_error=0", want, sizeof want / sizeof *want);
 }
 
+/*
+ * halt_on_error=0 with leaks=1: a block whose release was refused and
+ * reported is kept out of use, and is not reported again as a leak.
+ */
+static void refused_releases_are_not_leaks(void **state)
+{
+  (void)state;
+  static const char *const programs[] = { "overflow_1byte", "invalid_free_interior",
+                                          "mismatch_new_free", "overflow_realloc" };
+  static struct hg_run r;
+  for (size_t i = 0; i < sizeof programs / sizeof *programs; i++) {
+    run_test_program(&r, programs[i], NULL, "halt_on_error=0:leaks=1");
+    if (!WIFEXITED(r.status) || WEXITSTATUS(r.status) != 23 ||
+        !strstr(r.output, "ERROR: heapguard: ") || strstr(r.output, "memory leaks"))
+      fail_msg("%s: status %#x, expected 23 and one report, no leak:\n%s", programs[i],
+               r.status, r.output);
+    hg_run_cleanup(&r);
+  }
+}
+
 static void json_reports_parse(void **state)
 {
   (void)state;
@@ -445,6 +465,7 @@ int main(void)
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(leaks_are_grouped_by_stack);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(stacks_from_one_site_keep_their_callers);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(halt_on_error_0_collects_every_bug);
+  tests[n++] = (struct CMUnitTest)cmocka_unit_test(refused_releases_are_not_leaks);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(json_reports_parse);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(json_reports_of_every_kind_parse);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(backtrace_frames_limits_every_stack);
