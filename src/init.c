@@ -18,6 +18,7 @@
 #include "backtrace.h"
 #include "checksum.h"
 #include "dump.h"
+#include "flush.h"
 #include "guard.h"
 #include "leaks.h"
 #include "options.h"
@@ -145,5 +146,6 @@ __attribute__((destructor(101))) static void heapguard_destructor(void)
   hg_report_exit_summary();
   /* A run that went on after reports (halt_on_error=0) must still fail. */
   if (leaked || hg_report_count())
-    hg_os_exit(hg_options.exit_code ? (int)hg_options.exit_code : HG_FAILED_EXIT_CODE);
+    hg_exit_status_at_end(hg_options.exit_code ? (int)hg_options.exit_code
+                                               : HG_FAILED_EXIT_CODE);
 }

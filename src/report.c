@@ -10,6 +10,7 @@
 #include "backtrace.h"
 #include "block.h"
 #include "dump.h"
+#include "flush.h"
 #include "guard.h"
 #include "options.h"
 #include "os.h"
@@ -707,6 +708,9 @@ void hg_report(const struct heapguard_finding *f)
     compose_json(&out, f, ips, frames, dump);
   else
     compose_text(&out, f, ips, frames, dump, dump_failed);
+  /* What the program printed before the bug comes before the report. */
+  if (hg_options.halt_on_error)
+    hg_flush_before_death();
   int fd = hg_report_open_log();
   hg_report_write(fd, out.p, out.len);
   hg_report_close_log(fd);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -262,6 +263,58 @@ static void refused_releases_are_not_leaks(void **state)
   }
 }
 
+/*
+ * What a program printed through stdio, to its output and to a file it
+ * never flushed, arrives however heapguard ends it: at exit with status
+ * 23 (after libc wrote out its streams, and after a library destructor
+ * that runs after heapguard's), or aborting after a report (its output
+ * first, then the report).
+ */
+static void program_output_is_kept(void **state)
+{
+  (void)state;
+  static const struct {
+    const char *bug, *options;
+    int status; /* exit status, or 0 for SIGABRT */
+  } runs[] = {
+    { "double-free", "halt_on_error=0", 23 },
+    { "leak", "leaks=1", 23 },
+    { "overflow", "halt_on_error=0:leaks=1:exit_code=7", 7 },
+    { "overflow", NULL, 0 },
+  };
+  static struct hg_run r;
+  for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) {
+    char dir[] = "/tmp/hgout.XXXXXX", path[64], program[512], file[256] = "";
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/out.txt", dir);
+    snprintf(program, sizeof program, "%s/output_kept", HG_PROGS_DIR);
+    char *argv[] = { program, (char *)runs[i].bug, path, NULL };
+    hg_run_program(&r, argv, runs[i].options);
+    FILE *f = fopen(path, "r");
+    if (f) {
+      file[fread(file, 1, sizeof file - 1, f)] = 0;
+      fclose(f);
+    }
+    unlink(path);
+    rmdir(dir);
+    const char *before = strstr(r.output, "program output before the bug\n");
+    const char *report = strstr(r.output, "ERROR: heapguard: ");
+    if (!runs[i].status) {
+      if (!WIFSIGNALED(r.status) || !before || !report || before > report ||
+          strstr(r.output, "after the bug"))
+        fail_msg("%s: status %#x; expected SIGABRT, the output before the bug, then the "
+                 "report:\n%s", runs[i].bug, r.status, r.output);
+    } else if (!WIFEXITED(r.status) || WEXITSTATUS(r.status) != runs[i].status || !before ||
+               !report || !strstr(r.output, "program output after the bug\n") ||
+               !strstr(r.output, "output of a library destructor\n") ||
+               strcmp(file, "file output before the bug\nfile output after the bug\n") != 0) {
+      fail_msg("%s with %s: status %#x; file:\n%s\noutput:\n%s", runs[i].bug,
+               runs[i].options, r.status, file, r.output);
+    }
+    hg_run_cleanup(&r);
+  }
+}
+
 static void json_reports_parse(void **state)
 {
   (void)state;
@@ -466,6 +519,7 @@ int main(void)
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(stacks_from_one_site_keep_their_callers);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(halt_on_error_0_collects_every_bug);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(refused_releases_are_not_leaks);
+  tests[n++] = (struct CMUnitTest)cmocka_unit_test(program_output_is_kept);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(json_reports_parse);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(json_reports_of_every_kind_parse);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(backtrace_frames_limits_every_stack);

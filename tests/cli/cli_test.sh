@@ -303,6 +303,25 @@ case_symbolize() {
   cmp -s "$W/symbolized" "$W/from-stdin" || fail "symbolize: stdin and file differ"
 }
 
+# A program's output through a pipe, and a file it wrote through stdio,
+# are byte for byte what they are without heapguard (and without the bug),
+# also when heapguard sets the exit status after reports or leaks.
+case_program_output() {
+  local prog=$HG_BUGS/output_kept how options bug
+  "$prog" none "$W/plain.txt" | cat >"$W/plain.out"
+  for how in "--keep-going:double-free" "--leaks:leak" "--keep-going --leaks:overflow"; do
+    options=${how%:*} bug=${how#*:}
+    # shellcheck disable=SC2086 # the options are words on purpose
+    "$HG" -o dump=0 $options -- "$prog" "$bug" "$W/hg.txt" 2>"$W/hg.err" | cat >"$W/hg.out"
+    expect_status 23 "${PIPESTATUS[0]}" "$how"
+    cmp -s "$W/plain.out" "$W/hg.out" ||
+      fail "$how: the program's output differs:$(diff "$W/plain.out" "$W/hg.out")"
+    cmp -s "$W/plain.txt" "$W/hg.txt" ||
+      fail "$how: the program's file differs:$(diff "$W/plain.txt" "$W/hg.txt")"
+    expect_in "$W/hg.err" "ERROR: heapguard: " "$how: the report"
+  done
+}
+
 # log_path=stderr and log_path=stdout name the streams, as with the
 # sanitizers, instead of files stderr.PID and stdout.PID.
 case_log_path() {
@@ -525,6 +544,7 @@ case_ci_example() {
   expect_in "$W/run" "ERROR: heapguard: heap-buffer-overflow in free(" "the report"
   expect_in "$W/run" "1 byte written past the end of a 10-byte block" "the report"
   expect_in "$W/run" "in join_words" "the report names where the block was allocated"
+  expect_in "$W/run" "join_words: ok" "the test's own output, before heapguard ended it"
   local log
   log=$(echo "$W"/out/logs/heapguard.*)
   expect_in "$log" "SUMMARY: heapguard: heap-buffer-overflow in main" "the log"
