@@ -343,12 +343,15 @@ case_log_path() {
   done
 }
 
-# The JSON reader of docs/ci.md, run as printed there, on a log holding
-# reports, a leak object and the exit summary.
+# The JSON reader of docs/ci.md, run as printed there, on logs holding
+# reports, the exit summary and a leak object.
 case_json_snippet() {
-  run "$W/run" "$HG" --log "$W/out/logs" --json --leaks --keep-going -o dump=0 -- \
-    "$HG_BUGS/two_bugs"
-  expect_status 23 "$status" "two_bugs with --keep-going"
+  local prog
+  for prog in two_bugs leak; do
+    run "$W/$prog" "$HG" --log "$W/out/logs" --json --leaks --keep-going -o dump=0 -- \
+      "$HG_BUGS/$prog"
+    expect_status 23 "$status" "$prog with --keep-going --leaks"
+  done
   awk '/^```sh$/ { block = ""; inside = 1; next }
        /^```$/ { if (inside && block ~ /json\.loads/) printf "%s", block; inside = 0; next }
        inside { block = block $0 "\n" }' "$HG_SOURCE_DIR/docs/ci.md" >"$W/snippet.sh"
