@@ -124,9 +124,12 @@ __attribute__((constructor(101))) static void heapguard_constructor(void)
 }
 
 /*
- * At exit, after the program's own destructors (the preloaded library is
- * finalised last): the optional whole-heap check, the leak report, and the
- * summary of the reports a halt_on_error=0 run made.
+ * At exit, after the program's own destructors (a preloaded library is
+ * finalised right after the program, before the libraries it loaded): the
+ * optional whole-heap check, the leak report, and the summary of the
+ * reports a halt_on_error=0 run made. Destructors of other libraries and
+ * libc's writing out of stdio still follow; a failing status is set only
+ * after them (flush.h).
  */
 __attribute__((destructor(101))) static void heapguard_destructor(void)
 {
