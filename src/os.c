@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -235,6 +236,21 @@ ssize_t hg_os_read(int fd, void *buf, size_t len)
 void hg_os_close(int fd)
 {
   close(fd);
+}
+
+const void *hg_os_map_file(const char *path, size_t *size)
+{
+  int fd = hg_os_open_read(path);
+  if (fd < 0)
+    return NULL;
+  struct stat st;
+  void *p = MAP_FAILED;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+    *size = (size_t)st.st_size;
+    p = mmap(NULL, *size, PROT_READ, MAP_PRIVATE, fd, 0);
+  }
+  hg_os_close(fd);
+  return p == MAP_FAILED ? NULL : p;
 }
 
 pid_t hg_os_getpid(void)

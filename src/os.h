@@ -51,6 +51,8 @@ int hg_os_dup_above(int fd, int min);
 int hg_os_open_read(const char *path);
 ssize_t hg_os_read(int fd, void *buf, size_t len);
 void hg_os_close(int fd);
+/* The regular file at path, mapped read-only, and its size; NULL if it can't be. */
+const void *hg_os_map_file(const char *path, size_t *size);
 pid_t hg_os_getpid(void);
 pid_t hg_os_gettid(void);
 uint64_t hg_os_unix_time(void);

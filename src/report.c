@@ -394,26 +394,7 @@ void hg_report_json_frames(struct hg_buf *out, const char *key, const uintptr_t 
                             size_t n)
 {
   hg_json_key(out, key);
-  hg_buf_char(out, '[');
-  n = hg_backtrace_shown(n);
-  for (size_t i = 0; i < n; i++) {
-    struct hg_frame fr;
-    hg_backtrace_resolve(ips[i], &fr);
-    if (i)
-      hg_buf_char(out, ',');
-    hg_buf_char(out, '{');
-    hg_json_hex(out, "ip", fr.ip);
-    json_str_or_null(out, "function", fr.has_function ? fr.function : NULL);
-    hg_json_dec(out, "function_offset", fr.function_offset);
-    json_str_or_null(out, "module", fr.module);
-    hg_json_hex(out, "module_offset", fr.module_offset);
-    hg_json_key(out, "build_id");
-    hg_buf_char(out, '"');
-    for (size_t k = 0; k < fr.build_id_size; k++)
-      hg_buf_hex_byte(out, fr.build_id[k]);
-    hg_buf_str(out, "\"}");
-  }
-  hg_buf_char(out, ']');
+  hg_backtrace_json(out, ips, n);
 }
 
 static void json_stack(struct hg_buf *out, const char *key, uint32_t id)
@@ -532,7 +513,7 @@ static void compose_text(struct hg_buf *out, const struct heapguard_finding *f,
   hg_buf_str(out, "SUMMARY: heapguard: ");
   hg_buf_str(out, heapguard_bug_class_name(f->bug_class));
   hg_buf_str(out, " in ");
-  hg_backtrace_first_function(out, ips, frames);
+  hg_backtrace_summary_name(out, ips, frames);
   hg_buf_str(out, "\n==");
   hg_buf_dec(out, pid);
   if (!hg_options.halt_on_error) {
@@ -552,7 +533,7 @@ static void compose_text(struct hg_buf *out, const struct heapguard_finding *f,
 
 struct summary_entry {
   enum heapguard_bug_class bug_class;
-  uintptr_t where;  /* first frame of the report's backtrace */
+  uintptr_t where;  /* the frame its SUMMARY line names */
   uint64_t count;
 };
 
@@ -595,7 +576,7 @@ bool hg_report_kept(uintptr_t start, uintptr_t end, uint32_t stack)
 static void remember(const struct heapguard_finding *f, const uintptr_t *ips, size_t n)
 {
   note_kept(f);
-  uintptr_t where = n ? ips[0] : 0;
+  uintptr_t where = n ? ips[hg_backtrace_summary_frame(ips, n)] : 0;
   summary_total++;
   for (unsigned i = 0; i < summary_used; i++) {
     if (summary[i].bug_class == f->bug_class && summary[i].where == where) {
@@ -627,7 +608,7 @@ static void summary_text(struct hg_buf *out)
     hg_buf_str(out, " x ");
     hg_buf_str(out, heapguard_bug_class_name(summary[i].bug_class));
     hg_buf_str(out, " in ");
-    hg_backtrace_first_function(out, &summary[i].where, summary[i].where != 0);
+    hg_backtrace_summary_name(out, &summary[i].where, summary[i].where != 0);
     hg_buf_char(out, '\n');
   }
 }
@@ -644,7 +625,7 @@ static void summary_json(struct hg_buf *out)
   for (unsigned i = 0; i < summary_used; i++) {
     static char where[256];
     struct hg_buf w = HG_BUF(where);
-    hg_backtrace_first_function(&w, &summary[i].where, summary[i].where != 0);
+    hg_backtrace_summary_name(&w, &summary[i].where, summary[i].where != 0);
     where[w.len < sizeof where ? w.len : sizeof where - 1] = 0;
     if (i)
       hg_buf_char(out, ',');

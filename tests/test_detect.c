@@ -143,6 +143,10 @@ static const struct bug_case cases[] = {
     "alloc-dealloc-mismatch in delete_through_base", 0 },
   { "double_delete", "double-free in operator delete(", "the block was already freed",
     "double-free in delete_twice", 0 },
+  /* Found in a realloc() that libc made: SUMMARY names the program's caller. */
+  { "overflow_via_libc", "heap-buffer-overflow in realloc(",
+    "1 byte written past the end of a 16-byte block", "heap-buffer-overflow in read_long_line",
+    1 },
 };
 
 /* Run the test program HG_PROGS_DIR/name (with arg, unless NULL) under options. */
@@ -409,6 +413,22 @@ static void json_reports_of_every_kind_parse(void **state)
       fail_msg("no JSON object of kind '%s' among: %s", kinds[i], seen);
 }
 
+/*
+ * Frames are named only by a symbol that covers them: libc's static
+ * __libc_start_call_main is not "__libc_init_first+0x8a", its nearest
+ * exported predecessor.
+ */
+static void frames_are_named_by_covering_symbols(void **state)
+{
+  (void)state;
+  static struct hg_run r;
+  run_test_program(&r, "overflow_1byte", NULL, NULL);
+  assert_non_null(strstr(r.output, "in main+0x"));
+  if (strstr(r.output, "__libc_init_first"))
+    fail_msg("a libc frame named by a symbol that does not cover it:\n%s", r.output);
+  hg_run_cleanup(&r);
+}
+
 /* Each of a run's dumps must parse, and verify: the heap was sound. */
 static void expect_clean_dumps(const struct hg_run *r, int at_least)
 {
@@ -519,6 +539,7 @@ int main(void)
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(stacks_from_one_site_keep_their_callers);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(halt_on_error_0_collects_every_bug);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(refused_releases_are_not_leaks);
+  tests[n++] = (struct CMUnitTest)cmocka_unit_test(frames_are_named_by_covering_symbols);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(program_output_is_kept);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(json_reports_parse);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(json_reports_of_every_kind_parse);
