@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(cmake make gcc g++ pkg-config libunwind-dev libcmocka-dev python3)
+# libiberty-dev: the C++ demangler linked in (src/demangler.h).
+packages=(cmake make gcc g++ pkg-config libunwind-dev libiberty-dev libcmocka-dev python3)
 if [ "${HEAPGUARD_TEST_PACKAGES:-0}" = 1 ] && [ -f tests/real/packages.txt ]; then
   while read -r pkg; do
     [ -n "$pkg" ] && [ "${pkg#\#}" = "$pkg" ] && packages+=("$pkg")

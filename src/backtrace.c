@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "demangler.h"
 #include "elfsym.h"
 #include "options.h"
 #include "os.h"
@@ -393,7 +394,8 @@ static void name_function(struct frame *fr, const Dl_info *info)
   }
   if (!name)
     return;
-  hg_strlcpy(fr->function, name, sizeof fr->function);
+  if (!hg_demangle(name, fr->function, sizeof fr->function))
+    hg_strlcpy(fr->function, name, sizeof fr->function);
   fr->function_offset = fr->ip - start;
 }
 

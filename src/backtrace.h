@@ -4,7 +4,8 @@
  * Capture records raw return addresses only (cheap, no symbol lookup).
  * Formatting resolves each to its function and offset (the exported
  * symbol, or the symbol tables of the module's file, or of its separate
- * debug file, always checked against the symbol's size) and its module:
+ * debug file, always checked against the symbol's size; C++ names
+ * demangled) and its module:
  * absolute path, address in the module's own numbering (what addr2line
  * takes, also for a non-PIE program) and build id, so that a report can
  * be symbolised later and elsewhere. Frames inside libheapguard itself

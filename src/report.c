@@ -623,7 +623,7 @@ static void summary_json(struct hg_buf *out)
   hg_json_key(out, "distinct");
   hg_buf_char(out, '[');
   for (unsigned i = 0; i < summary_used; i++) {
-    static char where[256];
+    static char where[1024];
     struct hg_buf w = HG_BUF(where);
     hg_backtrace_summary_name(&w, &summary[i].where, summary[i].where != 0);
     where[w.len < sizeof where ? w.len : sizeof where - 1] = 0;

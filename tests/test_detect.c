@@ -143,6 +143,10 @@ static const struct bug_case cases[] = {
     "alloc-dealloc-mismatch in delete_through_base", 0 },
   { "double_delete", "double-free in operator delete(", "the block was already freed",
     "double-free in delete_twice", 0 },
+  /* C++ names demangled, in frames and SUMMARY. */
+  { "cxx_names", "double-free in operator delete[](", "the block was already freed",
+    "double-free in geo::Cloud<geo::Point>::release()", 0, NULL,
+    "in geo::Cloud<geo::Point>::release()+0x" },
   /* Found in a realloc() that libc made: SUMMARY names the program's caller. */
   { "overflow_via_libc", "heap-buffer-overflow in realloc(",
     "1 byte written past the end of a 16-byte block", "heap-buffer-overflow in read_long_line",
@@ -343,6 +347,11 @@ static void json_reports_parse(void **state)
   char command[800];
   snprintf(command, sizeof command, "python3 -m json.tool %s >/dev/null", json_path);
   assert_int_equal(system(command), 0);
+  hg_run_cleanup(&r);
+  /* C++ names demangled in JSON too. */
+  run_test_program(&r, "cxx_names", NULL, "report_format=json");
+  if (!strstr(r.output, "\"function\":\"geo::Cloud<geo::Point>::release()\""))
+    fail_msg("json: no demangled function in:\n%s", r.output);
   hg_run_cleanup(&r);
 }
 

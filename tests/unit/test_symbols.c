@@ -1,7 +1,7 @@
 /*
  * test_symbols.c - what names a report's frames, on its own: the ELF
- * symbol reader, against this very program and against damaged copies of
- * it. It may not allocate.
+ * symbol reader (against this very program, and against damaged copies of
+ * it) and the C++ demangler. Neither may allocate.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "demangler.h"
 #include "elfsym.h"
 #include "os.h"
 
@@ -41,6 +42,39 @@ void *realloc(void *p, size_t n)
 {
   allocations++;
   return __libc_realloc(p, n);
+}
+
+static void demangles_cxx_names_without_allocating(void **state)
+{
+  (void)state;
+  static const struct {
+    const char *mangled, *readable;
+  } names[] = {
+    { "_ZN3geo5CloudINS_5PointEE7releaseEv", "geo::Cloud<geo::Point>::release()" },
+    { "_ZNSt6vectorIiSaIiEE9push_backERKi",
+      "std::vector<int, std::allocator<int> >::push_back(int const&)" },
+    { "_Z3fooPKcz", "foo(char const*, ...)" },
+    { "_ZN12_GLOBAL__N_14helpEv", "(anonymous namespace)::help()" },
+    { "_ZNK3geo5CloudIdE4sizeEv", "geo::Cloud<double>::size() const" },
+  };
+  static char out[256], longest[5000];
+  unsigned before = allocations;
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+    assert_true(hg_demangle(names[i].mangled, out, sizeof out));
+    assert_string_equal(out, names[i].readable);
+  }
+  /* Truncated to fit. */
+  assert_true(hg_demangle(names[0].mangled, out, 8));
+  assert_string_equal(out, "geo::Cl");
+  /* C names, garbage, and names too long to try are left alone. */
+  assert_false(hg_demangle("main", out, sizeof out));
+  assert_false(hg_demangle("_Z", out, sizeof out));
+  assert_false(hg_demangle("_ZN3geo5Cloud", out, sizeof out));
+  assert_false(hg_demangle("", out, sizeof out));
+  memset(longest, 'a', sizeof longest - 1);
+  memcpy(longest, "_Z4000", 6);
+  assert_false(hg_demangle(longest, out, sizeof out));
+  assert_int_equal(allocations, before);
 }
 
 __attribute__((noinline)) static int probe_function(int x)
@@ -146,6 +180,7 @@ static void survives_damaged_and_truncated_files(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
+    cmocka_unit_test(demangles_cxx_names_without_allocating),
     cmocka_unit_test(names_functions_only_where_their_symbols_cover),
     cmocka_unit_test(survives_damaged_and_truncated_files),
   };
