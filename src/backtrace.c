@@ -1,11 +1,11 @@
 /*
- * backtrace.c - libunwind capture; naming frames for reports.
+ * backtrace.c - libunwind capture; naming and locating frames for reports.
  *
  * Naming runs on the report path only. It allocates nothing: module files
- * are mapped read-only, and one thread at a time names frames, into
- * static storage, under a lock that a thread never waits for while it
- * holds it (it could only meet it again from a signal handler
- * interrupting a report, and then names nothing).
+ * are mapped read-only, addr2line runs in a child process, and one thread
+ * at a time names frames, into static storage, under a lock that a thread
+ * never waits for while it holds it (it could only meet it again from a
+ * signal handler interrupting a report, and then names nothing).
  */
 #define _GNU_SOURCE
 #define UNW_LOCAL_ONLY
@@ -29,6 +29,7 @@
 #include "options.h"
 #include "os.h"
 #include "runtime.h"
+#include "symbolizer.h"
 
 #define PATH_CAP 512
 
@@ -365,15 +366,110 @@ static const struct hg_elf *image_with(const struct module *m, const char *secti
   return e && hg_elf_has_section(e, section) ? e : NULL;
 }
 
+/* ---- source locations, found in batches and kept ---- */
+
+#define LOCATIONS 512u
+
+struct location {
+  uintptr_t ip;
+  uint32_t file; /* offset in location_files */
+  uint32_t line; /* 0: not found */
+};
+
+static struct location locations[LOCATIONS];
+static unsigned location_count;
+static char location_files[1 << 15];
+static uint32_t location_files_used;
+
+static const struct location *location_of(uintptr_t ip)
+{
+  for (unsigned i = 0; i < location_count; i++)
+    if (locations[i].ip == ip)
+      return &locations[i];
+  return NULL;
+}
+
+/* Room for a batch of frames, made by forgetting earlier reports' frames. */
+static void make_room(void)
+{
+  if (LOCATIONS - location_count < HG_MAX_FRAMES ||
+      sizeof location_files - location_files_used < HG_MAX_FRAMES * PATH_CAP) {
+    location_count = 0;
+    location_files_used = 0;
+  }
+}
+
+static void remember_location(uintptr_t ip, const char *file, unsigned line)
+{
+  size_t len = file ? hg_strlen(file) : 0;
+  len = len < PATH_CAP - 1 ? len : PATH_CAP - 1;
+  if (location_count == LOCATIONS || len + 1 > sizeof location_files - location_files_used)
+    return;
+  locations[location_count++] = (struct location){ ip, location_files_used, file ? line : 0 };
+  memcpy(location_files + location_files_used, file ? file : "", len);
+  location_files[location_files_used + len] = 0;
+  location_files_used += (uint32_t)len + 1;
+}
+
+struct batch {
+  uintptr_t ips[HG_MAX_FRAMES];
+  uint64_t vaddrs[HG_MAX_FRAMES];
+  size_t n;
+};
+
+static void note_location(size_t i, const char *file, unsigned line, void *arg)
+{
+  const struct batch *b = arg;
+  remember_location(b->ips[i], file, line);
+}
+
+/* Ask addr2line, once per module, where the frames not yet located are. */
+static void locate(const uintptr_t *ips, size_t n)
+{
+  struct link_map *maps[HG_MAX_FRAMES];
+  n = n < HG_MAX_FRAMES ? n : HG_MAX_FRAMES;
+  make_room();
+  for (size_t i = 0; i < n; i++) {
+    Dl_info info;
+    maps[i] = NULL;
+    if (!location_of(ips[i]) &&
+        !dladdr1((void *)(ips[i] - 1), &info, (void **)&maps[i], RTLD_DL_LINKMAP))
+      maps[i] = NULL;
+  }
+  for (size_t i = 0; i < n; i++) {
+    struct module m;
+    Dl_info info;
+    if (!maps[i] || location_of(ips[i]) || !module_of(ips[i], &m, &info))
+      continue;
+    struct link_map *map = maps[i];
+    struct batch b = { .n = 0 };
+    for (size_t j = i; j < n; j++) {
+      if (maps[j] == map && !location_of(ips[j]) && b.n < HG_MAX_FRAMES) {
+        b.ips[b.n] = ips[j];
+        b.vaddrs[b.n++] = ips[j] - m.bias;
+        maps[j] = NULL;
+      }
+    }
+    const char *path;
+    if (image_with(&m, ".debug_line", &path) || image_with(&m, ".zdebug_line", &path))
+      hg_symbolizer_locate(path, b.vaddrs, b.n, note_location, &b);
+    for (size_t j = 0; j < b.n; j++)
+      if (!location_of(b.ips[j]))
+        remember_location(b.ips[j], NULL, 0);
+  }
+}
+
 /* ---- frames ---- */
 
-/* One frame resolved: function, module, offsets. */
+/* One frame resolved: function, module, offsets, build id, source line. */
 struct frame {
   uintptr_t ip;
   char function[768];       /* empty when no symbol covers the address */
   uintptr_t function_offset;
   struct module module;     /* path empty when no module holds the address */
   uintptr_t module_offset;
+  char file[PATH_CAP];      /* empty when not located */
+  unsigned line;
 };
 
 static struct frame frame; /* under the naming lock */
@@ -408,9 +504,16 @@ static void resolve(uintptr_t ip, struct frame *fr)
   fr->module.path[0] = 0;
   fr->module.build_id_size = 0;
   fr->module_offset = 0;
+  fr->file[0] = 0;
+  fr->line = 0;
   if (module_of(ip, &fr->module, &info)) {
     fr->module_offset = ip - fr->module.bias;
     name_function(fr, &info);
+  }
+  const struct location *l = location_of(ip);
+  if (l && l->line) {
+    hg_strlcpy(fr->file, location_files + l->file, sizeof fr->file);
+    fr->line = l->line;
   }
 }
 
@@ -432,6 +535,12 @@ static void format_frame(struct hg_buf *out, size_t i, const struct frame *fr)
     hg_buf_str(out, "+");
     hg_buf_hex(out, fr->function_offset);
   }
+  if (fr->line) {
+    hg_buf_str(out, " ");
+    hg_buf_str(out, fr->file);
+    hg_buf_char(out, ':');
+    hg_buf_dec(out, fr->line);
+  }
   if (fr->module.path[0]) {
     hg_buf_str(out, " (");
     hg_buf_str(out, fr->module.path);
@@ -439,7 +548,22 @@ static void format_frame(struct hg_buf *out, size_t i, const struct frame *fr)
     hg_buf_hex(out, fr->module_offset);
     hg_buf_str(out, ")");
   }
+  if (fr->module.build_id_size) {
+    hg_buf_str(out, " (BuildId: ");
+    format_build_id(out, &fr->module);
+    hg_buf_str(out, ")");
+  }
   hg_buf_char(out, '\n');
+}
+
+/* Name the frames, or, for a thread already naming (a nested report), leave them bare. */
+static bool begin_naming(const uintptr_t *ips, size_t n)
+{
+  if (!naming_lock())
+    return false;
+  if (hg_options.symbolize)
+    locate(ips, n);
+  return true;
 }
 
 void hg_backtrace_format(struct hg_buf *out, const uintptr_t *ips, size_t n)
@@ -447,8 +571,7 @@ void hg_backtrace_format(struct hg_buf *out, const uintptr_t *ips, size_t n)
   n = hg_backtrace_shown(n);
   if (n == 0)
     hg_buf_str(out, "    (no frames)\n");
-  /* A thread already naming (a nested report) leaves the frames bare. */
-  bool naming = naming_lock();
+  bool naming = begin_naming(ips, n);
   for (size_t i = 0; i < n; i++) {
     if (naming)
       resolve(ips[i], &frame);
@@ -472,7 +595,7 @@ static void json_str_or_null(struct hg_buf *out, const char *key, const char *va
 void hg_backtrace_json(struct hg_buf *out, const uintptr_t *ips, size_t n)
 {
   n = hg_backtrace_shown(n);
-  bool naming = naming_lock();
+  bool naming = begin_naming(ips, n);
   hg_buf_char(out, '[');
   for (size_t i = 0; i < n; i++) {
     if (naming)
@@ -490,7 +613,14 @@ void hg_backtrace_json(struct hg_buf *out, const uintptr_t *ips, size_t n)
     hg_json_key(out, "build_id");
     hg_buf_char(out, '"');
     format_build_id(out, &frame.module);
-    hg_buf_str(out, "\"}");
+    hg_buf_char(out, '"');
+    json_str_or_null(out, "file", frame.file);
+    hg_json_key(out, "line");
+    if (frame.line)
+      hg_buf_dec(out, frame.line);
+    else
+      hg_buf_str(out, "null");
+    hg_buf_char(out, '}');
   }
   hg_buf_char(out, ']');
   if (naming)

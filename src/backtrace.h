@@ -1,15 +1,17 @@
 /*
- * backtrace.h - stack traces: captured with libunwind, named in reports.
+ * backtrace.h - stack traces: captured with libunwind, named and located
+ * in reports.
  *
  * Capture records raw return addresses only (cheap, no symbol lookup).
  * Formatting resolves each to its function and offset (the exported
  * symbol, or the symbol tables of the module's file, or of its separate
  * debug file, always checked against the symbol's size; C++ names
- * demangled) and its module:
- * absolute path, address in the module's own numbering (what addr2line
- * takes, also for a non-PIE program) and build id, so that a report can
- * be symbolised later and elsewhere. Frames inside libheapguard itself
- * are left out. Nothing here allocates.
+ * demangled), its source file and line (with addr2line in a child
+ * process, when the module has debug information and symbolize=1), and
+ * its module: absolute path, address in the module's own numbering (what
+ * addr2line takes, also for a non-PIE program) and build id, so that a
+ * report can be symbolised later and elsewhere. Frames inside
+ * libheapguard itself are left out. Nothing here allocates.
  */
 #ifndef HG_BACKTRACE_H
 #define HG_BACKTRACE_H
@@ -37,14 +39,14 @@ size_t hg_backtrace_shown(size_t n);
 
 /*
  * The first backtrace_frames frames of ips, one line each:
- *   #N 0xIP in FUNCTION+0xOFF (MODULE+0xOFF)
+ *   #N 0xIP in FUNCTION+0xOFF FILE:LINE (MODULE+0xOFF) (BuildId: HEX)
  * where each part after the address is there only when known.
  */
 void hg_backtrace_format(struct hg_buf *out, const uintptr_t *ips, size_t n);
 
 /*
  * The same frames as a JSON array of {ip, function, function_offset,
- * module, module_offset, build_id} (null where unknown).
+ * module, module_offset, build_id, file, line} (null where unknown).
  */
 void hg_backtrace_json(struct hg_buf *out, const uintptr_t *ips, size_t n);
 

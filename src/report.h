@@ -58,7 +58,7 @@ void hg_report_damaged_bytes(struct hg_buf *out, const struct heapguard_finding 
 /* How a block was allocated, in words: "malloc", "operator new[]", ... */
 const char *hg_kind_name(uint64_t kind);
 
-/* A JSON member key: [frames {ip, function, module, offsets, build_id}]. */
+/* A JSON member key: [frames {ip, function, module, offsets, build_id, file, line}]. */
 void hg_report_json_frames(struct hg_buf *out, const char *key, const uintptr_t *ips,
                            size_t n);
 void hg_report_init(void);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -438,6 +439,102 @@ static void frames_are_named_by_covering_symbols(void **state)
   hg_run_cleanup(&r);
 }
 
+/*
+ * A frame that has a source line reads "... FILE:LINE (MODULE+0xOFFSET)";
+ * module_offset is the start of "MODULE+0xOFFSET", the module in HG_PROGS_DIR.
+ */
+static void expect_line(const struct hg_run *r, const char *program, const char *file_line,
+                        const char *module_offset)
+{
+  char want[512];
+  snprintf(want, sizeof want, "tests/bugs/%s (%s/%s", file_line, HG_PROGS_DIR, module_offset);
+  if (!strstr(r->output, want))
+    fail_msg("%s: no '%s' in:\n%s", program, want, r->output);
+}
+
+/*
+ * With debug information, each frame gives its source file and line, as
+ * found by addr2line: in a signal handler (guard mode), in JSON, in a
+ * program that is not position-independent (whose module offsets are
+ * link-time addresses), and in a plugin opened by a relative path (whose
+ * module is named by its absolute path).
+ */
+static void reports_give_source_lines(void **state)
+{
+  (void)state;
+  static struct hg_run r;
+  run_test_program(&r, "overflow_1byte", NULL, NULL);
+  expect_line(&r, "overflow_1byte", "overflow_1byte.c:10", "overflow_1byte+0x");
+  expect_line(&r, "overflow_1byte", "overflow_1byte.c:6", "overflow_1byte+0x");
+  assert_non_null(strstr(r.output, "(BuildId: "));
+  hg_run_cleanup(&r);
+  run_test_program(&r, "guard_overflow_read", NULL, "guard_mode=all");
+  expect_line(&r, "guard_overflow_read", "guard_overflow_read.c:12", "guard_overflow_read+0x");
+  hg_run_cleanup(&r);
+  run_test_program(&r, "overflow_1byte_nopie", NULL, NULL);
+  expect_line(&r, "overflow_1byte_nopie", "overflow_1byte.c:10", "overflow_1byte_nopie+0x40");
+  hg_run_cleanup(&r);
+  run_test_program(&r, "overflow_1byte", NULL, "report_format=json");
+  if (!strstr(r.output, "tests/bugs/overflow_1byte.c\",\"line\":10}"))
+    fail_msg("JSON: no file and line in:\n%s", r.output);
+  hg_run_cleanup(&r);
+  char here[512];
+  assert_non_null(getcwd(here, sizeof here));
+  assert_int_equal(chdir(HG_PROGS_DIR), 0);
+  run_test_program(&r, "load_plugin", "./libbug_plugin.so", NULL);
+  assert_int_equal(chdir(here), 0);
+  expect_line(&r, "load_plugin", "lib/bug_plugin.c:10", "libbug_plugin.so+0x");
+  hg_run_cleanup(&r);
+}
+
+/*
+ * Run program with PATH set to path: its report must be whole (SUMMARY and
+ * the abort line) within seconds, and without any file:line.
+ */
+static void expect_report_without_lines(const char *program, const char *path,
+                                        const char *options)
+{
+  static struct hg_run r;
+  char *old = strdup(getenv("PATH"));
+  setenv("PATH", path, 1);
+  time_t start = time(NULL);
+  run_test_program(&r, program, NULL, options);
+  time_t took = time(NULL) - start;
+  setenv("PATH", old, 1);
+  free(old);
+  if (!WIFSIGNALED(r.status) || !strstr(r.output, "SUMMARY: heapguard: ") ||
+      !strstr(r.output, "==ABORTING") || strstr(r.output, ".c:") || took > 10)
+    fail_msg("%s with PATH=%s: status %#x after %lds, expected a whole report without "
+             "file:line:\n%s", program, path, r.status, (long)took, r.output);
+  hg_run_cleanup(&r);
+}
+
+/*
+ * Without addr2line, with one that hangs or talks nonsense, or with
+ * symbolize=0, reports are whole and have no file:line.
+ */
+static void symbolizer_failures_leave_reports_whole(void **state)
+{
+  (void)state;
+  char dir[] = "/tmp/hgpath.XXXXXX", tool[64], command[256];
+  assert_non_null(mkdtemp(dir));
+  snprintf(tool, sizeof tool, "%s/addr2line", dir);
+  expect_report_without_lines("overflow_1byte", dir, NULL);
+  FILE *f = fopen(tool, "w");
+  fputs("#!/bin/sh\nexec sleep 60\n", f);
+  fclose(f);
+  chmod(tool, 0755);
+  expect_report_without_lines("overflow_1byte", dir, NULL);
+  expect_report_without_lines("guard_overflow_read", dir, "guard_mode=all");
+  f = fopen(tool, "w");
+  fputs("#!/bin/sh\nprintf ':12\\n??:0\\nx.c:notanumber\\n\\n\\n%0999d\\n' 0\n", f);
+  fclose(f);
+  expect_report_without_lines("overflow_1byte", dir, NULL);
+  expect_report_without_lines("overflow_1byte", getenv("PATH"), "symbolize=0");
+  snprintf(command, sizeof command, "rm -rf %s", dir);
+  assert_int_equal(system(command), 0);
+}
+
 /* Each of a run's dumps must parse, and verify: the heap was sound. */
 static void expect_clean_dumps(const struct hg_run *r, int at_least)
 {
@@ -549,6 +646,8 @@ int main(void)
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(halt_on_error_0_collects_every_bug);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(refused_releases_are_not_leaks);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(frames_are_named_by_covering_symbols);
+  tests[n++] = (struct CMUnitTest)cmocka_unit_test(reports_give_source_lines);
+  tests[n++] = (struct CMUnitTest)cmocka_unit_test(symbolizer_failures_leave_reports_whole);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(program_output_is_kept);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(json_reports_parse);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(json_reports_of_every_kind_parse);

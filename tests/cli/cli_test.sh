@@ -291,16 +291,88 @@ case_inspect() {
   expect_status 2 "$status" "inspect of a truncated dump"
 }
 
-# symbolize: frames of a text report gain FILE:LINE from addr2line.
+# symbolize: frames of text and JSON reports gain FILE:LINE from addr2line,
+# from any directory, for a program that is not position-independent too,
+# and by build id or name when the binaries have moved; a frame that cannot
+# be placed says why.
 case_symbolize() {
-  run "$W/run" "$HG" --dumps "$W/dumps" -- "$HG_HEADER_SMASH"
+  local hs=$HG_HEADER_SMASH id
+  run "$W/help" "$HG" symbolize --help
+  expect_status 0 "$status" "symbolize --help"
+  expect_in "$W/help" "usage: heapguard symbolize [--search DIR]... [REPORT...]" "symbolize --help"
+  run "$W/missing" "$HG" symbolize "$W/no-such-report"
+  expect_status 2 "$status" "symbolize of a missing report"
+  expect_in "$W/missing" "cannot read $W/no-such-report" "symbolize of a missing report"
+  run "$W/bad" "$HG" symbolize --frobnicate
+  expect_status 2 "$status" "symbolize with an unknown option"
+
+  # A report without file:line (symbolize=0), symbolised from elsewhere.
+  run "$W/run" "$HG" -o symbolize=0 -o dump=0 -- "$hs"
   expect_in "$W/run" "in forge_next_header+" "header_smash report"
-  "$HG" symbolize "$W/run" >"$W/symbolized"
+  expect_not_in "$W/run" "header_smash.c:" "header_smash report with symbolize=0"
+  (cd / && "$HG" symbolize "$W/run") >"$W/symbolized"
   expect_status 0 $? "symbolize"
-  grep -qE "in forge_next_header\+0x[0-9a-f]+ \(.*header_smash\+0x[0-9a-f]+\) at .*header_smash\.c:[0-9]+" \
-    "$W/symbolized" || fail "symbolize: no file:line for forge_next_header"
+  grep -qE "in forge_next_header\+0x[0-9a-f]+ /.*tests/bugs/header_smash\.c:[0-9]+ \(/.*/header_smash\+0x[0-9a-f]+\) \(BuildId: [0-9a-f]+\)$" \
+    "$W/symbolized" || fail "symbolize: no file:line for forge_next_header: $(grep '#0' "$W/symbolized")"
   "$HG" symbolize <"$W/run" >"$W/from-stdin"
   cmp -s "$W/symbolized" "$W/from-stdin" || fail "symbolize: stdin and file differ"
+  # What the report placed itself is left as it is.
+  run "$W/placed" "$HG" -o dump=0 -- "$hs"
+  expect_in "$W/placed" "tests/bugs/header_smash.c:" "the report's own file:line"
+  "$HG" symbolize "$W/placed" >"$W/placed.symbolized"
+  cmp -s <(grep 'header_smash\.c:' "$W/placed") <(grep 'header_smash\.c:' "$W/placed.symbolized") ||
+    fail "symbolize changed frames the report had placed"
+
+  # JSON: "file" and "line" filled in, or "symbolize_error" said.
+  run "$W/json" "$HG" -o symbolize=0 -o dump=0 --json -- "$hs"
+  "$HG" symbolize "$W/json" >"$W/json.symbolized"
+  python3 - "$W/json.symbolized" <<'EOF' || fail "symbolize of a JSON report"
+import json, sys
+r = json.loads(open(sys.argv[1]).read().split("\n")[-2])
+top = r["backtrace"][0]
+assert top["function"] == "forge_next_header", top
+assert top["file"].endswith("tests/bugs/header_smash.c") and top["line"] > 0, top
+for f in r["backtrace"]:
+    assert isinstance(f["line"], int) or f["symbolize_error"], f
+EOF
+
+  # Not position-independent: module offsets are link-time addresses.
+  run "$W/nopie" "$HG" -o symbolize=0 -o dump=0 -- "$HG_BUGS/overflow_1byte_nopie"
+  "$HG" symbolize "$W/nopie" >"$W/nopie.symbolized"
+  expect_in "$W/nopie.symbolized" "tests/bugs/overflow_1byte.c:10 (" "symbolize, not PIE"
+
+  # Binaries moved or deleted since the report: by name, by build id.
+  mkdir -p "$W/moved" "$W/elsewhere"
+  cp "$hs" "$W/moved/hs"
+  run "$W/moved.run" "$HG" -o symbolize=0 -o dump=0 -- "$W/moved/hs"
+  id=$(readelf -n "$W/moved/hs" | sed -n 's/.*Build ID: //p')
+  [ -n "$id" ] || { fail "no build id in $W/moved/hs"; return; }
+  mkdir -p "$W/debug/.build-id/${id:0:2}"
+  objcopy --only-keep-debug "$W/moved/hs" "$W/debug/.build-id/${id:0:2}/${id:2}.debug"
+  mv "$W/moved/hs" "$W/elsewhere/hs"
+  "$HG" symbolize "$W/moved.run" >"$W/moved.none"
+  expect_in "$W/moved.none" "[no file:line: $W/moved/hs not found (build id $id); try --search DIR]" \
+    "symbolize of a moved binary says why"
+  "$HG" symbolize --search "$W/elsewhere" "$W/moved.run" >"$W/moved.by-name"
+  expect_in "$W/moved.by-name" "tests/bugs/header_smash.c:" "symbolize --search, by name"
+  rm "$W/elsewhere/hs"
+  "$HG" symbolize --search "$W/debug" "$W/moved.run" >"$W/moved.by-id"
+  expect_in "$W/moved.by-id" "tests/bugs/header_smash.c:" "symbolize --search, by build id"
+  cp "$HG_BUGS/overflow_1byte" "$W/moved/hs"
+  "$HG" symbolize "$W/moved.run" >"$W/moved.other"
+  expect_in "$W/moved.other" "[no file:line: $W/moved/hs is not the build of the report" \
+    "symbolize with another build at the module's path"
+
+  # Stripped: the report names modules and offsets only; symbolize says why.
+  cp "$hs" "$W/stripped"
+  strip "$W/stripped"
+  run "$W/stripped.run" "$HG" -o dump=0 -- "$W/stripped"
+  expect_in "$W/stripped.run" "SUMMARY: heapguard: metadata-corruption in ($W/stripped+0x" \
+    "the report of a stripped program"
+  expect_not_in "$W/stripped.run" "header_smash.c:" "the report of a stripped program"
+  "$HG" symbolize "$W/stripped.run" >"$W/stripped.symbolized"
+  expect_in "$W/stripped.symbolized" "[no file:line: no debug information for this address in $W/stripped]" \
+    "symbolize of a stripped program"
 }
 
 # A program's output through a pipe, and a file it wrote through stdio,
