@@ -10,18 +10,33 @@
 
 void output_lib_linked(void);
 
-NOINLINE static void make_bug(const char *bug)
+NOINLINE static void free_twice(void)
 {
   char *p = opaque(malloc(13));
-  if (strcmp(bug, "double-free") == 0) {
-    free(p);
-    free(opaque(p));
-  } else if (strcmp(bug, "overflow") == 0) {
-    clobber(p + 13);
-    free(p);
-  } else if (strcmp(bug, "leak") != 0) {
-    free(p);
-  }
+  free(p);
+  free(opaque(p));
+}
+
+NOINLINE static void overflow(void)
+{
+  char *p = opaque(malloc(13));
+  clobber(p + 13);
+  free(p);
+}
+
+NOINLINE static void leak(void)
+{
+  opaque(malloc(13));
+}
+
+NOINLINE static void make_bug(const char *bug)
+{
+  if (strcmp(bug, "double-free") == 0)
+    free_twice();
+  else if (strcmp(bug, "overflow") == 0)
+    overflow();
+  else if (strcmp(bug, "leak") == 0)
+    leak();
 }
 
 int main(int argc, char **argv)
