@@ -4,7 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(cmake make gcc g++ pkg-config libunwind-dev libcmocka-dev python3)
+# libiberty-dev: the C++ demangler linked in (src/demangler.h); binutils:
+# addr2line, which gives reports their file:line (src/symbolizer.h), and
+# readelf, objcopy and strip for the tests of heapguard symbolize.
+packages=(cmake make gcc g++ pkg-config libunwind-dev libiberty-dev binutils libcmocka-dev python3)
 if [ "${HEAPGUARD_TEST_PACKAGES:-0}" = 1 ] && [ -f tests/real/packages.txt ]; then
   while read -r pkg; do
     [ -n "$pkg" ] && [ "${pkg#\#}" = "$pkg" ] && packages+=("$pkg")

@@ -1,9 +1,11 @@
 /*
- * backtrace.c - libunwind capture and symbolisation.
+ * backtrace.c - libunwind capture; naming and locating frames for reports.
  *
- * Called only from the report path, where the thread is flagged as
- * reentered so that any allocation libunwind makes is served from scratch
- * memory rather than from the heap that is being reported on.
+ * Naming runs on the report path only. It allocates nothing: module files
+ * are mapped read-only, addr2line runs in a child process, and one thread
+ * at a time names frames, into static storage, under a lock that a thread
+ * never waits for while it holds it (it could only meet it again from a
+ * signal handler interrupting a report, and then names nothing).
  */
 #define _GNU_SOURCE
 #define UNW_LOCAL_ONLY
@@ -13,15 +15,29 @@
 #include <elf.h>
 #include <libunwind.h>
 #include <link.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <unistd.h>
 
+#include "config.h"
+#include "demangler.h"
+#include "elfsym.h"
+#include "options.h"
+#include "os.h"
 #include "runtime.h"
+#include "symbolizer.h"
+
+#define PATH_CAP 512
 
 static uintptr_t self_base;
 static uintptr_t self_start, self_end; /* our executable segment */
-static char program_path[512];
+static char program_path[PATH_CAP];
+/* Load biases of the C library and the dynamic loader, for summaries. */
+static uintptr_t libc_bias, loader_bias;
 static uint8_t build_id[20];
 static size_t build_id_size;
 
@@ -73,8 +89,12 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
 void hg_backtrace_init(void)
 {
   Dl_info info;
+  struct link_map *libc = NULL;
   if (dladdr((void *)hg_backtrace_init, &info))
     self_base = (uintptr_t)info.dli_fbase;
+  if (dladdr1((void *)&fclose, &info, (void **)&libc, RTLD_DL_LINKMAP) && libc)
+    libc_bias = libc->l_addr;
+  loader_bias = getauxval(AT_BASE);
   ssize_t n = readlink("/proc/self/exe", program_path, sizeof program_path - 1);
   program_path[n > 0 ? n : 0] = 0;
   dl_iterate_phdr(find_self, NULL);
@@ -131,93 +151,517 @@ size_t hg_backtrace_capture(uintptr_t *ips, size_t max)
   return n;
 }
 
-/* Name the function containing ip - 1 (the call, not the return address). */
-static bool function_of(uintptr_t ip, char *name, size_t cap, unw_word_t *off)
+size_t hg_backtrace_shown(size_t n)
 {
-  unw_context_t uc;
-  unw_cursor_t cursor;
-  if (unw_getcontext(&uc) != 0 || unw_init_local(&cursor, &uc) != 0)
-    return false;
-  if (unw_set_reg(&cursor, UNW_REG_IP, ip - 1) != 0)
-    return false;
-  if (unw_get_proc_name(&cursor, name, cap, off) != 0)
-    return false;
-  *off += 1;
+  return n < hg_options.backtrace_frames ? n : hg_options.backtrace_frames;
+}
+
+/* ---- one thread names frames at a time ---- */
+
+static _Atomic pid_t naming_owner;
+
+/* False only when this thread already holds the lock. */
+static bool naming_lock(void)
+{
+  pid_t me = hg_os_gettid(), expected = 0;
+  while (!atomic_compare_exchange_weak(&naming_owner, &expected, me)) {
+    if (expected == me)
+      return false;
+    expected = 0;
+    sched_yield();
+  }
   return true;
 }
 
-struct build_id_query {
-  uintptr_t base;
-  struct hg_frame *frame;
+static void naming_unlock(void)
+{
+  atomic_store(&naming_owner, 0);
+}
+
+/* ---- modules ---- */
+
+/* A loaded module, as a frame names it. */
+struct module {
+  struct link_map *map;
+  uintptr_t bias;           /* ip - bias: the address in the file's own numbering */
+  char path[PATH_CAP];      /* absolute */
+  uint8_t build_id[20];
+  size_t build_id_size;
 };
+
+static const char *parse_hex(const char *p, uintptr_t *v)
+{
+  for (*v = 0;; p++) {
+    unsigned d;
+    if (*p >= '0' && *p <= '9')
+      d = (unsigned)(*p - '0');
+    else if (*p >= 'a' && *p <= 'f')
+      d = (unsigned)(*p - 'a' + 10);
+    else
+      return p;
+    *v = *v << 4 | d;
+  }
+}
+
+/* One line of /proc/self/maps: "lo-hi perms offset dev inode path". */
+static bool maps_line_names(const char *line, uintptr_t addr, char *path, size_t cap)
+{
+  uintptr_t lo, hi;
+  const char *p = parse_hex(line, &lo);
+  if (*p++ != '-')
+    return false;
+  p = parse_hex(p, &hi);
+  if (addr < lo || addr >= hi)
+    return false;
+  for (int field = 0; field < 4; field++) {
+    while (*p == ' ')
+      p++;
+    while (*p && *p != ' ')
+      p++;
+  }
+  while (*p == ' ')
+    p++;
+  if (*p != '/')
+    return false;
+  hg_strlcpy(path, p, cap);
+  return true;
+}
+
+/* The absolute path of the file mapped at addr, as the kernel names it. */
+static bool mapped_path(uintptr_t addr, char *path, size_t cap)
+{
+  static char buf[4096], line[PATH_CAP + 128];
+  int fd = hg_os_open_read("/proc/self/maps");
+  if (fd < 0)
+    return false;
+  size_t used = 0;
+  bool found = false;
+  ssize_t n;
+  while (!found && (n = hg_os_read(fd, buf, sizeof buf)) > 0) {
+    for (ssize_t i = 0; i < n && !found; i++) {
+      if (buf[i] != '\n') {
+        if (used < sizeof line - 1)
+          line[used++] = buf[i];
+        continue;
+      }
+      line[used] = 0;
+      used = 0;
+      found = maps_line_names(line, addr, path, cap);
+    }
+  }
+  hg_os_close(fd);
+  return found;
+}
 
 static int find_module_build_id(struct dl_phdr_info *info, size_t size, void *arg)
 {
   (void)size;
-  struct build_id_query *q = arg;
-  if (info->dlpi_addr != q->base)
+  struct module *m = arg;
+  if (info->dlpi_addr != m->map->l_addr || info->dlpi_name != m->map->l_name)
     return 0;
-  q->frame->build_id_size =
-    read_build_id(info, q->frame->build_id, sizeof q->frame->build_id);
+  m->build_id_size = read_build_id(info, m->build_id, sizeof m->build_id);
   return 1;
 }
 
-void hg_backtrace_resolve(uintptr_t ip, struct hg_frame *fr)
+/* The module holding the call before return address ip; info gets dladdr's symbol. */
+static bool module_of(uintptr_t ip, struct module *m, Dl_info *info)
 {
-  unw_word_t off = 0;
-  Dl_info info;
-  fr->ip = ip;
-  fr->has_function = function_of(ip, fr->function, sizeof fr->function, &off);
-  fr->function_offset = off;
-  fr->module = NULL;
-  fr->module_offset = 0;
-  fr->build_id_size = 0;
-  if (dladdr((void *)(ip - 1), &info)) {
-    fr->module = info.dli_fname && info.dli_fname[0] ? info.dli_fname : program_path;
-    fr->module_offset = ip - (uintptr_t)info.dli_fbase;
-    struct build_id_query q = { (uintptr_t)info.dli_fbase, fr };
-    dl_iterate_phdr(find_module_build_id, &q);
+  m->map = NULL;
+  if (!dladdr1((void *)(ip - 1), info, (void **)&m->map, RTLD_DL_LINKMAP) || !m->map)
+    return false;
+  m->bias = m->map->l_addr;
+  const char *name = m->map->l_name && m->map->l_name[0] ? m->map->l_name : program_path;
+  /* dlopen("./x.so") and relative LD_LIBRARY_PATH entries leave relative names. */
+  if (name[0] == '/' || !mapped_path(ip - 1, m->path, sizeof m->path))
+    hg_strlcpy(m->path, name, sizeof m->path);
+  m->build_id_size = 0;
+  dl_iterate_phdr(find_module_build_id, m);
+  return true;
+}
+
+static bool is_runtime(const struct module *m)
+{
+  return m->bias && (m->bias == libc_bias || m->bias == loader_bias);
+}
+
+/* ---- module files, mapped and kept ---- */
+
+#define IMAGES 4u
+
+struct image {
+  char path[PATH_CAP];
+  const void *map;
+  size_t size;
+  bool parsed;
+  struct hg_elf elf;
+  uint8_t build_id[20];
+  size_t build_id_size;
+};
+
+static struct image images[IMAGES];
+static unsigned next_image;
+
+/*
+ * The image's ELF, when it is the module's build: a file rebuilt since it
+ * was loaded would name the wrong functions.
+ */
+static const struct hg_elf *if_module_build(const struct image *im, const struct module *m)
+{
+  bool same = !m->build_id_size || (im->build_id_size == m->build_id_size &&
+                                    memcmp(im->build_id, m->build_id, m->build_id_size) == 0);
+  return im->parsed && same ? &im->elf : NULL;
+}
+
+/* The ELF file at path, mapped (and kept), if it is module m's build; else NULL. */
+static const struct hg_elf *image(const char *path, const struct module *m)
+{
+  for (unsigned i = 0; i < IMAGES; i++)
+    if (images[i].map && strcmp(images[i].path, path) == 0)
+      return if_module_build(&images[i], m);
+  size_t size;
+  const void *map = hg_os_map_file(path, &size);
+  if (!map)
+    return NULL;
+  struct image *im = &images[next_image++ % IMAGES];
+  if (im->map)
+    hg_os_unmap((void *)im->map, im->size);
+  *im = (struct image){ .map = map, .size = size };
+  hg_strlcpy(im->path, path, sizeof im->path);
+  im->parsed = hg_elf_parse(&im->elf, map, size);
+  if (im->parsed)
+    im->build_id_size = hg_elf_build_id(&im->elf, im->build_id, sizeof im->build_id);
+  return if_module_build(im, m);
+}
+
+/* Where separate debug information is installed: /usr/lib/debug/.build-id/xx/yyyy.debug. */
+static bool debug_file_path(const struct module *m, char *path, size_t cap)
+{
+  if (!m->build_id_size)
+    return false;
+  struct hg_buf b = { path, 0, cap - 1 };
+  hg_buf_str(&b, "/usr/lib/debug/.build-id/");
+  for (size_t i = 0; i < m->build_id_size; i++) {
+    hg_buf_hex_byte(&b, m->build_id[i]);
+    if (i == 0)
+      hg_buf_char(&b, '/');
+  }
+  hg_buf_str(&b, ".debug");
+  path[b.len] = 0;
+  return b.len < cap - 1;
+}
+
+/* The module's own file when it has section name, else its debug file's. */
+static const struct hg_elf *image_with(const struct module *m, const char *section,
+                                       const char **path)
+{
+  static char debug[PATH_CAP];
+  const struct hg_elf *e = image(m->path, m);
+  *path = m->path;
+  if (e && hg_elf_has_section(e, section))
+    return e;
+  if (!debug_file_path(m, debug, sizeof debug))
+    return NULL;
+  e = image(debug, m);
+  *path = debug;
+  return e && hg_elf_has_section(e, section) ? e : NULL;
+}
+
+/* ---- source locations, found in batches and kept ---- */
+
+#define LOCATIONS 512u
+
+struct location {
+  uintptr_t ip;
+  uint32_t file; /* offset in location_files */
+  uint32_t line; /* 0: not found */
+};
+
+static struct location locations[LOCATIONS];
+static unsigned location_count;
+static char location_files[1 << 15];
+static uint32_t location_files_used;
+
+static const struct location *location_of(uintptr_t ip)
+{
+  for (unsigned i = 0; i < location_count; i++)
+    if (locations[i].ip == ip)
+      return &locations[i];
+  return NULL;
+}
+
+/* Room for a batch of frames, made by forgetting earlier reports' frames. */
+static void make_room(void)
+{
+  if (LOCATIONS - location_count < HG_MAX_FRAMES ||
+      sizeof location_files - location_files_used < HG_MAX_FRAMES * PATH_CAP) {
+    location_count = 0;
+    location_files_used = 0;
   }
 }
 
-static void format_frame(struct hg_buf *out, size_t i, uintptr_t ip)
+static void remember_location(uintptr_t ip, const char *file, unsigned line)
 {
-  struct hg_frame fr;
-  hg_backtrace_resolve(ip, &fr);
+  size_t len = file ? hg_strlen(file) : 0;
+  len = len < PATH_CAP - 1 ? len : PATH_CAP - 1;
+  if (location_count == LOCATIONS || len + 1 > sizeof location_files - location_files_used)
+    return;
+  locations[location_count++] = (struct location){ ip, location_files_used, file ? line : 0 };
+  memcpy(location_files + location_files_used, file ? file : "", len);
+  location_files[location_files_used + len] = 0;
+  location_files_used += (uint32_t)len + 1;
+}
+
+struct batch {
+  uintptr_t ips[HG_MAX_FRAMES];
+  uint64_t vaddrs[HG_MAX_FRAMES];
+  size_t n;
+};
+
+static void note_location(size_t i, const char *file, unsigned line, void *arg)
+{
+  const struct batch *b = arg;
+  remember_location(b->ips[i], file, line);
+}
+
+/* Ask addr2line, once per module, where the frames not yet located are. */
+static void locate(const uintptr_t *ips, size_t n)
+{
+  struct link_map *maps[HG_MAX_FRAMES];
+  n = n < HG_MAX_FRAMES ? n : HG_MAX_FRAMES;
+  make_room();
+  for (size_t i = 0; i < n; i++) {
+    Dl_info info;
+    maps[i] = NULL;
+    if (!location_of(ips[i]) &&
+        !dladdr1((void *)(ips[i] - 1), &info, (void **)&maps[i], RTLD_DL_LINKMAP))
+      maps[i] = NULL;
+  }
+  for (size_t i = 0; i < n; i++) {
+    struct module m;
+    Dl_info info;
+    if (!maps[i] || location_of(ips[i]) || !module_of(ips[i], &m, &info))
+      continue;
+    struct link_map *map = maps[i];
+    struct batch b = { .n = 0 };
+    for (size_t j = i; j < n; j++) {
+      if (maps[j] == map && !location_of(ips[j]) && b.n < HG_MAX_FRAMES) {
+        b.ips[b.n] = ips[j];
+        b.vaddrs[b.n++] = ips[j] - m.bias;
+        maps[j] = NULL;
+      }
+    }
+    const char *path;
+    if (image_with(&m, ".debug_line", &path) || image_with(&m, ".zdebug_line", &path))
+      hg_symbolizer_locate(path, b.vaddrs, b.n, note_location, &b);
+    for (size_t j = 0; j < b.n; j++)
+      if (!location_of(b.ips[j]))
+        remember_location(b.ips[j], NULL, 0);
+  }
+}
+
+/* ---- frames ---- */
+
+/* One frame resolved: function, module, offsets, build id, source line. */
+struct frame {
+  uintptr_t ip;
+  char function[768];       /* empty when no symbol covers the address */
+  uintptr_t function_offset;
+  struct module module;     /* path empty when no module holds the address */
+  uintptr_t module_offset;
+  char file[PATH_CAP];      /* empty when not located */
+  unsigned line;
+};
+
+static struct frame frame; /* under the naming lock */
+
+/* The function whose symbol covers the call: the exported one, else the symbol tables. */
+static void name_function(struct frame *fr, const Dl_info *info)
+{
+  const char *name = info->dli_sname;
+  uintptr_t start = (uintptr_t)info->dli_saddr;
+  if (!name || !start) {
+    const char *path;
+    uint64_t value = 0;
+    const struct hg_elf *e = image_with(&fr->module, ".symtab", &path);
+    if (!e)
+      e = image(fr->module.path, &fr->module); /* its .dynsym */
+    name = e ? hg_elf_function_at(e, fr->ip - 1 - fr->module.bias, &value) : NULL;
+    start = (uintptr_t)value + fr->module.bias;
+  }
+  if (!name)
+    return;
+  if (!hg_demangle(name, fr->function, sizeof fr->function))
+    hg_strlcpy(fr->function, name, sizeof fr->function);
+  fr->function_offset = fr->ip - start;
+}
+
+static void resolve(uintptr_t ip, struct frame *fr)
+{
+  Dl_info info;
+  fr->ip = ip;
+  fr->function[0] = 0;
+  fr->function_offset = 0;
+  fr->module.path[0] = 0;
+  fr->module.build_id_size = 0;
+  fr->module_offset = 0;
+  fr->file[0] = 0;
+  fr->line = 0;
+  if (module_of(ip, &fr->module, &info)) {
+    fr->module_offset = ip - fr->module.bias;
+    name_function(fr, &info);
+  }
+  const struct location *l = location_of(ip);
+  if (l && l->line) {
+    hg_strlcpy(fr->file, location_files + l->file, sizeof fr->file);
+    fr->line = l->line;
+  }
+}
+
+static void format_build_id(struct hg_buf *out, const struct module *m)
+{
+  for (size_t k = 0; k < m->build_id_size; k++)
+    hg_buf_hex_byte(out, m->build_id[k]);
+}
+
+static void format_frame(struct hg_buf *out, size_t i, const struct frame *fr)
+{
   hg_buf_str(out, "    #");
   hg_buf_dec(out, i);
   hg_buf_str(out, " ");
-  hg_buf_hex(out, ip);
-  if (fr.has_function) {
+  hg_buf_hex(out, fr->ip);
+  if (fr->function[0]) {
     hg_buf_str(out, " in ");
-    hg_buf_str(out, fr.function);
+    hg_buf_str(out, fr->function);
     hg_buf_str(out, "+");
-    hg_buf_hex(out, fr.function_offset);
+    hg_buf_hex(out, fr->function_offset);
   }
-  if (fr.module) {
+  if (fr->line) {
+    hg_buf_str(out, " ");
+    hg_buf_str(out, fr->file);
+    hg_buf_char(out, ':');
+    hg_buf_dec(out, fr->line);
+  }
+  if (fr->module.path[0]) {
     hg_buf_str(out, " (");
-    hg_buf_str(out, fr.module);
+    hg_buf_str(out, fr->module.path);
     hg_buf_str(out, "+");
-    hg_buf_hex(out, fr.module_offset);
+    hg_buf_hex(out, fr->module_offset);
+    hg_buf_str(out, ")");
+  }
+  if (fr->module.build_id_size) {
+    hg_buf_str(out, " (BuildId: ");
+    format_build_id(out, &fr->module);
     hg_buf_str(out, ")");
   }
   hg_buf_char(out, '\n');
 }
 
-void hg_backtrace_format(struct hg_buf *out, const uintptr_t *ips, size_t n)
+/* Name the frames, or, for a thread already naming (a nested report), leave them bare. */
+static bool begin_naming(const uintptr_t *ips, size_t n)
 {
-  if (n == 0)
-    hg_buf_str(out, "    (no frames)\n");
-  for (size_t i = 0; i < n; i++)
-    format_frame(out, i, ips[i]);
+  if (!naming_lock())
+    return false;
+  if (hg_options.symbolize)
+    locate(ips, n);
+  return true;
 }
 
-void hg_backtrace_first_function(struct hg_buf *out, const uintptr_t *ips, size_t n)
+void hg_backtrace_format(struct hg_buf *out, const uintptr_t *ips, size_t n)
 {
-  char name[256];
-  unw_word_t off;
-  if (n && function_of(ips[0], name, sizeof name, &off))
-    hg_buf_str(out, name);
+  n = hg_backtrace_shown(n);
+  if (n == 0)
+    hg_buf_str(out, "    (no frames)\n");
+  bool naming = begin_naming(ips, n);
+  for (size_t i = 0; i < n; i++) {
+    if (naming)
+      resolve(ips[i], &frame);
+    else
+      frame = (struct frame){ .ip = ips[i] };
+    format_frame(out, i, &frame);
+  }
+  if (naming)
+    naming_unlock();
+}
+
+static void json_str_or_null(struct hg_buf *out, const char *key, const char *value)
+{
+  hg_json_key(out, key);
+  if (value[0])
+    hg_json_str(out, value);
   else
+    hg_buf_str(out, "null");
+}
+
+void hg_backtrace_json(struct hg_buf *out, const uintptr_t *ips, size_t n)
+{
+  n = hg_backtrace_shown(n);
+  bool naming = begin_naming(ips, n);
+  hg_buf_char(out, '[');
+  for (size_t i = 0; i < n; i++) {
+    if (naming)
+      resolve(ips[i], &frame);
+    else
+      frame = (struct frame){ .ip = ips[i] };
+    if (i)
+      hg_buf_char(out, ',');
+    hg_buf_char(out, '{');
+    hg_json_hex(out, "ip", frame.ip);
+    json_str_or_null(out, "function", frame.function);
+    hg_json_dec(out, "function_offset", frame.function_offset);
+    json_str_or_null(out, "module", frame.module.path);
+    hg_json_hex(out, "module_offset", frame.module_offset);
+    hg_json_key(out, "build_id");
+    hg_buf_char(out, '"');
+    format_build_id(out, &frame.module);
+    hg_buf_char(out, '"');
+    json_str_or_null(out, "file", frame.file);
+    hg_json_key(out, "line");
+    if (frame.line)
+      hg_buf_dec(out, frame.line);
+    else
+      hg_buf_str(out, "null");
+    hg_buf_char(out, '}');
+  }
+  hg_buf_char(out, ']');
+  if (naming)
+    naming_unlock();
+}
+
+size_t hg_backtrace_summary_frame(const uintptr_t *ips, size_t n)
+{
+  if (!naming_lock())
+    return 0;
+  size_t chosen = 0;
+  for (size_t i = 0; i < n; i++) {
+    struct module m;
+    Dl_info info;
+    if (!module_of(ips[i], &m, &info) || !is_runtime(&m)) {
+      chosen = i;
+      break;
+    }
+  }
+  naming_unlock();
+  return chosen;
+}
+
+void hg_backtrace_summary_name(struct hg_buf *out, const uintptr_t *ips, size_t n)
+{
+  size_t i = n ? hg_backtrace_summary_frame(ips, n) : 0;
+  if (!n || !naming_lock()) {
     hg_buf_str(out, "<unknown>");
+    return;
+  }
+  resolve(ips[i], &frame);
+  if (frame.function[0]) {
+    hg_buf_str(out, frame.function);
+  } else if (frame.module.path[0]) {
+    hg_buf_str(out, "(");
+    hg_buf_str(out, frame.module.path);
+    hg_buf_str(out, "+");
+    hg_buf_hex(out, frame.module_offset);
+    hg_buf_str(out, ")");
+  } else {
+    hg_buf_str(out, "<unknown>");
+  }
+  naming_unlock();
 }

@@ -1,11 +1,17 @@
 /*
- * backtrace.h - stack traces with libunwind.
+ * backtrace.h - stack traces: captured with libunwind, named and located
+ * in reports.
  *
- * Capture records raw return addresses only (cheap, no symbol lookup);
- * formatting resolves them to function+offset (libunwind reads the ELF
- * symbol tables, so static functions of the program are named too) and
- * module+offset (so a stripped binary's report can be symbolised later).
- * Frames inside libheapguard itself are left out.
+ * Capture records raw return addresses only (cheap, no symbol lookup).
+ * Formatting resolves each to its function and offset (the exported
+ * symbol, or the symbol tables of the module's file, or of its separate
+ * debug file, always checked against the symbol's size; C++ names
+ * demangled), its source file and line (with addr2line in a child
+ * process, when the module has debug information and symbolize=1), and
+ * its module: absolute path, address in the module's own numbering (what
+ * addr2line takes, also for a non-PIE program) and build id, so that a
+ * report can be symbolised later and elsewhere. Frames inside
+ * libheapguard itself are left out. Nothing here allocates.
  */
 #ifndef HG_BACKTRACE_H
 #define HG_BACKTRACE_H
@@ -27,24 +33,32 @@ size_t hg_backtrace_capture(uintptr_t *ips, size_t max);
  * handler's frames and the kernel's signal frame.
  */
 void hg_backtrace_start_at(uintptr_t pc);
+
+/* How many of n frames a report shows: at most backtrace_frames. */
+size_t hg_backtrace_shown(size_t n);
+
+/*
+ * The first backtrace_frames frames of ips, one line each:
+ *   #N 0xIP in FUNCTION+0xOFF FILE:LINE (MODULE+0xOFF) (BuildId: HEX)
+ * where each part after the address is there only when known.
+ */
 void hg_backtrace_format(struct hg_buf *out, const uintptr_t *ips, size_t n);
 
-/* One frame resolved: function, module, offsets and the module's build id. */
-struct hg_frame {
-  uintptr_t ip;
-  bool has_function;
-  char function[160];
-  uintptr_t function_offset;
-  const char *module;      /* NULL when no module contains ip */
-  uintptr_t module_offset;
-  uint8_t build_id[20];
-  size_t build_id_size;
-};
+/*
+ * The same frames as a JSON array of {ip, function, function_offset,
+ * module, module_offset, build_id, file, line} (null where unknown).
+ */
+void hg_backtrace_json(struct hg_buf *out, const uintptr_t *ips, size_t n);
 
-void hg_backtrace_resolve(uintptr_t ip, struct hg_frame *fr);
+/*
+ * The frame a summary names: the first that is the program's own, past
+ * frames in the C library or the dynamic loader (a bug found in a free()
+ * that libc made for the program); the first frame when all are libc's.
+ */
+size_t hg_backtrace_summary_frame(const uintptr_t *ips, size_t n);
 
-/* Function name of the first frame, for the report's summary line. */
-void hg_backtrace_first_function(struct hg_buf *out, const uintptr_t *ips, size_t n);
+/* That frame's function, or (MODULE+0xOFF) when it has no name. */
+void hg_backtrace_summary_name(struct hg_buf *out, const uintptr_t *ips, size_t n);
 
 /* Path of the running program, and the build id of libheapguard.so. */
 const char *hg_program_path(void);

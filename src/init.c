@@ -11,6 +11,7 @@
 #include "backtrace.h"
 #include "dump.h"
 #include "fault.h"
+#include "flush.h"
 #include "heap.h"
 #include "leaks.h"
 #include "options.h"
@@ -108,9 +109,12 @@ __attribute__((constructor(101))) static void heapguard_constructor(void)
 }
 
 /*
- * At exit, after the program's own destructors (the preloaded library is
- * finalised last): the optional whole-heap check, the leak report, and the
- * summary of the reports a halt_on_error=0 run made.
+ * At exit, after the program's own destructors (a preloaded library is
+ * finalised right after the program, before the libraries it loaded): the
+ * optional whole-heap check, the leak report, and the summary of the
+ * reports a halt_on_error=0 run made. Destructors of other libraries and
+ * libc's writing out of stdio still follow; a failing status is set only
+ * after them (flush.h).
  */
 __attribute__((destructor(101))) static void heapguard_destructor(void)
 {
@@ -124,14 +128,12 @@ __attribute__((destructor(101))) static void heapguard_destructor(void)
   uint64_t leaked = 0;
   if (hg_options.leaks) {
     hg_tls_reentered = true;
-    int fd = hg_report_open_log();
-    leaked = hg_leaks_report(fd);
-    if (fd != 2)
-      hg_os_close(fd);
+    leaked = hg_leaks_report();
     hg_tls_reentered = false;
   }
   hg_report_exit_summary();
   /* A run that went on after reports (halt_on_error=0) must still fail. */
   if (leaked || hg_report_count())
-    hg_os_exit(hg_options.exit_code ? (int)hg_options.exit_code : HG_FAILED_EXIT_CODE);
+    hg_exit_status_at_end(hg_options.exit_code ? (int)hg_options.exit_code
+                                               : HG_FAILED_EXIT_CODE);
 }

@@ -211,7 +211,7 @@ static void group_json(struct hg_buf *out, const struct group *g)
 
 static char text[1 << 17];
 
-static void write_report(int fd)
+static void write_report(void)
 {
   bool json = hg_options.report_format == HG_REPORT_JSON;
   struct hg_buf out = HG_BUF(text);
@@ -260,10 +260,12 @@ static void write_report(int fd)
     hg_buf_dec(&out, total_blocks);
     hg_buf_str(&out, " allocations\n");
   }
+  int fd = hg_report_open_log();
   hg_report_write(fd, out.p, out.len);
+  hg_report_close_log(fd);
 }
 
-uint64_t hg_leaks_report(int fd)
+uint64_t hg_leaks_report(void)
 {
   hg_heap_for_each_used(count_block, NULL);
   if (!live_cap)
@@ -276,9 +278,10 @@ uint64_t hg_leaks_report(int fd)
   dl_iterate_phdr(scan_module, NULL);
   scan_stack();
   for (size_t i = 0; i < live_count; i++)
-    if (!live[i].marked && !allocated_by_loader(live[i].stack))
+    if (!live[i].marked && !allocated_by_loader(live[i].stack) &&
+        !hg_report_kept(live[i].start, live[i].end, live[i].stack))
       group_leak(&live[i]);
   if (total_blocks)
-    write_report(fd);
+    write_report();
   return total_blocks;
 }

@@ -12,7 +12,10 @@
 
 #include <stdint.h>
 
-/* Report the leaks to fd; returns the number of blocks leaked. */
-uint64_t hg_leaks_report(int fd);
+/*
+ * Report the leaks where reports go (opening log_path's file only when
+ * there are leaks); returns the number of blocks leaked.
+ */
+uint64_t hg_leaks_report(void);
 
 #endif

@@ -341,13 +341,23 @@ HG_EXPORT int malloc_trim(size_t pad)
   return 0;
 }
 
-HG_EXPORT void *__libc_malloc(size_t) __attribute__((alias("malloc"), copy(malloc)));
-HG_EXPORT void __libc_free(void *) __attribute__((alias("free"), copy(free)));
-HG_EXPORT void *__libc_calloc(size_t, size_t) __attribute__((alias("calloc"), copy(calloc)));
-HG_EXPORT void *__libc_realloc(void *, size_t) __attribute__((alias("realloc"), copy(realloc)));
-HG_EXPORT void *__libc_memalign(size_t, size_t) __attribute__((alias("memalign"), copy(memalign)));
-HG_EXPORT void *__libc_valloc(size_t) __attribute__((alias("valloc"), copy(valloc)));
-HG_EXPORT void *__libc_pvalloc(size_t) __attribute__((alias("pvalloc"), copy(pvalloc)));
+/*
+ * glibc's own names for the same functions. GCC wants an alias to carry
+ * its target's attributes (copy); clang copies nothing and knows no copy.
+ */
+#if defined(__has_attribute) && __has_attribute(copy)
+#define HG_ALIAS_OF(f) __attribute__((alias(#f), copy(f)))
+#else
+#define HG_ALIAS_OF(f) __attribute__((alias(#f)))
+#endif
+
+HG_EXPORT void *__libc_malloc(size_t) HG_ALIAS_OF(malloc);
+HG_EXPORT void __libc_free(void *) HG_ALIAS_OF(free);
+HG_EXPORT void *__libc_calloc(size_t, size_t) HG_ALIAS_OF(calloc);
+HG_EXPORT void *__libc_realloc(void *, size_t) HG_ALIAS_OF(realloc);
+HG_EXPORT void *__libc_memalign(size_t, size_t) HG_ALIAS_OF(memalign);
+HG_EXPORT void *__libc_valloc(size_t) HG_ALIAS_OF(valloc);
+HG_EXPORT void *__libc_pvalloc(size_t) HG_ALIAS_OF(pvalloc);
 
 /* ---- public API ---- */
 

@@ -7,11 +7,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -255,6 +258,146 @@ ssize_t hg_os_read(int fd, void *buf, size_t len)
 void hg_os_close(int fd)
 {
   close(fd);
+}
+
+const void *hg_os_map_file(const char *path, size_t *size)
+{
+  int fd = hg_os_open_read(path);
+  if (fd < 0)
+    return NULL;
+  struct stat st;
+  void *p = MAP_FAILED;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+    *size = (size_t)st.st_size;
+    p = mmap(NULL, *size, PROT_READ, MAP_PRIVATE, fd, 0);
+  }
+  hg_os_close(fd);
+  return p == MAP_FAILED ? NULL : p;
+}
+
+bool hg_os_is_executable(const char *path)
+{
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
+}
+
+struct child {
+  const char *path;
+  char *const *argv, *const *env;
+  int null_fd, out_fd;
+  sigset_t mask; /* the parent's, restored before exec */
+};
+
+/*
+ * Runs on its own stack in the parent's memory until execve: only system
+ * calls. The program's handlers are reset first, so that a signal arriving
+ * before execve cannot run the program's code in the child.
+ */
+static int child_main(void *arg)
+{
+  const struct child *c = arg;
+  for (int sig = 1; sig < NSIG; sig++) {
+    struct sigaction sa;
+    if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN) {
+      sa.sa_handler = SIG_DFL;
+      sa.sa_flags = 0;
+      sigaction(sig, &sa, NULL);
+    }
+  }
+  if (dup2(c->null_fd, 0) < 0 || dup2(c->out_fd, 1) < 0 || dup2(c->null_fd, 2) < 0)
+    _exit(127);
+  sigprocmask(SIG_SETMASK, &c->mask, NULL);
+  execve(c->path, c->argv, c->env);
+  _exit(127);
+}
+
+static uint64_t monotonic_ms(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Read the child's output until it closes it; false on timeout. */
+static bool read_until_closed(int fd, char *out, size_t cap, size_t *len, int timeout_ms)
+{
+  uint64_t deadline = monotonic_ms() + (uint64_t)timeout_ms;
+  char drop[256];
+  *len = 0;
+  for (;;) {
+    uint64_t now = monotonic_ms();
+    if (now >= deadline)
+      return false;
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    int ready = poll(&p, 1, (int)(deadline - now));
+    if (ready < 0 && errno != EINTR)
+      return true;
+    if (ready <= 0)
+      continue;
+    bool room = *len < cap;
+    ssize_t n = hg_os_read(fd, room ? out + *len : drop, room ? cap - *len : sizeof drop);
+    if (n <= 0)
+      return true;
+    if (room)
+      *len += (size_t)n;
+  }
+}
+
+/* A copy of fd above the standard descriptors (the child's dup2 targets). */
+static int above_two(int fd)
+{
+  if (fd < 0 || fd > 2)
+    return fd;
+  int moved = hg_os_dup_above(fd, 3);
+  hg_os_close(fd);
+  return moved;
+}
+
+int hg_os_run(const char *path, char *const argv[], char *const env[], char *out,
+              size_t cap, size_t *len, int timeout_ms)
+{
+  enum { STACK = 64 << 10 };
+  int saved_errno = errno;
+  int pipe_fds[2] = { -1, -1 };
+  struct child c = { .path = path, .argv = argv, .env = env, .out_fd = -1,
+                     .null_fd = above_two(open("/dev/null", O_RDWR | O_CLOEXEC)) };
+  char *stack = NULL;
+  pid_t pid = -1;
+  if (c.null_fd >= 0 && pipe2(pipe_fds, O_CLOEXEC) == 0) {
+    pipe_fds[0] = above_two(pipe_fds[0]);
+    c.out_fd = pipe_fds[1] = above_two(pipe_fds[1]);
+    stack = map_raw(STACK);
+  }
+  if (stack && pipe_fds[0] >= 0 && c.out_fd >= 0) {
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &c.mask);
+    pid = clone(child_main, stack + STACK, CLONE_VM | CLONE_VFORK, &c);
+    pthread_sigmask(SIG_SETMASK, &c.mask, NULL);
+  }
+  if (stack)
+    hg_os_unmap(stack, STACK);
+  if (c.null_fd >= 0)
+    hg_os_close(c.null_fd);
+  if (pipe_fds[1] >= 0)
+    hg_os_close(pipe_fds[1]);
+  int status = -1;
+  if (pid > 0) {
+    bool finished = read_until_closed(pipe_fds[0], out, cap, len, timeout_ms);
+    if (!finished)
+      kill(pid, SIGKILL);
+    int st = 0;
+    pid_t waited;
+    while ((waited = waitpid(pid, &st, __WALL)) < 0 && errno == EINTR)
+      ;
+    /* Reaped by the program's own wait(__WALL): its output is all there is. */
+    if (finished && (waited != pid || WIFEXITED(st)))
+      status = waited == pid ? WEXITSTATUS(st) : 0;
+  }
+  if (pipe_fds[0] >= 0)
+    hg_os_close(pipe_fds[0]);
+  errno = saved_errno;
+  return status;
 }
 
 pid_t hg_os_getpid(void)

@@ -62,6 +62,22 @@ int hg_os_dup_above(int fd, int min);
 int hg_os_open_read(const char *path);
 ssize_t hg_os_read(int fd, void *buf, size_t len);
 void hg_os_close(int fd);
+/* The regular file at path, mapped read-only, and its size; NULL if it can't be. */
+const void *hg_os_map_file(const char *path, size_t *size);
+/* True when path is a regular file this process may execute. */
+bool hg_os_is_executable(const char *path);
+/*
+ * Run the program at path with argv, an environment of env only, stdin
+ * and stderr on /dev/null, and its stdout read into out (the first cap
+ * bytes; *len says how many). The child is made with clone(CLONE_VM |
+ * CLONE_VFORK), as posix_spawn makes it: no fork handler runs (heapguard's
+ * take every heap lock) and nothing is copied. It has no exit signal, so
+ * the program's SIGCHLD handler and wait() never see it. It is killed if it
+ * has not finished after timeout_ms. Returns its exit status, or -1 when it
+ * could not be started, was killed, or timed out.
+ */
+int hg_os_run(const char *path, char *const argv[], char *const env[], char *out,
+              size_t cap, size_t *len, int timeout_ms);
 pid_t hg_os_getpid(void);
 pid_t hg_os_gettid(void);
 uint64_t hg_os_unix_time(void);

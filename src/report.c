@@ -10,6 +10,7 @@
 #include "block.h"
 #include "describe.h"
 #include "dump.h"
+#include "flush.h"
 #include "heap.h"
 #include "names.h"
 #include "options.h"
@@ -198,35 +199,63 @@ static bool finding_damages_segment(const struct heapguard_finding *f)
 static _Atomic int reporting;
 static char text_storage[1 << 16];
 
-static int saved_stderr = -1;
+/*
+ * The standard stream reports go to (log_path empty, "stderr" or "stdout"),
+ * and a copy of it taken at start-up for when the program has closed it.
+ */
+static int report_stream = 2;
+static int saved_stream = -1;
+
+static bool log_names(const char *stream)
+{
+  return hg_strncmp(hg_options.log_path, stream, HG_OPTION_STRING_MAX) == 0;
+}
 
 void hg_report_init(void)
 {
-  saved_stderr = hg_os_dup_above(2, 200);
+  if (log_names("stdout"))
+    report_stream = 1;
+  saved_stream = hg_os_dup_above(report_stream, 200);
 }
 
 void hg_report_write(int fd, const char *text, size_t len)
 {
-  if (!hg_os_write_all(fd, text, len) && fd == 2 && saved_stderr >= 0)
-    hg_os_write_all(saved_stderr, text, len);
+  if (!hg_os_write_all(fd, text, len) && fd == report_stream && saved_stream >= 0)
+    hg_os_write_all(saved_stream, text, len);
+}
+
+/* A file opened for reports never takes the number of a standard stream. */
+static int above_standard_streams(int fd)
+{
+  if (fd < 0 || fd > 2)
+    return fd;
+  int moved = hg_os_dup_above(fd, 3);
+  hg_os_close(fd);
+  return moved;
 }
 
 int hg_report_open_log(void)
 {
-  if (!hg_options.log_path[0])
-    return 2;
+  if (!hg_options.log_path[0] || log_names("stderr") || log_names("stdout"))
+    return report_stream;
   char path[HG_OPTION_STRING_MAX + 24];
   struct hg_buf b = { path, 0, sizeof path - 1 };
   hg_buf_str(&b, hg_options.log_path);
   hg_buf_char(&b, '.');
   hg_buf_dec(&b, (uint64_t)hg_os_getpid());
   path[b.len] = 0;
-  int fd = hg_os_open_write(path, false);
+  int fd = above_standard_streams(hg_os_open_write(path, false));
   if (fd >= 0)
     return fd;
   static const char msg[] = "heapguard: cannot open the log_path file; reporting to stderr\n";
   hg_os_write_all(2, msg, sizeof msg - 1);
   return 2;
+}
+
+void hg_report_close_log(int fd)
+{
+  if (fd > 2)
+    hg_os_close(fd);
 }
 
 static _Noreturn void finish(void)
@@ -266,25 +295,7 @@ void hg_report_json_frames(struct hg_buf *out, const char *key, const uintptr_t 
                             size_t n)
 {
   hg_json_key(out, key);
-  hg_buf_char(out, '[');
-  for (size_t i = 0; i < n; i++) {
-    struct hg_frame fr;
-    hg_backtrace_resolve(ips[i], &fr);
-    if (i)
-      hg_buf_char(out, ',');
-    hg_buf_char(out, '{');
-    hg_json_hex(out, "ip", fr.ip);
-    json_str_or_null(out, "function", fr.has_function ? fr.function : NULL);
-    hg_json_dec(out, "function_offset", fr.function_offset);
-    json_str_or_null(out, "module", fr.module);
-    hg_json_hex(out, "module_offset", fr.module_offset);
-    hg_json_key(out, "build_id");
-    hg_buf_char(out, '"');
-    for (size_t k = 0; k < fr.build_id_size; k++)
-      hg_buf_hex_byte(out, fr.build_id[k]);
-    hg_buf_str(out, "\"}");
-  }
-  hg_buf_char(out, ']');
+  hg_backtrace_json(out, ips, n);
 }
 
 static void json_stack(struct hg_buf *out, const char *key, uint32_t id)
@@ -403,7 +414,7 @@ static void compose_text(struct hg_buf *out, const struct heapguard_finding *f,
   hg_buf_str(out, "SUMMARY: heapguard: ");
   hg_buf_str(out, heapguard_bug_class_name(f->bug_class));
   hg_buf_str(out, " in ");
-  hg_backtrace_first_function(out, ips, frames);
+  hg_backtrace_summary_name(out, ips, frames);
   hg_buf_str(out, "\n==");
   hg_buf_dec(out, pid);
   if (!hg_options.halt_on_error) {
@@ -423,7 +434,7 @@ static void compose_text(struct hg_buf *out, const struct heapguard_finding *f,
 
 struct summary_entry {
   enum heapguard_bug_class bug_class;
-  uintptr_t where;  /* first frame of the report's backtrace */
+  uintptr_t where;  /* the frame its SUMMARY line names */
   uint64_t count;
 };
 
@@ -431,9 +442,42 @@ static struct summary_entry summary[SUMMARY_SLOTS];
 static unsigned summary_used;
 static uint64_t summary_total;
 
+/*
+ * With halt_on_error=0 a release refused by its checks leaves the block
+ * allocated and out of use: the program gave it up and the report says
+ * why, so the leak check does not count it again. Findings about freed
+ * blocks (double free, write after free) keep nothing.
+ */
+#define KEPT_SLOTS 256u
+
+struct kept_block {
+  uintptr_t address; /* the pointer the program passed */
+  uint32_t stack;    /* the block's allocation stack, 0 unknown */
+};
+
+static struct kept_block kept[KEPT_SLOTS];
+static unsigned kept_used;
+
+static void note_kept(const struct heapguard_finding *f)
+{
+  if (f->block && f->address && f->bug_class != HEAPGUARD_DOUBLE_FREE &&
+      f->bug_class != HEAPGUARD_USE_AFTER_FREE && kept_used < KEPT_SLOTS)
+    kept[kept_used++] = (struct kept_block){ f->address, f->alloc_stack };
+}
+
+bool hg_report_kept(uintptr_t start, uintptr_t end, uint32_t stack)
+{
+  for (unsigned i = 0; i < kept_used; i++)
+    if (kept[i].address >= start && kept[i].address < end &&
+        (!kept[i].stack || kept[i].stack == stack))
+      return true;
+  return false;
+}
+
 static void remember(const struct heapguard_finding *f, const uintptr_t *ips, size_t n)
 {
-  uintptr_t where = n ? ips[0] : 0;
+  note_kept(f);
+  uintptr_t where = n ? ips[hg_backtrace_summary_frame(ips, n)] : 0;
   summary_total++;
   for (unsigned i = 0; i < summary_used; i++) {
     if (summary[i].bug_class == f->bug_class && summary[i].where == where) {
@@ -465,7 +509,7 @@ static void summary_text(struct hg_buf *out)
     hg_buf_str(out, " x ");
     hg_buf_str(out, heapguard_bug_class_name(summary[i].bug_class));
     hg_buf_str(out, " in ");
-    hg_backtrace_first_function(out, &summary[i].where, summary[i].where != 0);
+    hg_backtrace_summary_name(out, &summary[i].where, summary[i].where != 0);
     hg_buf_char(out, '\n');
   }
 }
@@ -480,10 +524,12 @@ static void summary_json(struct hg_buf *out)
   hg_json_key(out, "distinct");
   hg_buf_char(out, '[');
   for (unsigned i = 0; i < summary_used; i++) {
-    static char where[256];
+    static char where[1024];
     struct hg_buf w = HG_BUF(where);
-    hg_backtrace_first_function(&w, &summary[i].where, summary[i].where != 0);
+    hg_backtrace_summary_name(&w, &summary[i].where, summary[i].where != 0);
     where[w.len < sizeof where ? w.len : sizeof where - 1] = 0;
+    if (i)
+      hg_buf_char(out, ',');
     hg_buf_char(out, '{');
     hg_json_key(out, "class");
     hg_json_str(out, heapguard_bug_class_name(summary[i].bug_class));
@@ -507,8 +553,7 @@ void hg_report_exit_summary(void)
     summary_text(&out);
   int fd = hg_report_open_log();
   hg_report_write(fd, out.p, out.len);
-  if (fd != 2)
-    hg_os_close(fd);
+  hg_report_close_log(fd);
   hg_tls_reentered = false;
 }
 
@@ -545,10 +590,12 @@ void hg_report(const struct heapguard_finding *f)
     compose_json(&out, f, ips, frames, dump);
   else
     compose_text(&out, f, ips, frames, dump, dump_failed);
+  /* What the program printed before the bug comes before the report. */
+  if (hg_options.halt_on_error)
+    hg_flush_before_death();
   int fd = hg_report_open_log();
   hg_report_write(fd, out.p, out.len);
-  if (fd != 2)
-    hg_os_close(fd);
+  hg_report_close_log(fd);
   remember(f, ips, frames);
   if (hg_options.halt_on_error)
     finish();

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -145,6 +147,14 @@ static const struct bug_case cases[] = {
     "alloc-dealloc-mismatch in delete_through_base", 0 },
   { "double_delete", "double-free in operator delete(", "the block was already freed",
     "double-free in delete_twice", 0 },
+  /* C++ names demangled, in frames and SUMMARY. */
+  { "cxx_names", "double-free in operator delete[](", "the block was already freed",
+    "double-free in geo::Cloud<geo::Point>::release()", 0, NULL,
+    "in geo::Cloud<geo::Point>::release()+0x" },
+  /* Found in a realloc() that libc made: SUMMARY names the program's caller. */
+  { "overflow_via_libc", "heap-buffer-overflow in realloc(",
+    "1 byte written past the end of a 16-byte block", "heap-buffer-overflow in read_long_line",
+    1 },
 };
 
 /* Run the test program HG_PROGS_DIR/name (with arg, unless NULL) under options. */
@@ -245,6 +255,78 @@ static void halt_on_error_0_collects_every_bug(void **state)
   expect_exit_23_report("two_bugs", "halt_on_error=0", want, sizeof want / sizeof *want);
 }
 
+/*
+ * halt_on_error=0 with leaks=1: a block whose release was refused and
+ * reported is kept out of use, and is not reported again as a leak.
+ */
+static void refused_releases_are_not_leaks(void **state)
+{
+  (void)state;
+  static const char *const programs[] = { "overflow_1byte", "invalid_free_interior",
+                                          "mismatch_new_free", "overflow_realloc" };
+  static struct hg_run r;
+  for (size_t i = 0; i < sizeof programs / sizeof *programs; i++) {
+    run_test_program(&r, programs[i], NULL, "halt_on_error=0:leaks=1");
+    if (!WIFEXITED(r.status) || WEXITSTATUS(r.status) != 23 ||
+        !strstr(r.output, "ERROR: heapguard: ") || strstr(r.output, "memory leaks"))
+      fail_msg("%s: status %#x, expected 23 and one report, no leak:\n%s", programs[i],
+               r.status, r.output);
+    hg_run_cleanup(&r);
+  }
+}
+
+/*
+ * What a program printed through stdio, to its output and to a file it
+ * never flushed, arrives however heapguard ends it: at exit with status
+ * 23 (after libc wrote out its streams, and after a library destructor
+ * that runs after heapguard's), or aborting after a report (its output
+ * first, then the report).
+ */
+static void program_output_is_kept(void **state)
+{
+  (void)state;
+  static const struct {
+    const char *bug, *options;
+    int status; /* exit status, or 0 for SIGABRT */
+  } runs[] = {
+    { "double-free", "halt_on_error=0", 23 },
+    { "leak", "leaks=1", 23 },
+    { "overflow", "halt_on_error=0:leaks=1:exit_code=7", 7 },
+    { "overflow", NULL, 0 },
+  };
+  static struct hg_run r;
+  for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) {
+    char dir[] = "/tmp/hgout.XXXXXX", path[64], program[512], file[256] = "";
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/out.txt", dir);
+    snprintf(program, sizeof program, "%s/output_kept", HG_PROGS_DIR);
+    char *argv[] = { program, (char *)runs[i].bug, path, NULL };
+    hg_run_program(&r, argv, runs[i].options);
+    FILE *f = fopen(path, "r");
+    if (f) {
+      file[fread(file, 1, sizeof file - 1, f)] = 0;
+      fclose(f);
+    }
+    unlink(path);
+    rmdir(dir);
+    const char *before = strstr(r.output, "program output before the bug\n");
+    const char *report = strstr(r.output, "ERROR: heapguard: ");
+    if (!runs[i].status) {
+      if (!WIFSIGNALED(r.status) || !before || !report || before > report ||
+          strstr(r.output, "after the bug"))
+        fail_msg("%s: status %#x; expected SIGABRT, the output before the bug, then the "
+                 "report:\n%s", runs[i].bug, r.status, r.output);
+    } else if (!WIFEXITED(r.status) || WEXITSTATUS(r.status) != runs[i].status || !before ||
+               !report || !strstr(r.output, "program output after the bug\n") ||
+               !strstr(r.output, "output of a library destructor\n") ||
+               strcmp(file, "file output before the bug\nfile output after the bug\n") != 0) {
+      fail_msg("%s with %s: status %#x; file:\n%s\noutput:\n%s", runs[i].bug,
+               runs[i].options, r.status, file, r.output);
+    }
+    hg_run_cleanup(&r);
+  }
+}
+
 static void json_reports_parse(void **state)
 {
   (void)state;
@@ -270,6 +352,190 @@ static void json_reports_parse(void **state)
   snprintf(command, sizeof command, "python3 -m json.tool %s >/dev/null", json_path);
   assert_int_equal(system(command), 0);
   hg_run_cleanup(&r);
+  /* C++ names demangled in JSON too. */
+  run_test_program(&r, "cxx_names", NULL, "report_format=json");
+  if (!strstr(r.output, "\"function\":\"geo::Cloud<geo::Point>::release()\""))
+    fail_msg("json: no demangled function in:\n%s", r.output);
+  hg_run_cleanup(&r);
+}
+
+/*
+ * Every line of a run's output that opens with '{' must be one JSON object,
+ * as python3's parser reads it. Fills kinds with what the objects are, a
+ * space after each: a report's class, "memory-leak", or "summary:N" for the
+ * exit summary with N distinct entries.
+ */
+static void json_kinds(const struct hg_run *r, char *kinds, size_t cap)
+{
+  static const char script[] =
+    "import json, sys\n"
+    "for line in open(sys.argv[1], encoding='utf-8'):\n"
+    "    if line.startswith('{'):\n"
+    "        o = json.loads(line)\n"
+    "        s = o.get('summary')\n"
+    "        print('summary:%d' % len(s['distinct']) if s else o['class'], end=' ')\n";
+  char path[600], command[800];
+  snprintf(path, sizeof path, "%s/output.json", r->dump_dir);
+  FILE *out = fopen(path, "w");
+  assert_non_null(out);
+  fwrite(r->output, 1, r->len, out);
+  fclose(out);
+  /* In the environment, the script needs no quoting for the shell. */
+  setenv("HG_JSON_SCRIPT", script, 1);
+  snprintf(command, sizeof command, "python3 -c \"$HG_JSON_SCRIPT\" '%s' 2>&1", path);
+  FILE *py = popen(command, "r");
+  assert_non_null(py);
+  size_t n = fread(kinds, 1, cap - 1, py);
+  kinds[n] = 0;
+  if (pclose(py) != 0)
+    fail_msg("not JSON (%s):\n%s", kinds, r->output);
+}
+
+/* Reports of every class, leaks and summaries, each line valid JSON. */
+static void json_reports_of_every_kind_parse(void **state)
+{
+  (void)state;
+  static const struct {
+    const char *program, *options;
+  } runs[] = {
+    { "two_bugs", NULL }, { "overflow_1byte", NULL }, { "double_free", NULL },
+    { "invalid_free_interior", NULL }, { "header_smash", NULL },
+    { "use_after_free_write", NULL }, { "mismatch_new_free", NULL },
+    { "segment_smash", NULL }, { "leak", NULL },
+    { "guard_overflow_read", "guard_mode=all" },
+  };
+  static const char *const kinds[] = {
+    "heap-buffer-overflow ", "double-free ", "invalid-free ", "metadata-corruption ",
+    "heap-use-after-free ", "alloc-dealloc-mismatch ", "segment-corruption ",
+    "memory-leak ", "summary:2 ",
+  };
+  static char seen[4096];
+  static struct hg_run r;
+  seen[0] = 0;
+  for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) {
+    char options[256], found[1024];
+    snprintf(options, sizeof options, "report_format=json:halt_on_error=0:leaks=1%s%s",
+             runs[i].options ? ":" : "", runs[i].options ? runs[i].options : "");
+    run_test_program(&r, runs[i].program, NULL, options);
+    json_kinds(&r, found, sizeof found);
+    strncat(seen, found, sizeof seen - strlen(seen) - 1);
+    hg_run_cleanup(&r);
+  }
+  for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
+    if (!strstr(seen, kinds[i]))
+      fail_msg("no JSON object of kind '%s' among: %s", kinds[i], seen);
+}
+
+/*
+ * Frames are named only by a symbol that covers them: libc's static
+ * __libc_start_call_main is not "__libc_init_first+0x8a", its nearest
+ * exported predecessor.
+ */
+static void frames_are_named_by_covering_symbols(void **state)
+{
+  (void)state;
+  static struct hg_run r;
+  run_test_program(&r, "overflow_1byte", NULL, NULL);
+  assert_non_null(strstr(r.output, "in main+0x"));
+  if (strstr(r.output, "__libc_init_first"))
+    fail_msg("a libc frame named by a symbol that does not cover it:\n%s", r.output);
+  hg_run_cleanup(&r);
+}
+
+/*
+ * A frame that has a source line reads "... FILE:LINE (MODULE+0xOFFSET)";
+ * module_offset is the start of "MODULE+0xOFFSET", the module in HG_PROGS_DIR.
+ */
+static void expect_line(const struct hg_run *r, const char *program, const char *file_line,
+                        const char *module_offset)
+{
+  char want[512];
+  snprintf(want, sizeof want, "tests/bugs/%s (%s/%s", file_line, HG_PROGS_DIR, module_offset);
+  if (!strstr(r->output, want))
+    fail_msg("%s: no '%s' in:\n%s", program, want, r->output);
+}
+
+/*
+ * With debug information, each frame gives its source file and line, as
+ * found by addr2line: in a signal handler (guard mode), in JSON, in a
+ * program that is not position-independent (whose module offsets are
+ * link-time addresses), and in a plugin opened by a relative path (whose
+ * module is named by its absolute path).
+ */
+static void reports_give_source_lines(void **state)
+{
+  (void)state;
+  static struct hg_run r;
+  run_test_program(&r, "overflow_1byte", NULL, NULL);
+  expect_line(&r, "overflow_1byte", "overflow_1byte.c:10", "overflow_1byte+0x");
+  expect_line(&r, "overflow_1byte", "overflow_1byte.c:6", "overflow_1byte+0x");
+  assert_non_null(strstr(r.output, "(BuildId: "));
+  hg_run_cleanup(&r);
+  run_test_program(&r, "guard_overflow_read", NULL, "guard_mode=all");
+  expect_line(&r, "guard_overflow_read", "guard_overflow_read.c:12", "guard_overflow_read+0x");
+  hg_run_cleanup(&r);
+  run_test_program(&r, "overflow_1byte_nopie", NULL, NULL);
+  expect_line(&r, "overflow_1byte_nopie", "overflow_1byte.c:10", "overflow_1byte_nopie+0x40");
+  hg_run_cleanup(&r);
+  run_test_program(&r, "overflow_1byte", NULL, "report_format=json");
+  if (!strstr(r.output, "tests/bugs/overflow_1byte.c\",\"line\":10}"))
+    fail_msg("JSON: no file and line in:\n%s", r.output);
+  hg_run_cleanup(&r);
+  char here[512];
+  assert_non_null(getcwd(here, sizeof here));
+  assert_int_equal(chdir(HG_PROGS_DIR), 0);
+  run_test_program(&r, "load_plugin", "./libbug_plugin.so", NULL);
+  assert_int_equal(chdir(here), 0);
+  expect_line(&r, "load_plugin", "lib/bug_plugin.c:10", "libbug_plugin.so+0x");
+  hg_run_cleanup(&r);
+}
+
+/*
+ * Run program with PATH set to path: its report must be whole (SUMMARY and
+ * the abort line) within seconds, and without any file:line.
+ */
+static void expect_report_without_lines(const char *program, const char *path,
+                                        const char *options)
+{
+  static struct hg_run r;
+  char *old = strdup(getenv("PATH"));
+  setenv("PATH", path, 1);
+  time_t start = time(NULL);
+  run_test_program(&r, program, NULL, options);
+  time_t took = time(NULL) - start;
+  setenv("PATH", old, 1);
+  free(old);
+  if (!WIFSIGNALED(r.status) || !strstr(r.output, "SUMMARY: heapguard: ") ||
+      !strstr(r.output, "==ABORTING") || strstr(r.output, ".c:") || took > 10)
+    fail_msg("%s with PATH=%s: status %#x after %lds, expected a whole report without "
+             "file:line:\n%s", program, path, r.status, (long)took, r.output);
+  hg_run_cleanup(&r);
+}
+
+/*
+ * Without addr2line, with one that hangs or talks nonsense, or with
+ * symbolize=0, reports are whole and have no file:line.
+ */
+static void symbolizer_failures_leave_reports_whole(void **state)
+{
+  (void)state;
+  char dir[] = "/tmp/hgpath.XXXXXX", tool[64], command[256];
+  assert_non_null(mkdtemp(dir));
+  snprintf(tool, sizeof tool, "%s/addr2line", dir);
+  expect_report_without_lines("overflow_1byte", dir, NULL);
+  FILE *f = fopen(tool, "w");
+  fputs("#!/bin/sh\nexec sleep 60\n", f);
+  fclose(f);
+  chmod(tool, 0755);
+  expect_report_without_lines("overflow_1byte", dir, NULL);
+  expect_report_without_lines("guard_overflow_read", dir, "guard_mode=all");
+  f = fopen(tool, "w");
+  fputs("#!/bin/sh\nprintf ':12\\n??:0\\nx.c:notanumber\\n\\n\\n%0999d\\n' 0\n", f);
+  fclose(f);
+  expect_report_without_lines("overflow_1byte", dir, NULL);
+  expect_report_without_lines("overflow_1byte", getenv("PATH"), "symbolize=0");
+  snprintf(command, sizeof command, "rm -rf %s", dir);
+  assert_int_equal(system(command), 0);
 }
 
 /* Each of a run's dumps must parse, and verify: the heap was sound. */
@@ -307,6 +573,25 @@ static void exit_code_replaces_abort(void **state)
   assert_int_equal(WEXITSTATUS(r.status), 42);
   assert_non_null(strstr(r.output, "ERROR: heapguard: double-free"));
   assert_non_null(strstr(r.output, "EXITING with status 42"));
+  hg_run_cleanup(&r);
+}
+
+/* backtrace_frames=1: one frame in every stack, text and JSON alike. */
+static void backtrace_frames_limits_every_stack(void **state)
+{
+  (void)state;
+  static struct hg_run r;
+  run_test_program(&r, "double_free", NULL, "backtrace_frames=1");
+  assert_non_null(strstr(r.output, "  backtrace:\n    #0 0x"));
+  assert_non_null(strstr(r.output, "the block was allocated by thread "));
+  assert_non_null(strstr(r.output, "the block was freed by thread "));
+  if (strstr(r.output, "    #1 "))
+    fail_msg("more than one frame in a stack:\n%s", r.output);
+  hg_run_cleanup(&r);
+  run_test_program(&r, "double_free", NULL, "backtrace_frames=1:report_format=json");
+  assert_non_null(strstr(r.output, "\"freed_by\":{\"thread\":"));
+  if (strstr(r.output, "},{\"ip\":"))
+    fail_msg("more than one frame in a JSON stack:\n%s", r.output);
   hg_run_cleanup(&r);
 }
 
@@ -362,7 +647,14 @@ int main(void)
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(leaks_are_grouped_by_stack);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(stacks_from_one_site_keep_their_callers);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(halt_on_error_0_collects_every_bug);
+  tests[n++] = (struct CMUnitTest)cmocka_unit_test(refused_releases_are_not_leaks);
+  tests[n++] = (struct CMUnitTest)cmocka_unit_test(frames_are_named_by_covering_symbols);
+  tests[n++] = (struct CMUnitTest)cmocka_unit_test(reports_give_source_lines);
+  tests[n++] = (struct CMUnitTest)cmocka_unit_test(symbolizer_failures_leave_reports_whole);
+  tests[n++] = (struct CMUnitTest)cmocka_unit_test(program_output_is_kept);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(json_reports_parse);
+  tests[n++] = (struct CMUnitTest)cmocka_unit_test(json_reports_of_every_kind_parse);
+  tests[n++] = (struct CMUnitTest)cmocka_unit_test(backtrace_frames_limits_every_stack);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(dump_can_be_turned_off);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(bad_options_stop_start_up);
   return _cmocka_run_group_tests("detect", tests, n, NULL, NULL);

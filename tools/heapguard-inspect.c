@@ -2,6 +2,7 @@
  * heapguard-inspect.c - command line front end of the dump inspector.
  *
  *   heapguard-inspect [--json] [--html FILE] DUMP
+ *   heapguard-inspect --version
  *
  * Owns argument handling and reading the file with a bounded size; all
  * interpretation is hgi_inspect() on the bytes read, the same function
@@ -17,12 +18,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "heapguard.h"
+
 static int usage(FILE *f)
 {
   fprintf(f, "usage: heapguard-inspect [--json] [--html FILE] DUMP\n"
+             "       heapguard-inspect --version\n"
              "  Verify and explain a heapguard forensic dump.\n"
              "  --json       print one JSON object instead of text\n"
              "  --html FILE  also write a self-contained HTML page to FILE\n"
+             "  --version    print the version (that of the library it belongs to)\n"
              "exit status: 0 no damage found, 1 damage found, 2 unreadable "
              "or malformed dump\n");
   return HGI_EXIT_ERROR;
@@ -105,6 +110,8 @@ int main(int argc, char **argv)
       html_path = argv[++i];
     else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
       return usage(stdout), 0;
+    else if (strcmp(argv[i], "--version") == 0)
+      return printf("heapguard-inspect %s\n", HEAPGUARD_VERSION_STRING), 0;
     else if (strcmp(argv[i], "--") == 0 && i + 2 == argc && !path)
       path = argv[++i];
     else if (argv[i][0] == '-' && argv[i][1])

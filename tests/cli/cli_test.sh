@@ -8,7 +8,7 @@ set -uo pipefail
 
 : "${HG_WRAPPER:?}" "${HG_LIB:?}" "${HG_PROBE:?}" "${HG_WORKER:?}" "${HG_STATIC?}"
 : "${HG_HEADER_SMASH:?}" "${HG_LEAK:?}" "${HG_BUILD_DIR:?}" "${HG_SOURCE_DIR:?}" "${HG_WORK_ROOT:?}" "${HG_CMAKE:?}"
-: "${HG_CTEST:?}" "${HG_CC:?}" "${HG_VERSION:?}"
+: "${HG_CTEST:?}" "${HG_CC:?}" "${HG_VERSION:?}" "${HG_BUGS:?}"
 
 case_name=${1:?usage: cli_test.sh CASE}
 W=$HG_WORK_ROOT/$case_name
@@ -137,6 +137,11 @@ case_options() {
   run "$W/leaks" "$HG" --leaks --exit-code 9 -- "$HG_LEAK"
   expect_status 9 "$status" "--leaks --exit-code 9 on a leaking program"
   expect_in "$W/leaks" "ERROR: heapguard: detected memory leaks" "--leaks"
+  # A process without leaks leaves no log file, with --leaks too.
+  run "$W/no-leaks" "$HG" --leaks --log "$W/leak-logs" -- sh -c '/bin/true; /bin/true'
+  expect_status 0 "$status" "--leaks on processes without leaks"
+  [ "$(count_files "$W/leak-logs" '*')" = 0 ] ||
+    fail "--leaks: log files of processes without leaks: $(ls "$W/leak-logs")"
   # Running heapguard under heapguard preloads the library once.
   run "$W/nested" "$HG" -- "$HG" -- "$HG_PROBE"
   expect_in "$W/nested" "LD_PRELOAD=$LIB" "nested: one copy"
@@ -276,6 +281,9 @@ case_inspect() {
   run "$W/help" "$HG" inspect --help
   expect_status 0 "$status" "inspect --help"
   expect_in "$W/help" "usage: heapguard-inspect" "inspect --help"
+  run "$W/version" "$HG" inspect --version
+  expect_status 0 "$status" "inspect --version"
+  expect_in "$W/version" "heapguard-inspect $HG_VERSION" "inspect --version"
   run "$W/missing" "$HG" inspect "$W/no-such.hgdump"
   expect_status 2 "$status" "inspect of a missing file"
   head -c 100 "$dump" >"$W/short.hgdump"
@@ -283,16 +291,148 @@ case_inspect() {
   expect_status 2 "$status" "inspect of a truncated dump"
 }
 
-# symbolize: frames of a text report gain FILE:LINE from addr2line.
+# symbolize: frames of text and JSON reports gain FILE:LINE from addr2line,
+# from any directory, for a program that is not position-independent too,
+# and by build id or name when the binaries have moved; a frame that cannot
+# be placed says why.
 case_symbolize() {
-  run "$W/run" "$HG" --dumps "$W/dumps" -- "$HG_HEADER_SMASH"
+  local hs=$HG_HEADER_SMASH id
+  run "$W/help" "$HG" symbolize --help
+  expect_status 0 "$status" "symbolize --help"
+  expect_in "$W/help" "usage: heapguard symbolize [--search DIR]... [REPORT...]" "symbolize --help"
+  run "$W/missing" "$HG" symbolize "$W/no-such-report"
+  expect_status 2 "$status" "symbolize of a missing report"
+  expect_in "$W/missing" "cannot read $W/no-such-report" "symbolize of a missing report"
+  run "$W/bad" "$HG" symbolize --frobnicate
+  expect_status 2 "$status" "symbolize with an unknown option"
+
+  # A report without file:line (symbolize=0), symbolised from elsewhere.
+  run "$W/run" "$HG" -o symbolize=0 -o dump=0 -- "$hs"
   expect_in "$W/run" "in forge_next_header+" "header_smash report"
-  "$HG" symbolize "$W/run" >"$W/symbolized"
+  expect_not_in "$W/run" "header_smash.c:" "header_smash report with symbolize=0"
+  (cd / && "$HG" symbolize "$W/run") >"$W/symbolized"
   expect_status 0 $? "symbolize"
-  grep -qE "in forge_next_header\+0x[0-9a-f]+ \(.*header_smash\+0x[0-9a-f]+\) at .*header_smash\.c:[0-9]+" \
-    "$W/symbolized" || fail "symbolize: no file:line for forge_next_header"
+  grep -qE "in forge_next_header\+0x[0-9a-f]+ /.*tests/bugs/header_smash\.c:[0-9]+ \(/.*/header_smash\+0x[0-9a-f]+\) \(BuildId: [0-9a-f]+\)$" \
+    "$W/symbolized" || fail "symbolize: no file:line for forge_next_header: $(grep '#0' "$W/symbolized")"
   "$HG" symbolize <"$W/run" >"$W/from-stdin"
   cmp -s "$W/symbolized" "$W/from-stdin" || fail "symbolize: stdin and file differ"
+  # What the report placed itself is left as it is.
+  run "$W/placed" "$HG" -o dump=0 -- "$hs"
+  expect_in "$W/placed" "tests/bugs/header_smash.c:" "the report's own file:line"
+  "$HG" symbolize "$W/placed" >"$W/placed.symbolized"
+  cmp -s <(grep 'header_smash\.c:' "$W/placed") <(grep 'header_smash\.c:' "$W/placed.symbolized") ||
+    fail "symbolize changed frames the report had placed"
+
+  # JSON: "file" and "line" filled in, or "symbolize_error" said.
+  run "$W/json" "$HG" -o symbolize=0 -o dump=0 --json -- "$hs"
+  "$HG" symbolize "$W/json" >"$W/json.symbolized"
+  python3 - "$W/json.symbolized" <<'EOF' || fail "symbolize of a JSON report"
+import json, sys
+r = json.loads(open(sys.argv[1]).read().split("\n")[-2])
+top = r["backtrace"][0]
+assert top["function"] == "forge_next_header", top
+assert top["file"].endswith("tests/bugs/header_smash.c") and top["line"] > 0, top
+for f in r["backtrace"]:
+    assert isinstance(f["line"], int) or f["symbolize_error"], f
+EOF
+
+  # Not position-independent: module offsets are link-time addresses.
+  run "$W/nopie" "$HG" -o symbolize=0 -o dump=0 -- "$HG_BUGS/overflow_1byte_nopie"
+  "$HG" symbolize "$W/nopie" >"$W/nopie.symbolized"
+  expect_in "$W/nopie.symbolized" "tests/bugs/overflow_1byte.c:10 (" "symbolize, not PIE"
+
+  # Binaries moved or deleted since the report: by name, by build id.
+  mkdir -p "$W/moved" "$W/elsewhere"
+  cp "$hs" "$W/moved/hs"
+  run "$W/moved.run" "$HG" -o symbolize=0 -o dump=0 -- "$W/moved/hs"
+  id=$(readelf -n "$W/moved/hs" | sed -n 's/.*Build ID: //p')
+  [ -n "$id" ] || { fail "no build id in $W/moved/hs"; return; }
+  mkdir -p "$W/debug/.build-id/${id:0:2}"
+  objcopy --only-keep-debug "$W/moved/hs" "$W/debug/.build-id/${id:0:2}/${id:2}.debug"
+  mv "$W/moved/hs" "$W/elsewhere/hs"
+  "$HG" symbolize "$W/moved.run" >"$W/moved.none"
+  expect_in "$W/moved.none" "[no file:line: $W/moved/hs not found (build id $id); try --search DIR]" \
+    "symbolize of a moved binary says why"
+  "$HG" symbolize --search "$W/elsewhere" "$W/moved.run" >"$W/moved.by-name"
+  expect_in "$W/moved.by-name" "tests/bugs/header_smash.c:" "symbolize --search, by name"
+  rm "$W/elsewhere/hs"
+  "$HG" symbolize --search "$W/debug" "$W/moved.run" >"$W/moved.by-id"
+  expect_in "$W/moved.by-id" "tests/bugs/header_smash.c:" "symbolize --search, by build id"
+  cp "$HG_BUGS/overflow_1byte" "$W/moved/hs"
+  "$HG" symbolize "$W/moved.run" >"$W/moved.other"
+  expect_in "$W/moved.other" "[no file:line: $W/moved/hs is not the build of the report" \
+    "symbolize with another build at the module's path"
+
+  # Stripped: the report names modules and offsets only; symbolize says why.
+  cp "$hs" "$W/stripped"
+  strip "$W/stripped"
+  run "$W/stripped.run" "$HG" -o dump=0 -- "$W/stripped"
+  expect_in "$W/stripped.run" "SUMMARY: heapguard: metadata-corruption in ($W/stripped+0x" \
+    "the report of a stripped program"
+  expect_not_in "$W/stripped.run" "header_smash.c:" "the report of a stripped program"
+  "$HG" symbolize "$W/stripped.run" >"$W/stripped.symbolized"
+  expect_in "$W/stripped.symbolized" "[no file:line: no debug information for this address in $W/stripped]" \
+    "symbolize of a stripped program"
+}
+
+# A program's output through a pipe, and a file it wrote through stdio,
+# are byte for byte what they are without heapguard (and without the bug),
+# also when heapguard sets the exit status after reports or leaks.
+case_program_output() {
+  local prog=$HG_BUGS/output_kept how options bug
+  "$prog" none "$W/plain.txt" | cat >"$W/plain.out"
+  for how in "--keep-going:double-free" "--leaks:leak" "--keep-going --leaks:overflow"; do
+    options=${how%:*} bug=${how#*:}
+    # shellcheck disable=SC2086 # the options are words on purpose
+    "$HG" -o dump=0 $options -- "$prog" "$bug" "$W/hg.txt" 2>"$W/hg.err" | cat >"$W/hg.out"
+    expect_status 23 "${PIPESTATUS[0]}" "$how"
+    cmp -s "$W/plain.out" "$W/hg.out" ||
+      fail "$how: the program's output differs:$(diff "$W/plain.out" "$W/hg.out")"
+    cmp -s "$W/plain.txt" "$W/hg.txt" ||
+      fail "$how: the program's file differs:$(diff "$W/plain.txt" "$W/hg.txt")"
+    expect_in "$W/hg.err" "ERROR: heapguard: " "$how: the report"
+  done
+}
+
+# log_path=stderr and log_path=stdout name the streams, as with the
+# sanitizers, instead of files stderr.PID and stdout.PID.
+case_log_path() {
+  local stream other
+  for stream in stderr stdout; do
+    other=stdout
+    [ "$stream" = stdout ] && other=stderr
+    (cd "$W" && "$HG" -o log_path=$stream --dumps "$W/dumps" -- "$HG_WORKER" corrupt \
+      >"$W/out-$stream" 2>"$W/err-$stream")
+    if [ "$stream" = stderr ]; then
+      expect_in "$W/err-$stream" "ERROR: heapguard: heap-buffer-overflow" "log_path=$stream"
+      expect_not_in "$W/out-$stream" "ERROR: heapguard" "log_path=$stream: not on $other"
+    else
+      expect_in "$W/out-$stream" "ERROR: heapguard: heap-buffer-overflow" "log_path=$stream"
+      expect_not_in "$W/err-$stream" "ERROR: heapguard" "log_path=$stream: not on $other"
+    fi
+    [ "$(count_files "$W" "$stream.[0-9]*")" = 0 ] ||
+      fail "log_path=$stream created a file: $(ls "$W")"
+  done
+}
+
+# The JSON reader of docs/ci.md, run as printed there, on logs holding
+# reports, the exit summary and a leak object.
+case_json_snippet() {
+  local prog
+  for prog in two_bugs leak; do
+    run "$W/$prog" "$HG" --log "$W/out/logs" --json --leaks --keep-going -o dump=0 -- \
+      "$HG_BUGS/$prog"
+    expect_status 23 "$status" "$prog with --keep-going --leaks"
+  done
+  awk '/^```sh$/ { block = ""; inside = 1; next }
+       /^```$/ { if (inside && block ~ /json\.loads/) printf "%s", block; inside = 0; next }
+       inside { block = block $0 "\n" }' "$HG_SOURCE_DIR/docs/ci.md" >"$W/snippet.sh"
+  grep -q "json.loads" "$W/snippet.sh" || { fail "no JSON reader in docs/ci.md"; return; }
+  (cd "$W" && sh snippet.sh) >"$W/snippet.out" 2>&1
+  expect_status 0 $? "the docs/ci.md JSON reader"
+  expect_in "$W/snippet.out" " double-free 0x" "the docs/ci.md JSON reader: a report"
+  expect_in "$W/snippet.out" " memory-leak: " "the docs/ci.md JSON reader: the leaks"
+  expect_in "$W/snippet.out" " summary: 3 reports, 2 distinct" "the docs/ci.md JSON reader: the summary"
 }
 
 # The issue's acceptance scenario: a test run of ten processes, one of
@@ -479,6 +619,7 @@ case_ci_example() {
   expect_in "$W/run" "ERROR: heapguard: heap-buffer-overflow in free(" "the report"
   expect_in "$W/run" "1 byte written past the end of a 10-byte block" "the report"
   expect_in "$W/run" "in join_words" "the report names where the block was allocated"
+  expect_in "$W/run" "join_words: ok" "the test's own output, before heapguard ended it"
   local log
   log=$(echo "$W"/out/logs/heapguard.*)
   expect_in "$log" "SUMMARY: heapguard: heap-buffer-overflow in main" "the log"
@@ -521,7 +662,8 @@ EOF
 }
 
 # After `cmake --install`, the installed command finds the installed
-# library and inspector, also when the prefix moved (DESTDIR staging).
+# library and inspector, and pkg-config the installed library and headers,
+# also when the prefix moved (DESTDIR staging).
 case_install() {
   local prefix=$W/prefix
   run "$W/install.out" "$HG_CMAKE" --install "$HG_BUILD_DIR" --prefix "$prefix"
@@ -536,12 +678,45 @@ case_install() {
   expect_status 0 "$status" "installed wrapper runs the probe"
   expect_in "$W/probe" "active=1" "installed wrapper: heapguard is the allocator"
   expect_in "$W/probe" "LD_PRELOAD=$prefix/lib" "installed wrapper preloads the installed library"
+  pkg_config_consumer "$prefix" installed
   mkdir -p "$W/moved"
   mv "$prefix" "$W/moved/"
   run "$W/moved.out" "$W/moved/prefix/bin/heapguard" -- "$HG_PROBE"
   expect_in "$W/moved.out" "active=1" "moved install tree"
   run "$W/moved-inspect" "$W/moved/prefix/bin/heapguard" inspect --help
   expect_status 0 "$status" "moved install tree: inspect"
+  pkg_config_consumer "$W/moved/prefix" moved
+}
+
+# pkg_config_consumer PREFIX NAME: a program built with the flags of
+# PREFIX's heapguard.pc links the installed library and runs on it.
+pkg_config_consumer() {
+  local pc flags libdir
+  pc=$(dirname "$(find "$1" -name heapguard.pc | head -1)")
+  [ -f "$pc/heapguard.pc" ] || { fail "$2: no heapguard.pc under $1"; return; }
+  flags=$(PKG_CONFIG_PATH=$pc pkg-config --cflags --libs heapguard) || fail "$2: pkg-config"
+  libdir=$(PKG_CONFIG_PATH=$pc pkg-config --variable=libdir heapguard)
+  [ -f "$libdir/libheapguard.so" ] || fail "$2: pkg-config's libdir $libdir has no libheapguard.so"
+  cat >"$W/consumer.c" <<'EOF'
+#include <heapguard.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+int main(void)
+{
+  char *p = malloc(10);
+  printf("consumer of heapguard %s: active=%d\n", heapguard_version(), heapguard_active());
+  free(p);
+  return 0;
+}
+EOF
+  # shellcheck disable=SC2086 # the flags are words on purpose
+  "$HG_CC" -o "$W/consumer-$2" "$W/consumer.c" $flags >"$W/consumer-$2.cc" 2>&1 ||
+    { fail "$2: cc with pkg-config's flags: $(cat "$W/consumer-$2.cc")"; return; }
+  run "$W/consumer-$2.out" env LD_LIBRARY_PATH="$libdir" "$W/consumer-$2"
+  expect_status 0 "$status" "$2: the pkg-config consumer"
+  expect_in "$W/consumer-$2.out" "consumer of heapguard $HG_VERSION: active=1" \
+    "$2: the pkg-config consumer"
 }
 
 case_shellcheck() {

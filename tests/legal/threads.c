@@ -3,6 +3,7 @@
  * table, and free what others allocated; the heap must stay sound.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +29,7 @@ static void *worker(void *arg)
       n = (x >> 16) % (300 << 10) + 1;
     char *p = malloc(n);
     memset(p, (int)n, n);
-    char *old = __atomic_exchange_n(&slots[x % SLOTS], p, __ATOMIC_ACQ_REL);
+    char *old = atomic_exchange_explicit(&slots[x % SLOTS], p, memory_order_acq_rel);
     if (old && (x & 3) == 0)
       old = realloc(old, (x >> 20) % 900 + 1);
     free(old);
