@@ -671,7 +671,7 @@ int hgi_inspect(const uint8_t *buf, size_t len, const struct hgi_options *o,
 {
   struct hgi_dump d;
   struct hgi_analysis a;
-  char msg[256];
+  char msg[512];
   const char *name = o->name ? o->name : "dump";
 
   if (!hgi_parse(buf, len, &d, msg, sizeof msg)) {

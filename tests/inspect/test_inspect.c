@@ -646,6 +646,49 @@ static void test_version_and_magic(void **state)
   free(buf);
 }
 
+/* The message for a version-1 file, whose container is version 2's. */
+static char *refusal_of_version_1(uint8_t *buf, size_t len)
+{
+  char file[300], err[300];
+  path_in_dir(file, sizeof file, "v.hgd");
+  path_in_dir(err, sizeof err, "err.txt");
+  put_u32(buf + 8, 1);
+  write_bytes(file, buf, len);
+  assert_int_equal(inspect_file(NULL, file, NULL, err).status, 2);
+  return slurp(err);
+}
+
+/*
+ * Version 1 (heapguard 0.1 before the segment re-cut) is refused by name,
+ * with the heapguard version its process section records, made printable.
+ */
+static void test_version_1(void **state)
+{
+  (void)state;
+  size_t len, spans[16];
+  uint8_t *buf = make(GEN_CLEAN, &len);
+  char *msg = refusal_of_version_1(buf, len);
+  expect_text(msg, "dump format version 1, written by heapguard 0.1.0: this "
+                   "heapguard-inspect reads format version 2 only");
+  expect_text(msg, "read the dump with the heapguard-inspect of the heapguard "
+                   "that wrote it");
+  free(msg);
+
+  /* The process section is section 0; its version field is at 16. */
+  assert_int_equal(header_spans(buf, len, spans, 16), 7);
+  memcpy(buf + spans[1] + 16 + 16, "\x1b[2J0.1\n", 9);
+  msg = refusal_of_version_1(buf, len);
+  expect_text(msg, "written by heapguard ?[2J0.1?:");
+  assert_null(strchr(msg, '\x1b'));
+  free(msg);
+
+  put_u32(buf + spans[1], 99); /* no process section */
+  msg = refusal_of_version_1(buf, len);
+  expect_text(msg, "written by heapguard 0.1 (no process section names it)");
+  free(msg);
+  free(buf);
+}
+
 /* An unknown section type is skipped, as the format requires. */
 static void test_unknown_section(void **state)
 {
@@ -758,6 +801,7 @@ int main(int argc, char **argv)
   const struct CMUnitTest malformed[] = {
       cmocka_unit_test(test_empty),
       cmocka_unit_test(test_version_and_magic),
+      cmocka_unit_test(test_version_1),
       cmocka_unit_test(test_unknown_section),
       cmocka_unit_test(test_every_prefix),
       cmocka_unit_test(test_header_bit_flips),
