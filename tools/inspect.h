@@ -190,6 +190,8 @@ bool hgi_analyse(const struct hgi_dump *d, struct hgi_analysis *a);
 void hgi_free(struct hgi_analysis *a);
 
 /* Naming shared by the outputs; classes, states and kinds come from names.h. */
+/* A report's check by name: "none" for 0 (an on-demand dump), else "unknown". */
+const char *hgi_check_name(uint32_t check);
 const char *hgi_link_status_name(enum hgi_link_status s);
 bool hgi_link_is_bad(enum hgi_link_status s);
 const char *hgi_resync_name(enum hgi_resync r);

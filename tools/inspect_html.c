@@ -72,6 +72,7 @@ static const char page_tail[] =
     "row(info,'time',P.time+' ('+P.unix_time+')');row(info,'heapguard',P.version);"
     "row(info,'build id',P.build_id||'(none)');\n"
     "if(D.report){var R=D.report;row(info,'class',R.bug_class_name+' ('+R.bug_class+')');"
+    "row(info,'check',R.check_name+' ('+R.check+')');"
     "row(info,'address',R.address);row(info,'block',R.block+(R.block_index!==null?"
     "' (block #'+R.block_index+')':''));row(info,'segment',R.segment);"
     "row(info,'expected / found',R.expected+' / '+R.found);}\n"

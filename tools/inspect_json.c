@@ -137,6 +137,8 @@ static void print_report(FILE *out, const struct hgi_dump *d,
   }
   fprintf(out, "{\"bug_class\":%u,\"bug_class_name\":", r->bug_class);
   jstr(out, hg_bug_class_name(r->bug_class));
+  fprintf(out, ",\"check\":%u,\"check_name\":", r->check);
+  jstr(out, hgi_check_name(r->check));
   fprintf(out, ",\"address\":");
   jhex(out, r->address);
   fprintf(out, ",\"block\":");

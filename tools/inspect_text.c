@@ -84,6 +84,7 @@ static void print_report(FILE *out, const struct hgi_dump *d,
   }
   fprintf(out, "  class    %s (%u)\n", hg_bug_class_name(r->bug_class),
           r->bug_class);
+  fprintf(out, "  check    %s (%u)\n", hgi_check_name(r->check), r->check);
   fprintf(out, "  address  0x%llx\n", (unsigned long long)r->address);
   fprintf(out, "  block    0x%llx", (unsigned long long)r->block);
   if (a->report_block_found)

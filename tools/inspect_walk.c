@@ -29,6 +29,12 @@
 
 /* ---- naming shared by the outputs ---- */
 
+const char *hgi_check_name(uint32_t check)
+{
+  const struct hg_check_info *info = hg_check_info(check);
+  return info ? info->name : check == HG_CHECK_NONE ? "none" : "unknown";
+}
+
 const char *hgi_link_status_name(enum hgi_link_status s)
 {
   switch (s) {

@@ -14,6 +14,7 @@
 #include "checksum.h"
 #include "heapguard.h"
 #include "heapguard_dump.h"
+#include "names.h"
 #include "segment.h"
 
 static const uint64_t secret[2] = {0x0123456789abcdefull, 0xfedcba9876543210ull};
@@ -294,16 +295,17 @@ static const char hostile_text[] =
     "bad utf-8 \xff\xfe \xc0\xaf overlong \xed\xa0\x80 surrogate, "
     "good \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80 c1 \xc2\x9b end\n";
 
-static uint32_t bug_class_of(enum gen_damage d)
+/* The check the report names; its bug class comes from the same table. */
+static enum hg_check check_of(enum gen_damage d)
 {
   switch (d) {
-  case GEN_CLEAN: return HEAPGUARD_DOUBLE_FREE;
+  case GEN_CLEAN: return HG_CHECK_ALREADY_FREE;
   case GEN_OVERFLOW:
-  case GEN_TAIL: return HEAPGUARD_HEAP_BUFFER_OVERFLOW;
+  case GEN_TAIL: return HG_CHECK_TRAILING_CANARY;
   case GEN_META:
-  case GEN_NEIGHBOUR:
-  case GEN_SEALED_HOSTILE_META: return HEAPGUARD_SEGMENT_CORRUPTION;
-  default: return HEAPGUARD_METADATA_CORRUPTION;
+  case GEN_NEIGHBOUR: return HG_CHECK_SEGMENT_CHECKSUM;
+  case GEN_SEALED_HOSTILE_META: return HG_CHECK_SEGMENT_BOUNDS;
+  default: return HG_CHECK_HEADER_CANARY;
   }
 }
 
@@ -338,8 +340,10 @@ uint8_t *gen_dump(const struct gen_options *opt, size_t *len)
   section(&o, HG_DUMP_PROCESS, 0, &p, sizeof p, NULL, 0);
 
   uint64_t block = im.address + gen_block_offset[opt->damage == GEN_TAIL ? 5 : 3];
+  enum hg_check check = check_of(opt->damage);
   struct hg_dump_report r = {
-      .bug_class = bug_class_of(opt->damage),
+      .bug_class = hg_check_info(check)->bug_class,
+      .check = check,
       .address = block + HG_HEADER_SIZE,
       .block = block,
       .segment = im.address,

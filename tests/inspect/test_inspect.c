@@ -5,7 +5,8 @@
  *   test_inspect INSPECTOR [basic|malformed]
  *
  * "basic": a clean dump, each kind of injected damage, --json (checked
- * with python3 -m json.tool when python3 is there), --html, usage errors.
+ * with python3 -m json.tool when python3 is there), --html (and the page
+ * as headless Chromium renders it, when Chromium is there), usage errors.
  * "malformed": empty and truncated files, bit flips in the headers and at
  * random, absurd lengths and counts, a huge file. For those the only
  * demand is an orderly exit: status 0, 1 or 2, never a signal; every child
@@ -140,6 +141,26 @@ static uint8_t *make(enum gen_damage d, size_t *len)
   return buf;
 }
 
+/* Offsets of the file header and every section header of a valid dump. */
+static size_t header_spans(const uint8_t *buf, size_t len, size_t at[],
+                           size_t max)
+{
+  struct hg_dump_file_header fh;
+  memcpy(&fh, buf, sizeof fh);
+  size_t n = 0, off = sizeof fh;
+  at[n++] = 0;
+  for (uint32_t i = 0; i < fh.section_count && n < max && off + 16 <= len; i++) {
+    struct hg_dump_section sh;
+    memcpy(&sh, buf + off, sizeof sh);
+    at[n++] = off;
+    off += sizeof sh + sh.length + (8 - sh.length % 8) % 8;
+  }
+  return n;
+}
+
+static void put_u32(uint8_t *p, uint32_t v) { memcpy(p, &v, sizeof v); }
+static void put_u64(uint8_t *p, uint64_t v) { memcpy(p, &v, sizeof v); }
+
 /* Runs the inspector on a generated dump; returns its stdout. */
 static char *inspect_dump(const struct gen_options *o, const char *flag,
                           int want_status)
@@ -157,6 +178,75 @@ static char *inspect_dump(const struct gen_options *o, const char *flag,
   assert_int_equal(r.status, want_status);
   return slurp(out);
 }
+
+/* Runs the inspector with --html on a generated dump; returns the page. */
+static char *html_page(const struct gen_options *o, int want_status)
+{
+  size_t len;
+  uint8_t *buf = gen_dump(o, &len);
+  assert_non_null(buf);
+  char file[300], html[300];
+  path_in_dir(file, sizeof file, "dump.hgd");
+  path_in_dir(html, sizeof html, "page.html");
+  write_bytes(file, buf, len);
+  free(buf);
+  char *argv[] = {(char *)inspector, "--html", html, file, NULL};
+  struct run r = run_argv(argv, NULL, NULL);
+  assert_int_equal(r.sig, 0);
+  assert_int_equal(r.status, want_status);
+  return slurp(html);
+}
+
+/*
+ * The page's DOM after its scripts ran, from headless Chromium: what the
+ * reader sees, where an undefined field shows. A script error fails the
+ * test. NULL when no Chromium is installed.
+ */
+static char *rendered(const struct gen_options *o, int want_status)
+{
+  free(html_page(o, want_status));
+  char html[300], url[320], dom[300], log[300], profile[300];
+  path_in_dir(html, sizeof html, "page.html");
+  path_in_dir(dom, sizeof dom, "dom.html");
+  path_in_dir(log, sizeof log, "chromium.log");
+  path_in_dir(profile, sizeof profile, "chromium-profile");
+  snprintf(url, sizeof url, "file://%s", html);
+  char profile_flag[320];
+  snprintf(profile_flag, sizeof profile_flag, "--user-data-dir=%s", profile);
+  static const char *const browsers[] = {"chromium", "chromium-browser",
+                                         "google-chrome"};
+  for (size_t i = 0; i < sizeof browsers / sizeof *browsers; i++) {
+    char *argv[] = {"/usr/bin/env", (char *)browsers[i], "--headless",
+                    "--no-sandbox", "--disable-gpu",
+                    "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync",
+                    "--no-first-run", profile_flag, "--enable-logging=stderr",
+                    "--v=0", "--dump-dom", url, NULL};
+    struct run r = run_argv(argv, dom, log);
+    if (r.status == 127)
+      continue; /* env: no such program */
+    assert_int_equal(r.sig, 0);
+    assert_int_equal(r.status, 0);
+    char *rm[] = {"/bin/rm", "-rf", profile, NULL};
+    run_argv(rm, NULL, NULL);
+    char *console = slurp(log);
+    if (strstr(console, "Uncaught")) {
+      print_error("the page's script failed:\n%s\n", console);
+      fail();
+    }
+    free(console);
+    return slurp(dom);
+  }
+  return NULL;
+}
+
+/* Skips the rest of a test when there is no browser to render the page. */
+#define RENDERED_OR_SKIP(page, o, status)                                     \
+  char *page = rendered(o, status);                                          \
+  if (!page) {                                                                \
+    print_message("no chromium: the page is not rendered\n");                \
+    skip();                                                                   \
+  }
 
 /* The map line of block i: "  <i>  +0x<offset>  ...". */
 static const char *map_line(const char *text, int i, char *line, size_t n)
@@ -210,6 +300,7 @@ static void test_clean(void **state)
   expect_text(text, "heapguard version 0.1.0");
   expect_text(text, "build id deadbeef01020304");
   expect_text(text, "class    double-free (2)");
+  expect_text(text, "check    block already free (41)");
   expect_text(text, "metadata at 0x7f3a12401000: verifies");
   for (int i = 0; i < GEN_BLOCKS; i++) {
     char line[512];
@@ -240,7 +331,8 @@ static const struct damage_case damage_cases[] = {
      {"6 bad byte(s) from +0 to +5", "42 42 42 42 42 42", "^^ ^^ ^^"}},
     {GEN_OVERFLOW, 1, "bad canary", {"block #1 block header", NULL, NULL}},
     {GEN_TAIL, 5, "trailing canary damaged at +2 bytes",
-     {"2 bad byte(s) from +2 to +3", "new[]", "expected"}},
+     {"2 bad byte(s) from +2 to +3", "new[]", "expected",
+      "check    trailing canary (40)"}},
     {GEN_BAD_PREV, 4, "prev_size mismatch (found 7, expected 5)",
      {"block #4 prev_size", "07 00 00 00", NULL}},
     {GEN_PREV_UNSEALED, 4, "bad checksum",
@@ -328,6 +420,7 @@ static void test_json(void **state)
              (const char *const[]){"\"tool\":\"heapguard-inspect\"",
                                    "\"pid\":4242", "\"version\":\"0.1.0\"",
                                    "\"bug_class_name\":\"double-free\"",
+                                   "\"check\":41,\"check_name\":\"block already free\"",
                                    "\"block_index\":3", "\"damage_found\":false",
                                    "\"status\":\"ok\",\"verifies\":true",
                                    "\"blocks\":8", NULL});
@@ -344,6 +437,52 @@ static void test_json(void **state)
                                    "\"method\":\"scan\"",
                                    "\"method\":\"prev_size\"",
                                    "\"damaged_blocks\":2", NULL});
+}
+
+/*
+ * The report section's check id, by name from the library's table: 0 is
+ * an on-demand dump, an id no version issued is unknown. Text, JSON, and
+ * the page as rendered.
+ */
+static void test_report_check(void **state)
+{
+  (void)state;
+  struct gen_options o = {.damage = GEN_META};
+  char *text = inspect_dump(&o, NULL, 1);
+  expect_text(text, "class    segment-corruption (7)\n  check    segment checksum (2)\n");
+  free(text);
+
+  size_t len, spans[16];
+  uint8_t *buf = make(GEN_CLEAN, &len);
+  assert_int_equal(header_spans(buf, len, spans, 16), 7);
+  char file[300], out[300];
+  path_in_dir(file, sizeof file, "dump.hgd");
+  path_in_dir(out, sizeof out, "out.txt");
+  static const struct {
+    uint32_t id;
+    const char *text, *json;
+  } ids[] = {
+      {0, "check    none (0)", "\"check\":0,\"check_name\":\"none\""},
+      {77, "check    unknown (77)", "\"check\":77,\"check_name\":\"unknown\""},
+  };
+  for (size_t i = 0; i < sizeof ids / sizeof *ids; i++) {
+    put_u32(buf + spans[2] + 16 + 4, ids[i].id); /* the report's check */
+    write_bytes(file, buf, len);
+    assert_int_equal(inspect_file(NULL, file, out, NULL).status, 0);
+    text = slurp(out);
+    expect_text(text, ids[i].text);
+    free(text);
+    assert_int_equal(inspect_file("--json", file, out, NULL).status, 0);
+    text = slurp(out);
+    expect_text(text, ids[i].json);
+    free(text);
+  }
+  free(buf);
+
+  struct gen_options tail = {.damage = GEN_TAIL};
+  RENDERED_OR_SKIP(page, &tail, 1);
+  expect_text(page, "<td>check</td><td class=\"mono\">trailing canary (40)</td>");
+  free(page);
 }
 
 static void test_json_hostile_text(void **state)
@@ -452,23 +591,6 @@ static void test_every_prefix(void **state)
   free(buf);
 }
 
-/* Offsets of the file header and every section header of a valid dump. */
-static size_t header_spans(const uint8_t *buf, size_t len, size_t at[],
-                           size_t max)
-{
-  struct hg_dump_file_header fh;
-  memcpy(&fh, buf, sizeof fh);
-  size_t n = 0, off = sizeof fh;
-  at[n++] = 0;
-  for (uint32_t i = 0; i < fh.section_count && n < max && off + 16 <= len; i++) {
-    struct hg_dump_section sh;
-    memcpy(&sh, buf + off, sizeof sh);
-    at[n++] = off;
-    off += sizeof sh + sh.length + (8 - sh.length % 8) % 8;
-  }
-  return n;
-}
-
 static void test_header_bit_flips(void **state)
 {
   (void)state;
@@ -575,9 +697,6 @@ static void test_random_image_bytes(void **state)
   free(saved);
   free(buf);
 }
-
-static void put_u32(uint8_t *p, uint32_t v) { memcpy(p, &v, sizeof v); }
-static void put_u64(uint8_t *p, uint64_t v) { memcpy(p, &v, sizeof v); }
 
 static void test_absurd_lengths(void **state)
 {
@@ -766,7 +885,8 @@ static void remove_dir(void)
 {
   static const char *const names[] = {"dump.hgd", "out.txt", "err.txt",
                                       "mutant.hgd", "empty.hgd", "v.hgd",
-                                      "page.html", "huge.hgd", "dense.hgd"};
+                                      "page.html", "huge.hgd", "dense.hgd",
+                                      "dom.html", "chromium.log"};
   char p[300];
   for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
     path_in_dir(p, sizeof p, names[i]);
@@ -794,6 +914,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_clean),
       cmocka_unit_test(test_damage),
       cmocka_unit_test(test_json),
+      cmocka_unit_test(test_report_check),
       cmocka_unit_test(test_json_hostile_text),
       cmocka_unit_test(test_html),
       cmocka_unit_test(test_usage),
