@@ -93,6 +93,7 @@ enum {
   HGI_P_TAIL = 1u << 5,
   HGI_P_BAD_LINK = 1u << 6,
   HGI_P_PAST_END = 1u << 7, /* verified header whose size leaves the segment */
+  HGI_P_POISON = 1u << 8,   /* quarantined block written after free */
   HGI_P_HEADER_MASK = 0xf,
 };
 
@@ -123,10 +124,15 @@ struct hgi_block {
   enum hg_header_fault fault;
   unsigned problems;
   uint32_t expected_prev;
-  /* trailing canary, when HGI_P_TAIL */
-  size_t tail_first, tail_last, tail_bad;
-  uint8_t tail_expected, tail_found;
-  /* free-list links, for verified free blocks */
+  /*
+   * The trailing canary (HGI_P_TAIL) or the poison (HGI_P_POISON) as
+   * block.c's check found it: offsets from the first byte checked, the
+   * requested end or the data start; and how many bytes differ.
+   */
+  struct hg_damage damage;
+  size_t damage_bytes;
+  /* free-list links, for verified free blocks of shared segments */
+  bool links_checked;
   uint64_t link[2];
   enum hgi_link_status link_status[2];
   /* how the walk got past a damaged header */

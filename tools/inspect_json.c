@@ -184,6 +184,7 @@ static const struct {
     {HGI_P_PAST_END, "past_end"},
     {HGI_P_PREV_MISMATCH, "prev_size_mismatch"},
     {HGI_P_TAIL, "tail_damaged"},
+    {HGI_P_POISON, "poison_damaged"},
     {HGI_P_BAD_LINK, "bad_link"},
 };
 
@@ -204,12 +205,13 @@ static void print_block(FILE *out, const struct hgi_block *b, size_t i)
   char status[256];
   hgi_block_status(b, status, sizeof status);
   bool ok = b->fault == HG_HEADER_OK;
-  bool used = ok && b->hdr.state == HG_STATE_USED;
+  /* Used and quarantined blocks keep the allocation's fields. */
+  bool allocated = ok && b->hdr.state != HG_STATE_FREE;
   fprintf(out, "{\"index\":%zu,\"offset\":%zu,\"address\":", i, b->offset);
   jhex(out, b->address);
-  fprintf(out, ",\"size\":%zu,\"state\":\"%s\"", b->extent,
-          !ok ? "damaged" : used ? "used" : "free");
-  if (used)
+  fprintf(out, ",\"size\":%zu,\"state\":", b->extent);
+  jstr(out, ok ? hg_state_name(b->hdr.state) : "damaged");
+  if (allocated)
     fprintf(out, ",\"requested\":%zu,\"kind\":\"%s\",\"stack\":%u",
             hg_block_requested(&b->hdr), hg_alloc_kind_name(b->hdr.kind),
             b->hdr.stack);
@@ -230,13 +232,14 @@ static void print_block(FILE *out, const struct hgi_block *b, size_t i)
   fprintf(out, "],\"header\":");
   print_header(out, &b->hdr);
   fprintf(out, ",\"expected_prev_size\":%u", b->expected_prev);
-  if (b->problems & HGI_P_TAIL)
+  if (b->problems & (HGI_P_TAIL | HGI_P_POISON))
     fprintf(out,
-            ",\"tail\":{\"first\":%zu,\"last\":%zu,\"bad_bytes\":%zu,"
+            ",\"%s\":{\"first\":%zu,\"last\":%zu,\"bad_bytes\":%zu,"
             "\"expected\":\"%02x\",\"found\":\"%02x\"}",
-            b->tail_first, b->tail_last, b->tail_bad, b->tail_expected,
-            b->tail_found);
-  if (ok && b->hdr.state == HG_STATE_FREE && !(b->problems & HGI_P_PAST_END)) {
+            b->problems & HGI_P_TAIL ? "tail" : "poison", b->damage.first,
+            b->damage.last, b->damage_bytes, b->damage.expected,
+            b->damage.found);
+  if (b->links_checked) {
     fprintf(out, ",\"links\":[");
     for (int k = 0; k < 2; k++) {
       fprintf(out, "%s{\"target\":", k ? "," : "");

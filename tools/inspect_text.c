@@ -136,12 +136,14 @@ static void print_block_row(FILE *out, const struct hgi_block *b, size_t i)
   fprintf(out, "  %5zu  +0x%06zx  0x%012llx  %8zu  ", i, b->offset,
           (unsigned long long)b->address, b->extent);
   if (b->fault != HG_HEADER_OK)
-    fprintf(out, "%-7s  %9s  %-6s  %8s  ", "DAMAGED", "?", "?", "?");
-  else if (b->hdr.state == HG_STATE_USED)
-    fprintf(out, "%-7s  %9zu  %-6s  %8u  ", "used", hg_block_requested(&b->hdr),
-            hg_alloc_kind_name(b->hdr.kind), b->hdr.stack);
-  else
-    fprintf(out, "%-7s  %9s  %-6s  %8u  ", "free", "-", "-", b->hdr.stack);
+    fprintf(out, "%-20s  %9s  %-14s  %8s  ", "DAMAGED", "?", "?", "?");
+  else if (b->hdr.state == HG_STATE_FREE)
+    fprintf(out, "%-20s  %9s  %-14s  %8u  ", hg_state_name(b->hdr.state), "-",
+            "-", b->hdr.stack);
+  else /* used or quarantined: the allocation's fields are kept */
+    fprintf(out, "%-20s  %9zu  %-14s  %8u  ", hg_state_name(b->hdr.state),
+            hg_block_requested(&b->hdr), hg_alloc_kind_name(b->hdr.kind),
+            b->hdr.stack);
   fprintf(out, "%s\n", status);
 
   if (b->fault != HG_HEADER_OK) {
@@ -167,7 +169,7 @@ static void print_block_row(FILE *out, const struct hgi_block *b, size_t i)
               "prev_size %u state %s requested %zu stack %u\n",
               b->original.size, b->original.prev_size,
               hg_state_name(b->original.state),
-              b->original.state == HG_STATE_USED
+              b->original.state != HG_STATE_FREE
                   ? hg_block_requested(&b->original)
                   : 0,
               b->original.stack);
@@ -176,12 +178,17 @@ static void print_block_row(FILE *out, const struct hgi_block *b, size_t i)
     fprintf(out,
             "         trailing canary: %zu bad byte(s) from +%zu to +%zu past "
             "the requested size; first expected %02x found %02x\n",
-            b->tail_bad, b->tail_first, b->tail_last, b->tail_expected,
-            b->tail_found);
+            b->damage_bytes, b->damage.first, b->damage.last,
+            b->damage.expected, b->damage.found);
+  if (b->problems & HGI_P_POISON)
+    fprintf(out,
+            "         poison: %zu bad byte(s) from +%zu to +%zu of the data; "
+            "first expected %02x found %02x: written after free\n",
+            b->damage_bytes, b->damage.first, b->damage.last,
+            b->damage.expected, b->damage.found);
   for (int k = 0; k < 2; k++)
-    if (b->fault == HG_HEADER_OK && b->hdr.state == HG_STATE_FREE &&
-        !(b->problems & HGI_P_PAST_END) &&
-        b->link_status[k] != HGI_LINK_NULL && b->link_status[k] != HGI_LINK_OK)
+    if (b->links_checked && b->link_status[k] != HGI_LINK_NULL &&
+        b->link_status[k] != HGI_LINK_OK)
       fprintf(out, "         free-list link %d -> 0x%llx: %s\n", k,
               (unsigned long long)b->link[k],
               hgi_link_status_name(b->link_status[k]));
@@ -190,7 +197,7 @@ static void print_block_row(FILE *out, const struct hgi_block *b, size_t i)
 static void print_map(FILE *out, const struct hgi_analysis *a)
 {
   fprintf(out, "block map (walked +0x%zx to +0x%zx)\n", a->first, a->end);
-  fprintf(out, "  %5s  %-9s  %-14s  %8s  %-7s  %9s  %-6s  %8s  %s\n", "#",
+  fprintf(out, "  %5s  %-9s  %-14s  %8s  %-20s  %9s  %-14s  %8s  %s\n", "#",
           "offset", "address", "size", "state", "requested", "kind", "stack",
           "status");
   for (size_t i = 0; i < a->block_count; i++)

@@ -2,13 +2,14 @@
  * inspect_walk.c - verdicts on the damaged segment of a dump.
  *
  * Owns the walk over [first_block, end) of the dumped segment image, the
- * resynchronisation after a damaged header, the trailing-canary and
- * free-link checks, and the list of damaged spots the outputs hexdump.
+ * resynchronisation after a damaged header, the trailing-canary, poison
+ * and free-link checks, and the list of damaged spots the outputs hexdump.
  *
- * Every check runs on a copy of the bytes and with the ORIGINAL address
- * (image address + offset): canaries, checksums, tail bytes and link
- * mangling are all keyed on where the bytes lived, not where they are now.
- * The walk always moves forward by at least one granule, so it ends.
+ * Every check keyed on an address runs on a copy of the bytes and with
+ * the ORIGINAL address (image address + offset): canaries, checksums, tail
+ * bytes and link mangling are all keyed on where the bytes lived, not
+ * where they are now. The walk always moves forward by at least one
+ * granule, so it ends.
  */
 #include "inspect.h"
 
@@ -100,7 +101,10 @@ void hgi_block_status(const struct hgi_block *b, char *buf, size_t n)
         sep = "; ";
   if (b->problems & HGI_P_TAIL)
     append(buf, n, &at, "%strailing canary damaged at +%zu bytes", sep,
-           b->tail_first),
+           b->damage.first),
+        sep = "; ";
+  if (b->problems & HGI_P_POISON)
+    append(buf, n, &at, "%spoison damaged at +%zu bytes", sep, b->damage.first),
         sep = "; ";
   if (b->problems & HGI_P_BAD_LINK)
     append(buf, n, &at, "%sbad free-list link", sep), sep = "; ";
@@ -253,39 +257,75 @@ static void choose_bounds(struct hgi_analysis *a, const struct hgi_image *img)
 
 /* ---- per-block checks ---- */
 
+/*
+ * The trailing canary, checked by block.c's hg_tail_verify. That keys the
+ * pattern on the address it reads, and the pattern depends only on the
+ * address modulo 8 (block.c's tail_word), so the bytes are checked in a
+ * copy placed where they lived modulo 8. Only damage costs more: the
+ * expected bytes for the hexdump, and the count of bad ones.
+ */
 static void check_tail(struct hgi_analysis *a, const struct hgi_image *img,
                        size_t index)
 {
   struct hgi_block *b = &a->blocks[index];
-  size_t requested = hg_block_requested(&b->hdr);
   size_t n = b->hdr.tail < HG_TAIL_CHECKED ? b->hdr.tail : HG_TAIL_CHECKED;
   /* The verified header bounds tail by the capacity, and the walk bounds
    * the block by the image, so start + n stays inside both. */
-  size_t start = b->offset + HG_HEADER_SIZE + requested;
-  for (size_t i = 0; i < n; i++) {
-    uint8_t want = hg_tail_byte(&a->key, (uintptr_t)(img->address + start + i));
-    uint8_t got = img->bytes[start + i];
-    if (got == want)
-      continue;
-    if (!(b->problems & HGI_P_TAIL)) {
-      b->problems |= HGI_P_TAIL;
-      b->tail_first = i;
-      b->tail_expected = want;
-      b->tail_found = got;
-    }
-    b->tail_last = i;
-    b->tail_bad++;
-  }
-  if (!(b->problems & HGI_P_TAIL))
+  size_t start = b->offset + HG_HEADER_SIZE + hg_block_requested(&b->hdr);
+  uint64_t lived = img->address + start;
+  uint8_t copy[HG_TAIL_CHECKED + 7];
+  uint8_t *at = copy + ((lived - (uintptr_t)copy) & 7);
+  memcpy(at, img->bytes + start, n);
+  if (hg_tail_verify(&a->key, at, n, &b->damage))
     return;
+  b->problems |= HGI_P_TAIL;
   struct hgi_mark *m = push_mark(a, index, start, n, "trailing canary");
-  if (!m)
-    return;
-  for (size_t i = 0; i < m->length; i++) {
-    m->expected[i] =
-        hg_tail_byte(&a->key, (uintptr_t)(img->address + start + i));
+  for (size_t i = 0; i < n; i++) {
+    uint8_t want = hg_tail_byte(&a->key, (uintptr_t)(lived + i));
+    b->damage_bytes += img->bytes[start + i] != want;
+    if (m) {
+      m->expected[i] = want;
+      m->known[i] = true;
+    }
+  }
+}
+
+/* Marks the damaged poison at data + [from, to], at most HGI_MARK_MAX bytes. */
+static void mark_poison(struct hgi_analysis *a, size_t index, size_t data,
+                        size_t from, size_t to)
+{
+  struct hgi_mark *m = push_mark(a, index, data + from, to - from + 1, "poison");
+  for (size_t i = 0; m && i < m->length; i++) {
+    m->expected[i] = HG_POISON;
     m->known[i] = true;
   }
+}
+
+/*
+ * A quarantined block's data is poison until the block is reused
+ * (block.h): any other byte was written after free. Checked by block.c's
+ * hg_poison_verify over the whole capacity, as the library checks it.
+ */
+static void check_poison(struct hgi_analysis *a, const struct hgi_image *img,
+                         size_t index)
+{
+  struct hgi_block *b = &a->blocks[index];
+  size_t data = b->offset + HG_HEADER_SIZE;
+  const uint8_t *p = img->bytes + data;
+  /* The walk bounds the block, header and capacity, by the image. */
+  if (hg_poison_verify(p, hg_block_capacity(&b->hdr), &b->damage))
+    return;
+  b->problems |= HGI_P_POISON;
+  for (size_t i = b->damage.first; i <= b->damage.last; i++)
+    b->damage_bytes += p[i] != HG_POISON;
+  size_t first = b->damage.first, last = b->damage.last;
+  if (last - first < HGI_MARK_MAX) {
+    mark_poison(a, index, data, first, last);
+    return;
+  }
+  /* Far apart: both ends, so that both are hexdumped. */
+  mark_poison(a, index, data, first, first + HGI_MARK_MAX - 1);
+  mark_poison(a, index, data, last + 1 - HGI_MARK_MAX, last);
 }
 
 static size_t block_index_at(const struct hgi_analysis *a, size_t off,
@@ -357,6 +397,7 @@ static void check_links(struct hgi_analysis *a, const struct hgi_dump *d)
     if (b->fault != HG_HEADER_OK || b->hdr.state != HG_STATE_FREE ||
         (b->problems & HGI_P_PAST_END))
       continue;
+    b->links_checked = true;
     for (int k = 0; k < 2; k++) {
       size_t slot = b->offset + HG_HEADER_SIZE + 8 * (size_t)k;
       uint64_t stored = load_u64(img->bytes + slot);
@@ -568,6 +609,8 @@ static bool walk(struct hgi_analysis *a, const struct hgi_image *img)
     b->extent = bytes;
     if (b->hdr.state == HG_STATE_USED)
       check_tail(a, img, index);
+    else if (b->hdr.state == HG_STATE_QUARANTINED)
+      check_poison(a, img, index);
     expect_prev = b->hdr.size;
     prev_known = true;
     off += bytes;

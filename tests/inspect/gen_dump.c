@@ -22,17 +22,21 @@ static const uint64_t secret[2] = {0x0123456789abcdefull, 0xfedcba9876543210ull}
 const size_t gen_block_offset[GEN_BLOCKS] = {0x1000, 0x1030, 0x10c0, 0x1100,
                                              0x1150, 0x11b0, 0x12a0, 0x1710};
 
+#define USED HG_STATE_USED
+#define QUARANTINED HG_STATE_QUARANTINED
+#define FREE HG_STATE_FREE
+
 static const struct plan {
   uint32_t bytes;
-  bool used;
+  uint16_t state;
   uint32_t requested;
   uint16_t kind;
   uint32_t stack;
 } plan[GEN_BLOCKS] = {
-    {48, true, 10, HG_KIND_MALLOC, 11},   {144, true, 100, HG_KIND_NEW, 12},
-    {64, false, 0, 0, 13},                {80, true, 33, HG_KIND_MALLOC, 14},
-    {96, false, 0, 0, 15},                {240, true, 200, HG_KIND_NEW_ARRAY, 16},
-    {1136, true, 1000, HG_KIND_MALLOC, 17}, {176, false, 0, 0, 18},
+    {48, USED, 10, HG_KIND_MALLOC, 11},   {144, USED, 100, HG_KIND_NEW, 12},
+    {64, FREE, 0, 0, 13},                 {80, USED, 33, HG_KIND_MALLOC, 14},
+    {96, FREE, 0, 0, 15},                 {240, USED, 200, HG_KIND_NEW_ARRAY, 16},
+    {1136, QUARANTINED, 1000, HG_KIND_MALLOC, 17}, {176, FREE, 0, 0, 18},
 };
 
 static const char *const damage_names[GEN_DAMAGE_COUNT] = {
@@ -52,6 +56,7 @@ static const char *const damage_names[GEN_DAMAGE_COUNT] = {
     [GEN_NEIGHBOUR] = "neighbour",
     [GEN_ZERO_BLOCKS] = "zero-blocks",
     [GEN_SEALED_HOSTILE_META] = "sealed-hostile-meta",
+    [GEN_POISON] = "poison",
 };
 
 const char *gen_damage_name(enum gen_damage d)
@@ -134,17 +139,20 @@ static void build_image(struct image *im)
     struct hg_block h = {
         .size = plan[i].bytes >> HG_GRANULE_SHIFT,
         .prev_size = prev,
-        .state = plan[i].used ? HG_STATE_USED : HG_STATE_FREE,
+        .state = plan[i].state,
         .kind = plan[i].kind,
         .stack = plan[i].stack,
     };
-    if (plan[i].used) {
+    if (plan[i].state != FREE)
       h.tail = plan[i].bytes - HG_HEADER_SIZE - plan[i].requested;
-      memset(im->bytes + off + HG_HEADER_SIZE, 'a' + i, plan[i].requested);
-    }
     seal_block(im, off, &h);
-    if (plan[i].used)
+    if (plan[i].state == USED) {
+      memset(im->bytes + off + HG_HEADER_SIZE, 'a' + i, plan[i].requested);
       write_tail(im, off, &h);
+    }
+    /* Freed into the quarantine: every data byte is poison, tail included. */
+    if (plan[i].state == QUARANTINED)
+      memset(im->bytes + off + HG_HEADER_SIZE, HG_POISON, hg_block_capacity(&h));
     prev = h.size;
   }
   /* Free list 2 <-> 4 <-> 7 -> (upper neighbour). */
@@ -231,6 +239,13 @@ static void inject(struct image *im, enum gen_damage d)
     memset(im->bytes + HG_SEGMENT_META_SIZE, 0,
            sizeof im->bytes - HG_SEGMENT_META_SIZE);
     break;
+  case GEN_POISON: {
+    /* Writes after free: six bytes through a stale pointer, one far on. */
+    size_t data = gen_block_offset[6] + HG_HEADER_SIZE;
+    memcpy(im->bytes + data + 40, "WRITE!", 6);
+    im->bytes[data + 1000] = 0;
+    break;
+  }
   case GEN_SEALED_HOSTILE_META: {
     struct hg_segment s;
     memcpy(&s, im->bytes, sizeof s);
@@ -305,7 +320,18 @@ static enum hg_check check_of(enum gen_damage d)
   case GEN_META:
   case GEN_NEIGHBOUR: return HG_CHECK_SEGMENT_CHECKSUM;
   case GEN_SEALED_HOSTILE_META: return HG_CHECK_SEGMENT_BOUNDS;
+  case GEN_POISON: return HG_CHECK_POISON;
   default: return HG_CHECK_HEADER_CANARY;
+  }
+}
+
+/* The block the report is about. */
+static int report_block_of(enum gen_damage d)
+{
+  switch (d) {
+  case GEN_TAIL: return 5;
+  case GEN_POISON: return 6;
+  default: return 3;
   }
 }
 
@@ -339,7 +365,7 @@ uint8_t *gen_dump(const struct gen_options *opt, size_t *len)
   };
   section(&o, HG_DUMP_PROCESS, 0, &p, sizeof p, NULL, 0);
 
-  uint64_t block = im.address + gen_block_offset[opt->damage == GEN_TAIL ? 5 : 3];
+  uint64_t block = im.address + gen_block_offset[report_block_of(opt->damage)];
   enum hg_check check = check_of(opt->damage);
   struct hg_dump_report r = {
       .bug_class = hg_check_info(check)->bug_class,

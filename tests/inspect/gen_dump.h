@@ -17,7 +17,7 @@
  *   3  0x1100    80   used     33 (15)
  *   4  0x1150    96   free
  *   5  0x11b0   240   used    200 (8)
- *   6  0x12a0  1136   used   1000 (104, first 64 checked)
+ *   6  0x12a0  1136   quarantined 1000 (104; all 1104 data bytes poison)
  *   7  0x1710   176   free          (the rest, to end = 0x17c0)
  *
  * (Blocks start after the metadata page, HG_SEGMENT_META_SIZE.)
@@ -49,6 +49,7 @@ enum gen_damage {
   GEN_NEIGHBOUR,      /* the lower neighbour's metadata checksum broken */
   GEN_ZERO_BLOCKS,    /* the whole block area zeroed */
   GEN_SEALED_HOSTILE_META, /* metadata sealed with absurd first_block/end */
+  GEN_POISON,         /* block 6: "WRITE!" at +40 and a 0 at +1000 of its poison */
   GEN_DAMAGE_COUNT
 };
 

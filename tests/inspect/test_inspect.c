@@ -288,6 +288,29 @@ static void expect_text(const char *text, const char *want)
   }
 }
 
+/* In a rendered page: the map rectangle titled title is drawn in fill. */
+static void expect_rect(const char *dom, const char *title, const char *fill)
+{
+  char want[300];
+  snprintf(want, sizeof want, "<title>%s</title>", title);
+  const char *t = strstr(dom, want);
+  if (!t) {
+    print_error("no map rectangle titled \"%s\" in:\n%s\n", title, dom);
+    fail();
+  }
+  const char *r = t;
+  while (r > dom && strncmp(r, "<rect ", 6) != 0)
+    r--;
+  char attr[64];
+  snprintf(attr, sizeof attr, "fill=\"%s\"", fill);
+  char *tag = strndup(r, (size_t)(t - r));
+  if (!strstr(tag, attr)) {
+    print_error("rectangle \"%s\": want %s in %s\n", title, attr, tag);
+    fail();
+  }
+  free(tag);
+}
+
 /* ---- basic ---- */
 
 static void test_clean(void **state)
@@ -355,6 +378,11 @@ static const struct damage_case damage_cases[] = {
     {GEN_NEIGHBOUR, -1, NULL,
      {"metadata at 0x7f3a12001000: BAD\n    failed check: checksum", NULL, NULL}},
     {GEN_ZERO_BLOCKS, 0, "bad canary", {"could not resynchronise", NULL, NULL}},
+    {GEN_POISON, 6, "poison damaged at +40 bytes",
+     {"poison: 7 bad byte(s) from +40 to +1000 of the data; first expected df "
+      "found 57: written after free",
+      "57 52 49 54 45 21 df df  |........WRITE!..|", "[block #6 poison]",
+      "check    poison of a freed block (43)"}},
     {GEN_SEALED_HOSTILE_META, -1, NULL,
      {"metadata at 0x7f3a12401000: BAD\n    failed check: bounds",
       "first_block implausible", "8 block(s), 0 damaged"}},
@@ -376,7 +404,8 @@ static void test_damage(void **state)
         expect_text(text, dc->also[k]);
     expect_text(text, "verdict: DAMAGE FOUND");
     /* Blocks the damage does not reach stay OK. */
-    if (dc->damage == GEN_TAIL || dc->damage == GEN_BAD_PREV)
+    if (dc->damage == GEN_TAIL || dc->damage == GEN_BAD_PREV ||
+        dc->damage == GEN_POISON)
       for (int i = 0; i < GEN_BLOCKS; i++)
         if (i != dc->block)
           expect_block(text, i, "  OK");
@@ -482,6 +511,58 @@ static void test_report_check(void **state)
   struct gen_options tail = {.damage = GEN_TAIL};
   RENDERED_OR_SKIP(page, &tail, 1);
   expect_text(page, "<td>check</td><td class=\"mono\">trailing canary (40)</td>");
+  free(page);
+}
+
+/*
+ * A quarantined block is named as the library names it, keeps its
+ * allocation's fields, and has its poison verified: damaged poison is a
+ * write after free, shown with the expected and found bytes. Text, JSON,
+ * and the page as rendered.
+ */
+static void test_quarantine(void **state)
+{
+  (void)state;
+  struct gen_options clean = {.damage = GEN_CLEAN};
+  char *text = inspect_dump(&clean, NULL, 0);
+  expect_block(text, 6, "  1136  freed, in quarantine       1000  malloc");
+  expect_block(text, 6, "  OK");
+  free(text);
+  char *json = inspect_dump(&clean, "--json", 0);
+  expect_text(json, "\"offset\":4768,\"address\":\"0x7f3a124022a0\",\"size\":1136,"
+                    "\"state\":\"freed, in quarantine\",\"requested\":1000,"
+                    "\"kind\":\"malloc\",\"stack\":17,\"status\":\"OK\",\"problems\":[]");
+  free(json);
+
+  struct gen_options poison = {.damage = GEN_POISON};
+  text = inspect_dump(&poison, NULL, 1);
+  expect_block(text, 6, "freed, in quarantine");
+  expect_text(text, "    expected                                         "
+                    "df df df df df df df df \n"
+                    "                                                     "
+                    "^^ ^^ ^^ ^^ ^^ ^^");
+  expect_text(text, "verdict: DAMAGE FOUND: 1 problem(s), 1 damaged block(s)");
+  free(text);
+  json = inspect_dump(&poison, "--json", 1);
+  expect_text(json, "\"state\":\"freed, in quarantine\"");
+  expect_text(json, "\"problems\":[\"poison_damaged\"]");
+  expect_text(json, "\"poison\":{\"first\":40,\"last\":1000,\"bad_bytes\":7,"
+                    "\"expected\":\"df\",\"found\":\"57\"}");
+  /* +40 and +1000 are far apart: a mark at each end of the damage. */
+  expect_text(json, "{\"offset\":4840,\"length\":64,\"block\":6,\"what\":\"poison\","
+                    "\"expected\":\"dfdfdfdf");
+  expect_text(json, "{\"offset\":5737,\"length\":64,\"block\":6,\"what\":\"poison\","
+                    "\"expected\":\"dfdfdfdf");
+  free(json);
+
+  RENDERED_OR_SKIP(page, &clean, 0);
+  expect_rect(page, "#6 +0x12a0 1136 bytes freed, in quarantine: OK", "#9b59b6");
+  free(page);
+  page = rendered(&poison, 1);
+  expect_rect(page, "#6 +0x12a0 1136 bytes freed, in quarantine: poison damaged at +40 bytes",
+              "#f39c12");
+  expect_text(page, "<td>poison</td><td class=\"mono\">7 bad byte(s), +40 .. +1000 of the "
+                    "data, first expected df found 57: written after free</td>");
   free(page);
 }
 
@@ -915,6 +996,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_damage),
       cmocka_unit_test(test_json),
       cmocka_unit_test(test_report_check),
+      cmocka_unit_test(test_quarantine),
       cmocka_unit_test(test_json_hostile_text),
       cmocka_unit_test(test_html),
       cmocka_unit_test(test_usage),
