@@ -131,7 +131,7 @@ struct hgi_block {
    */
   struct hg_damage damage;
   size_t damage_bytes;
-  /* free-list links, for verified free blocks of shared segments */
+  /* free-list links, for verified free blocks (a dedicated segment has none) */
   bool links_checked;
   uint64_t link[2];
   enum hgi_link_status link_status[2];

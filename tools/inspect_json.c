@@ -160,7 +160,8 @@ static void print_segment(FILE *out, const struct hgi_dump *d,
 {
   fprintf(out, "\"segment\":{\"address\":");
   jhex(out, d->damaged.address);
-  fprintf(out, ",\"dumped_bytes\":%zu,\"metadata\":", d->damaged.length);
+  fprintf(out, ",\"dumped_bytes\":%zu,\"metadata_size\":%u,\"metadata\":",
+          d->damaged.length, HG_SEGMENT_META_SIZE);
   print_meta(out, &d->damaged, a->meta_fault);
   fprintf(out,
           ",\"walk\":{\"first\":%zu,\"end\":%zu,\"first_assumed\":%s,"

@@ -113,11 +113,26 @@ static void print_meta(FILE *out, const struct hgi_image *img,
           m->checksum);
 }
 
+/* Where large.c put the one block, and what a free one is. */
+static void print_dedicated(FILE *out, const struct hg_segment *m,
+                            const struct hgi_analysis *a)
+{
+  fprintf(out, "  dedicated segment: one block, from +0x%llx to the trailing "
+               "guard page at +0x%llx\n",
+          (unsigned long long)m->first_block, (unsigned long long)m->end);
+  if (a->block_count == 1 && a->blocks[0].fault == HG_HEADER_OK &&
+      a->blocks[0].hdr.state == HG_STATE_FREE)
+    fprintf(out, "  its block is free: the segment is cached for reuse whole, "
+                 "without free-list links\n");
+}
+
 static void print_segment(FILE *out, const struct hgi_dump *d,
                           const struct hgi_analysis *a)
 {
   fprintf(out, "damaged segment (%zu bytes dumped)\n", d->damaged.length);
   print_meta(out, &d->damaged, a->meta_fault);
+  if (d->damaged.meta.kind == HG_SEGMENT_LARGE)
+    print_dedicated(out, &d->damaged.meta, a);
   if (a->first_assumed)
     fprintf(out, "  first_block implausible: walking from +0x%zx\n", a->first);
   if (a->end_assumed)

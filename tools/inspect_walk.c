@@ -387,6 +387,15 @@ static enum hgi_link_status classify_link(const struct hgi_analysis *a,
   return HGI_LINK_OUTSIDE;
 }
 
+/*
+ * A dedicated segment's one block is never on a free list: freed, its
+ * segment is cached whole (large.c), its data as the program left it.
+ */
+static bool has_free_lists(const struct hg_segment *m)
+{
+  return m->kind != HG_SEGMENT_LARGE;
+}
+
 /* Run after the walk: a link may point forward to a block not yet seen. */
 static void check_links(struct hgi_analysis *a, const struct hgi_dump *d)
 {
@@ -705,7 +714,8 @@ bool hgi_analyse(const struct hgi_dump *d, struct hgi_analysis *a)
   choose_bounds(a, &d->damaged);
   if (!walk(a, &d->damaged))
     return false;
-  check_links(a, d);
+  if (has_free_lists(&d->damaged.meta))
+    check_links(a, d);
   if (!build_windows(a, d->damaged.length))
     return false;
   locate_report_block(a, d);

@@ -57,6 +57,9 @@ static const char *const damage_names[GEN_DAMAGE_COUNT] = {
     [GEN_ZERO_BLOCKS] = "zero-blocks",
     [GEN_SEALED_HOSTILE_META] = "sealed-hostile-meta",
     [GEN_POISON] = "poison",
+    [GEN_LARGE] = "large",
+    [GEN_LARGE_FREE] = "large-free",
+    [GEN_LARGE_TAIL] = "large-tail",
 };
 
 const char *gen_damage_name(enum gen_damage d)
@@ -67,7 +70,8 @@ const char *gen_damage_name(enum gen_damage d)
 /* ---- the segment image ---- */
 
 struct image {
-  uint8_t bytes[GEN_SEGMENT_END];
+  uint8_t *bytes; /* calloc'd, length bytes */
+  size_t length;
   uint64_t address;
   struct hg_key key;
 };
@@ -128,9 +132,8 @@ static struct hg_segment segment_meta(uint32_t seq)
   return s;
 }
 
-static void build_image(struct image *im)
+static void build_shared(struct image *im)
 {
-  memset(im->bytes, 0, sizeof im->bytes);
   struct hg_segment s = segment_meta(3);
   s.end = GEN_SEGMENT_END;
   uint32_t prev = 0;
@@ -167,6 +170,37 @@ static void build_image(struct image *im)
   write_link(im, gen_block_offset[7] + 32, beyond);
   write_link(im, gen_block_offset[7] + 40, b4);
 
+  seal_segment(&im->key, &s, im->address);
+  memcpy(im->bytes, &s, sizeof s);
+}
+
+/*
+ * A dedicated segment as large.c lays it out: one block placed so that its
+ * data and one granule of trailing canary end at the trailing guard page.
+ * In use, or freed into the cache of segments: sealed free, the free's
+ * stack in tail, and the program's bytes left in its data (no links).
+ */
+static void build_large(struct image *im, uint16_t state)
+{
+  struct hg_segment s = {
+      .magic = HG_SEGMENT_MAGIC,
+      .map_size = GEN_LARGE_END + 2 * HG_PAGE_SIZE,
+      .first_block = GEN_LARGE_FIRST,
+      .end = GEN_LARGE_END,
+      .kind = HG_SEGMENT_LARGE,
+      .seq = 5,
+  };
+  struct hg_block h = {
+      .size = (GEN_LARGE_END - GEN_LARGE_FIRST) >> HG_GRANULE_SHIFT,
+      .state = state,
+      .kind = state == USED ? HG_KIND_MALLOC : 0,
+      .stack = state == USED ? 41 : 0,
+  };
+  h.tail = state == USED ? (uint32_t)(hg_block_capacity(&h) - GEN_LARGE_REQUESTED) : 42;
+  seal_block(im, GEN_LARGE_FIRST, &h);
+  memset(im->bytes + GEN_LARGE_FIRST + HG_HEADER_SIZE, 'L', GEN_LARGE_REQUESTED);
+  if (state == USED)
+    write_tail(im, GEN_LARGE_FIRST, &h);
   seal_segment(&im->key, &s, im->address);
   memcpy(im->bytes, &s, sizeof s);
 }
@@ -237,7 +271,7 @@ static void inject(struct image *im, enum gen_damage d)
   }
   case GEN_ZERO_BLOCKS:
     memset(im->bytes + HG_SEGMENT_META_SIZE, 0,
-           sizeof im->bytes - HG_SEGMENT_META_SIZE);
+           im->length - HG_SEGMENT_META_SIZE);
     break;
   case GEN_POISON: {
     /* Writes after free: six bytes through a stale pointer, one far on. */
@@ -255,9 +289,31 @@ static void inject(struct image *im, enum gen_damage d)
     memcpy(im->bytes, &s, sizeof s);
     break;
   }
+  case GEN_LARGE_TAIL:
+    /* One NUL past the end: the first byte of the trailing canary. */
+    im->bytes[GEN_LARGE_FIRST + HG_HEADER_SIZE + GEN_LARGE_REQUESTED] = 0;
+    break;
   default:
     break;
   }
+}
+
+/* The segment a dump is of, built and damaged; false when out of memory. */
+static bool build(struct image *im, enum gen_damage d)
+{
+  bool large = d == GEN_LARGE || d == GEN_LARGE_FREE || d == GEN_LARGE_TAIL;
+  im->address = large ? GEN_LARGE_ADDRESS : GEN_SEGMENT_ADDRESS;
+  im->length = large ? GEN_LARGE_END : GEN_SEGMENT_END;
+  im->bytes = calloc(1, im->length);
+  if (!im->bytes)
+    return false;
+  hg_key_derive(&im->key, secret);
+  if (large)
+    build_large(im, d == GEN_LARGE_FREE ? FREE : USED);
+  else
+    build_shared(im);
+  inject(im, d);
+  return true;
 }
 
 /* ---- the container ---- */
@@ -321,30 +377,34 @@ static enum hg_check check_of(enum gen_damage d)
   case GEN_NEIGHBOUR: return HG_CHECK_SEGMENT_CHECKSUM;
   case GEN_SEALED_HOSTILE_META: return HG_CHECK_SEGMENT_BOUNDS;
   case GEN_POISON: return HG_CHECK_POISON;
+  case GEN_LARGE_TAIL: return HG_CHECK_TRAILING_CANARY;
+  case GEN_LARGE:
+  case GEN_LARGE_FREE: return HG_CHECK_NONE; /* on-demand dumps */
   default: return HG_CHECK_HEADER_CANARY;
   }
 }
 
-/* The block the report is about. */
-static int report_block_of(enum gen_damage d)
+/* Header address of the block the report is about; 0 for none. */
+static uint64_t report_block_of(enum gen_damage d, const struct image *im)
 {
   switch (d) {
-  case GEN_TAIL: return 5;
-  case GEN_POISON: return 6;
-  default: return 3;
+  case GEN_TAIL: return addr_of(im, gen_block_offset[5]);
+  case GEN_POISON: return addr_of(im, gen_block_offset[6]);
+  case GEN_LARGE:
+  case GEN_LARGE_FREE: return 0;
+  case GEN_LARGE_TAIL: return addr_of(im, GEN_LARGE_FIRST);
+  default: return addr_of(im, gen_block_offset[3]);
   }
 }
 
 uint8_t *gen_dump(const struct gen_options *opt, size_t *len)
 {
-  static struct image im;
+  struct image im;
   struct out o = {0};
 
   hg_crc32c_init();
-  im.address = GEN_SEGMENT_ADDRESS;
-  hg_key_derive(&im.key, secret);
-  build_image(&im);
-  inject(&im, opt->damage);
+  if (!build(&im, opt->damage))
+    return NULL;
 
   struct hg_dump_file_header fh = {.version = HG_DUMP_VERSION,
                                    .header_size = sizeof fh,
@@ -365,12 +425,13 @@ uint8_t *gen_dump(const struct gen_options *opt, size_t *len)
   };
   section(&o, HG_DUMP_PROCESS, 0, &p, sizeof p, NULL, 0);
 
-  uint64_t block = im.address + gen_block_offset[report_block_of(opt->damage)];
+  uint64_t block = report_block_of(opt->damage, &im);
   enum hg_check check = check_of(opt->damage);
+  const struct hg_check_info *info = hg_check_info(check);
   struct hg_dump_report r = {
-      .bug_class = hg_check_info(check)->bug_class,
+      .bug_class = info ? info->bug_class : HEAPGUARD_OK,
       .check = check,
-      .address = block + HG_HEADER_SIZE,
+      .address = block ? block + HG_HEADER_SIZE : addr_of(&im, GEN_LARGE_FIRST + HG_HEADER_SIZE),
       .block = block,
       .segment = im.address,
       .expected = 0x1111,
@@ -383,9 +444,10 @@ uint8_t *gen_dump(const struct gen_options *opt, size_t *len)
                                       : sizeof plain_text - 1;
   section(&o, HG_DUMP_REPORT_TEXT, 0, text, text_len, NULL, 0);
 
-  struct hg_dump_segment ds = {im.address, sizeof im.bytes};
+  struct hg_dump_segment ds = {im.address, im.length};
   section(&o, HG_DUMP_SEGMENT, HG_DUMP_SEGMENT_DAMAGED, &ds, sizeof ds,
-          im.bytes, sizeof im.bytes);
+          im.bytes, im.length);
+  free(im.bytes);
 
   for (unsigned i = 0; i < opt->neighbours && i < 2; i++) {
     uint64_t at = i == 0 ? im.address - HG_SEGMENT_SIZE

@@ -24,6 +24,11 @@
  *
  * Free list: 2 <-> 4 <-> 7, and 7's next link points into the upper
  * neighbour segment (not in the dump).
+ *
+ * The GEN_LARGE dumps are of a dedicated segment at GEN_LARGE_ADDRESS
+ * instead, laid out as large.c does it: one block, header at +0x18c0, of
+ * 10000 bytes requested ('L's), whose data and 16 bytes of trailing canary
+ * end at end = +0x4000, where the trailing guard page begins.
  */
 #ifndef HG_GEN_DUMP_H
 #define HG_GEN_DUMP_H
@@ -50,6 +55,10 @@ enum gen_damage {
   GEN_ZERO_BLOCKS,    /* the whole block area zeroed */
   GEN_SEALED_HOSTILE_META, /* metadata sealed with absurd first_block/end */
   GEN_POISON,         /* block 6: "WRITE!" at +40 and a 0 at +1000 of its poison */
+  /* A dedicated segment instead (see below). */
+  GEN_LARGE,          /* its block in use, intact */
+  GEN_LARGE_FREE,     /* its block freed (the segment cached), intact */
+  GEN_LARGE_TAIL,     /* in use, a NUL written just past the requested end */
   GEN_DAMAGE_COUNT
 };
 
@@ -62,6 +71,11 @@ struct gen_options {
 #define GEN_BLOCKS 8
 #define GEN_SEGMENT_ADDRESS 0x7f3a12401000ull /* one page into its mapping */
 #define GEN_SEGMENT_END 0x17c0u
+
+#define GEN_LARGE_ADDRESS 0x7f3a12c01000ull
+#define GEN_LARGE_FIRST 0x18c0u
+#define GEN_LARGE_END 0x4000u
+#define GEN_LARGE_REQUESTED 10000u
 
 extern const size_t gen_block_offset[GEN_BLOCKS];
 

@@ -240,6 +240,21 @@ static char *rendered(const struct gen_options *o, int want_status)
   return NULL;
 }
 
+/*
+ * What the page's script drew (everything before the scripts) shows no
+ * field the JSON lacks. Cuts dom there.
+ */
+static void expect_nothing_undefined(char *dom)
+{
+  char *scripts = strstr(dom, "<script");
+  if (scripts)
+    *scripts = 0;
+  if (strstr(dom, "undefined") || strstr(dom, "NaN")) {
+    print_error("an undefined field shows in:\n%s\n", dom);
+    fail();
+  }
+}
+
 /* Skips the rest of a test when there is no browser to render the page. */
 #define RENDERED_OR_SKIP(page, o, status)                                     \
   char *page = rendered(o, status);                                          \
@@ -566,6 +581,63 @@ static void test_quarantine(void **state)
   free(page);
 }
 
+/*
+ * A dedicated segment holds one block, placed so that it ends at the
+ * trailing guard page; freed, it is cached whole, so its data holds no
+ * free-list links to check. Text, JSON, and the page as rendered.
+ */
+static void test_dedicated(void **state)
+{
+  (void)state;
+  struct gen_options large = {.damage = GEN_LARGE};
+  char *text = inspect_dump(&large, NULL, 0);
+  expect_text(text, "    seq 5  kind dedicated  map_size 24576  first_block +0x18c0  "
+                    "end +0x4000\n");
+  expect_text(text, "  dedicated segment: one block, from +0x18c0 to the trailing "
+                    "guard page at +0x4000\n");
+  expect_text(text, "      0  +0x0018c0  0x7f3a12c028c0     10048  used"
+                    "                      10000  malloc                41  OK\n");
+  expect_text(text, "  1 block(s), 0 damaged");
+  free(text);
+  char *json = inspect_dump(&large, "--json", 0);
+  expect_text(json, "\"kind\":\"dedicated\",\"arena\":0,\"seq\":5");
+  expect_text(json, "{\"index\":0,\"offset\":6336,\"address\":\"0x7f3a12c028c0\","
+                    "\"size\":10048,\"state\":\"used\",\"requested\":10000");
+  free(json);
+
+  struct gen_options cached = {.damage = GEN_LARGE_FREE};
+  text = inspect_dump(&cached, NULL, 0);
+  expect_text(text, "  its block is free: the segment is cached for reuse whole, "
+                    "without free-list links\n");
+  expect_text(text, "10048  free                          -  -                      0  OK\n");
+  assert_null(strstr(text, "free-list link 0"));
+  assert_null(strstr(text, "bad free-list link"));
+  free(text);
+  json = inspect_dump(&cached, "--json", 0);
+  expect_text(json, "\"state\":\"free\",\"requested\":null");
+  assert_null(strstr(json, "\"links\""));
+  free(json);
+
+  struct gen_options tail = {.damage = GEN_LARGE_TAIL};
+  text = inspect_dump(&tail, NULL, 1);
+  expect_text(text, "  trailing canary damaged at +0 bytes\n");
+  expect_text(text, "trailing canary: 1 bad byte(s) from +0 to +0 past the requested "
+                    "size; first expected 21 found 00");
+  expect_text(text, "[block #0 trailing canary]");
+  free(text);
+
+  RENDERED_OR_SKIP(page, &large, 0);
+  expect_text(page, "<td>segment metadata</td><td class=\"mono\">0x7f3a12c01000: "
+                    "verifies, seq 5, dedicated, 16384 bytes dumped</td>");
+  expect_rect(page, "unused, before the first block", "#ddd");
+  expect_rect(page, "#0 +0x18c0 10048 bytes used: OK", "#4a7fd0");
+  expect_nothing_undefined(page);
+  free(page);
+  page = rendered(&cached, 0);
+  expect_rect(page, "#0 +0x18c0 10048 bytes free: OK", "#8fd18f");
+  free(page);
+}
+
 static void test_json_hostile_text(void **state)
 {
   (void)state;
@@ -625,6 +697,15 @@ static void test_html(void **state)
   r = run_argv(argv, NULL, NULL);
   assert_int_equal(r.status, 2);
   assert_int_equal(access(html, F_OK), -1);
+
+  /* As rendered: segments described from their kind, no field undefined. */
+  RENDERED_OR_SKIP(dom, &o, 1);
+  expect_text(dom, "<td>segment metadata</td><td class=\"mono\">0x7f3a12401000: "
+                   "verifies, seq 3, shared (arena 0), 6080 bytes dumped</td>");
+  expect_text(dom, "0x7f3a12001000: verifies, seq 2, shared (arena 0), map_size 4194304");
+  expect_text(dom, "&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;");
+  expect_nothing_undefined(dom);
+  free(dom);
 }
 
 static void test_usage(void **state)
@@ -997,6 +1078,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_json),
       cmocka_unit_test(test_report_check),
       cmocka_unit_test(test_quarantine),
+      cmocka_unit_test(test_dedicated),
       cmocka_unit_test(test_json_hostile_text),
       cmocka_unit_test(test_html),
       cmocka_unit_test(test_usage),
