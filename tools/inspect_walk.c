@@ -68,7 +68,7 @@ const char *hgi_resync_name(enum hgi_resync r)
   return "?";
 }
 
-__attribute__((format(printf, 4, 5))) static void append(char *buf, size_t n, size_t *at, const char *fmt, ...)
+void hgi_append(char *buf, size_t n, size_t *at, const char *fmt, ...)
 {
   if (*at >= n)
     return;
@@ -86,30 +86,30 @@ void hgi_block_status(const struct hgi_block *b, char *buf, size_t n)
   const char *sep = "";
   buf[0] = 0;
   if (b->problems & HGI_P_BAD_CANARY)
-    append(buf, n, &at, "%sbad canary", sep), sep = "; ";
+    hgi_append(buf, n, &at, "%sbad canary", sep), sep = "; ";
   if (b->problems & HGI_P_BAD_CHECKSUM)
-    append(buf, n, &at, "%sbad checksum", sep), sep = "; ";
+    hgi_append(buf, n, &at, "%sbad checksum", sep), sep = "; ";
   if (b->problems & HGI_P_BAD_STATE)
-    append(buf, n, &at, "%sbad state", sep), sep = "; ";
+    hgi_append(buf, n, &at, "%sbad state", sep), sep = "; ";
   if (b->problems & HGI_P_BAD_SIZE)
-    append(buf, n, &at, "%sbad size", sep), sep = "; ";
+    hgi_append(buf, n, &at, "%sbad size", sep), sep = "; ";
   if (b->problems & HGI_P_PAST_END)
-    append(buf, n, &at, "%sbad size: runs past segment end", sep), sep = "; ";
+    hgi_append(buf, n, &at, "%sbad size: runs past segment end", sep), sep = "; ";
   if (b->problems & HGI_P_PREV_MISMATCH)
-    append(buf, n, &at, "%sprev_size mismatch (found %u, expected %u)", sep,
-           b->hdr.prev_size, b->expected_prev),
+    hgi_append(buf, n, &at, "%sprev_size mismatch (found %u, expected %u)", sep,
+               b->hdr.prev_size, b->expected_prev),
         sep = "; ";
   if (b->problems & HGI_P_TAIL)
-    append(buf, n, &at, "%strailing canary damaged at +%zu bytes", sep,
-           b->damage.first),
+    hgi_append(buf, n, &at, "%strailing canary damaged at +%zu bytes", sep,
+               b->damage.first),
         sep = "; ";
   if (b->problems & HGI_P_POISON)
-    append(buf, n, &at, "%spoison damaged at +%zu bytes", sep, b->damage.first),
+    hgi_append(buf, n, &at, "%spoison damaged at +%zu bytes", sep, b->damage.first),
         sep = "; ";
   if (b->problems & HGI_P_BAD_LINK)
-    append(buf, n, &at, "%sbad free-list link", sep), sep = "; ";
+    hgi_append(buf, n, &at, "%sbad free-list link", sep), sep = "; ";
   if (!b->problems)
-    append(buf, n, &at, "OK");
+    hgi_append(buf, n, &at, "OK");
 }
 
 /* ---- storage ---- */
@@ -139,9 +139,9 @@ static struct hgi_block *push_block(struct hgi_analysis *a)
   return b;
 }
 
-static struct hgi_mark *push_mark(struct hgi_analysis *a, size_t block,
-                                  size_t offset, size_t length,
-                                  const char *what)
+struct hgi_mark *hgi_push_mark(struct hgi_analysis *a, enum hgi_mark_owner owner,
+                               size_t index, size_t offset, size_t length,
+                               const char *what)
 {
   if (a->mark_count >= HGI_MAX_MARKS) {
     a->marks_dropped++;
@@ -153,7 +153,8 @@ static struct hgi_mark *push_mark(struct hgi_analysis *a, size_t block,
   memset(m, 0, sizeof *m);
   m->offset = offset;
   m->length = length < HGI_MARK_MAX ? length : HGI_MARK_MAX;
-  m->block = block;
+  m->owner = owner;
+  m->index = index;
   m->what = what;
   return m;
 }
@@ -170,6 +171,7 @@ static void mark_expect_u64(struct hgi_mark *m, size_t at, uint64_t v,
 void hgi_free(struct hgi_analysis *a)
 {
   free(a->blocks);
+  free(a->guard.slots);
   free(a->marks);
   free(a->windows);
   memset(a, 0, sizeof *a);
@@ -279,7 +281,7 @@ static void check_tail(struct hgi_analysis *a, const struct hgi_image *img,
   if (hg_tail_verify(&a->key, at, n, &b->damage))
     return;
   b->problems |= HGI_P_TAIL;
-  struct hgi_mark *m = push_mark(a, index, start, n, "trailing canary");
+  struct hgi_mark *m = hgi_push_mark(a, HGI_MARK_BLOCK, index, start, n, "trailing canary");
   for (size_t i = 0; i < n; i++) {
     uint8_t want = hg_tail_byte(&a->key, (uintptr_t)(lived + i));
     b->damage_bytes += img->bytes[start + i] != want;
@@ -294,7 +296,8 @@ static void check_tail(struct hgi_analysis *a, const struct hgi_image *img,
 static void mark_poison(struct hgi_analysis *a, size_t index, size_t data,
                         size_t from, size_t to)
 {
-  struct hgi_mark *m = push_mark(a, index, data + from, to - from + 1, "poison");
+  struct hgi_mark *m =
+      hgi_push_mark(a, HGI_MARK_BLOCK, index, data + from, to - from + 1, "poison");
   for (size_t i = 0; m && i < m->length; i++) {
     m->expected[i] = HG_POISON;
     m->known[i] = true;
@@ -396,6 +399,15 @@ static bool has_free_lists(const struct hg_segment *m)
   return m->kind != HG_SEGMENT_LARGE;
 }
 
+/*
+ * A guard segment keeps its metadata out of band, in a slot table, and
+ * has no block headers: there is nothing to walk (inspect_guard.c).
+ */
+static bool is_guard_segment(const struct hg_segment *m)
+{
+  return m->kind == HG_SEGMENT_GUARD;
+}
+
 /* Run after the walk: a link may point forward to a block not yet seen. */
 static void check_links(struct hgi_analysis *a, const struct hgi_dump *d)
 {
@@ -416,7 +428,8 @@ static void check_links(struct hgi_analysis *a, const struct hgi_dump *d)
       if (!hgi_link_is_bad(b->link_status[k]))
         continue;
       b->problems |= HGI_P_BAD_LINK;
-      push_mark(a, i, slot, 8, k == 0 ? "free-list link 0" : "free-list link 1");
+      hgi_push_mark(a, HGI_MARK_BLOCK, i, slot, 8,
+                    k == 0 ? "free-list link 0" : "free-list link 1");
     }
   }
 }
@@ -448,7 +461,7 @@ static void mark_header(struct hgi_analysis *a, size_t index, bool prev_known)
 {
   struct hgi_block *b = &a->blocks[index];
   struct hgi_mark *m =
-      push_mark(a, index, b->offset, HG_HEADER_SIZE, "block header");
+      hgi_push_mark(a, HGI_MARK_BLOCK, index, b->offset, HG_HEADER_SIZE, "block header");
   if (!m)
     return;
   if (b->reconstructed) {
@@ -602,7 +615,7 @@ static bool walk(struct hgi_analysis *a, const struct hgi_image *img)
     size_t bytes = hg_block_bytes(&b->hdr);
     if (prev_known && b->hdr.prev_size != expect_prev) {
       b->problems |= HGI_P_PREV_MISMATCH;
-      struct hgi_mark *m = push_mark(a, index, off + 12, 4, "prev_size");
+      struct hgi_mark *m = hgi_push_mark(a, HGI_MARK_BLOCK, index, off + 12, 4, "prev_size");
       if (m)
         mark_expect_u64(m, 0, expect_prev, 4);
     }
@@ -612,7 +625,7 @@ static bool walk(struct hgi_analysis *a, const struct hgi_image *img)
       b->problems |= HGI_P_PAST_END;
       b->extent = a->end - off;
       a->overrun = true;
-      push_mark(a, index, off + 8, 4, "block size");
+      hgi_push_mark(a, HGI_MARK_BLOCK, index, off + 8, 4, "block size");
       break;
     }
     b->extent = bytes;
@@ -684,15 +697,25 @@ static void locate_report_block(struct hgi_analysis *a, const struct hgi_dump *d
   }
 }
 
+static size_t bits(unsigned p)
+{
+  size_t n = 0;
+  for (; p; p &= p - 1)
+    n++;
+  return n;
+}
+
 static void count_problems(struct hgi_analysis *a, const struct hgi_dump *d)
 {
   for (size_t i = 0; i < a->block_count; i++) {
     unsigned p = a->blocks[i].problems;
     if (p)
       a->damaged_blocks++;
-    for (; p; p &= p - 1)
-      a->problems++;
+    a->problems += bits(p);
   }
+  a->problems += bits(a->guard.problems);
+  for (size_t i = 0; i < a->guard.slot_total; i++)
+    a->problems += bits(a->guard.slots[i].problems);
   a->problems += a->meta_fault != HG_SEGMENT_OK;
   for (unsigned i = 0; i < d->neighbour_count; i++)
     a->problems += a->neighbour_fault[i] != HG_SEGMENT_OK;
@@ -711,14 +734,21 @@ bool hgi_analyse(const struct hgi_dump *d, struct hgi_analysis *a)
     a->neighbour_fault[i] =
         hg_segment_verify_at(&a->key, &d->neighbours[i].meta,
                              (uintptr_t)d->neighbours[i].address);
-  choose_bounds(a, &d->damaged);
-  if (!walk(a, &d->damaged))
-    return false;
-  if (has_free_lists(&d->damaged.meta))
-    check_links(a, d);
+  if (is_guard_segment(&d->damaged.meta)) {
+    if (!hgi_guard_decode(d, a))
+      return false;
+    a->report_slot_found = d->has_report && hgi_guard_slot_of(d, a, d->report.address,
+                                                               &a->report_slot);
+  } else {
+    choose_bounds(a, &d->damaged);
+    if (!walk(a, &d->damaged))
+      return false;
+    if (has_free_lists(&d->damaged.meta))
+      check_links(a, d);
+    locate_report_block(a, d);
+  }
   if (!build_windows(a, d->damaged.length))
     return false;
-  locate_report_block(a, d);
   count_problems(a, d);
   return true;
 }

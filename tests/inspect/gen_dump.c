@@ -12,6 +12,7 @@
 
 #include "block.h"
 #include "checksum.h"
+#include "guard.h"
 #include "heapguard.h"
 #include "heapguard_dump.h"
 #include "names.h"
@@ -60,6 +61,10 @@ static const char *const damage_names[GEN_DAMAGE_COUNT] = {
     [GEN_LARGE] = "large",
     [GEN_LARGE_FREE] = "large-free",
     [GEN_LARGE_TAIL] = "large-tail",
+    [GEN_GUARD] = "guard",
+    [GEN_GUARD_SLOT] = "guard-slot",
+    [GEN_GUARD_FREE_LIST] = "guard-free-list",
+    [GEN_GUARD_COUNT] = "guard-count",
 };
 
 const char *gen_damage_name(enum gen_damage d)
@@ -205,6 +210,85 @@ static void build_large(struct image *im, uint16_t state)
   memcpy(im->bytes, &s, sizeof s);
 }
 
+/* ---- a guard segment ---- */
+
+#define PAGE HG_PAGE_SIZE
+#define GUARD_TABLE HG_SEGMENT_META_SIZE
+#define GUARD_FIRST (3 * PAGE) /* metadata, table, fence */
+#define GUARD_MAP_SIZE ((2 + 2 + GEN_GUARD_SLOTS * 2) * PAGE)
+
+static const struct slot_plan {
+  uint16_t state;
+  uint64_t requested;
+  uint32_t data_off;
+  uint16_t kind;
+  uint32_t alloc_stack, free_stack;
+  int next; /* slot index, -1 for none */
+} slot_plan[GEN_GUARD_SLOTS] = {
+    {HG_SLOT_USED, 100, 0xf90, HG_KIND_MALLOC, 21, 0, -1},
+    {HG_SLOT_QUARANTINED, 4000, 0x60, HG_KIND_NEW, 22, 23, -1},
+    {HG_SLOT_FREE, 10, 0xff0, HG_KIND_NEW_ARRAY, 24, 25, 4},
+    {HG_SLOT_USED, 0, 0xff0, HG_KIND_MALLOC, 26, 0, -1},
+    {HG_SLOT_UNUSED, 0, 0, 0, 0, 0, 5},
+    {HG_SLOT_UNUSED, 0, 0, 0, 0, 0, 6},
+    {HG_SLOT_UNUSED, 0, 0, 0, 0, 0, 7},
+    {HG_SLOT_UNUSED, 0, 0, 0, 0, 0, -1},
+};
+
+/* Writes a field of a guard.h structure at p, little-endian. */
+#define PUT(p, type, field, v)                                                \
+  put_field(p, offsetof(type, field), sizeof(((type *)0)->field), v)
+
+static void put_field(uint8_t *p, size_t off, size_t size, uint64_t v)
+{
+  memcpy(p + off, &v, size);
+}
+
+static size_t slot_offset(int i)
+{
+  return GUARD_TABLE + sizeof(struct hg_guard_meta) + (size_t)i * sizeof(struct hg_guard_slot);
+}
+
+static uint64_t slot_address(const struct image *im, int i)
+{
+  return i < 0 ? 0 : addr_of(im, slot_offset(i));
+}
+
+static void build_guard(struct image *im)
+{
+  struct hg_segment s = {
+      .magic = HG_SEGMENT_MAGIC,
+      .map_size = GUARD_MAP_SIZE,
+      .first_block = GUARD_FIRST,
+      .end = GUARD_MAP_SIZE - 2 * PAGE,
+      .kind = HG_SEGMENT_GUARD,
+      .seq = 7,
+  };
+  uint8_t *t = im->bytes + GUARD_TABLE;
+  PUT(t, struct hg_guard_meta, slot_pages, 1);
+  PUT(t, struct hg_guard_meta, slot_count, GEN_GUARD_SLOTS);
+  PUT(t, struct hg_guard_meta, live, 2);
+  PUT(t, struct hg_guard_meta, free_count, 5);
+  PUT(t, struct hg_guard_meta, free_slots, slot_address(im, 2));
+  PUT(t, struct hg_guard_meta, next, im->address + HG_SEGMENT_SIZE);
+  for (int i = 0; i < GEN_GUARD_SLOTS; i++) {
+    const struct slot_plan *sp = &slot_plan[i];
+    uint8_t *p = im->bytes + slot_offset(i);
+    PUT(p, struct hg_guard_slot, next, slot_address(im, sp->next));
+    PUT(p, struct hg_guard_slot, state, sp->state);
+    if (sp->state == HG_SLOT_UNUSED)
+      continue;
+    PUT(p, struct hg_guard_slot, requested, sp->requested);
+    PUT(p, struct hg_guard_slot, alignment, 16);
+    PUT(p, struct hg_guard_slot, data_off, sp->data_off);
+    PUT(p, struct hg_guard_slot, kind, sp->kind);
+    PUT(p, struct hg_guard_slot, alloc_stack, sp->alloc_stack);
+    PUT(p, struct hg_guard_slot, free_stack, sp->free_stack);
+  }
+  seal_segment(&im->key, &s, im->address);
+  memcpy(im->bytes, &s, sizeof s);
+}
+
 static void reseal_with(struct image *im, int block, void (*edit)(struct hg_block *))
 {
   size_t off = gen_block_offset[block];
@@ -293,23 +377,52 @@ static void inject(struct image *im, enum gen_damage d)
     /* One NUL past the end: the first byte of the trailing canary. */
     im->bytes[GEN_LARGE_FIRST + HG_HEADER_SIZE + GEN_LARGE_REQUESTED] = 0;
     break;
+  case GEN_GUARD_SLOT:
+    memset(im->bytes + slot_offset(1) + offsetof(struct hg_guard_slot, requested), 'A', 16);
+    break;
+  case GEN_GUARD_FREE_LIST:
+    PUT(im->bytes + slot_offset(5), struct hg_guard_slot, next, slot_address(im, 1));
+    break;
+  case GEN_GUARD_COUNT:
+    PUT(im->bytes + GUARD_TABLE, struct hg_guard_meta, slot_count, 0x10000);
+    break;
   default:
     break;
+  }
+}
+
+static enum hg_segment_kind kind_of(enum gen_damage d)
+{
+  switch (d) {
+  case GEN_LARGE:
+  case GEN_LARGE_FREE:
+  case GEN_LARGE_TAIL: return HG_SEGMENT_LARGE;
+  case GEN_GUARD:
+  case GEN_GUARD_SLOT:
+  case GEN_GUARD_FREE_LIST:
+  case GEN_GUARD_COUNT: return HG_SEGMENT_GUARD;
+  default: return HG_SEGMENT_SHARED;
   }
 }
 
 /* The segment a dump is of, built and damaged; false when out of memory. */
 static bool build(struct image *im, enum gen_damage d)
 {
-  bool large = d == GEN_LARGE || d == GEN_LARGE_FREE || d == GEN_LARGE_TAIL;
-  im->address = large ? GEN_LARGE_ADDRESS : GEN_SEGMENT_ADDRESS;
-  im->length = large ? GEN_LARGE_END : GEN_SEGMENT_END;
+  enum hg_segment_kind kind = kind_of(d);
+  im->address = kind == HG_SEGMENT_LARGE   ? GEN_LARGE_ADDRESS
+                : kind == HG_SEGMENT_GUARD ? GEN_GUARD_ADDRESS
+                                           : GEN_SEGMENT_ADDRESS;
+  im->length = kind == HG_SEGMENT_LARGE   ? GEN_LARGE_END
+               : kind == HG_SEGMENT_GUARD ? GEN_GUARD_DUMPED
+                                          : GEN_SEGMENT_END;
   im->bytes = calloc(1, im->length);
   if (!im->bytes)
     return false;
   hg_key_derive(&im->key, secret);
-  if (large)
+  if (kind == HG_SEGMENT_LARGE)
     build_large(im, d == GEN_LARGE_FREE ? FREE : USED);
+  else if (kind == HG_SEGMENT_GUARD)
+    build_guard(im);
   else
     build_shared(im);
   inject(im, d);
@@ -378,8 +491,12 @@ static enum hg_check check_of(enum gen_damage d)
   case GEN_SEALED_HOSTILE_META: return HG_CHECK_SEGMENT_BOUNDS;
   case GEN_POISON: return HG_CHECK_POISON;
   case GEN_LARGE_TAIL: return HG_CHECK_TRAILING_CANARY;
+  case GEN_GUARD_COUNT: return HG_CHECK_GUARD_TABLE;
   case GEN_LARGE:
-  case GEN_LARGE_FREE: return HG_CHECK_NONE; /* on-demand dumps */
+  case GEN_LARGE_FREE:
+  case GEN_GUARD:
+  case GEN_GUARD_SLOT:
+  case GEN_GUARD_FREE_LIST: return HG_CHECK_NONE; /* on-demand dumps */
   default: return HG_CHECK_HEADER_CANARY;
   }
 }
@@ -390,11 +507,20 @@ static uint64_t report_block_of(enum gen_damage d, const struct image *im)
   switch (d) {
   case GEN_TAIL: return addr_of(im, gen_block_offset[5]);
   case GEN_POISON: return addr_of(im, gen_block_offset[6]);
-  case GEN_LARGE:
-  case GEN_LARGE_FREE: return 0;
   case GEN_LARGE_TAIL: return addr_of(im, GEN_LARGE_FIRST);
-  default: return addr_of(im, gen_block_offset[3]);
+  default:
+    return kind_of(d) == HG_SEGMENT_SHARED ? addr_of(im, gen_block_offset[3]) : 0;
   }
+}
+
+/* The address the report names: a block's data, or what was asked about. */
+static uint64_t report_address_of(enum gen_damage d, const struct image *im, uint64_t block)
+{
+  if (block)
+    return block + HG_HEADER_SIZE;
+  if (kind_of(d) == HG_SEGMENT_GUARD) /* slot 0's data */
+    return im->address + GUARD_FIRST + slot_plan[0].data_off;
+  return addr_of(im, GEN_LARGE_FIRST + HG_HEADER_SIZE);
 }
 
 uint8_t *gen_dump(const struct gen_options *opt, size_t *len)
@@ -431,7 +557,7 @@ uint8_t *gen_dump(const struct gen_options *opt, size_t *len)
   struct hg_dump_report r = {
       .bug_class = info ? info->bug_class : HEAPGUARD_OK,
       .check = check,
-      .address = block ? block + HG_HEADER_SIZE : addr_of(&im, GEN_LARGE_FIRST + HG_HEADER_SIZE),
+      .address = report_address_of(opt->damage, &im, block),
       .block = block,
       .segment = im.address,
       .expected = 0x1111,

@@ -4,11 +4,13 @@
  * Builds, in memory, the segment image a crashing process would have
  * written: a struct hg_segment sealed at a fake original address, then
  * blocks sealed at their fake addresses with block.c's own functions,
- * trailing canaries from hg_tail_byte, mangled free-list links. Damage is
+ * trailing canaries from hg_tail_byte, poison, mangled free-list links (or,
+ * for a guard segment, its slot table in guard.h's layout). Damage is
  * injected afterwards, the way a bug would do it, and the whole is wrapped
  * in the container of heapguard_dump.h.
  *
- * The block plan is fixed so that tests can name blocks by index:
+ * The shared segment's block plan is fixed so that tests can name blocks
+ * by index:
  *
  *   #  offset  bytes  state  requested (tail)
  *   0  0x1000    48   used     10 (6)
@@ -29,6 +31,22 @@
  * instead, laid out as large.c does it: one block, header at +0x18c0, of
  * 10000 bytes requested ('L's), whose data and 16 bytes of trailing canary
  * end at end = +0x4000, where the trailing guard page begins.
+ *
+ * The GEN_GUARD dumps are of a guard segment at GEN_GUARD_ADDRESS, laid out
+ * as guard.c lays out one of 1-page slots, with 8 slots: the metadata page,
+ * the slot table at +0x1000, a fence page at +0x2000, and slot i's data
+ * page at +0x3000 + i * 0x2000, a guard page after each. The writer stops
+ * at the fence page, so the dump holds 0x2000 bytes: no slot's data.
+ *
+ *   slot  state        requested  data_off  kind      alloc  free  next
+ *   0     used               100     0xf90  malloc       21     0  -
+ *   1     quarantined       4000      0x60  new          22    23  -
+ *   2     free                10     0xff0  new[]        24    25  4
+ *   3     used                 0     0xff0  malloc       26     0  -
+ *   4-7   never used (fields clear)                              5, 6, 7, -
+ *
+ * All aligned to 16; live 2; free_slots names slot 2, free_count 5;
+ * class_index 0; next names the segment above, prev is NULL.
  */
 #ifndef HG_GEN_DUMP_H
 #define HG_GEN_DUMP_H
@@ -59,6 +77,11 @@ enum gen_damage {
   GEN_LARGE,          /* its block in use, intact */
   GEN_LARGE_FREE,     /* its block freed (the segment cached), intact */
   GEN_LARGE_TAIL,     /* in use, a NUL written just past the requested end */
+  /* A guard segment instead (see below). */
+  GEN_GUARD,          /* its slot table intact */
+  GEN_GUARD_SLOT,     /* slot 1's requested and alignment overwritten with 'A' */
+  GEN_GUARD_FREE_LIST, /* slot 5's next names slot 1, which is in quarantine */
+  GEN_GUARD_COUNT,    /* slot_count 65536: more slots than the segment holds */
   GEN_DAMAGE_COUNT
 };
 
@@ -76,6 +99,10 @@ struct gen_options {
 #define GEN_LARGE_FIRST 0x18c0u
 #define GEN_LARGE_END 0x4000u
 #define GEN_LARGE_REQUESTED 10000u
+
+#define GEN_GUARD_ADDRESS 0x7f3a13001000ull
+#define GEN_GUARD_SLOTS 8
+#define GEN_GUARD_DUMPED 0x2000u
 
 extern const size_t gen_block_offset[GEN_BLOCKS];
 

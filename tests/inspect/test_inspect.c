@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "gen_dump.h"
+#include "guard.h"
 #include "heapguard_dump.h"
 #include "segment.h"
 
@@ -156,6 +157,18 @@ static size_t header_spans(const uint8_t *buf, size_t len, size_t at[],
     off += sizeof sh + sh.length + (8 - sh.length % 8) % 8;
   }
   return n;
+}
+
+/*
+ * Where the damaged segment's bytes start in a dump from make(): after the
+ * process, report and text sections, its section header and struct
+ * hg_dump_segment.
+ */
+static size_t image_offset(const uint8_t *buf, size_t len)
+{
+  size_t spans[16];
+  assert_true(header_spans(buf, len, spans, 16) >= 5);
+  return spans[4] + 32;
 }
 
 static void put_u32(uint8_t *p, uint32_t v) { memcpy(p, &v, sizeof v); }
@@ -638,6 +651,204 @@ static void test_dedicated(void **state)
   free(page);
 }
 
+/*
+ * A guard segment has no block headers: its slot table is decoded and
+ * checked instead, and the slots' pages, never in a dump, are not walked.
+ * Text, JSON, and the page as rendered.
+ */
+static void test_guard_segment(void **state)
+{
+  (void)state;
+  struct gen_options guard = {.damage = GEN_GUARD, .neighbours = 2};
+  char *text = inspect_dump(&guard, NULL, 0);
+  expect_text(text, "  address  0x7f3a13004f90  (in slot #0 of the dumped table)\n");
+  expect_text(text, "    seq 7  kind guard slots  map_size 81920  first_block +0x3000  "
+                    "end +0x12000\n");
+  expect_text(text, "  guard segment: no block headers to walk; its slots are described "
+                    "by the slot table below\n");
+  expect_text(text, "guard slot table (at +0x1000)\n"
+                    "  slot_pages 1  slot_count 8  live 2  free_count 5  class_index 0\n"
+                    "  free_slots 0x7f3a13002080  prev 0x0  next 0x7f3a13401000\n"
+                    "  slots from +0x3000, each 1 data page(s) and a guard page\n"
+                    "  free list: 5 slot(s) from free_slots: OK\n");
+  expect_text(text, "      0  +0x001030  0x7f3a13004f90  used                        100"
+                    "     16  malloc                21         0  OK\n"
+                    "      1  +0x001058  0x7f3a13006060  freed, in quarantine       4000"
+                    "     16  operator new          22        23  OK\n"
+                    "      2  +0x001080  0x7f3a13008ff0  free                         10"
+                    "     16  operator new[]        24        25  OK\n"
+                    "      3  +0x0010a8  0x7f3a1300aff0  used                          0"
+                    "     16  malloc                26         0  OK\n"
+                    "  4 never-used slot(s) not listed: their fields are clear\n"
+                    "  slots: used 2; freed, in quarantine 1; free 1; never used 4; "
+                    "0 damaged\n");
+  assert_null(strstr(text, "block map"));
+  expect_text(text, "verdict: no damage found");
+  free(text);
+  char *json = inspect_dump(&guard, "--json", 0);
+  expect_text(json, "\"slot_index\":0}");
+  expect_text(json, "\"walk\":null,\"guard\":{\"table_offset\":4096,\"problems\":[],"
+                    "\"slot_pages\":1,\"slot_count\":8,\"live\":2,\"class_index\":0,"
+                    "\"free_count\":5,\"free_slots\":\"0x7f3a13002080\"");
+  expect_text(json, "\"free_list\":{\"length\":5,\"status\":\"OK\",\"ok\":true,"
+                    "\"from\":null,\"target\":null}");
+  expect_text(json, "{\"index\":1,\"offset\":4184,\"state\":\"freed, in quarantine\","
+                    "\"state_id\":2,\"requested\":4000,\"alignment\":16,\"data_off\":96,"
+                    "\"data\":\"0x7f3a13006060\",\"kind\":\"operator new\","
+                    "\"alloc_stack\":22,\"free_stack\":23,\"next\":\"0x0\","
+                    "\"on_free_list\":false,\"status\":\"OK\",\"problems\":[]}");
+  expect_text(json, "\"state\":\"never used\",\"state_id\":0");
+  expect_text(json, "\"blocks\":[]");
+  free(json);
+
+  RENDERED_OR_SKIP(page, &guard, 0);
+  expect_text(page, "<td>slot table</td><td class=\"mono\">8 slots of 1 page(s), live 2, "
+                    "free_count 5, free list of 5: OK</td>");
+  expect_rect(page, "slot #1 freed, in quarantine, 4000 bytes requested: OK", "#9b59b6");
+  expect_rect(page, "slot #4 never used, 0 bytes requested: OK", "#e6e6e6");
+  expect_nothing_undefined(page);
+  free(page);
+}
+
+/* The damaged-table dumps: a slot's fields, the free list, the geometry. */
+static void test_guard_damage(void **state)
+{
+  (void)state;
+  struct gen_options slot = {.damage = GEN_GUARD_SLOT};
+  char *text = inspect_dump(&slot, NULL, 1);
+  expect_text(text, "  operator new          22        23  bad alignment; block outside "
+                    "its slot\n");
+  expect_text(text, "[slot #1 requested] [slot #1 alignment] [slot #1 data_off]");
+  expect_text(text, "41 41 41 41 41 41 41 41  41 41 41 41 41 41 41 41  |AAAAAAAAAAAAAAAA|");
+  expect_text(text, "verdict: DAMAGE FOUND: 2 problem(s), 1 damaged slot(s)");
+  free(text);
+  char *json = inspect_dump(&slot, "--json", 1);
+  expect_text(json, "\"status\":\"bad alignment; block outside its slot\","
+                    "\"problems\":[\"bad_alignment\",\"outside_slot\"]}");
+  expect_text(json, "\"slot\":1,\"what\":\"requested\"");
+  expect_text(json, "\"damaged_slots\":1");
+  free(json);
+
+  struct gen_options list = {.damage = GEN_GUARD_FREE_LIST};
+  text = inspect_dump(&list, NULL, 1);
+  expect_text(text, "  problem: free list broken\n"
+                    "  free list: 3 slot(s) from free_slots; then slot #5's next -> "
+                    "0x7f3a13002058: a slot in use or in quarantine\n");
+  expect_text(text, "[slot #5 next]");
+  free(text);
+  json = inspect_dump(&list, "--json", 1);
+  expect_text(json, "\"problems\":[\"free_list\"]");
+  expect_text(json, "\"free_list\":{\"length\":3,\"status\":\"a slot in use or in "
+                    "quarantine\",\"ok\":false,\"from\":5,\"target\":\"0x7f3a13002058\"}");
+  free(json);
+
+  struct gen_options count = {.damage = GEN_GUARD_COUNT};
+  text = inspect_dump(&count, NULL, 1);
+  expect_text(text, "  check    guard slot table (5)\n");
+  expect_text(text, "  the dump holds slots #0 to #100 of 65536\n"
+                    "  problem: slot count and pages do not fit the segment\n");
+  expect_text(text, "      0  +0x001030  ?               used");
+  expect_text(text, "[slot table slot_pages and slot_count]");
+  free(text);
+  json = inspect_dump(&count, "--json", 1);
+  expect_text(json, "\"problems\":[\"geometry\"]");
+  expect_text(json, "\"geometry_sane\":false,\"slots_decoded\":101");
+  free(json);
+
+  RENDERED_OR_SKIP(page, &slot, 1);
+  expect_rect(page, "slot #1 freed, in quarantine, 4702111234474983000 bytes requested: "
+                    "bad alignment; block outside its slot", "#d00");
+  expect_text(page, "<b>slot #1, its table entry at +0x1058</b>");
+  expect_nothing_undefined(page);
+  free(page);
+  page = rendered(&list, 1);
+  expect_text(page, "<td>free list</td><td class=\"mono\">3 slot(s): a slot in use or in "
+                    "quarantine, at the link of slot #5 to 0x7f3a13002058</td>");
+  expect_nothing_undefined(page);
+  free(page);
+}
+
+/*
+ * A guard segment dump cut short before its slot table: no table to
+ * decode, and a problem. The damaged segment is the last section (no
+ * neighbours), so the file is cut with it.
+ */
+static void test_guard_table_not_dumped(void **state)
+{
+  (void)state;
+  struct gen_options o = {.damage = GEN_GUARD};
+  size_t len, spans[16];
+  uint8_t *buf = gen_dump(&o, &len);
+  assert_non_null(buf);
+  assert_int_equal(header_spans(buf, len, spans, 16), 5);
+  size_t keep = HG_SEGMENT_META_SIZE + 16;
+  put_u64(buf + spans[4] + 8, 16 + keep);  /* the section's length */
+  put_u64(buf + spans[4] + 16 + 8, keep);  /* the segment's */
+  len = spans[4] + 32 + keep;
+  char file[300], out[300];
+  path_in_dir(file, sizeof file, "dump.hgd");
+  path_in_dir(out, sizeof out, "out.txt");
+  write_bytes(file, buf, len);
+  free(buf);
+  assert_int_equal(inspect_file(NULL, file, out, NULL).status, 1);
+  char *text = slurp(out);
+  expect_text(text, "guard slot table (at +0x1000)\n"
+                    "  problem: the dump ends before the slot table\n");
+  free(text);
+  assert_int_equal(inspect_file("--json", file, out, NULL).status, 1);
+  text = slurp(out);
+  expect_text(text, "\"walk\":null,\"guard\":{\"table_offset\":4096,"
+                    "\"problems\":[\"not_dumped\"]}");
+  free(text);
+}
+
+/* Field offsets of the table in a dump of GEN_GUARD with two neighbours. */
+static size_t guard_table(const uint8_t *buf, size_t len)
+{
+  return image_offset(buf, len) + HG_SEGMENT_META_SIZE;
+}
+
+static size_t guard_slot(const uint8_t *buf, size_t len, int i)
+{
+  return guard_table(buf, len) + sizeof(struct hg_guard_meta) +
+         (size_t)i * sizeof(struct hg_guard_slot);
+}
+
+/* Every check of a slot and of the table, each named where it failed. */
+static void test_guard_checks(void **state)
+{
+  (void)state;
+  size_t len;
+  uint8_t *buf = make(GEN_GUARD, &len);
+  put_u32(buf + guard_slot(buf, len, 6) + offsetof(struct hg_guard_slot, alloc_stack), 5);
+  put_u32(buf + guard_slot(buf, len, 0) + offsetof(struct hg_guard_slot, free_stack), 9);
+  buf[guard_slot(buf, len, 2) + offsetof(struct hg_guard_slot, kind)] = 9;
+  buf[guard_slot(buf, len, 3) + offsetof(struct hg_guard_slot, state)] = 7;
+  put_u32(buf + guard_table(buf, len) + offsetof(struct hg_guard_meta, live), 3);
+  put_u64(buf + guard_table(buf, len) + offsetof(struct hg_guard_meta, prev), 0x1234);
+  char file[300], out[300];
+  path_in_dir(file, sizeof file, "dump.hgd");
+  path_in_dir(out, sizeof out, "out.txt");
+  write_bytes(file, buf, len);
+  free(buf);
+  assert_int_equal(inspect_file(NULL, file, out, NULL).status, 1);
+  char *text = slurp(out);
+  expect_text(text, "  problem: live is not the number of used slots\n"
+                    "  problem: an open-segment link names no segment\n");
+  expect_text(text, "malloc                21         9  in use, yet a free stack\n");
+  expect_text(text, "an unknown call        24        25  bad kind\n");
+  expect_text(text, "      3  +0x0010a8  0x7f3a1300aff0  unknown");
+  expect_text(text, "  bad state\n");
+  expect_text(text, "      6  +0x001120  -               never used                    0"
+                    "      0  -                      5         0  never used, yet not clear\n");
+  expect_text(text, "[slot table live]");
+  expect_text(text, "[slot table prev]");
+  expect_text(text, "[slot #6 fields of a never-used slot]");
+  /* live 3 against 1 used slot left (slot 3's state is no state). */
+  expect_text(text, "verdict: DAMAGE FOUND: 6 problem(s), 4 damaged slot(s)");
+  free(text);
+}
+
 static void test_json_hostile_text(void **state)
 {
   (void)state;
@@ -785,18 +996,6 @@ static uint64_t lcg(uint64_t *s)
 }
 
 /*
- * Where the damaged segment's bytes start in a dump from make(): after the
- * process, report and text sections, its section header and struct
- * hg_dump_segment.
- */
-static size_t image_offset(const uint8_t *buf, size_t len)
-{
-  size_t spans[16];
-  assert_true(header_spans(buf, len, spans, 16) >= 5);
-  return spans[4] + 32;
-}
-
-/*
  * The rest of the metadata page after struct hg_segment: zero, read-only
  * in the process, and read by no one, so a flip there changes nothing.
  */
@@ -858,6 +1057,47 @@ static void test_random_image_bytes(void **state)
   }
   free(saved);
   free(buf);
+}
+
+/*
+ * The other kinds of segment, hostile: random bits anywhere, and random
+ * bytes over a guard segment's slot table or a dedicated segment's block
+ * header. The only demand is an orderly exit.
+ */
+static void test_random_other_kinds(void **state)
+{
+  (void)state;
+  static const struct {
+    enum gen_damage dump;
+    size_t from, span; /* in the image: where the random bytes go */
+  } kinds[] = {
+      {GEN_GUARD, HG_SEGMENT_META_SIZE, 512},
+      {GEN_LARGE, GEN_LARGE_FIRST - 64, 128},
+      {GEN_LARGE_FREE, GEN_LARGE_FIRST - 64, 128},
+  };
+  uint64_t seed = 0x9a2d;
+  for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
+    size_t len;
+    uint8_t *clean = make(kinds[k].dump, &len);
+    uint8_t *buf = malloc(len);
+    size_t image = image_offset(clean, len);
+    for (int t = 0; t < 600; t++) {
+      memcpy(buf, clean, len);
+      if (t % 2) {
+        for (int f = 1 + (int)(lcg(&seed) % 8); f > 0; f--) {
+          size_t bit = lcg(&seed) % (len * 8);
+          buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+        }
+      } else {
+        size_t at = image + kinds[k].from + lcg(&seed) % kinds[k].span;
+        for (size_t n = 1 + lcg(&seed) % 16; n > 0 && at < len; n--)
+          buf[at++] = (uint8_t)lcg(&seed);
+      }
+      orderly(buf, len, gen_damage_name(kinds[k].dump), (size_t)t);
+    }
+    free(buf);
+    free(clean);
+  }
 }
 
 static void test_absurd_lengths(void **state)
@@ -1079,6 +1319,10 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_report_check),
       cmocka_unit_test(test_quarantine),
       cmocka_unit_test(test_dedicated),
+      cmocka_unit_test(test_guard_segment),
+      cmocka_unit_test(test_guard_damage),
+      cmocka_unit_test(test_guard_checks),
+      cmocka_unit_test(test_guard_table_not_dumped),
       cmocka_unit_test(test_json_hostile_text),
       cmocka_unit_test(test_html),
       cmocka_unit_test(test_usage),
@@ -1092,6 +1336,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_header_bit_flips),
       cmocka_unit_test(test_random_bit_flips),
       cmocka_unit_test(test_random_image_bytes),
+      cmocka_unit_test(test_random_other_kinds),
       cmocka_unit_test(test_absurd_lengths),
       cmocka_unit_test(test_huge_file),
       cmocka_unit_test(test_dense_segments),
