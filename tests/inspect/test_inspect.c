@@ -2,7 +2,7 @@
  * test_inspect.c - cmocka tests of heapguard-inspect, run as a child
  * process on synthetic dumps from gen_dump.c.
  *
- *   test_inspect INSPECTOR [basic|malformed]
+ *   test_inspect INSPECTOR [basic|malformed|real REAL_DUMPS]
  *
  * "basic": a clean dump, each kind of injected damage, --json (checked
  * with python3 -m json.tool when python3 is there), --html (and the page
@@ -11,6 +11,8 @@
  * random, absurd lengths and counts, a huge file. For those the only
  * demand is an orderly exit: status 0, 1 or 2, never a signal; every child
  * runs under alarm(), so a hang shows up as SIGALRM.
+ * "real": dumps the library writes of each kind of segment (real_dumps.c)
+ * read clean, with each kind's own words.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -36,6 +38,7 @@
 #define CHILD_SECONDS 30
 
 static const char *inspector;
+static const char *real_dumps; /* the real-dumps program */
 static char dir[256];
 
 /* ---- helpers ---- */
@@ -1281,6 +1284,70 @@ static void test_dense_segments(void **state)
   unlink(file);
 }
 
+/* ---- real ---- */
+
+/* The library dumps a segment of this kind; returns the dump's path. */
+static char *real_dump(const char *kind, const char *options)
+{
+  char env[600], out[300];
+  snprintf(env, sizeof env, "dump_dir=%s%s", dir, options);
+  path_in_dir(out, sizeof out, "out.txt");
+  assert_int_equal(setenv("HEAPGUARD_OPTIONS", env, 1), 0);
+  char *argv[] = {(char *)real_dumps, (char *)kind, NULL};
+  struct run r = run_argv(argv, out, NULL);
+  unsetenv("HEAPGUARD_OPTIONS");
+  assert_int_equal(r.sig, 0);
+  assert_int_equal(r.status, 0);
+  char *path = slurp(out);
+  path[strcspn(path, "\n")] = 0;
+  return path;
+}
+
+/*
+ * What the library writes today reads clean, each kind in its own words:
+ * a quarantined block, a dedicated segment in use and cached (no links),
+ * a guard segment's slot table.
+ */
+static void test_real_dumps(void **state)
+{
+  (void)state;
+  static const struct {
+    const char *kind, *options, *want[3];
+  } cases[] = {
+      {"shared", "", {"kind shared", "freed, in quarantine        200  malloc", NULL}},
+      {"large", "",
+       {"kind dedicated", "dedicated segment: one block, from +0x",
+        "  used                    3145728  malloc"}},
+      {"large-free", "",
+       {"its block is free: the segment is cached for reuse whole", "  free   ", NULL}},
+      {"guard", ":guard_mode=all",
+       {"guard slot table (at +0x1000)", "freed, in quarantine        200     16  malloc",
+        " from free_slots: OK\n"}},
+  };
+  char out[300];
+  path_in_dir(out, sizeof out, "out.txt");
+  for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+    char *dump = real_dump(cases[c].kind, cases[c].options);
+    struct run r = inspect_file(NULL, dump, out, NULL);
+    char *text = slurp(out);
+    if (r.sig || r.status != 0) {
+      print_error("%s: status %d signal %d:\n%s\n", cases[c].kind, r.status, r.sig, text);
+      fail();
+    }
+    expect_text(text, "verdict: no damage found");
+    for (int k = 0; k < 3; k++)
+      if (cases[c].want[k])
+        expect_text(text, cases[c].want[k]);
+    free(text);
+    assert_int_equal(inspect_file("--json", dump, out, NULL).status, 0);
+    int rc = json_tool(out);
+    if (rc != 127)
+      assert_int_equal(rc, 0);
+    unlink(dump);
+    free(dump);
+  }
+}
+
 /* ---- driver ---- */
 
 static void remove_dir(void)
@@ -1300,11 +1367,18 @@ static void remove_dir(void)
 int main(int argc, char **argv)
 {
   if (argc < 2) {
-    fprintf(stderr, "usage: test_inspect INSPECTOR [basic|malformed]\n");
+    fprintf(stderr, "usage: test_inspect INSPECTOR [basic|malformed|real REAL_DUMPS]\n");
     return 2;
   }
   inspector = argv[1];
   const char *group = argc > 2 ? argv[2] : "all";
+  bool known = strcmp(group, "all") == 0 || strcmp(group, "basic") == 0 ||
+               strcmp(group, "malformed") == 0 || strcmp(group, "real") == 0;
+  if (!known || (strcmp(group, "real") == 0 && argc < 4)) {
+    fprintf(stderr, "usage: test_inspect INSPECTOR [basic|malformed|real REAL_DUMPS]\n");
+    return 2;
+  }
+  real_dumps = argc > 3 ? argv[3] : NULL;
   const char *tmp = getenv("TMPDIR");
   snprintf(dir, sizeof dir, "%s/hg-inspect-XXXXXX", tmp && *tmp ? tmp : "/tmp");
   if (!mkdtemp(dir)) {
@@ -1341,12 +1415,18 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_huge_file),
       cmocka_unit_test(test_dense_segments),
   };
+  const struct CMUnitTest real[] = {
+      cmocka_unit_test(test_real_dumps),
+  };
   int failed = 0;
-  if (strcmp(group, "malformed") != 0)
+  bool all = strcmp(group, "all") == 0;
+  if (all || strcmp(group, "basic") == 0)
     failed += cmocka_run_group_tests_name("inspect basic", basic, NULL, NULL);
-  if (strcmp(group, "basic") != 0)
+  if (all || strcmp(group, "malformed") == 0)
     failed += cmocka_run_group_tests_name("inspect malformed", malformed, NULL,
                                           NULL);
+  if (real_dumps)
+    failed += cmocka_run_group_tests_name("inspect real", real, NULL, NULL);
   remove_dir();
   return failed ? 1 : 0;
 }
