@@ -102,7 +102,8 @@ static void print_meta(FILE *out, const struct hgi_image *img,
           (unsigned long long)m->map_size, (unsigned long long)m->first_block,
           (unsigned long long)m->end);
   jstr(out, hg_segment_kind_name(m->kind));
-  fprintf(out, ",\"arena\":%u,\"seq\":%u,\"checksum\":", m->arena, m->seq);
+  fprintf(out, ",\"kind_id\":%u,\"arena\":%u,\"seq\":%u,\"checksum\":", m->kind,
+          m->arena, m->seq);
   jhex(out, m->checksum);
   fputc('}', out);
 }

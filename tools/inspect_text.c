@@ -107,6 +107,8 @@ static void print_meta(FILE *out, const struct hgi_image *img,
   if (f != HG_SEGMENT_OK)
     fprintf(out, "    failed check: %s\n", hg_segment_fault_name(f));
   fprintf(out, "    seq %u  kind %s", m->seq, hg_segment_kind_name(m->kind));
+  if (m->kind == 0 || m->kind >= HG_SEGMENT_KINDS)
+    fprintf(out, " (%u)", m->kind); /* no name: the number is all there is */
   if (m->kind == HG_SEGMENT_SHARED)
     fprintf(out, "  arena %u", m->arena);
   fprintf(out, "  map_size %llu  first_block +0x%llx  end +0x%llx\n",

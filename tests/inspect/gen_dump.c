@@ -58,6 +58,7 @@ static const char *const damage_names[GEN_DAMAGE_COUNT] = {
     [GEN_ZERO_BLOCKS] = "zero-blocks",
     [GEN_SEALED_HOSTILE_META] = "sealed-hostile-meta",
     [GEN_POISON] = "poison",
+    [GEN_BAD_KIND] = "bad-kind",
     [GEN_LARGE] = "large",
     [GEN_LARGE_FREE] = "large-free",
     [GEN_LARGE_TAIL] = "large-tail",
@@ -373,6 +374,14 @@ static void inject(struct image *im, enum gen_damage d)
     memcpy(im->bytes, &s, sizeof s);
     break;
   }
+  case GEN_BAD_KIND: {
+    struct hg_segment s;
+    memcpy(&s, im->bytes, sizeof s);
+    s.kind = 7;
+    seal_segment(&im->key, &s, im->address);
+    memcpy(im->bytes, &s, sizeof s);
+    break;
+  }
   case GEN_LARGE_TAIL:
     /* One NUL past the end: the first byte of the trailing canary. */
     im->bytes[GEN_LARGE_FIRST + HG_HEADER_SIZE + GEN_LARGE_REQUESTED] = 0;
@@ -489,6 +498,7 @@ static enum hg_check check_of(enum gen_damage d)
   case GEN_META:
   case GEN_NEIGHBOUR: return HG_CHECK_SEGMENT_CHECKSUM;
   case GEN_SEALED_HOSTILE_META: return HG_CHECK_SEGMENT_BOUNDS;
+  case GEN_BAD_KIND: return HG_CHECK_SEGMENT_KIND;
   case GEN_POISON: return HG_CHECK_POISON;
   case GEN_LARGE_TAIL: return HG_CHECK_TRAILING_CANARY;
   case GEN_GUARD_COUNT: return HG_CHECK_GUARD_TABLE;

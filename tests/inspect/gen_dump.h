@@ -73,6 +73,7 @@ enum gen_damage {
   GEN_ZERO_BLOCKS,    /* the whole block area zeroed */
   GEN_SEALED_HOSTILE_META, /* metadata sealed with absurd first_block/end */
   GEN_POISON,         /* block 6: "WRITE!" at +40 and a 0 at +1000 of its poison */
+  GEN_BAD_KIND,       /* metadata sealed with kind 7, which names no kind */
   /* A dedicated segment instead (see below). */
   GEN_LARGE,          /* its block in use, intact */
   GEN_LARGE_FREE,     /* its block freed (the segment cached), intact */

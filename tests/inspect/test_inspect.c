@@ -414,6 +414,10 @@ static const struct damage_case damage_cases[] = {
       "found 57: written after free",
       "57 52 49 54 45 21 df df  |........WRITE!..|", "[block #6 poison]",
       "check    poison of a freed block (43)"}},
+    {GEN_BAD_KIND, -1, NULL,
+     {"metadata at 0x7f3a12401000: BAD\n    failed check: kind\n"
+      "    seq 3  kind unknown (7)  map_size",
+      "check    segment kind (4)", "8 block(s), 0 damaged"}},
     {GEN_SEALED_HOSTILE_META, -1, NULL,
      {"metadata at 0x7f3a12401000: BAD\n    failed check: bounds",
       "first_block implausible", "8 block(s), 0 damaged"}},
@@ -616,7 +620,7 @@ static void test_dedicated(void **state)
   expect_text(text, "  1 block(s), 0 damaged");
   free(text);
   char *json = inspect_dump(&large, "--json", 0);
-  expect_text(json, "\"kind\":\"dedicated\",\"arena\":0,\"seq\":5");
+  expect_text(json, "\"kind\":\"dedicated\",\"kind_id\":2,\"arena\":0,\"seq\":5");
   expect_text(json, "{\"index\":0,\"offset\":6336,\"address\":\"0x7f3a12c028c0\","
                     "\"size\":10048,\"state\":\"used\",\"requested\":10000");
   free(json);
