@@ -194,11 +194,6 @@ bool hg_tail_check(const struct hg_block *b, uint64_t pattern, struct hg_damage 
                         tail_checked_bytes(b), pattern, damage);
 }
 
-static uint8_t poison_byte(size_t i)
-{
-  return i < HG_POISON_ZERO_BYTES ? 0 : HG_POISON;
-}
-
 /* Index of the first byte of data[0..n) that is not poison, or n. */
 static size_t first_unpoisoned(const uint8_t *data, size_t n)
 {
@@ -210,7 +205,7 @@ static size_t first_unpoisoned(const uint8_t *data, size_t n)
       break;
   }
   for (; i < n; i++)
-    if (data[i] != poison_byte(i))
+    if (data[i] != hg_poison_byte(i))
       return i;
   return n;
 }
@@ -222,11 +217,11 @@ bool hg_poison_verify(const uint8_t *data, size_t n, struct hg_damage *damage)
     return true;
   size_t last = first;
   for (size_t i = first; i < n; i++)
-    if (data[i] != poison_byte(i))
+    if (data[i] != hg_poison_byte(i))
       last = i;
   damage->first = first;
   damage->last = last;
-  damage->expected = poison_byte(first);
+  damage->expected = hg_poison_byte(first);
   damage->found = data[first];
   return false;
 }

@@ -262,6 +262,12 @@ bool hg_tail_verify(const uint8_t *end, size_t n, uint64_t pattern, struct hg_da
 
 #define HG_POISON_WORD (0x0101010101010101ull * HG_POISON)
 
+/* What byte i of a quarantined block's data holds. */
+static inline uint8_t hg_poison_byte(size_t i)
+{
+  return i < HG_POISON_ZERO_BYTES ? 0 : HG_POISON;
+}
+
 /* Poison n bytes, n a multiple of 8 and at least 8 (a block's capacity). */
 static inline void hg_poison_fill(uint8_t *data, size_t n)
 {

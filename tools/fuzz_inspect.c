@@ -2,9 +2,10 @@
  * fuzz_inspect.c - libFuzzer target for the dump inspector.
  *
  * Drives hgi_inspect(), the function the command line tool calls, on the
- * raw input: container parsing, the block walk and all three outputs. The
- * output goes to /dev/null; what is being looked for is a crash, a hang or
- * a sanitizer report, and a return value other than 0, 1 or 2.
+ * raw input: container parsing, the block walk or a guard segment's slot
+ * table, and all three outputs. The output goes to /dev/null; what is
+ * being looked for is a crash, a hang or a sanitizer report, and a return
+ * value other than 0, 1 or 2.
  */
 #include "inspect.h"
 

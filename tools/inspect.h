@@ -9,7 +9,9 @@
  *   inspect_parse.c   container: file header and sections, every length
  *                     bounded against the buffer before it is used
  *   inspect_walk.c    the damaged segment: metadata, block walk with
- *                     resynchronisation, trailing canaries, free links
+ *                     resynchronisation, trailing canaries, poison, free
+ *                     links; the entry point
+ *   inspect_guard.c   a guard segment instead: its out-of-band slot table
  *   inspect_text.c    text output and the hexdumps
  *   inspect_json.c    JSON output, and the string escaping HTML shares
  *   inspect_html.c    the self-contained HTML page
@@ -27,6 +29,7 @@
 #include <stdio.h>
 
 #include "block.h"
+#include "guard.h"
 #include "heapguard_dump.h"
 #include "names.h"
 #include "segment.h"
@@ -93,6 +96,7 @@ enum {
   HGI_P_TAIL = 1u << 5,
   HGI_P_BAD_LINK = 1u << 6,
   HGI_P_PAST_END = 1u << 7, /* verified header whose size leaves the segment */
+  HGI_P_POISON = 1u << 8,   /* quarantined block written after free */
   HGI_P_HEADER_MASK = 0xf,
 };
 
@@ -123,10 +127,15 @@ struct hgi_block {
   enum hg_header_fault fault;
   unsigned problems;
   uint32_t expected_prev;
-  /* trailing canary, when HGI_P_TAIL */
-  size_t tail_first, tail_last, tail_bad;
-  uint8_t tail_expected, tail_found;
-  /* free-list links, for verified free blocks */
+  /*
+   * The trailing canary (HGI_P_TAIL) or the poison (HGI_P_POISON) as
+   * block.c's check found it: offsets from the first byte checked, the
+   * requested end or the data start; and how many bytes differ.
+   */
+  struct hg_damage damage;
+  size_t damage_bytes;
+  /* free-list links, for verified free blocks (a dedicated segment has none) */
+  bool links_checked;
   uint64_t link[2];
   enum hgi_link_status link_status[2];
   /* how the walk got past a damaged header */
@@ -140,12 +149,20 @@ struct hgi_block {
   struct hg_block original;
 };
 
+/* What a damaged spot belongs to. */
+enum hgi_mark_owner {
+  HGI_MARK_BLOCK, /* index: into blocks */
+  HGI_MARK_SLOT,  /* index: into the guard slots, its table entry */
+  HGI_MARK_TABLE, /* the guard slot table's own header */
+};
+
 /* A damaged spot: bytes to show, with what should have been there. */
 #define HGI_MARK_MAX 64u
 struct hgi_mark {
   size_t offset;       /* into the segment image */
   size_t length;       /* <= HGI_MARK_MAX */
-  size_t block;        /* index into blocks */
+  enum hgi_mark_owner owner;
+  size_t index;
   const char *what;    /* "leading canary", "trailing canary", ... */
   uint8_t expected[HGI_MARK_MAX];
   bool known[HGI_MARK_MAX]; /* expected[i] is meaningful */
@@ -154,6 +171,67 @@ struct hgi_mark {
 /* Contiguous ranges of the image shown as one hexdump. */
 struct hgi_window {
   size_t offset, length;
+};
+
+/* ---- guard segments (inspect_guard.c) ---- */
+
+/* Real tables hold a few hundred slots: this bounds forged ones' memory. */
+#define HGI_MAX_SLOTS ((size_t)1 << 16)
+
+/* Problems of a guard segment's slot table as a whole. */
+enum {
+  HGI_T_NOT_DUMPED = 1u << 0, /* the dump ends before the table's header */
+  HGI_T_GEOMETRY = 1u << 1,   /* slot count and pages do not fit the segment */
+  HGI_T_LIVE = 1u << 2,       /* live is not the number of used slots */
+  HGI_T_FREE_LIST = 1u << 3,  /* the free list is broken */
+  HGI_T_OPEN_LINK = 1u << 4,  /* prev or next names no segment */
+  HGI_T_TOO_MANY = 1u << 5,   /* decoding stopped at HGI_MAX_SLOTS */
+};
+
+/* Problems of one slot, judged by its state. */
+enum {
+  HGI_S_STATE = 1u << 0,      /* not an enum hg_slot_state */
+  HGI_S_NOT_CLEAR = 1u << 1,  /* never used, yet holds a block's fields */
+  HGI_S_KIND = 1u << 2,       /* not an allocation kind */
+  HGI_S_ALIGNMENT = 1u << 3,  /* not a power of two, or the data not aligned */
+  HGI_S_OUTSIDE = 1u << 4,    /* the block leaves the slot's data pages */
+  HGI_S_FREE_STACK = 1u << 5, /* in use, yet a free stack is recorded */
+};
+
+enum hgi_free_list {
+  HGI_FREE_LIST_OK = 0,
+  HGI_FREE_LIST_UNDUMPED,   /* a link names a slot past the dump: not followed */
+  HGI_FREE_LIST_NOT_A_SLOT, /* a link names no slot of this table */
+  HGI_FREE_LIST_NOT_FREE,   /* a link names a slot in use or in quarantine */
+  HGI_FREE_LIST_LOOP,       /* a link names a slot already on the list */
+  HGI_FREE_LIST_LENGTH,     /* the list is not free_count slots long */
+};
+
+/* One entry of the slot table (struct hg_guard_slot), as found. */
+struct hgi_slot {
+  size_t offset;       /* of its table entry in the image */
+  uint64_t next, requested, alignment;
+  uint32_t data_off, alloc_stack, free_stack;
+  uint16_t state, kind;
+  uint64_t data;       /* original address of its block's data; 0 unknown */
+  unsigned problems;   /* HGI_S_* */
+  bool on_free_list;
+};
+
+/* The slot table (struct hg_guard_meta and its slots), decoded. */
+struct hgi_guard {
+  uint32_t slot_pages, slot_count, live, class_index, free_count;
+  uint64_t free_slots, prev, next;
+  unsigned problems;   /* HGI_T_* */
+  bool geometry_sane;  /* so slot i's pages are where guard.h says */
+  size_t slot_total;   /* slots decoded: those dumped, at most slot_count */
+  struct hgi_slot *slots;
+  size_t used, quarantined, freed, unused, damaged_slots;
+  enum hgi_free_list free_list;
+  size_t free_list_length;
+  bool free_list_from_head; /* the bad link is free_slots, */
+  size_t free_list_from;    /* else this slot's next */
+  uint64_t free_list_target;
 };
 
 /* Hexdumps beyond this many, or this many bytes, are summarised. */
@@ -183,18 +261,47 @@ struct hgi_analysis {
   size_t problems;         /* everything that makes the exit status 1 */
   bool report_block_found;
   size_t report_block;     /* index of the reported block, when found */
+  /* A guard segment has no blocks to walk: its slot table instead. */
+  bool guard_segment;
+  struct hgi_guard guard;
+  bool report_slot_found;
+  size_t report_slot;      /* the slot whose pages hold the report's address */
 };
 
 /* False only when out of memory; the analysis is freed by hgi_free. */
 bool hgi_analyse(const struct hgi_dump *d, struct hgi_analysis *a);
 void hgi_free(struct hgi_analysis *a);
 
+/* A damaged spot to hexdump; NULL past HGI_MAX_MARKS or out of memory. */
+struct hgi_mark *hgi_push_mark(struct hgi_analysis *a, enum hgi_mark_owner owner,
+                               size_t index, size_t offset, size_t length,
+                               const char *what);
+
+/* Decode and check a guard segment's slot table; false when out of memory. */
+bool hgi_guard_decode(const struct hgi_dump *d, struct hgi_analysis *a);
+/* The slot whose data or guard page holds address, if the table says. */
+bool hgi_guard_slot_of(const struct hgi_dump *d, const struct hgi_analysis *a,
+                       uint64_t address, size_t *slot);
+/* A slot state as the library names the like block state; "never used". */
+const char *hgi_slot_state_name(uint16_t state);
+const char *hgi_free_list_name(enum hgi_free_list f);
+/* "OK", or the slot's problems: "bad kind; block outside its slot". */
+void hgi_slot_status(const struct hgi_slot *s, char *buf, size_t n);
+/* The words for one HGI_T_* problem. */
+const char *hgi_table_problem_name(unsigned bit);
+
 /* Naming shared by the outputs; classes, states and kinds come from names.h. */
+/* A report's check by name: "none" for 0 (an on-demand dump), else "unknown". */
+const char *hgi_check_name(uint32_t check);
 const char *hgi_link_status_name(enum hgi_link_status s);
 bool hgi_link_is_bad(enum hgi_link_status s);
 const char *hgi_resync_name(enum hgi_resync r);
 /* "bad canary; trailing canary damaged at +3 bytes", or "OK". */
 void hgi_block_status(const struct hgi_block *b, char *buf, size_t n);
+/* snprintf at buf + *at, advancing *at; does nothing once buf is full. */
+__attribute__((format(printf, 4, 5))) void hgi_append(char *buf, size_t n,
+                                                      size_t *at,
+                                                      const char *fmt, ...);
 
 void hgi_print_text(FILE *out, const char *name, const struct hgi_dump *d,
                     const struct hgi_analysis *a);

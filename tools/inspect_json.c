@@ -102,7 +102,8 @@ static void print_meta(FILE *out, const struct hgi_image *img,
           (unsigned long long)m->map_size, (unsigned long long)m->first_block,
           (unsigned long long)m->end);
   jstr(out, hg_segment_kind_name(m->kind));
-  fprintf(out, ",\"arena\":%u,\"seq\":%u,\"checksum\":", m->arena, m->seq);
+  fprintf(out, ",\"kind_id\":%u,\"arena\":%u,\"seq\":%u,\"checksum\":", m->kind,
+          m->arena, m->seq);
   jhex(out, m->checksum);
   fputc('}', out);
 }
@@ -137,6 +138,8 @@ static void print_report(FILE *out, const struct hgi_dump *d,
   }
   fprintf(out, "{\"bug_class\":%u,\"bug_class_name\":", r->bug_class);
   jstr(out, hg_bug_class_name(r->bug_class));
+  fprintf(out, ",\"check\":%u,\"check_name\":", r->check);
+  jstr(out, hgi_check_name(r->check));
   fprintf(out, ",\"address\":");
   jhex(out, r->address);
   fprintf(out, ",\"block\":");
@@ -148,9 +151,122 @@ static void print_report(FILE *out, const struct hgi_dump *d,
   fprintf(out, ",\"found\":");
   jhex(out, r->found);
   if (a->report_block_found)
-    fprintf(out, ",\"block_index\":%zu}", a->report_block);
+    fprintf(out, ",\"block_index\":%zu", a->report_block);
   else
-    fprintf(out, ",\"block_index\":null}");
+    fprintf(out, ",\"block_index\":null");
+  if (a->report_slot_found)
+    fprintf(out, ",\"slot_index\":%zu}", a->report_slot);
+  else
+    fprintf(out, ",\"slot_index\":null}");
+}
+
+/* A problem bit and its JSON code. */
+struct code {
+  unsigned bit;
+  const char *code;
+};
+
+static const struct code table_problem_codes[] = {
+    {HGI_T_NOT_DUMPED, "not_dumped"}, {HGI_T_GEOMETRY, "geometry"},
+    {HGI_T_LIVE, "live"},             {HGI_T_FREE_LIST, "free_list"},
+    {HGI_T_OPEN_LINK, "open_link"},   {HGI_T_TOO_MANY, "too_many_slots"},
+}, slot_problem_codes[] = {
+    {HGI_S_STATE, "bad_state"},       {HGI_S_NOT_CLEAR, "not_clear"},
+    {HGI_S_KIND, "bad_kind"},         {HGI_S_ALIGNMENT, "bad_alignment"},
+    {HGI_S_OUTSIDE, "outside_slot"},  {HGI_S_FREE_STACK, "free_stack"},
+};
+
+#define COUNT(array) (sizeof array / sizeof *array)
+
+/* The codes of the bits set, as a JSON array. */
+static void print_codes(FILE *out, const struct code *codes, size_t n, unsigned bits)
+{
+  fputc('[', out);
+  const char *sep = "";
+  for (size_t k = 0; k < n; k++)
+    if (bits & codes[k].bit) {
+      fprintf(out, "%s\"%s\"", sep, codes[k].code);
+      sep = ",";
+    }
+  fputc(']', out);
+}
+
+static void print_slot(FILE *out, const struct hgi_slot *s, size_t i)
+{
+  char status[256];
+  hgi_slot_status(s, status, sizeof status);
+  fprintf(out, "{\"index\":%zu,\"offset\":%zu,\"state\":", i, s->offset);
+  jstr(out, hgi_slot_state_name(s->state));
+  fprintf(out, ",\"state_id\":%u,\"requested\":%llu,\"alignment\":%llu,"
+               "\"data_off\":%u,\"data\":",
+          s->state, (unsigned long long)s->requested, (unsigned long long)s->alignment,
+          s->data_off);
+  if (s->data)
+    jhex(out, s->data);
+  else
+    fprintf(out, "null");
+  fprintf(out, ",\"kind\":");
+  if (s->state == HG_SLOT_UNUSED)
+    fprintf(out, "null");
+  else
+    jstr(out, hg_alloc_kind_name(s->kind));
+  fprintf(out, ",\"alloc_stack\":%u,\"free_stack\":%u,\"next\":", s->alloc_stack,
+          s->free_stack);
+  jhex(out, s->next);
+  fprintf(out, ",\"on_free_list\":%s,\"status\":", s->on_free_list ? "true" : "false");
+  jstr(out, status);
+  fprintf(out, ",\"problems\":");
+  print_codes(out, slot_problem_codes, COUNT(slot_problem_codes), s->problems);
+  fputc('}', out);
+}
+
+static void print_free_list(FILE *out, const struct hgi_guard *g)
+{
+  fprintf(out, "\"free_list\":{\"length\":%zu,\"status\":", g->free_list_length);
+  jstr(out, hgi_free_list_name(g->free_list));
+  fprintf(out, ",\"ok\":%s,\"from\":",
+          g->free_list == HGI_FREE_LIST_OK ? "true" : "false");
+  if (g->free_list == HGI_FREE_LIST_OK || g->free_list == HGI_FREE_LIST_LENGTH)
+    fprintf(out, "null,\"target\":null}");
+  else {
+    if (g->free_list_from_head)
+      fprintf(out, "\"free_slots\"");
+    else
+      fprintf(out, "%zu", g->free_list_from);
+    fprintf(out, ",\"target\":");
+    jhex(out, g->free_list_target);
+    fputc('}', out);
+  }
+}
+
+static void print_guard(FILE *out, const struct hgi_guard *g)
+{
+  fprintf(out, "{\"table_offset\":%u,\"problems\":", HG_SEGMENT_META_SIZE);
+  print_codes(out, table_problem_codes, COUNT(table_problem_codes), g->problems);
+  if (g->problems & HGI_T_NOT_DUMPED) {
+    fputc('}', out);
+    return;
+  }
+  fprintf(out, ",\"slot_pages\":%u,\"slot_count\":%u,\"live\":%u,\"class_index\":%u,"
+               "\"free_count\":%u,\"free_slots\":",
+          g->slot_pages, g->slot_count, g->live, g->class_index, g->free_count);
+  jhex(out, g->free_slots);
+  fprintf(out, ",\"prev\":");
+  jhex(out, g->prev);
+  fprintf(out, ",\"next\":");
+  jhex(out, g->next);
+  fprintf(out, ",\"geometry_sane\":%s,\"slots_decoded\":%zu,",
+          g->geometry_sane ? "true" : "false", g->slot_total);
+  print_free_list(out, g);
+  fprintf(out, ",\"counted\":{\"used\":%zu,\"quarantined\":%zu,\"free\":%zu,"
+               "\"unused\":%zu},\"damaged_slots\":%zu,\"slots\":[",
+          g->used, g->quarantined, g->freed, g->unused, g->damaged_slots);
+  for (size_t i = 0; i < g->slot_total; i++) {
+    if (i)
+      fputc(',', out);
+    print_slot(out, &g->slots[i], i);
+  }
+  fprintf(out, "]}");
 }
 
 static void print_segment(FILE *out, const struct hgi_dump *d,
@@ -158,23 +274,27 @@ static void print_segment(FILE *out, const struct hgi_dump *d,
 {
   fprintf(out, "\"segment\":{\"address\":");
   jhex(out, d->damaged.address);
-  fprintf(out, ",\"dumped_bytes\":%zu,\"metadata\":", d->damaged.length);
+  fprintf(out, ",\"dumped_bytes\":%zu,\"metadata_size\":%u,\"metadata\":",
+          d->damaged.length, HG_SEGMENT_META_SIZE);
   print_meta(out, &d->damaged, a->meta_fault);
+  if (a->guard_segment) {
+    fprintf(out, ",\"walk\":null,\"guard\":");
+    print_guard(out, &a->guard);
+    fputc('}', out);
+    return;
+  }
   fprintf(out,
           ",\"walk\":{\"first\":%zu,\"end\":%zu,\"first_assumed\":%s,"
           "\"end_assumed\":%s,\"dump_short\":%s,\"leftover\":%zu,"
           "\"overrun\":%s,\"lost\":%s,\"too_many_blocks\":%s,\"blocks\":%zu,"
-          "\"damaged_blocks\":%zu}}",
+          "\"damaged_blocks\":%zu},\"guard\":null}",
           a->first, a->end, a->first_assumed ? "true" : "false",
           a->end_assumed ? "true" : "false", a->dump_short ? "true" : "false",
           a->leftover, a->overrun ? "true" : "false", a->lost ? "true" : "false",
           a->too_many ? "true" : "false", a->block_count, a->damaged_blocks);
 }
 
-static const struct {
-  unsigned bit;
-  const char *code;
-} problem_codes[] = {
+static const struct code block_problem_codes[] = {
     {HGI_P_BAD_CANARY, "bad_canary"},
     {HGI_P_BAD_TAG, "bad_tag"},
     {HGI_P_BAD_STATE, "bad_state"},
@@ -182,6 +302,7 @@ static const struct {
     {HGI_P_PAST_END, "past_end"},
     {HGI_P_PREV_MISMATCH, "prev_size_mismatch"},
     {HGI_P_TAIL, "tail_damaged"},
+    {HGI_P_POISON, "poison_damaged"},
     {HGI_P_BAD_LINK, "bad_link"},
 };
 
@@ -203,12 +324,13 @@ static void print_block(FILE *out, const struct hgi_block *b, size_t i)
   char status[256];
   hgi_block_status(b, status, sizeof status);
   bool ok = b->fault == HG_HEADER_OK;
-  bool used = ok && b->hdr.state == HG_STATE_USED;
+  /* Used and quarantined blocks keep the allocation's fields. */
+  bool allocated = ok && b->hdr.state != HG_STATE_FREE;
   fprintf(out, "{\"index\":%zu,\"offset\":%zu,\"address\":", i, b->offset);
   jhex(out, b->address);
-  fprintf(out, ",\"size\":%zu,\"state\":\"%s\"", b->extent,
-          !ok ? "damaged" : used ? "used" : "free");
-  if (used)
+  fprintf(out, ",\"size\":%zu,\"state\":", b->extent);
+  jstr(out, ok ? hg_state_name(b->hdr.state) : "damaged");
+  if (allocated)
     fprintf(out, ",\"requested\":%zu,\"kind\":\"%s\",\"stack\":%u",
             hg_block_requested(&b->hdr), hg_alloc_kind_name(b->hdr.kind),
             b->hdr.stack);
@@ -219,23 +341,19 @@ static void print_block(FILE *out, const struct hgi_block *b, size_t i)
     fprintf(out, ",\"requested\":null,\"kind\":null,\"stack\":null");
   fprintf(out, ",\"status\":");
   jstr(out, status);
-  fprintf(out, ",\"problems\":[");
-  const char *sep = "";
-  for (size_t k = 0; k < sizeof problem_codes / sizeof *problem_codes; k++)
-    if (b->problems & problem_codes[k].bit) {
-      fprintf(out, "%s\"%s\"", sep, problem_codes[k].code);
-      sep = ",";
-    }
-  fprintf(out, "],\"header\":");
+  fprintf(out, ",\"problems\":");
+  print_codes(out, block_problem_codes, COUNT(block_problem_codes), b->problems);
+  fprintf(out, ",\"header\":");
   print_header(out, &b->hdr);
   fprintf(out, ",\"expected_prev_size\":%u", b->expected_prev);
-  if (b->problems & HGI_P_TAIL)
+  if (b->problems & (HGI_P_TAIL | HGI_P_POISON))
     fprintf(out,
-            ",\"tail\":{\"first\":%zu,\"last\":%zu,\"bad_bytes\":%zu,"
+            ",\"%s\":{\"first\":%zu,\"last\":%zu,\"bad_bytes\":%zu,"
             "\"expected\":\"%02x\",\"found\":\"%02x\"}",
-            b->tail_first, b->tail_last, b->tail_bad, b->tail_expected,
-            b->tail_found);
-  if (ok && b->hdr.state == HG_STATE_FREE && !(b->problems & HGI_P_PAST_END)) {
+            b->problems & HGI_P_TAIL ? "tail" : "poison", b->damage.first,
+            b->damage.last, b->damage_bytes, b->damage.expected,
+            b->damage.found);
+  if (b->links_checked) {
     fprintf(out, ",\"links\":[");
     for (int k = 0; k < 2; k++) {
       fprintf(out, "%s{\"target\":", k ? "," : "");
@@ -264,8 +382,10 @@ static void print_block(FILE *out, const struct hgi_block *b, size_t i)
 
 static void print_mark(FILE *out, const struct hgi_mark *m)
 {
-  fprintf(out, "{\"offset\":%zu,\"length\":%zu,\"block\":%zu,\"what\":",
-          m->offset, m->length, m->block);
+  fprintf(out, "{\"offset\":%zu,\"length\":%zu,", m->offset, m->length);
+  if (m->owner != HGI_MARK_TABLE)
+    fprintf(out, "\"%s\":%zu,", m->owner == HGI_MARK_BLOCK ? "block" : "slot", m->index);
+  fprintf(out, "\"what\":");
   jstr(out, m->what);
   fprintf(out, ",\"expected\":\"");
   for (size_t i = 0; i < m->length; i++)

@@ -45,21 +45,105 @@ static size_t remaining(const struct cursor *c, size_t at)
   return at <= c->len ? c->len - at : 0;
 }
 
-static bool header_is_acceptable(struct cursor *c,
-                                 const struct hg_dump_file_header *h)
+static bool header_size_is_acceptable(struct cursor *c,
+                                      const struct hg_dump_file_header *h)
 {
-  if (memcmp(h->magic, HG_DUMP_MAGIC, sizeof h->magic) != 0)
-    return fail(c, "not a heapguard dump (bad magic)");
-  /* No minor version exists: any other number may change any layout. */
-  if (h->version != HG_DUMP_VERSION)
-    return fail(c, "unsupported dump format version %u (this reader knows %u)",
-                h->version, HG_DUMP_VERSION);
   if (h->header_size < sizeof *h || h->header_size % 8 != 0)
     return fail(c, "bad file header size %u", h->header_size);
   if (h->header_size > c->len)
     return fail(c, "truncated: file header claims %u bytes, file has %zu",
                 h->header_size, c->len);
   return true;
+}
+
+/*
+ * The next section header at *at, its payload bounded by the file: the
+ * only place a section length is trusted. Advances *at past the padding.
+ */
+static bool next_section(struct cursor *c, size_t *at, uint32_t i, uint32_t count,
+                         struct hg_dump_section *sh, const uint8_t **payload)
+{
+  if (remaining(c, *at) < sizeof *sh)
+    return fail(c,
+                "truncated: section %u of %u starts at offset %zu, "
+                "file ends at %zu",
+                i, count, *at, c->len);
+  memcpy(sh, c->buf + *at, sizeof *sh);
+  size_t left = remaining(c, *at + sizeof *sh);
+  if (sh->length > left)
+    return fail(c,
+                "truncated or corrupt: section %u (type %u) claims %llu "
+                "bytes, %zu remain",
+                i, sh->type, (unsigned long long)sh->length, left);
+  size_t n = (size_t)sh->length;
+  size_t pad = (8 - n % 8) % 8;
+  if (pad > left - n)
+    return fail(c, "truncated: section %u (type %u) lacks its padding", i,
+                sh->type);
+  *payload = c->buf + *at + sizeof *sh;
+  *at += sizeof *sh + n + pad;
+  return true;
+}
+
+/*
+ * The heapguard version in a dump's process section, for naming the
+ * writer of a dump this reader refuses. Versions 1 and 2 share the
+ * container and the process section. Printable ASCII only: it goes into
+ * an error message.
+ */
+static void writer_version(const struct cursor *c,
+                           const struct hg_dump_file_header *h, char *out,
+                           size_t outlen)
+{
+  char ignored[1]; /* the refusal is the message, not why the scan stopped */
+  struct cursor quiet = {c->buf, c->len, ignored, sizeof ignored};
+  size_t at = h->header_size;
+  struct hg_dump_section sh;
+  const uint8_t *p;
+  out[0] = 0;
+  if (!header_size_is_acceptable(&quiet, h))
+    return;
+  for (uint32_t i = 0; i < h->section_count; i++) {
+    if (!next_section(&quiet, &at, i, h->section_count, &sh, &p))
+      break;
+    if (sh.type != HG_DUMP_PROCESS || sh.length < PROCESS_MIN)
+      continue;
+    struct hg_dump_process pr;
+    memcpy(&pr, p, sizeof pr);
+    size_t n = strnlen(pr.version, sizeof pr.version);
+    if (n >= outlen)
+      n = outlen - 1;
+    for (size_t k = 0; k < n; k++)
+      out[k] = pr.version[k] > 0x20 && pr.version[k] < 0x7f ? pr.version[k] : '?';
+    out[n] = 0;
+    return;
+  }
+}
+
+static bool version_is_acceptable(struct cursor *c,
+                                  const struct hg_dump_file_header *h)
+{
+  if (h->version == HG_DUMP_VERSION)
+    return true;
+  /*
+   * Version 1 is what heapguard 0.1 wrote before the segment metadata
+   * lost its owner and counters and the report gained its check id: its
+   * segments cannot be verified with this reader's segment_meta.c.
+   */
+  if (h->version == 1) {
+    char writer[sizeof(((struct hg_dump_process *)0)->version) + 1];
+    writer_version(c, h, writer, sizeof writer);
+    return fail(c,
+                "dump format version 1, written by heapguard %s: this "
+                "heapguard-inspect reads format version %u only (version 1 "
+                "has other segment metadata and no check id); read the dump "
+                "with the heapguard-inspect of the heapguard that wrote it",
+                writer[0] ? writer : "0.1 (no process section names it)",
+                HG_DUMP_VERSION);
+  }
+  /* No minor version exists: any other number may change any layout. */
+  return fail(c, "unsupported dump format version %u (this reader knows %u)",
+              h->version, HG_DUMP_VERSION);
 }
 
 static bool parse_process(struct cursor *c, struct hgi_dump *d,
@@ -171,7 +255,9 @@ bool hgi_parse(const uint8_t *buf, size_t len, struct hgi_dump *d, char *err,
     return fail(&c, "truncated: %zu bytes, a file header needs %zu", len,
                 sizeof h);
   memcpy(&h, buf, sizeof h);
-  if (!header_is_acceptable(&c, &h))
+  if (memcmp(h.magic, HG_DUMP_MAGIC, sizeof h.magic) != 0)
+    return fail(&c, "not a heapguard dump (bad magic)");
+  if (!version_is_acceptable(&c, &h) || !header_size_is_acceptable(&c, &h))
     return false;
   d->version = h.version;
   d->sections = h.section_count;
@@ -183,25 +269,10 @@ bool hgi_parse(const uint8_t *buf, size_t len, struct hgi_dump *d, char *err,
   size_t at = h.header_size;
   for (uint32_t i = 0; i < h.section_count; i++) {
     struct hg_dump_section sh;
-    if (remaining(&c, at) < sizeof sh)
-      return fail(&c,
-                  "truncated: section %u of %u starts at offset %zu, "
-                  "file ends at %zu",
-                  i, h.section_count, at, len);
-    memcpy(&sh, buf + at, sizeof sh);
-    at += sizeof sh;
-    size_t left = remaining(&c, at);
-    if (sh.length > left)
-      return fail(&c,
-                  "truncated or corrupt: section %u (type %u) claims %llu "
-                  "bytes, %zu remain",
-                  i, sh.type, (unsigned long long)sh.length, left);
+    const uint8_t *p;
+    if (!next_section(&c, &at, i, h.section_count, &sh, &p))
+      return false;
     size_t n = (size_t)sh.length;
-    size_t pad = (8 - n % 8) % 8;
-    if (pad > left - n)
-      return fail(&c, "truncated: section %u (type %u) lacks its padding", i,
-                  sh.type);
-    const uint8_t *p = buf + at;
     bool ok = true;
     switch (sh.type) {
     case HG_DUMP_PROCESS:
@@ -222,7 +293,6 @@ bool hgi_parse(const uint8_t *buf, size_t len, struct hgi_dump *d, char *err,
     }
     if (!ok)
       return false;
-    at += n + pad;
   }
   if (!seen_process)
     return fail(&c, "no process section: the secret is needed to verify");

@@ -84,7 +84,11 @@ static void print_report(FILE *out, const struct hgi_dump *d,
   }
   fprintf(out, "  class    %s (%u)\n", hg_bug_class_name(r->bug_class),
           r->bug_class);
-  fprintf(out, "  address  0x%llx\n", (unsigned long long)r->address);
+  fprintf(out, "  check    %s (%u)\n", hgi_check_name(r->check), r->check);
+  fprintf(out, "  address  0x%llx", (unsigned long long)r->address);
+  if (a->report_slot_found)
+    fprintf(out, "  (in slot #%zu of the dumped table)", a->report_slot);
+  fputc('\n', out);
   fprintf(out, "  block    0x%llx", (unsigned long long)r->block);
   if (a->report_block_found)
     fprintf(out, "  (block #%zu of the dumped segment)", a->report_block);
@@ -103,6 +107,8 @@ static void print_meta(FILE *out, const struct hgi_image *img,
   if (f != HG_SEGMENT_OK)
     fprintf(out, "    failed check: %s\n", hg_segment_fault_name(f));
   fprintf(out, "    seq %u  kind %s", m->seq, hg_segment_kind_name(m->kind));
+  if (m->kind == 0 || m->kind >= HG_SEGMENT_KINDS)
+    fprintf(out, " (%u)", m->kind); /* no name: the number is all there is */
   if (m->kind == HG_SEGMENT_SHARED)
     fprintf(out, "  arena %u", m->arena);
   fprintf(out, "  map_size %llu  first_block +0x%llx  end +0x%llx\n",
@@ -112,11 +118,31 @@ static void print_meta(FILE *out, const struct hgi_image *img,
           m->checksum);
 }
 
+/* Where large.c put the one block, and what a free one is. */
+static void print_dedicated(FILE *out, const struct hg_segment *m,
+                            const struct hgi_analysis *a)
+{
+  fprintf(out, "  dedicated segment: one block, from +0x%llx to the trailing "
+               "guard page at +0x%llx\n",
+          (unsigned long long)m->first_block, (unsigned long long)m->end);
+  if (a->block_count == 1 && a->blocks[0].fault == HG_HEADER_OK &&
+      a->blocks[0].hdr.state == HG_STATE_FREE)
+    fprintf(out, "  its block is free: the segment is cached for reuse whole, "
+                 "without free-list links\n");
+}
+
 static void print_segment(FILE *out, const struct hgi_dump *d,
                           const struct hgi_analysis *a)
 {
   fprintf(out, "damaged segment (%zu bytes dumped)\n", d->damaged.length);
   print_meta(out, &d->damaged, a->meta_fault);
+  if (d->damaged.meta.kind == HG_SEGMENT_LARGE)
+    print_dedicated(out, &d->damaged.meta, a);
+  if (a->guard_segment)
+    fprintf(out, "  guard segment: no block headers to walk; its slots are "
+                 "described by the slot table below\n"
+                 "  their pages are not in the dump: the writer stops at the "
+                 "fence page after the table\n");
   if (a->first_assumed)
     fprintf(out, "  first_block implausible: walking from +0x%zx\n", a->first);
   if (a->end_assumed)
@@ -135,12 +161,14 @@ static void print_block_row(FILE *out, const struct hgi_block *b, size_t i)
   fprintf(out, "  %5zu  +0x%06zx  0x%012llx  %8zu  ", i, b->offset,
           (unsigned long long)b->address, b->extent);
   if (b->fault != HG_HEADER_OK)
-    fprintf(out, "%-7s  %9s  %-6s  %8s  ", "DAMAGED", "?", "?", "?");
-  else if (b->hdr.state == HG_STATE_USED)
-    fprintf(out, "%-7s  %9zu  %-6s  %8u  ", "used", hg_block_requested(&b->hdr),
-            hg_alloc_kind_name(b->hdr.kind), b->hdr.stack);
-  else
-    fprintf(out, "%-7s  %9s  %-6s  %8u  ", "free", "-", "-", b->hdr.stack);
+    fprintf(out, "%-20s  %9s  %-14s  %8s  ", "DAMAGED", "?", "?", "?");
+  else if (b->hdr.state == HG_STATE_FREE)
+    fprintf(out, "%-20s  %9s  %-14s  %8u  ", hg_state_name(b->hdr.state), "-",
+            "-", b->hdr.stack);
+  else /* used or quarantined: the allocation's fields are kept */
+    fprintf(out, "%-20s  %9zu  %-14s  %8u  ", hg_state_name(b->hdr.state),
+            hg_block_requested(&b->hdr), hg_alloc_kind_name(b->hdr.kind),
+            b->hdr.stack);
   fprintf(out, "%s\n", status);
 
   if (b->fault != HG_HEADER_OK) {
@@ -166,7 +194,7 @@ static void print_block_row(FILE *out, const struct hgi_block *b, size_t i)
               "prev_size %u state %s requested %zu stack %u\n",
               b->original.size, b->original.prev_size,
               hg_state_name(b->original.state),
-              b->original.state == HG_STATE_USED
+              b->original.state != HG_STATE_FREE
                   ? hg_block_requested(&b->original)
                   : 0,
               b->original.stack);
@@ -175,12 +203,17 @@ static void print_block_row(FILE *out, const struct hgi_block *b, size_t i)
     fprintf(out,
             "         trailing canary: %zu bad byte(s) from +%zu to +%zu past "
             "the requested size; first expected %02x found %02x\n",
-            b->tail_bad, b->tail_first, b->tail_last, b->tail_expected,
-            b->tail_found);
+            b->damage_bytes, b->damage.first, b->damage.last,
+            b->damage.expected, b->damage.found);
+  if (b->problems & HGI_P_POISON)
+    fprintf(out,
+            "         poison: %zu bad byte(s) from +%zu to +%zu of the data; "
+            "first expected %02x found %02x: written after free\n",
+            b->damage_bytes, b->damage.first, b->damage.last,
+            b->damage.expected, b->damage.found);
   for (int k = 0; k < 2; k++)
-    if (b->fault == HG_HEADER_OK && b->hdr.state == HG_STATE_FREE &&
-        !(b->problems & HGI_P_PAST_END) &&
-        b->link_status[k] != HGI_LINK_NULL && b->link_status[k] != HGI_LINK_OK)
+    if (b->links_checked && b->link_status[k] != HGI_LINK_NULL &&
+        b->link_status[k] != HGI_LINK_OK)
       fprintf(out, "         free-list link %d -> 0x%llx: %s\n", k,
               (unsigned long long)b->link[k],
               hgi_link_status_name(b->link_status[k]));
@@ -189,7 +222,7 @@ static void print_block_row(FILE *out, const struct hgi_block *b, size_t i)
 static void print_map(FILE *out, const struct hgi_analysis *a)
 {
   fprintf(out, "block map (walked +0x%zx to +0x%zx)\n", a->first, a->end);
-  fprintf(out, "  %5s  %-9s  %-14s  %8s  %-7s  %9s  %-6s  %8s  %s\n", "#",
+  fprintf(out, "  %5s  %-9s  %-14s  %8s  %-20s  %9s  %-14s  %8s  %s\n", "#",
           "offset", "address", "size", "state", "requested", "kind", "stack",
           "status");
   for (size_t i = 0; i < a->block_count; i++)
@@ -209,6 +242,95 @@ static void print_map(FILE *out, const struct hgi_analysis *a)
             a->block_count);
   fprintf(out, "  %zu block(s), %zu damaged\n\n", a->block_count,
           a->damaged_blocks);
+}
+
+static void print_slot_row(FILE *out, const struct hgi_slot *s, size_t i)
+{
+  char status[256];
+  hgi_slot_status(s, status, sizeof status);
+  fprintf(out, "  %5zu  +0x%06zx  ", i, s->offset);
+  if (s->data)
+    fprintf(out, "0x%012llx  ", (unsigned long long)s->data);
+  else
+    fprintf(out, "%-14s  ", s->state == HG_SLOT_UNUSED ? "-" : "?");
+  fprintf(out, "%-20s  %9llu  %5llu  %-14s  %8u  %8u  %s\n",
+          hgi_slot_state_name(s->state), (unsigned long long)s->requested,
+          (unsigned long long)s->alignment,
+          s->state == HG_SLOT_UNUSED ? "-" : hg_alloc_kind_name(s->kind), s->alloc_stack,
+          s->free_stack, status);
+}
+
+static void print_free_list(FILE *out, const struct hgi_guard *g)
+{
+  fprintf(out, "  free list: %zu slot(s) from free_slots", g->free_list_length);
+  if (g->free_list == HGI_FREE_LIST_OK) {
+    fprintf(out, ": OK\n");
+    return;
+  }
+  if (g->free_list == HGI_FREE_LIST_LENGTH) {
+    fprintf(out, ", free_count %u: %s\n", g->free_count,
+            hgi_free_list_name(g->free_list));
+    return;
+  }
+  fprintf(out, "; then ");
+  if (g->free_list_from_head)
+    fprintf(out, "free_slots");
+  else
+    fprintf(out, "slot #%zu's next", g->free_list_from);
+  fprintf(out, " -> 0x%llx: %s\n", (unsigned long long)g->free_list_target,
+          hgi_free_list_name(g->free_list));
+}
+
+static void print_table_header(FILE *out, const struct hgi_dump *d,
+                               const struct hgi_guard *g)
+{
+  const struct hg_segment *m = &d->damaged.meta;
+  fprintf(out, "  slot_pages %u  slot_count %u  live %u  free_count %u  "
+               "class_index %u\n",
+          g->slot_pages, g->slot_count, g->live, g->free_count, g->class_index);
+  fprintf(out, "  free_slots 0x%llx  prev 0x%llx  next 0x%llx\n",
+          (unsigned long long)g->free_slots, (unsigned long long)g->prev,
+          (unsigned long long)g->next);
+  if (g->geometry_sane)
+    fprintf(out, "  slots from +0x%llx, each %u data page(s) and a guard page\n",
+            (unsigned long long)m->first_block, g->slot_pages);
+  if (g->slot_total == 0 && g->slot_count)
+    fprintf(out, "  the dump holds none of its %u slots\n", g->slot_count);
+  else if (g->slot_total < g->slot_count && !(g->problems & HGI_T_TOO_MANY))
+    fprintf(out, "  the dump holds slots #0 to #%zu of %u\n", g->slot_total - 1,
+            g->slot_count);
+  for (unsigned bit = 1; bit <= HGI_T_TOO_MANY; bit <<= 1)
+    if (g->problems & bit)
+      fprintf(out, "  problem: %s\n", hgi_table_problem_name(bit));
+}
+
+/* Every slot but the never-used ones whose fields are clear. */
+static void print_guard(FILE *out, const struct hgi_dump *d, const struct hgi_analysis *a)
+{
+  const struct hgi_guard *g = &a->guard;
+  fprintf(out, "guard slot table (at +0x%x)\n", HG_SEGMENT_META_SIZE);
+  if (g->problems & HGI_T_NOT_DUMPED) {
+    fprintf(out, "  problem: %s\n\n", hgi_table_problem_name(HGI_T_NOT_DUMPED));
+    return;
+  }
+  print_table_header(out, d, g);
+  print_free_list(out, g);
+  fprintf(out, "  %5s  %-9s  %-14s  %-20s  %9s  %5s  %-14s  %8s  %8s  %s\n", "#",
+          "entry", "data", "state", "requested", "align", "kind", "alloc", "free",
+          "status");
+  size_t hidden = 0;
+  for (size_t i = 0; i < g->slot_total; i++) {
+    const struct hgi_slot *s = &g->slots[i];
+    if (s->state == HG_SLOT_UNUSED && !s->problems)
+      hidden++;
+    else
+      print_slot_row(out, s, i);
+  }
+  if (hidden)
+    fprintf(out, "  %zu never-used slot(s) not listed: their fields are clear\n", hidden);
+  fprintf(out, "  slots: used %zu; freed, in quarantine %zu; free %zu; never used %zu; "
+               "%zu damaged\n\n",
+          g->used, g->quarantined, g->freed, g->unused, g->damaged_slots);
 }
 
 /* What the marks say about one hexdump row. */
@@ -242,6 +364,21 @@ static void collect_row(const struct hgi_analysis *a, size_t *cursor,
   }
 }
 
+static void print_mark_label(FILE *out, const struct hgi_mark *m)
+{
+  switch (m->owner) {
+  case HGI_MARK_BLOCK:
+    fprintf(out, " [block #%zu %s]", m->index, m->what);
+    return;
+  case HGI_MARK_SLOT:
+    fprintf(out, " [slot #%zu %s]", m->index, m->what);
+    return;
+  case HGI_MARK_TABLE:
+    fprintf(out, " [slot table %s]", m->what);
+    return;
+  }
+}
+
 static void print_window(FILE *out, const struct hgi_image *img,
                          const struct hgi_analysis *a,
                          const struct hgi_window *w, size_t *rows)
@@ -252,7 +389,7 @@ static void print_window(FILE *out, const struct hgi_image *img,
   for (size_t j = 0; j < a->mark_count; j++) {
     const struct hgi_mark *m = &a->marks[j];
     if (m->offset >= w->offset && m->offset < w->offset + w->length)
-      fprintf(out, " [block #%zu %s]", m->block, m->what);
+      print_mark_label(out, m);
   }
   fputc('\n', out);
   for (size_t row = w->offset; row < w->offset + w->length; row += 16) {
@@ -372,11 +509,17 @@ void hgi_print_text(FILE *out, const char *name, const struct hgi_dump *d,
   print_process(out, &d->process);
   print_report(out, d, a);
   print_segment(out, d, a);
-  print_map(out, a);
+  if (a->guard_segment)
+    print_guard(out, d, a);
+  else
+    print_map(out, a);
   print_hexdumps(out, d, a);
   print_neighbours(out, d, a);
   print_report_text(out, d);
-  if (a->problems)
+  if (a->problems && a->guard_segment)
+    fprintf(out, "verdict: DAMAGE FOUND: %zu problem(s), %zu damaged slot(s)\n",
+            a->problems, a->guard.damaged_slots);
+  else if (a->problems)
     fprintf(out, "verdict: DAMAGE FOUND: %zu problem(s), %zu damaged block(s)\n",
             a->problems, a->damaged_blocks);
   else

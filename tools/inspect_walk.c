@@ -2,13 +2,14 @@
  * inspect_walk.c - verdicts on the damaged segment of a dump.
  *
  * Owns the walk over [first_block, end) of the dumped segment image, the
- * resynchronisation after a damaged header, the trailing-canary and
- * free-link checks, and the list of damaged spots the outputs hexdump.
+ * resynchronisation after a damaged header, the trailing-canary, poison
+ * and free-link checks, and the list of damaged spots the outputs hexdump.
  *
- * Every check runs on a copy of the bytes and with the ORIGINAL address
- * (image address + offset): tags, canaries, tail bytes and link
- * mangling are all keyed on where the bytes lived, not where they are now.
- * The walk always moves forward by at least one granule, so it ends.
+ * Every check keyed on an address runs on a copy of the bytes and with
+ * the ORIGINAL address (image address + offset): tags, canaries, tail
+ * bytes and link masks are all keyed on where the bytes lived, not where
+ * they are now. The walk always moves forward by at least one granule, so
+ * it ends.
  */
 #include "inspect.h"
 
@@ -27,6 +28,12 @@
 #define USER_ADDRESS_LIMIT ((uint64_t)1 << 48)
 
 /* ---- naming shared by the outputs ---- */
+
+const char *hgi_check_name(uint32_t check)
+{
+  const struct hg_check_info *info = hg_check_info(check);
+  return info ? info->name : check == HG_CHECK_NONE ? "none" : "unknown";
+}
 
 const char *hgi_link_status_name(enum hgi_link_status s)
 {
@@ -60,7 +67,7 @@ const char *hgi_resync_name(enum hgi_resync r)
   return "?";
 }
 
-__attribute__((format(printf, 4, 5))) static void append(char *buf, size_t n, size_t *at, const char *fmt, ...)
+void hgi_append(char *buf, size_t n, size_t *at, const char *fmt, ...)
 {
   if (*at >= n)
     return;
@@ -78,27 +85,30 @@ void hgi_block_status(const struct hgi_block *b, char *buf, size_t n)
   const char *sep = "";
   buf[0] = 0;
   if (b->problems & HGI_P_BAD_CANARY)
-    append(buf, n, &at, "%sbad canary", sep), sep = "; ";
+    hgi_append(buf, n, &at, "%sbad canary", sep), sep = "; ";
   if (b->problems & HGI_P_BAD_TAG)
-    append(buf, n, &at, "%sbad tag", sep), sep = "; ";
+    hgi_append(buf, n, &at, "%sbad tag", sep), sep = "; ";
   if (b->problems & HGI_P_BAD_STATE)
-    append(buf, n, &at, "%sbad state", sep), sep = "; ";
+    hgi_append(buf, n, &at, "%sbad state", sep), sep = "; ";
   if (b->problems & HGI_P_BAD_SIZE)
-    append(buf, n, &at, "%sbad size", sep), sep = "; ";
+    hgi_append(buf, n, &at, "%sbad size", sep), sep = "; ";
   if (b->problems & HGI_P_PAST_END)
-    append(buf, n, &at, "%sbad size: runs past segment end", sep), sep = "; ";
+    hgi_append(buf, n, &at, "%sbad size: runs past segment end", sep), sep = "; ";
   if (b->problems & HGI_P_PREV_MISMATCH)
-    append(buf, n, &at, "%sprev_size mismatch (found %u, expected %u)", sep,
-           b->hdr.prev_size, b->expected_prev),
+    hgi_append(buf, n, &at, "%sprev_size mismatch (found %u, expected %u)", sep,
+               b->hdr.prev_size, b->expected_prev),
         sep = "; ";
   if (b->problems & HGI_P_TAIL)
-    append(buf, n, &at, "%strailing canary damaged at +%zu bytes", sep,
-           b->tail_first),
+    hgi_append(buf, n, &at, "%strailing canary damaged at +%zu bytes", sep,
+               b->damage.first),
+        sep = "; ";
+  if (b->problems & HGI_P_POISON)
+    hgi_append(buf, n, &at, "%spoison damaged at +%zu bytes", sep, b->damage.first),
         sep = "; ";
   if (b->problems & HGI_P_BAD_LINK)
-    append(buf, n, &at, "%sbad free-list link", sep), sep = "; ";
+    hgi_append(buf, n, &at, "%sbad free-list link", sep), sep = "; ";
   if (!b->problems)
-    append(buf, n, &at, "OK");
+    hgi_append(buf, n, &at, "OK");
 }
 
 /* ---- storage ---- */
@@ -128,9 +138,9 @@ static struct hgi_block *push_block(struct hgi_analysis *a)
   return b;
 }
 
-static struct hgi_mark *push_mark(struct hgi_analysis *a, size_t block,
-                                  size_t offset, size_t length,
-                                  const char *what)
+struct hgi_mark *hgi_push_mark(struct hgi_analysis *a, enum hgi_mark_owner owner,
+                               size_t index, size_t offset, size_t length,
+                               const char *what)
 {
   if (a->mark_count >= HGI_MAX_MARKS) {
     a->marks_dropped++;
@@ -142,7 +152,8 @@ static struct hgi_mark *push_mark(struct hgi_analysis *a, size_t block,
   memset(m, 0, sizeof *m);
   m->offset = offset;
   m->length = length < HGI_MARK_MAX ? length : HGI_MARK_MAX;
-  m->block = block;
+  m->owner = owner;
+  m->index = index;
   m->what = what;
   return m;
 }
@@ -159,6 +170,7 @@ static void mark_expect_u64(struct hgi_mark *m, size_t at, uint64_t v,
 void hgi_free(struct hgi_analysis *a)
 {
   free(a->blocks);
+  free(a->guard.slots);
   free(a->marks);
   free(a->windows);
   memset(a, 0, sizeof *a);
@@ -246,39 +258,71 @@ static void choose_bounds(struct hgi_analysis *a, const struct hgi_image *img)
 
 /* ---- per-block checks ---- */
 
+/*
+ * The trailing canary, checked by block.c's hg_tail_verify with the
+ * pattern of the block's own tag computation. Only damage costs more: the
+ * expected bytes for the hexdump, and the count of bad ones.
+ */
 static void check_tail(struct hgi_analysis *a, const struct hgi_image *img,
                        size_t index)
 {
   struct hgi_block *b = &a->blocks[index];
-  size_t requested = hg_block_requested(&b->hdr);
   size_t n = b->hdr.tail < HG_TAIL_CHECKED ? b->hdr.tail : HG_TAIL_CHECKED;
   /* The verified header bounds tail by the capacity, and the walk bounds
    * the block by the image, so start + n stays inside both. */
-  size_t start = b->offset + HG_HEADER_SIZE + requested;
+  size_t start = b->offset + HG_HEADER_SIZE + hg_block_requested(&b->hdr);
   uint64_t pattern = hg_tail_pattern(hg_block_mac(&a->key, &b->hdr, b->address).hi);
+  if (hg_tail_verify(img->bytes + start, n, pattern, &b->damage))
+    return;
+  b->problems |= HGI_P_TAIL;
+  struct hgi_mark *m = hgi_push_mark(a, HGI_MARK_BLOCK, index, start, n, "trailing canary");
   for (size_t i = 0; i < n; i++) {
     uint8_t want = hg_tail_byte(pattern, i);
-    uint8_t got = img->bytes[start + i];
-    if (got == want)
-      continue;
-    if (!(b->problems & HGI_P_TAIL)) {
-      b->problems |= HGI_P_TAIL;
-      b->tail_first = i;
-      b->tail_expected = want;
-      b->tail_found = got;
+    b->damage_bytes += img->bytes[start + i] != want;
+    if (m) {
+      m->expected[i] = want;
+      m->known[i] = true;
     }
-    b->tail_last = i;
-    b->tail_bad++;
   }
-  if (!(b->problems & HGI_P_TAIL))
-    return;
-  struct hgi_mark *m = push_mark(a, index, start, n, "trailing canary");
-  if (!m)
-    return;
-  for (size_t i = 0; i < m->length; i++) {
-    m->expected[i] = hg_tail_byte(pattern, i);
+}
+
+/* Marks the damaged poison at data + [from, to], at most HGI_MARK_MAX bytes. */
+static void mark_poison(struct hgi_analysis *a, size_t index, size_t data,
+                        size_t from, size_t to)
+{
+  struct hgi_mark *m =
+      hgi_push_mark(a, HGI_MARK_BLOCK, index, data + from, to - from + 1, "poison");
+  for (size_t i = 0; m && i < m->length; i++) {
+    m->expected[i] = hg_poison_byte(from + i);
     m->known[i] = true;
   }
+}
+
+/*
+ * A quarantined block's data is poison until the block is reused
+ * (block.h): any other byte was written after free. Checked by block.c's
+ * hg_poison_verify over the whole capacity, as the library checks it.
+ */
+static void check_poison(struct hgi_analysis *a, const struct hgi_image *img,
+                         size_t index)
+{
+  struct hgi_block *b = &a->blocks[index];
+  size_t data = b->offset + HG_HEADER_SIZE;
+  const uint8_t *p = img->bytes + data;
+  /* The walk bounds the block, header and capacity, by the image. */
+  if (hg_poison_verify(p, hg_block_capacity(&b->hdr), &b->damage))
+    return;
+  b->problems |= HGI_P_POISON;
+  for (size_t i = b->damage.first; i <= b->damage.last; i++)
+    b->damage_bytes += p[i] != hg_poison_byte(i);
+  size_t first = b->damage.first, last = b->damage.last;
+  if (last - first < HGI_MARK_MAX) {
+    mark_poison(a, index, data, first, last);
+    return;
+  }
+  /* Far apart: both ends, so that both are hexdumped. */
+  mark_poison(a, index, data, first, first + HGI_MARK_MAX - 1);
+  mark_poison(a, index, data, last + 1 - HGI_MARK_MAX, last);
 }
 
 static size_t block_index_at(const struct hgi_analysis *a, size_t off,
@@ -340,6 +384,24 @@ static enum hgi_link_status classify_link(const struct hgi_analysis *a,
   return HGI_LINK_OUTSIDE;
 }
 
+/*
+ * A dedicated segment's one block is never on a free list: freed, its
+ * segment is cached whole (large.c), its data as the program left it.
+ */
+static bool has_free_lists(const struct hg_segment *m)
+{
+  return m->kind != HG_SEGMENT_LARGE;
+}
+
+/*
+ * A guard segment keeps its metadata out of band, in a slot table, and
+ * has no block headers: there is nothing to walk (inspect_guard.c).
+ */
+static bool is_guard_segment(const struct hg_segment *m)
+{
+  return m->kind == HG_SEGMENT_GUARD;
+}
+
 /* Run after the walk: a link may point forward to a block not yet seen. */
 static void check_links(struct hgi_analysis *a, const struct hgi_dump *d)
 {
@@ -350,6 +412,7 @@ static void check_links(struct hgi_analysis *a, const struct hgi_dump *d)
     if (b->fault != HG_HEADER_OK || b->hdr.state != HG_STATE_FREE ||
         (b->problems & HGI_P_PAST_END))
       continue;
+    b->links_checked = true;
     for (int k = 0; k < 2; k++) {
       size_t slot = b->offset + HG_HEADER_SIZE + 8 * (size_t)k;
       uint64_t stored = load_u64(img->bytes + slot);
@@ -359,7 +422,8 @@ static void check_links(struct hgi_analysis *a, const struct hgi_dump *d)
       if (!hgi_link_is_bad(b->link_status[k]))
         continue;
       b->problems |= HGI_P_BAD_LINK;
-      push_mark(a, i, slot, 8, k == 0 ? "free-list link 0" : "free-list link 1");
+      hgi_push_mark(a, HGI_MARK_BLOCK, i, slot, 8,
+                    k == 0 ? "free-list link 0" : "free-list link 1");
     }
   }
 }
@@ -389,7 +453,7 @@ static void mark_header(struct hgi_analysis *a, size_t index, bool prev_known)
 {
   struct hgi_block *b = &a->blocks[index];
   struct hgi_mark *m =
-      push_mark(a, index, b->offset, HG_HEADER_SIZE, "block header");
+      hgi_push_mark(a, HGI_MARK_BLOCK, index, b->offset, HG_HEADER_SIZE, "block header");
   if (!m)
     return;
   if (b->reconstructed) {
@@ -542,7 +606,7 @@ static bool walk(struct hgi_analysis *a, const struct hgi_image *img)
     size_t bytes = hg_block_bytes(&b->hdr);
     if (prev_known && b->hdr.prev_size != expect_prev) {
       b->problems |= HGI_P_PREV_MISMATCH;
-      struct hgi_mark *m = push_mark(a, index, off + 12, 4, "prev_size");
+      struct hgi_mark *m = hgi_push_mark(a, HGI_MARK_BLOCK, index, off + 12, 4, "prev_size");
       if (m)
         mark_expect_u64(m, 0, expect_prev, 4);
     }
@@ -552,12 +616,14 @@ static bool walk(struct hgi_analysis *a, const struct hgi_image *img)
       b->problems |= HGI_P_PAST_END;
       b->extent = a->end - off;
       a->overrun = true;
-      push_mark(a, index, off + 8, 4, "block size");
+      hgi_push_mark(a, HGI_MARK_BLOCK, index, off + 8, 4, "block size");
       break;
     }
     b->extent = bytes;
     if (b->hdr.state == HG_STATE_USED)
       check_tail(a, img, index);
+    else if (b->hdr.state == HG_STATE_QUARANTINED)
+      check_poison(a, img, index);
     expect_prev = b->hdr.size;
     prev_known = true;
     off += bytes;
@@ -622,15 +688,25 @@ static void locate_report_block(struct hgi_analysis *a, const struct hgi_dump *d
   }
 }
 
+static size_t bits(unsigned p)
+{
+  size_t n = 0;
+  for (; p; p &= p - 1)
+    n++;
+  return n;
+}
+
 static void count_problems(struct hgi_analysis *a, const struct hgi_dump *d)
 {
   for (size_t i = 0; i < a->block_count; i++) {
     unsigned p = a->blocks[i].problems;
     if (p)
       a->damaged_blocks++;
-    for (; p; p &= p - 1)
-      a->problems++;
+    a->problems += bits(p);
   }
+  a->problems += bits(a->guard.problems);
+  for (size_t i = 0; i < a->guard.slot_total; i++)
+    a->problems += bits(a->guard.slots[i].problems);
   a->problems += a->meta_fault != HG_SEGMENT_OK;
   for (unsigned i = 0; i < d->neighbour_count; i++)
     a->problems += a->neighbour_fault[i] != HG_SEGMENT_OK;
@@ -649,13 +725,21 @@ bool hgi_analyse(const struct hgi_dump *d, struct hgi_analysis *a)
     a->neighbour_fault[i] =
         hg_segment_verify_at(&a->key, &d->neighbours[i].meta,
                              (uintptr_t)d->neighbours[i].address);
-  choose_bounds(a, &d->damaged);
-  if (!walk(a, &d->damaged))
-    return false;
-  check_links(a, d);
+  if (is_guard_segment(&d->damaged.meta)) {
+    if (!hgi_guard_decode(d, a))
+      return false;
+    a->report_slot_found = d->has_report && hgi_guard_slot_of(d, a, d->report.address,
+                                                               &a->report_slot);
+  } else {
+    choose_bounds(a, &d->damaged);
+    if (!walk(a, &d->damaged))
+      return false;
+    if (has_free_lists(&d->damaged.meta))
+      check_links(a, d);
+    locate_report_block(a, d);
+  }
   if (!build_windows(a, d->damaged.length))
     return false;
-  locate_report_block(a, d);
   count_problems(a, d);
   return true;
 }
@@ -667,7 +751,7 @@ int hgi_inspect(const uint8_t *buf, size_t len, const struct hgi_options *o,
 {
   struct hgi_dump d;
   struct hgi_analysis a;
-  char msg[256];
+  char msg[512];
   const char *name = o->name ? o->name : "dump";
 
   if (!hgi_parse(buf, len, &d, msg, sizeof msg)) {

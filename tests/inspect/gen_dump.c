@@ -11,8 +11,10 @@
 #include <string.h>
 
 #include "block.h"
+#include "guard.h"
 #include "heapguard.h"
 #include "heapguard_dump.h"
+#include "names.h"
 #include "segment.h"
 
 static const uint64_t secret[2] = {0x0123456789abcdefull, 0xfedcba9876543210ull};
@@ -20,17 +22,21 @@ static const uint64_t secret[2] = {0x0123456789abcdefull, 0xfedcba9876543210ull}
 const size_t gen_block_offset[GEN_BLOCKS] = {0x1000, 0x1030, 0x10c0, 0x1100,
                                              0x1150, 0x11b0, 0x12a0, 0x1710};
 
+#define USED HG_STATE_USED
+#define QUARANTINED HG_STATE_QUARANTINED
+#define FREE HG_STATE_FREE
+
 static const struct plan {
   uint32_t bytes;
-  bool used;
+  uint16_t state;
   uint32_t requested;
   uint16_t kind;
   uint32_t stack;
 } plan[GEN_BLOCKS] = {
-    {48, true, 10, HG_KIND_MALLOC, 11},   {144, true, 100, HG_KIND_NEW, 12},
-    {64, false, 0, 0, 13},                {80, true, 33, HG_KIND_MALLOC, 14},
-    {96, false, 0, 0, 15},                {240, true, 200, HG_KIND_NEW_ARRAY, 16},
-    {1136, true, 1000, HG_KIND_MALLOC, 17}, {176, false, 0, 0, 18},
+    {48, USED, 10, HG_KIND_MALLOC, 11},   {144, USED, 100, HG_KIND_NEW, 12},
+    {64, FREE, 0, 0, 13},                 {80, USED, 33, HG_KIND_MALLOC, 14},
+    {96, FREE, 0, 0, 15},                 {240, USED, 200, HG_KIND_NEW_ARRAY, 16},
+    {1136, QUARANTINED, 1000, HG_KIND_MALLOC, 17}, {176, FREE, 0, 0, 18},
 };
 
 static const char *const damage_names[GEN_DAMAGE_COUNT] = {
@@ -50,6 +56,15 @@ static const char *const damage_names[GEN_DAMAGE_COUNT] = {
     [GEN_NEIGHBOUR] = "neighbour",
     [GEN_ZERO_BLOCKS] = "zero-blocks",
     [GEN_SEALED_HOSTILE_META] = "sealed-hostile-meta",
+    [GEN_POISON] = "poison",
+    [GEN_BAD_KIND] = "bad-kind",
+    [GEN_LARGE] = "large",
+    [GEN_LARGE_FREE] = "large-free",
+    [GEN_LARGE_TAIL] = "large-tail",
+    [GEN_GUARD] = "guard",
+    [GEN_GUARD_SLOT] = "guard-slot",
+    [GEN_GUARD_FREE_LIST] = "guard-free-list",
+    [GEN_GUARD_COUNT] = "guard-count",
 };
 
 const char *gen_damage_name(enum gen_damage d)
@@ -60,7 +75,8 @@ const char *gen_damage_name(enum gen_damage d)
 /* ---- the segment image ---- */
 
 struct image {
-  uint8_t bytes[GEN_SEGMENT_END];
+  uint8_t *bytes; /* calloc'd, length bytes */
+  size_t length;
   uint64_t address;
   struct hg_key key;
 };
@@ -121,9 +137,8 @@ static struct hg_segment segment_meta(uint32_t seq)
   return s;
 }
 
-static void build_image(struct image *im)
+static void build_shared(struct image *im)
 {
-  memset(im->bytes, 0, sizeof im->bytes);
   struct hg_segment s = segment_meta(3);
   s.end = GEN_SEGMENT_END;
   uint32_t prev = 0;
@@ -132,18 +147,21 @@ static void build_image(struct image *im)
     struct hg_block h = {
         .size = plan[i].bytes >> HG_GRANULE_SHIFT,
         .prev_size = prev,
-        .state = plan[i].used ? HG_STATE_USED : HG_STATE_FREE,
+        .state = plan[i].state,
         .kind = plan[i].kind,
-        .stack = plan[i].used ? plan[i].stack : 0,
-        .free_stack = plan[i].used ? 0 : plan[i].stack,
+        .stack = plan[i].state != FREE ? plan[i].stack : 0,
+        .free_stack = plan[i].state == FREE ? plan[i].stack : 0,
     };
-    if (plan[i].used) {
+    if (plan[i].state != FREE)
       h.tail = plan[i].bytes - HG_HEADER_SIZE - plan[i].requested;
-      memset(im->bytes + off + HG_HEADER_SIZE, 'a' + i, plan[i].requested);
-    }
     seal_block(im, off, &h);
-    if (plan[i].used)
+    if (plan[i].state == USED) {
+      memset(im->bytes + off + HG_HEADER_SIZE, 'a' + i, plan[i].requested);
       write_tail(im, off, &h);
+    }
+    /* Freed into the quarantine: every data byte is poison, tail included. */
+    if (plan[i].state == QUARANTINED)
+      hg_poison_fill(im->bytes + off + HG_HEADER_SIZE, hg_block_capacity(&h));
     prev = h.size;
   }
   /* Free list 2 <-> 4 <-> 7 -> (upper neighbour). */
@@ -158,6 +176,117 @@ static void build_image(struct image *im)
   write_link(im, gen_block_offset[7] + 32, beyond);
   write_link(im, gen_block_offset[7] + 40, b4);
 
+  seal_segment(&im->key, &s, im->address);
+  memcpy(im->bytes, &s, sizeof s);
+}
+
+/*
+ * A dedicated segment as large.c lays it out: one block placed so that its
+ * data and one granule of trailing canary end at the trailing guard page.
+ * In use, or freed into the cache of segments: sealed free with the free's
+ * stack, and the program's bytes left in its data (no links).
+ */
+static void build_large(struct image *im, uint16_t state)
+{
+  struct hg_segment s = {
+      .magic = HG_SEGMENT_MAGIC,
+      .map_size = GEN_LARGE_END + 2 * HG_PAGE_SIZE,
+      .first_block = GEN_LARGE_FIRST,
+      .end = GEN_LARGE_END,
+      .kind = HG_SEGMENT_LARGE,
+      .seq = 5,
+  };
+  struct hg_block h = {
+      .size = (GEN_LARGE_END - GEN_LARGE_FIRST) >> HG_GRANULE_SHIFT,
+      .state = state,
+      .kind = state == USED ? HG_KIND_MALLOC : 0,
+      .stack = state == USED ? 41 : 0,
+      .free_stack = state == USED ? 0 : 42,
+  };
+  h.tail = state == USED ? (uint32_t)(hg_block_capacity(&h) - GEN_LARGE_REQUESTED) : 0;
+  seal_block(im, GEN_LARGE_FIRST, &h);
+  memset(im->bytes + GEN_LARGE_FIRST + HG_HEADER_SIZE, 'L', GEN_LARGE_REQUESTED);
+  if (state == USED)
+    write_tail(im, GEN_LARGE_FIRST, &h);
+  seal_segment(&im->key, &s, im->address);
+  memcpy(im->bytes, &s, sizeof s);
+}
+
+/* ---- a guard segment ---- */
+
+#define PAGE HG_PAGE_SIZE
+#define GUARD_TABLE HG_SEGMENT_META_SIZE
+#define GUARD_FIRST (3 * PAGE) /* metadata, table, fence */
+#define GUARD_MAP_SIZE ((2 + 2 + GEN_GUARD_SLOTS * 2) * PAGE)
+
+static const struct slot_plan {
+  uint16_t state;
+  uint64_t requested;
+  uint32_t data_off;
+  uint16_t kind;
+  uint32_t alloc_stack, free_stack;
+  int next; /* slot index, -1 for none */
+} slot_plan[GEN_GUARD_SLOTS] = {
+    {HG_SLOT_USED, 100, 0xf90, HG_KIND_MALLOC, 21, 0, -1},
+    {HG_SLOT_QUARANTINED, 4000, 0x60, HG_KIND_NEW, 22, 23, -1},
+    {HG_SLOT_FREE, 10, 0xff0, HG_KIND_NEW_ARRAY, 24, 25, 4},
+    {HG_SLOT_USED, 0, 0xff0, HG_KIND_MALLOC, 26, 0, -1},
+    {HG_SLOT_UNUSED, 0, 0, 0, 0, 0, 5},
+    {HG_SLOT_UNUSED, 0, 0, 0, 0, 0, 6},
+    {HG_SLOT_UNUSED, 0, 0, 0, 0, 0, 7},
+    {HG_SLOT_UNUSED, 0, 0, 0, 0, 0, -1},
+};
+
+/* Writes a field of a guard.h structure at p, little-endian. */
+#define PUT(p, type, field, v)                                                \
+  put_field(p, offsetof(type, field), sizeof(((type *)0)->field), v)
+
+static void put_field(uint8_t *p, size_t off, size_t size, uint64_t v)
+{
+  memcpy(p + off, &v, size);
+}
+
+static size_t slot_offset(int i)
+{
+  return GUARD_TABLE + sizeof(struct hg_guard_meta) + (size_t)i * sizeof(struct hg_guard_slot);
+}
+
+static uint64_t slot_address(const struct image *im, int i)
+{
+  return i < 0 ? 0 : addr_of(im, slot_offset(i));
+}
+
+static void build_guard(struct image *im)
+{
+  struct hg_segment s = {
+      .magic = HG_SEGMENT_MAGIC,
+      .map_size = GUARD_MAP_SIZE,
+      .first_block = GUARD_FIRST,
+      .end = GUARD_MAP_SIZE - 2 * PAGE,
+      .kind = HG_SEGMENT_GUARD,
+      .seq = 7,
+  };
+  uint8_t *t = im->bytes + GUARD_TABLE;
+  PUT(t, struct hg_guard_meta, slot_pages, 1);
+  PUT(t, struct hg_guard_meta, slot_count, GEN_GUARD_SLOTS);
+  PUT(t, struct hg_guard_meta, live, 2);
+  PUT(t, struct hg_guard_meta, free_count, 5);
+  PUT(t, struct hg_guard_meta, free_slots, slot_address(im, 2));
+  PUT(t, struct hg_guard_meta, next, im->address + HG_SEGMENT_SIZE);
+  for (int i = 0; i < GEN_GUARD_SLOTS; i++) {
+    const struct slot_plan *sp = &slot_plan[i];
+    uint8_t *p = im->bytes + slot_offset(i);
+    PUT(p, struct hg_guard_slot, next, slot_address(im, sp->next));
+    PUT(p, struct hg_guard_slot, state, sp->state);
+    if (sp->state == HG_SLOT_UNUSED)
+      continue;
+    PUT(p, struct hg_guard_slot, requested, sp->requested);
+    PUT(p, struct hg_guard_slot, alignment, 16);
+    PUT(p, struct hg_guard_slot, data_off, sp->data_off);
+    PUT(p, struct hg_guard_slot, kind, sp->kind);
+    PUT(p, struct hg_guard_slot, alloc_stack, sp->alloc_stack);
+    PUT(p, struct hg_guard_slot, free_stack, sp->free_stack);
+  }
   seal_segment(&im->key, &s, im->address);
   memcpy(im->bytes, &s, sizeof s);
 }
@@ -228,8 +357,15 @@ static void inject(struct image *im, enum gen_damage d)
   }
   case GEN_ZERO_BLOCKS:
     memset(im->bytes + HG_SEGMENT_META_SIZE, 0,
-           sizeof im->bytes - HG_SEGMENT_META_SIZE);
+           im->length - HG_SEGMENT_META_SIZE);
     break;
+  case GEN_POISON: {
+    /* Writes after free: six bytes through a stale pointer, one far on. */
+    size_t data = gen_block_offset[6] + HG_HEADER_SIZE;
+    memcpy(im->bytes + data + 40, "WRITE!", 6);
+    im->bytes[data + 1000] = 0;
+    break;
+  }
   case GEN_SEALED_HOSTILE_META: {
     struct hg_segment s;
     memcpy(&s, im->bytes, sizeof s);
@@ -239,9 +375,68 @@ static void inject(struct image *im, enum gen_damage d)
     memcpy(im->bytes, &s, sizeof s);
     break;
   }
+  case GEN_BAD_KIND: {
+    struct hg_segment s;
+    memcpy(&s, im->bytes, sizeof s);
+    s.kind = 7;
+    seal_segment(&im->key, &s, im->address);
+    memcpy(im->bytes, &s, sizeof s);
+    break;
+  }
+  case GEN_LARGE_TAIL:
+    /* One NUL past the end: the first byte of the trailing canary. */
+    im->bytes[GEN_LARGE_FIRST + HG_HEADER_SIZE + GEN_LARGE_REQUESTED] = 0;
+    break;
+  case GEN_GUARD_SLOT:
+    memset(im->bytes + slot_offset(1) + offsetof(struct hg_guard_slot, requested), 'A', 16);
+    break;
+  case GEN_GUARD_FREE_LIST:
+    PUT(im->bytes + slot_offset(5), struct hg_guard_slot, next, slot_address(im, 1));
+    break;
+  case GEN_GUARD_COUNT:
+    PUT(im->bytes + GUARD_TABLE, struct hg_guard_meta, slot_count, 0x10000);
+    break;
   default:
     break;
   }
+}
+
+static enum hg_segment_kind kind_of(enum gen_damage d)
+{
+  switch (d) {
+  case GEN_LARGE:
+  case GEN_LARGE_FREE:
+  case GEN_LARGE_TAIL: return HG_SEGMENT_LARGE;
+  case GEN_GUARD:
+  case GEN_GUARD_SLOT:
+  case GEN_GUARD_FREE_LIST:
+  case GEN_GUARD_COUNT: return HG_SEGMENT_GUARD;
+  default: return HG_SEGMENT_SHARED;
+  }
+}
+
+/* The segment a dump is of, built and damaged; false when out of memory. */
+static bool build(struct image *im, enum gen_damage d)
+{
+  enum hg_segment_kind kind = kind_of(d);
+  im->address = kind == HG_SEGMENT_LARGE   ? GEN_LARGE_ADDRESS
+                : kind == HG_SEGMENT_GUARD ? GEN_GUARD_ADDRESS
+                                           : GEN_SEGMENT_ADDRESS;
+  im->length = kind == HG_SEGMENT_LARGE   ? GEN_LARGE_END
+               : kind == HG_SEGMENT_GUARD ? GEN_GUARD_DUMPED
+                                          : GEN_SEGMENT_END;
+  im->bytes = calloc(1, im->length);
+  if (!im->bytes)
+    return false;
+  hg_key_derive(&im->key, secret);
+  if (kind == HG_SEGMENT_LARGE)
+    build_large(im, d == GEN_LARGE_FREE ? FREE : USED);
+  else if (kind == HG_SEGMENT_GUARD)
+    build_guard(im);
+  else
+    build_shared(im);
+  inject(im, d);
+  return true;
 }
 
 /* ---- the container ---- */
@@ -294,28 +489,71 @@ static const char hostile_text[] =
     "bad utf-8 \xff\xfe \xc0\xaf overlong \xed\xa0\x80 surrogate, "
     "good \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80 c1 \xc2\x9b end\n";
 
-static uint32_t bug_class_of(enum gen_damage d)
+/* The check the report names; its bug class comes from the same table. */
+static enum hg_check check_of(enum gen_damage d)
 {
   switch (d) {
-  case GEN_CLEAN: return HEAPGUARD_DOUBLE_FREE;
+  case GEN_CLEAN: return HG_CHECK_ALREADY_FREE;
   case GEN_OVERFLOW:
-  case GEN_TAIL: return HEAPGUARD_HEAP_BUFFER_OVERFLOW;
+  case GEN_TAIL: return HG_CHECK_TRAILING_CANARY;
   case GEN_META:
-  case GEN_NEIGHBOUR:
-  case GEN_SEALED_HOSTILE_META: return HEAPGUARD_SEGMENT_CORRUPTION;
-  default: return HEAPGUARD_METADATA_CORRUPTION;
+  case GEN_NEIGHBOUR: return HG_CHECK_SEGMENT_CHECKSUM;
+  case GEN_SEALED_HOSTILE_META: return HG_CHECK_SEGMENT_BOUNDS;
+  case GEN_BAD_KIND: return HG_CHECK_SEGMENT_KIND;
+  case GEN_POISON: return HG_CHECK_POISON;
+  case GEN_LARGE_TAIL: return HG_CHECK_TRAILING_CANARY;
+  case GEN_GUARD_COUNT: return HG_CHECK_GUARD_TABLE;
+  case GEN_LARGE:
+  case GEN_LARGE_FREE:
+  case GEN_GUARD:
+  case GEN_GUARD_SLOT:
+  case GEN_GUARD_FREE_LIST: return HG_CHECK_NONE; /* on-demand dumps */
+  default: return HG_CHECK_HEADER_CANARY;
   }
+}
+
+/* Header address of the block the report is about; 0 for none. */
+static uint64_t report_block_of(enum gen_damage d, const struct image *im)
+{
+  switch (d) {
+  case GEN_TAIL: return addr_of(im, gen_block_offset[5]);
+  case GEN_POISON: return addr_of(im, gen_block_offset[6]);
+  case GEN_LARGE_TAIL: return addr_of(im, GEN_LARGE_FIRST);
+  default:
+    return kind_of(d) == HG_SEGMENT_SHARED ? addr_of(im, gen_block_offset[3]) : 0;
+  }
+}
+
+/* The address the report names: a block's data, or what was asked about. */
+static uint64_t report_address_of(enum gen_damage d, const struct image *im, uint64_t block)
+{
+  if (block)
+    return block + HG_HEADER_SIZE;
+  if (kind_of(d) == HG_SEGMENT_GUARD) /* slot 0's data */
+    return im->address + GUARD_FIRST + slot_plan[0].data_off;
+  return addr_of(im, GEN_LARGE_FIRST + HG_HEADER_SIZE);
+}
+
+uint8_t gen_large_tail_byte(void)
+{
+  struct image im;
+  if (!build(&im, GEN_LARGE))
+    return 0;
+  struct hg_block h;
+  memcpy(&h, im.bytes + GEN_LARGE_FIRST, sizeof h);
+  uint64_t pattern = hg_tail_pattern(
+    hg_block_mac(&im.key, &h, (uintptr_t)addr_of(&im, GEN_LARGE_FIRST)).hi);
+  free(im.bytes);
+  return hg_tail_byte(pattern, 0);
 }
 
 uint8_t *gen_dump(const struct gen_options *opt, size_t *len)
 {
-  static struct image im;
+  struct image im;
   struct out o = {0};
 
-  im.address = GEN_SEGMENT_ADDRESS;
-  hg_key_derive(&im.key, secret);
-  build_image(&im);
-  inject(&im, opt->damage);
+  if (!build(&im, opt->damage))
+    return NULL;
 
   struct hg_dump_file_header fh = {.version = HG_DUMP_VERSION,
                                    .header_size = sizeof fh,
@@ -336,10 +574,13 @@ uint8_t *gen_dump(const struct gen_options *opt, size_t *len)
   };
   section(&o, HG_DUMP_PROCESS, 0, &p, sizeof p, NULL, 0);
 
-  uint64_t block = im.address + gen_block_offset[opt->damage == GEN_TAIL ? 5 : 3];
+  uint64_t block = report_block_of(opt->damage, &im);
+  enum hg_check check = check_of(opt->damage);
+  const struct hg_check_info *info = hg_check_info(check);
   struct hg_dump_report r = {
-      .bug_class = bug_class_of(opt->damage),
-      .address = block + HG_HEADER_SIZE,
+      .bug_class = info ? info->bug_class : HEAPGUARD_OK,
+      .check = check,
+      .address = report_address_of(opt->damage, &im, block),
       .block = block,
       .segment = im.address,
       .expected = 0x1111,
@@ -352,9 +593,10 @@ uint8_t *gen_dump(const struct gen_options *opt, size_t *len)
                                       : sizeof plain_text - 1;
   section(&o, HG_DUMP_REPORT_TEXT, 0, text, text_len, NULL, 0);
 
-  struct hg_dump_segment ds = {im.address, sizeof im.bytes};
+  struct hg_dump_segment ds = {im.address, im.length};
   section(&o, HG_DUMP_SEGMENT, HG_DUMP_SEGMENT_DAMAGED, &ds, sizeof ds,
-          im.bytes, sizeof im.bytes);
+          im.bytes, im.length);
+  free(im.bytes);
 
   for (unsigned i = 0; i < opt->neighbours && i < 2; i++) {
     uint64_t at = i == 0 ? im.address - HG_SEGMENT_SIZE
