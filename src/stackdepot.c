@@ -2,17 +2,15 @@
  * stackdepot.c - an append-only hash set of stacks.
  */
 #define _GNU_SOURCE
-#define UNW_LOCAL_ONLY
 #include "stackdepot.h"
 
-#include <libunwind.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 
-#include "backtrace.h"
 #include "os.h"
 #include "runtime.h"
+#include "stackmemo.h"
 
 #define BUCKETS ((size_t)1 << 16)
 #define DEPOT_BYTES ((size_t)256 << 20)
@@ -100,29 +98,27 @@ static uint32_t current_tid(void)
   return tls_tid;
 }
 
+/* A capture the memo could not answer: walk, look up or store, remember. */
+static __attribute__((noinline)) uint32_t capture_walked(struct hg_caller from)
+{
+  uintptr_t ip[HG_STACK_FRAMES];
+  struct hg_unwind_trace trace;
+  bool remember = hg_stack_memo_wants(from);
+  size_t n = hg_unwind(from, ip, HG_STACK_FRAMES, remember ? &trace : NULL);
+  uint32_t tid = current_tid();
+  uint32_t hash = hash_stack(ip, n, tid);
+  uint32_t id = find(hash, tid, ip, n);
+  if (!id)
+    id = insert(hash, tid, ip, n);
+  if (id && remember)
+    hg_stack_memo_note(from, id, &trace);
+  return id;
+}
+
 uint32_t hg_stack_capture(struct hg_caller from)
 {
   uint32_t id = hg_stack_memo_find(from);
-  if (id)
-    return id;
-  void *raw[HG_STACK_FRAMES + 4];
-  /* unw_backtrace uses libunwind's per-thread trace cache: no malloc. */
-  int got = unw_backtrace(raw, (int)(sizeof raw / sizeof *raw));
-  uintptr_t ip[HG_STACK_FRAMES];
-  size_t n = 0;
-  int i = 0;
-  while (i < got && hg_backtrace_is_own((uintptr_t)raw[i]))
-    i++;
-  for (; i < got && n < HG_STACK_FRAMES; i++)
-    ip[n++] = (uintptr_t)raw[i];
-  uint32_t tid = current_tid();
-  uint32_t hash = hash_stack(ip, n, tid);
-  id = find(hash, tid, ip, n);
-  if (!id)
-    id = insert(hash, tid, ip, n);
-  if (id)
-    hg_stack_memo_note(from, id, ip, n);
-  return id;
+  return id ? id : capture_walked(from);
 }
 
 const uintptr_t *hg_stack_get(uint32_t id, size_t *n, uint32_t *tid)

@@ -4,7 +4,8 @@
  * frame pointers, alloca, big frames, a shared library, a thread, signal
  * handlers on the thread's stack and on an alternate one, signals that
  * land anywhere; a coroutine's stack and garbage registers, which must end
- * the walk cleanly; and the trace of what a walk read.
+ * the walk cleanly; and the memo (stackmemo.c), which must answer only
+ * while every word the walk read still holds.
  */
 #define _GNU_SOURCE
 #define UNW_LOCAL_ONLY
@@ -26,6 +27,7 @@
 #include <ucontext.h>
 
 #include "backtrace.h"
+#include "stackmemo.h"
 #include "unwind.h"
 #include "unwind_shapes.h"
 
@@ -397,7 +399,7 @@ static void own_leading_frames_are_left_out(void **state)
   assert_memory_equal(second.ours + 1, first.ours + 2, (second.n - 1) * sizeof *second.ours);
 }
 
-/* ----------------------------------------------------------------- trace */
+/* ------------------------------------------------------------------ memo */
 
 /*
  * Three frames of the fp shape's call site laid out by hand in words[]:
@@ -417,6 +419,60 @@ static void lay_out(struct fake_stack *s, uintptr_t site)
     s->words[f + 1] = f + 6 <= 16 ? site : 0;
   }
   s->from = (struct hg_caller){ site, (uintptr_t)&s->words[0], (uintptr_t)&s->words[4] };
+}
+
+static void memo_answers_while_the_read_words_hold(void **state)
+{
+  (void)state;
+  uintptr_t site = shape_call_site_fp();
+  struct fake_stack s;
+  lay_out(&s, site);
+  uintptr_t ips[MAX_FRAMES];
+  struct hg_unwind_trace trace;
+  assert_int_equal(hg_unwind(s.from, ips, MAX_FRAMES, &trace), 3);
+  assert_true(trace.repeatable);
+  assert_true(trace.uses_fp);
+  for (unsigned i = 0; i < trace.reads; i++)
+    assert_int_equal(*(uintptr_t *)(s.from.sp + trace.offset[i]), trace.value[i]);
+
+  hg_stack_memo_forget();
+  assert_int_equal(hg_stack_memo_find(s.from), 0);
+  hg_stack_memo_note(s.from, 42, &trace);
+  assert_int_equal(hg_stack_memo_find(s.from), 42);
+
+  /* Any word the walk read, changed, and the walk might differ. */
+  for (unsigned i = 0; i < trace.reads; i++) {
+    volatile uintptr_t *w = (volatile uintptr_t *)(s.from.sp + trace.offset[i]);
+    uintptr_t saved = *w;
+    *w = saved + 8;
+    assert_int_equal(hg_stack_memo_find(s.from), 0);
+    *w = saved;
+    assert_int_equal(hg_stack_memo_find(s.from), 42);
+  }
+  /* A word it did not read changes nothing. */
+  s.words[2] = 12345;
+  assert_int_equal(hg_stack_memo_find(s.from), 42);
+  /* The caller's rbp decided the first step. */
+  struct hg_caller other_fp = s.from;
+  other_fp.fp += 16;
+  assert_int_equal(hg_stack_memo_find(other_fp), 0);
+  struct hg_caller other_sp = s.from;
+  other_sp.sp += 8;
+  assert_int_equal(hg_stack_memo_find(other_sp), 0);
+}
+
+static void memo_keeps_no_walk_it_cannot_repeat(void **state)
+{
+  (void)state;
+  static uintptr_t not_a_stack[16];
+  struct hg_caller off_stack = { shape_call_site_nofp(), (uintptr_t)not_a_stack, 0 };
+  uintptr_t ips[MAX_FRAMES];
+  struct hg_unwind_trace trace;
+  assert_int_equal(hg_unwind(off_stack, ips, MAX_FRAMES, &trace), 1);
+  assert_false(trace.repeatable);
+  hg_stack_memo_forget();
+  hg_stack_memo_note(off_stack, 7, &trace);
+  assert_int_equal(hg_stack_memo_find(off_stack), 0);
 }
 
 /*
@@ -456,6 +512,8 @@ int main(void)
     cmocka_unit_test(on_a_coroutine_stack),
     cmocka_unit_test(garbage_registers_end_the_walk),
     cmocka_unit_test(own_leading_frames_are_left_out),
+    cmocka_unit_test(memo_answers_while_the_read_words_hold),
+    cmocka_unit_test(memo_keeps_no_walk_it_cannot_repeat),
     cmocka_unit_test(trace_holds_what_decided_the_walk),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
