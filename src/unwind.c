@@ -54,7 +54,7 @@ struct rule {
  *   bit   2    CFA on rbp
  *   bits  3-18 CFA offset / 8
  *   bits 19-26 -(rbp offset) / 8
- *   bits 27-63 key >> CACHE_BITS (the slot gives the low bits back)
+ *   bits 27-63 key >> CACHE_BITS (the slot holds the low bits)
  *
  * Rules that do not fit (huge frames, unusual save slots) are not cached
  * and are recomputed at each step over their address.
@@ -75,10 +75,10 @@ struct rule {
 
 static _Atomic uint64_t rule_cache[CACHE_SLOTS];
 
-/* The low key bits are mixed with higher ones, and can be recovered from them. */
+/* The key's low bits: return addresses spread evenly over them. */
 static unsigned slot_of(uintptr_t key)
 {
-  return (unsigned)((key ^ key >> CACHE_BITS ^ key >> 2 * CACHE_BITS) & CACHE_MASK);
+  return (unsigned)(key & CACHE_MASK);
 }
 
 static bool fits_in_word(const struct rule *r, uintptr_t key)
