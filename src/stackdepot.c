@@ -50,15 +50,13 @@ static struct record *record_of(uint32_t id)
   return (struct record *)(depot + (size_t)(id - 1) * 8);
 }
 
+/* A multiplicative hash: its high half depends on every bit of every frame. */
 static uint32_t hash_stack(const uintptr_t *ip, size_t n, uint32_t tid)
 {
   uint64_t h = 0x9e3779b97f4a7c15ull ^ tid;
-  for (size_t i = 0; i < n; i++) {
-    h ^= ip[i];
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 32;
-  }
-  return (uint32_t)h;
+  for (size_t i = 0; i < n; i++)
+    h = (h + ip[i]) * 0xff51afd7ed558ccdull;
+  return (uint32_t)(h >> 32);
 }
 
 static bool record_matches(const struct record *r, uint32_t tid, const uintptr_t *ip, size_t n)
