@@ -12,8 +12,9 @@ HG_TLS struct hg_memo hg_tls_memo[HG_MEMO_ENTRIES];
 
 bool hg_stack_memo_wants(struct hg_caller from)
 {
-  struct hg_memo *m = hg_memo_for(from);
-  if (m->ra != from.ra || m->sp != from.sp || m->passed == PASS_VARYING) {
+  uintptr_t ra = hg_caller_ra(from);
+  struct hg_memo *m = hg_memo_for(ra, from.sp);
+  if (m->ra != ra || m->sp != from.sp || m->passed == PASS_VARYING) {
     m->passed = 0;
     return true;
   }
@@ -25,10 +26,11 @@ void hg_stack_memo_note(struct hg_caller from, uint32_t id, const struct hg_unwi
 {
   if (!trace->repeatable)
     return;
-  struct hg_memo *m = hg_memo_for(from);
+  uintptr_t ra = hg_caller_ra(from);
+  struct hg_memo *m = hg_memo_for(ra, from.sp);
   m->gen++;
   atomic_signal_fence(memory_order_seq_cst);
-  m->ra = from.ra;
+  m->ra = ra;
   m->sp = from.sp;
   m->fp = from.fp;
   m->uses_fp = trace->uses_fp;

@@ -44,9 +44,9 @@ struct hg_memo {
 
 extern HG_TLS struct hg_memo hg_tls_memo[HG_MEMO_ENTRIES];
 
-static inline struct hg_memo *hg_memo_for(struct hg_caller from)
+static inline struct hg_memo *hg_memo_for(uintptr_t ra, uintptr_t sp)
 {
-  return &hg_tls_memo[(from.ra ^ from.sp) * 0x9e3779b97f4a7c15ull >> HG_MEMO_INDEX_SHIFT];
+  return &hg_tls_memo[(ra ^ sp) * 0x9e3779b97f4a7c15ull >> HG_MEMO_INDEX_SHIFT];
 }
 
 typedef uintptr_t __attribute__((may_alias)) hg_stack_word;
@@ -64,10 +64,11 @@ __attribute__((no_sanitize_address)) static inline bool hg_memo_words_hold(const
 /* The stack id remembered for this caller if its walk would repeat; else 0. */
 static inline uint32_t hg_stack_memo_find(struct hg_caller from)
 {
-  const struct hg_memo *m = hg_memo_for(from);
+  uintptr_t ra = hg_caller_ra(from);
+  const struct hg_memo *m = hg_memo_for(ra, from.sp);
   unsigned gen = m->gen;
   atomic_signal_fence(memory_order_seq_cst);
-  if (m->ra != from.ra || m->sp != from.sp || (m->uses_fp && m->fp != from.fp) ||
+  if (m->ra != ra || m->sp != from.sp || (m->uses_fp && m->fp != from.fp) ||
       !hg_memo_words_hold(m, from.sp))
     return 0;
   uint32_t id = m->id;

@@ -820,7 +820,7 @@ static size_t walk_traced(struct walk *w, uintptr_t *ips, size_t max)
 
 size_t hg_unwind(struct hg_caller from, uintptr_t *ips, size_t max, struct hg_unwind_trace *trace)
 {
-  struct walk w = { .pc = from.ra, .sp = from.sp, .fp = from.fp, .call_size = 1,
+  struct walk w = { .pc = hg_caller_ra(from), .sp = from.sp, .fp = from.fp, .call_size = 1,
                     .fp_slot = FP_OF_CALLER, .base = from.sp, .trace = trace };
   if (trace) {
     trace->repeatable = true;
@@ -834,8 +834,8 @@ size_t hg_unwind(struct hg_caller from, uintptr_t *ips, size_t max, struct hg_un
       trace->repeatable = false;
     if (!stack_of(w.sp, &w.stack)) {
       /* Not walkable, but the caller is known without reading the stack. */
-      ips[0] = from.ra;
-      return hg_backtrace_is_own(from.ra) ? 0 : 1;
+      ips[0] = w.pc;
+      return hg_backtrace_is_own(w.pc) ? 0 : 1;
     }
   }
   if (!skip_own_frames(&w))

@@ -27,24 +27,35 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Where an exported entry point was called from: the caller's registers. */
+/*
+ * Where an exported entry point was called from: the caller's registers.
+ * Two words, so that it travels in registers. The return address is not
+ * among them: it lies just below sp, in the slot the call pushed it to,
+ * which holds it for as long as the entry point runs (a tail call from
+ * the entry point reuses that slot for the same address).
+ */
 struct hg_caller {
-  uintptr_t ra; /* return address into the caller */
-  uintptr_t sp; /* the caller's stack pointer: just above that address */
+  uintptr_t sp; /* the caller's stack pointer */
   uintptr_t fp; /* the caller's rbp */
 };
 
 /*
  * Evaluated in the exported function itself, never in a helper: asking
  * for the frame address gives that function a frame pointer, so its
- * frame holds the caller's rbp and the return address.
+ * frame holds the caller's rbp, below the return address.
  */
 #define HG_CALLER hg_caller_of_frame(__builtin_frame_address(0))
 
 static inline struct hg_caller hg_caller_of_frame(void *frame)
 {
   const uintptr_t *f = frame;
-  return (struct hg_caller){ .ra = f[1], .sp = (uintptr_t)(f + 2), .fp = f[0] };
+  return (struct hg_caller){ .sp = (uintptr_t)(f + 2), .fp = f[0] };
+}
+
+/* The return address into the caller. */
+static inline uintptr_t hg_caller_ra(struct hg_caller from)
+{
+  return ((const uintptr_t *)from.sp)[-1];
 }
 
 /* At most two reads per step: the return address and the saved rbp. */

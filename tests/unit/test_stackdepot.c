@@ -22,12 +22,13 @@ bool hg_backtrace_is_own(uintptr_t ip)
   return false;
 }
 
-/* Not a stack: a capture from here is its caller's address alone. */
+/* Not a stack: a capture from here is its caller's return address alone. */
 static uintptr_t not_a_stack[16];
 
 static struct hg_caller caller_at(uintptr_t ra)
 {
-  return (struct hg_caller){ ra, (uintptr_t)not_a_stack, 0 };
+  not_a_stack[0] = ra;
+  return (struct hg_caller){ (uintptr_t)&not_a_stack[1], 0 };
 }
 
 #define STACKS 20000u

@@ -344,6 +344,13 @@ static void on_a_coroutine_stack(void **state)
   assert_int_equal(on_coroutine.ours[0], (uintptr_t)on_coroutine.theirs[1]);
 }
 
+/* A caller at words[1] with rbp fp, whose return address (words[0]) is ra. */
+static struct hg_caller caller_in(volatile uintptr_t *words, uintptr_t ra, uintptr_t fp)
+{
+  words[0] = ra;
+  return (struct hg_caller){ (uintptr_t)&words[1], fp };
+}
+
 /* Registers that lead nowhere end the walk at once; nothing outside the stack is read. */
 static void garbage_registers_end_the_walk(void **state)
 {
@@ -351,23 +358,19 @@ static void garbage_registers_end_the_walk(void **state)
   uintptr_t ips[MAX_FRAMES];
   uintptr_t fp_site = shape_call_site_fp(); /* there CFA = rbp + 16 */
   volatile uintptr_t words[16] = { 0 };
-  uintptr_t sp = (uintptr_t)&words[0];
-  static uintptr_t not_a_stack[16];
+  static volatile uintptr_t not_a_stack[16];
 
-  struct hg_caller rbp_too_low = { fp_site, sp, 16 };
-  assert_int_equal(hg_unwind(rbp_too_low, ips, MAX_FRAMES, NULL), 1);
-  struct hg_caller rbp_far_above = { fp_site, sp, UINTPTR_MAX - 4096 };
-  assert_int_equal(hg_unwind(rbp_far_above, ips, MAX_FRAMES, NULL), 1);
-  struct hg_caller no_code = { (uintptr_t)not_a_stack, sp, 0 };
-  assert_int_equal(hg_unwind(no_code, ips, MAX_FRAMES, NULL), 1);
-  struct hg_caller off_stack = { fp_site, (uintptr_t)not_a_stack, (uintptr_t)&not_a_stack[4] };
+  assert_int_equal(hg_unwind(caller_in(words, fp_site, 16), ips, MAX_FRAMES, NULL), 1);
+  assert_int_equal(hg_unwind(caller_in(words, fp_site, UINTPTR_MAX - 4096), ips, MAX_FRAMES, NULL), 1);
+  assert_int_equal(hg_unwind(caller_in(words, (uintptr_t)not_a_stack, 0), ips, MAX_FRAMES, NULL), 1);
+  struct hg_caller off_stack = caller_in(not_a_stack, fp_site, (uintptr_t)&not_a_stack[4]);
   assert_int_equal(hg_unwind(off_stack, ips, MAX_FRAMES, NULL), 1);
   assert_int_equal(ips[0], fp_site);
 
   /* A saved rbp that points back at its own slot: the CFA would not move up. */
   words[4] = (uintptr_t)&words[4];
   words[5] = fp_site;
-  struct hg_caller loop = { fp_site, sp, (uintptr_t)&words[4] };
+  struct hg_caller loop = caller_in(words, fp_site, (uintptr_t)&words[4]);
   assert_int_equal(hg_unwind(loop, ips, MAX_FRAMES, NULL), 2);
   assert_int_equal(hg_unwind(loop, ips, 0, NULL), 0);
 }
@@ -402,9 +405,11 @@ static void own_leading_frames_are_left_out(void **state)
 /* ------------------------------------------------------------------ memo */
 
 /*
- * Three frames of the fp shape's call site laid out by hand in words[]:
- * each saved rbp points at the next frame's, each return address is the
- * call site again, and a zero return address ends the stack.
+ * Three frames of the fp shape's call site laid out by hand in words[]
+ * (the caller's return address in words[0], its stack pointer at
+ * words[1]): each saved rbp points at the next frame's, each return
+ * address is the call site again, and a zero return address ends the
+ * stack.
  */
 struct fake_stack {
   volatile uintptr_t words[32];
@@ -418,7 +423,7 @@ static void lay_out(struct fake_stack *s, uintptr_t site)
     s->words[f] = f + 6 <= 16 ? (uintptr_t)&s->words[f + 6] : 0;
     s->words[f + 1] = f + 6 <= 16 ? site : 0;
   }
-  s->from = (struct hg_caller){ site, (uintptr_t)&s->words[0], (uintptr_t)&s->words[4] };
+  s->from = caller_in(s->words, site, (uintptr_t)&s->words[4]);
 }
 
 static void memo_answers_while_the_read_words_hold(void **state)
@@ -449,6 +454,11 @@ static void memo_answers_while_the_read_words_hold(void **state)
     *w = saved;
     assert_int_equal(hg_stack_memo_find(s.from), 42);
   }
+  /* Nor can the caller's return address change. */
+  s.words[0] = shape_call_site_nofp();
+  assert_int_equal(hg_stack_memo_find(s.from), 0);
+  s.words[0] = shape_call_site_fp();
+  assert_int_equal(hg_stack_memo_find(s.from), 42);
   /* A word it did not read changes nothing. */
   s.words[2] = 12345;
   assert_int_equal(hg_stack_memo_find(s.from), 42);
@@ -464,8 +474,8 @@ static void memo_answers_while_the_read_words_hold(void **state)
 static void memo_keeps_no_walk_it_cannot_repeat(void **state)
 {
   (void)state;
-  static uintptr_t not_a_stack[16];
-  struct hg_caller off_stack = { shape_call_site_nofp(), (uintptr_t)not_a_stack, 0 };
+  static volatile uintptr_t not_a_stack[16];
+  struct hg_caller off_stack = caller_in(not_a_stack, shape_call_site_nofp(), 0);
   uintptr_t ips[MAX_FRAMES];
   struct hg_unwind_trace trace;
   assert_int_equal(hg_unwind(off_stack, ips, MAX_FRAMES, &trace), 1);
