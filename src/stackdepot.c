@@ -27,10 +27,11 @@ struct record {
 /*
  * The index: open addressing over slots that each hold a record's id and
  * its hash, so that a probe touches only the record it finds. It is never
- * more than half full; when it would be, a twice larger one is filled and
- * published, and the old one stays mapped for the readers still on it (a
- * reader that misses there looks again under the lock). Slots are written
- * once, whole, after their record.
+ * more than three quarters full; when it would be, a twice larger one is
+ * filled and published, and the old one stays mapped for the readers
+ * still on it, its pages given back: they read as empty slots, and a
+ * reader that misses looks again under the lock. Slots are written once,
+ * whole, after their record.
  */
 struct depot_index {
   size_t mask;
@@ -106,7 +107,7 @@ static bool index_has_room(void)
 {
   struct depot_index *old = atomic_load_explicit(&depot_index, memory_order_relaxed);
   size_t slots = old ? (old->mask + 1) : 0;
-  if ((index_ids + 1) * 2 <= slots)
+  if ((index_ids + 1) * 4 <= slots * 3)
     return true;
   size_t grown = slots ? slots * 2 : INDEX_FIRST_SLOTS;
   struct depot_index *x = hg_os_map_fenced(index_bytes(grown));
@@ -119,6 +120,8 @@ static bool index_has_room(void)
       put(x, slot);
   }
   atomic_store_explicit(&depot_index, x, memory_order_release);
+  if (old)
+    hg_os_discard(old, index_bytes(slots));
   return true;
 }
 
