@@ -309,7 +309,8 @@ static inline void restore_reg(struct row *r, const struct row *initial, uint64_
  * Run the program in o from location loc, updating *row, until the row
  * that covers target is complete (the next advance would pass it) or the
  * program ends. False if the program is malformed or uses an operation
- * that is not known here.
+ * that is not known here (noted as bad, and not checked at each step:
+ * every step consumes a byte, so the run still ends).
  */
 static bool run_program(struct cursor o, const struct cie *cie, uintptr_t loc, uintptr_t target,
                         struct row *row)
@@ -318,7 +319,7 @@ static bool run_program(struct cursor o, const struct cie *cie, uintptr_t loc, u
   struct row remembered[REMEMBERED_ROWS];
   unsigned depth = 0;
   uint64_t delta;
-  while (o.p < o.end && !o.bad) {
+  while (o.p < o.end) {
     uint8_t op = *o.p++;
     uint64_t reg;
     switch (op) {
