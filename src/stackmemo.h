@@ -22,8 +22,10 @@
 #include "runtime.h"
 #include "unwind.h"
 
-#define HG_MEMO_ENTRIES 32u
-#define HG_MEMO_INDEX_SHIFT 59u /* 64 - log2(HG_MEMO_ENTRIES) */
+/* Two entries a set, so that two callers never push each other out. */
+#define HG_MEMO_SETS 16u
+#define HG_MEMO_WAYS 2u
+#define HG_MEMO_SET_SHIFT 60u /* 64 - log2(HG_MEMO_SETS) */
 
 /*
  * One remembered capture. gen is odd while the entry is being written,
@@ -42,11 +44,16 @@ struct hg_memo {
   uintptr_t value[HG_UNWIND_READS];
 };
 
-extern HG_TLS struct hg_memo hg_tls_memo[HG_MEMO_ENTRIES];
+struct hg_memo_set {
+  struct hg_memo way[HG_MEMO_WAYS];
+  unsigned last;    /* the way answered or written last: the other one is replaced */
+};
 
-static inline struct hg_memo *hg_memo_for(uintptr_t ra, uintptr_t sp)
+extern HG_TLS struct hg_memo_set hg_tls_memo[HG_MEMO_SETS];
+
+static inline struct hg_memo_set *hg_memo_set_for(uintptr_t ra, uintptr_t sp)
 {
-  return &hg_tls_memo[(ra ^ sp) * 0x9e3779b97f4a7c15ull >> HG_MEMO_INDEX_SHIFT];
+  return &hg_tls_memo[(ra ^ sp) * 0x9e3779b97f4a7c15ull >> HG_MEMO_SET_SHIFT];
 }
 
 typedef uintptr_t __attribute__((may_alias)) hg_stack_word;
@@ -61,11 +68,10 @@ __attribute__((no_sanitize_address)) static inline bool hg_memo_words_hold(const
   return true;
 }
 
-/* The stack id remembered for this caller if its walk would repeat; else 0. */
-static inline uint32_t hg_stack_memo_find(struct hg_caller from)
+/* The id one entry remembers for this caller if its walk would repeat; else 0. */
+static inline uint32_t hg_memo_answer(const struct hg_memo *m, uintptr_t ra,
+                                      struct hg_caller from)
 {
-  uintptr_t ra = hg_caller_ra(from);
-  const struct hg_memo *m = hg_memo_for(ra, from.sp);
   unsigned gen = m->gen;
   atomic_signal_fence(memory_order_seq_cst);
   if (m->ra != ra || m->sp != from.sp || (m->uses_fp && m->fp != from.fp) ||
@@ -74,6 +80,21 @@ static inline uint32_t hg_stack_memo_find(struct hg_caller from)
   uint32_t id = m->id;
   atomic_signal_fence(memory_order_seq_cst);
   return gen % 2 == 0 && m->gen == gen ? id : 0;
+}
+
+/* The stack id remembered for this caller if its walk would repeat; else 0. */
+static inline uint32_t hg_stack_memo_find(struct hg_caller from)
+{
+  uintptr_t ra = hg_caller_ra(from);
+  struct hg_memo_set *set = hg_memo_set_for(ra, from.sp);
+  for (unsigned w = 0; w < HG_MEMO_WAYS; w++) {
+    uint32_t id = hg_memo_answer(&set->way[w], ra, from);
+    if (id) {
+      set->last = w;
+      return id;
+    }
+  }
+  return 0;
 }
 
 /*

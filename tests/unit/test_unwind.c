@@ -471,6 +471,26 @@ static void memo_answers_while_the_read_words_hold(void **state)
   assert_int_equal(hg_stack_memo_find(other_sp), 0);
 }
 
+/* Two callers at one stack pointer, as malloc and free called in a loop: both stay. */
+static void memo_keeps_two_callers_apart(void **state)
+{
+  (void)state;
+  struct fake_stack s;
+  lay_out(&s, shape_call_site_fp());
+  struct hg_caller from = s.from;
+  uintptr_t ips[MAX_FRAMES];
+  struct hg_unwind_trace trace;
+  hg_stack_memo_forget();
+  for (uint32_t id = 1; id <= 64; id++) {
+    s.words[0] = shape_call_site_fp() + id % 2; /* another return address, same frames */
+    assert_int_equal(hg_unwind(from, ips, MAX_FRAMES, &trace), 3);
+    if (id <= 2)
+      hg_stack_memo_note(from, id, &trace);
+    else
+      assert_int_equal(hg_stack_memo_find(from), 2 - id % 2);
+  }
+}
+
 static void memo_keeps_no_walk_it_cannot_repeat(void **state)
 {
   (void)state;
@@ -523,6 +543,7 @@ int main(void)
     cmocka_unit_test(garbage_registers_end_the_walk),
     cmocka_unit_test(own_leading_frames_are_left_out),
     cmocka_unit_test(memo_answers_while_the_read_words_hold),
+    cmocka_unit_test(memo_keeps_two_callers_apart),
     cmocka_unit_test(memo_keeps_no_walk_it_cannot_repeat),
     cmocka_unit_test(trace_holds_what_decided_the_walk),
   };
