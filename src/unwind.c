@@ -31,7 +31,7 @@
 /* ------------------------------------------------------------------ rules */
 
 enum rule_kind {
-  RULE_NONE,   /* no rule: the walk ends here */
+  RULE_NONE,   /* an empty cache slot */
   RULE_STEP,   /* CFA = rsp or rbp + offset; return address at CFA-8 */
   RULE_END,    /* the return address is undefined: the outermost frame */
   RULE_SIGNAL, /* the kernel's rt_sigreturn trampoline: registers in a ucontext */
@@ -97,14 +97,25 @@ static uint64_t pack(const struct rule *r, uintptr_t key)
          (uint64_t)(-r->fp_off / 8) << 19 | (uint64_t)(key >> CACHE_BITS) << TAG_SHIFT;
 }
 
+/* The fields of a packed word, as the walk uses them. */
+static uintptr_t word_cfa_off(uint64_t w)
+{
+  return (uintptr_t)(w >> 3 & 0xffff) * 8;
+}
+
+static uintptr_t word_fp_below(uint64_t w)
+{
+  return (uintptr_t)(w >> 19 & 0xff) * 8;
+}
+
 static bool unpack(uint64_t w, uintptr_t key, struct rule *r)
 {
   if (w >> TAG_SHIFT != key >> CACHE_BITS || (w & 3) == RULE_NONE)
     return false;
   r->kind = (enum rule_kind)(w & 3);
-  r->cfa_on_fp = w >> 2 & 1;
-  r->cfa_off = (int64_t)(w >> 3 & 0xffff) * 8;
-  r->fp_off = -(int64_t)(w >> 19 & 0xff) * 8;
+  r->cfa_on_fp = (w & CFA_ON_FP) != 0;
+  r->cfa_off = (int64_t)word_cfa_off(w);
+  r->fp_off = -(int64_t)word_fp_below(w);
   return true;
 }
 
@@ -528,7 +539,8 @@ static bool rule_from_fde(const uint8_t *fde, uintptr_t key, uintptr_t pc, struc
     return false;
   if (cie.signal_frame) {
     *out = (struct rule){ .kind = RULE_SIGNAL };
-    return pc - start <= range - SIGRETURN_CODE_SIZE && is_sigreturn_code(pc);
+    return range >= SIGRETURN_CODE_SIZE && pc - start <= range - SIGRETURN_CODE_SIZE &&
+           is_sigreturn_code(pc);
   }
   struct row row = cie.initial;
   return run_program(c, &cie, start, key, &row) && row_to_rule(&row, out);
@@ -776,8 +788,8 @@ walk_up(struct walk *w, uintptr_t *ips, size_t max, struct hg_unwind_trace *t)
     uint64_t word = atomic_load_explicit(&rule_cache[slot_of(key)], memory_order_relaxed);
     uint64_t tag = (uint64_t)(key >> CACHE_BITS) << TAG_SHIFT;
     if (__builtin_expect((word & (TAG_MASK | 3)) == (tag | RULE_STEP) && call_size, 1)) {
-      uintptr_t cfa = ((word & CFA_ON_FP) ? fp : sp) + (word >> 3 & 0xffff) * 8;
-      uintptr_t fp_below = (word >> 19 & 0xff) * 8;
+      uintptr_t cfa = ((word & CFA_ON_FP) ? fp : sp) + word_cfa_off(word);
+      uintptr_t fp_below = word_fp_below(word);
       if (!caller_frame_ok(sp, hi, cfa, fp_below))
         return n;
       if (t && (word & CFA_ON_FP))
