@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "stackmemo.h"
+#include "unwind.h"
 
 /*
  * Allocate size bytes aligned to alignment (a power of two, at least

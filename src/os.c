@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -179,6 +180,24 @@ bool hg_os_mapping_of(uintptr_t addr, uintptr_t *lo, uintptr_t *hi)
   *lo = m.range[0];
   *hi = m.range[1];
   return found;
+}
+
+uint64_t hg_os_stack_limit(void)
+{
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_STACK, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+    return 0;
+  return rl.rlim_cur;
+}
+
+bool hg_os_signal_stack(uintptr_t *lo, uintptr_t *hi)
+{
+  stack_t ss;
+  if (sigaltstack(NULL, &ss) != 0 || !(ss.ss_flags & SS_ONSTACK))
+    return false;
+  *lo = (uintptr_t)ss.ss_sp;
+  *hi = *lo + ss.ss_size;
+  return true;
 }
 
 bool hg_os_sigaction(int sig, const struct sigaction *sa, struct sigaction *old)

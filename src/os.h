@@ -38,6 +38,10 @@ uint64_t hg_os_max_map_count(void);
 
 /* The mapping that contains addr, from /proc/self/maps; false if none. */
 bool hg_os_mapping_of(uintptr_t addr, uintptr_t *lo, uintptr_t *hi);
+/* RLIMIT_STACK's soft limit in bytes; 0 when unlimited or unknown. */
+uint64_t hg_os_stack_limit(void);
+/* The alternate signal stack, if the thread is running on it; else false. */
+bool hg_os_signal_stack(uintptr_t *lo, uintptr_t *hi);
 
 struct sigaction;
 /* sigaction(2); false when the kernel refuses. */

@@ -1,33 +1,47 @@
 /*
- * stackdepot.c - an append-only hash set of stacks.
+ * stackdepot.c - an append-only hash set of stacks, and the capture that
+ * fills it.
  */
 #define _GNU_SOURCE
-#define UNW_LOCAL_ONLY
 #include "stackdepot.h"
 
-#include <libunwind.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 
-#include "backtrace.h"
+#include "config.h"
 #include "os.h"
 #include "runtime.h"
+#include "stackmemo.h"
 
-#define BUCKETS ((size_t)1 << 16)
 #define DEPOT_BYTES ((size_t)256 << 20)
+/* The first index's slots; each new index has twice as many. */
+#define INDEX_FIRST_SLOTS ((size_t)1 << 10)
 
 struct record {
-  uint32_t next;     /* id of the next record in the bucket, 0 ends */
-  uint32_t hash;
   uint32_t tid;
   uint32_t frames;
   uintptr_t ip[];
 };
 
-static _Atomic uint32_t buckets[BUCKETS];
+/*
+ * The index: open addressing over slots that each hold a record's id and
+ * its hash, so that a probe touches only the record it finds. It is never
+ * more than three quarters full; when it would be, a twice larger one is
+ * filled and published, and the old one stays mapped for the readers
+ * still on it, its pages given back: they read as empty slots, and a
+ * reader that misses looks again under the lock. Slots are written once,
+ * whole, after their record.
+ */
+struct depot_index {
+  size_t mask;
+  _Atomic uint64_t slot[]; /* hash << 32 | id; 0 is empty */
+};
+
 static char *depot;            /* reserved lazily, never unmapped */
 static _Atomic size_t depot_used;
+static _Atomic(struct depot_index *) depot_index;
+static size_t index_ids;       /* ids in depot_index, under depot_lock */
 static pthread_mutex_t depot_lock = PTHREAD_MUTEX_INITIALIZER;
 static HG_TLS uint32_t tls_tid;
 
@@ -37,21 +51,18 @@ static struct record *record_of(uint32_t id)
   return (struct record *)(depot + (size_t)(id - 1) * 8);
 }
 
+/* A multiplicative hash: its high half depends on every bit of every frame. */
 static uint32_t hash_stack(const uintptr_t *ip, size_t n, uint32_t tid)
 {
   uint64_t h = 0x9e3779b97f4a7c15ull ^ tid;
-  for (size_t i = 0; i < n; i++) {
-    h ^= ip[i];
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 32;
-  }
-  return (uint32_t)h;
+  for (size_t i = 0; i < n; i++)
+    h = (h + ip[i]) * 0xff51afd7ed558ccdull;
+  return (uint32_t)(h >> 32);
 }
 
-static bool record_matches(const struct record *r, uint32_t hash, uint32_t tid,
-                           const uintptr_t *ip, size_t n)
+static bool record_matches(const struct record *r, uint32_t tid, const uintptr_t *ip, size_t n)
 {
-  if (r->hash != hash || r->tid != tid || r->frames != n)
+  if (r->tid != tid || r->frames != n)
     return false;
   for (size_t i = 0; i < n; i++)
     if (r->ip[i] != ip[i])
@@ -59,35 +70,79 @@ static bool record_matches(const struct record *r, uint32_t hash, uint32_t tid,
   return true;
 }
 
+static uint32_t find_in(const struct depot_index *x, uint32_t hash, uint32_t tid,
+                        const uintptr_t *ip, size_t n)
+{
+  for (size_t i = hash & x->mask;; i = (i + 1) & x->mask) {
+    uint64_t slot = atomic_load_explicit(&x->slot[i], memory_order_acquire);
+    if (slot == 0)
+      return 0;
+    if (slot >> 32 == hash && record_matches(record_of((uint32_t)slot), tid, ip, n))
+      return (uint32_t)slot;
+  }
+}
+
 static uint32_t find(uint32_t hash, uint32_t tid, const uintptr_t *ip, size_t n)
 {
-  uint32_t id = atomic_load_explicit(&buckets[hash % BUCKETS], memory_order_acquire);
-  for (; id; id = record_of(id)->next)
-    if (record_matches(record_of(id), hash, tid, ip, n))
-      return id;
-  return 0;
+  const struct depot_index *x = atomic_load_explicit(&depot_index, memory_order_acquire);
+  return x ? find_in(x, hash, tid, ip, n) : 0;
+}
+
+static void put(struct depot_index *x, uint64_t slot)
+{
+  size_t i = (slot >> 32) & x->mask;
+  while (atomic_load_explicit(&x->slot[i], memory_order_relaxed))
+    i = (i + 1) & x->mask;
+  atomic_store_explicit(&x->slot[i], slot, memory_order_release);
+}
+
+static size_t index_bytes(size_t slots)
+{
+  size_t bytes = sizeof(struct depot_index) + slots * sizeof(uint64_t);
+  return (bytes + HG_PAGE_SIZE - 1) & ~(size_t)(HG_PAGE_SIZE - 1);
+}
+
+/* Room in the index for one more id, under depot_lock; false when memory ran out. */
+static bool index_has_room(void)
+{
+  struct depot_index *old = atomic_load_explicit(&depot_index, memory_order_relaxed);
+  size_t slots = old ? (old->mask + 1) : 0;
+  if ((index_ids + 1) * 4 <= slots * 3)
+    return true;
+  size_t grown = slots ? slots * 2 : INDEX_FIRST_SLOTS;
+  struct depot_index *x = hg_os_map_fenced(index_bytes(grown));
+  if (!x)
+    return false;
+  x->mask = grown - 1;
+  for (size_t i = 0; i < slots; i++) {
+    uint64_t slot = atomic_load_explicit(&old->slot[i], memory_order_relaxed);
+    if (slot)
+      put(x, slot);
+  }
+  atomic_store_explicit(&depot_index, x, memory_order_release);
+  if (old)
+    hg_os_discard(old, index_bytes(slots));
+  return true;
 }
 
 static uint32_t insert(uint32_t hash, uint32_t tid, const uintptr_t *ip, size_t n)
 {
   size_t bytes = sizeof(struct record) + n * sizeof(uintptr_t);
-  uint32_t id = 0;
   pthread_mutex_lock(&depot_lock);
-  id = find(hash, tid, ip, n);
+  uint32_t id = find(hash, tid, ip, n);
   if (!id && !depot)
     depot = hg_os_map_fenced(DEPOT_BYTES);
   size_t used = atomic_load_explicit(&depot_used, memory_order_relaxed);
-  if (!id && depot && used + bytes <= DEPOT_BYTES) {
+  if (!id && depot && used + bytes <= DEPOT_BYTES && index_has_room()) {
     struct record *r = (struct record *)(depot + used);
-    r->hash = hash;
     r->tid = tid;
     r->frames = (uint32_t)n;
     for (size_t i = 0; i < n; i++)
       r->ip[i] = ip[i];
     id = (uint32_t)(used / 8 + 1);
-    r->next = atomic_load_explicit(&buckets[hash % BUCKETS], memory_order_relaxed);
     atomic_store_explicit(&depot_used, used + bytes, memory_order_release);
-    atomic_store_explicit(&buckets[hash % BUCKETS], id, memory_order_release);
+    put(atomic_load_explicit(&depot_index, memory_order_relaxed), (uint64_t)hash << 32 | id);
+    index_ids++;
   }
   pthread_mutex_unlock(&depot_lock);
   return id;
@@ -100,29 +155,27 @@ static uint32_t current_tid(void)
   return tls_tid;
 }
 
+/* A capture the memo could not answer: walk, look up or store, remember. */
+static __attribute__((noinline)) uint32_t capture_walked(struct hg_caller from)
+{
+  uintptr_t ip[HG_STACK_FRAMES];
+  struct hg_unwind_trace trace;
+  bool remember = hg_stack_memo_wants(from);
+  size_t n = hg_unwind(from, ip, HG_STACK_FRAMES, remember ? &trace : NULL);
+  uint32_t tid = current_tid();
+  uint32_t hash = hash_stack(ip, n, tid);
+  uint32_t id = find(hash, tid, ip, n);
+  if (!id)
+    id = insert(hash, tid, ip, n);
+  if (id && remember)
+    hg_stack_memo_note(from, id, &trace);
+  return id;
+}
+
 uint32_t hg_stack_capture(struct hg_caller from)
 {
   uint32_t id = hg_stack_memo_find(from);
-  if (id)
-    return id;
-  void *raw[HG_STACK_FRAMES + 4];
-  /* unw_backtrace uses libunwind's per-thread trace cache: no malloc. */
-  int got = unw_backtrace(raw, (int)(sizeof raw / sizeof *raw));
-  uintptr_t ip[HG_STACK_FRAMES];
-  size_t n = 0;
-  int i = 0;
-  while (i < got && hg_backtrace_is_own((uintptr_t)raw[i]))
-    i++;
-  for (; i < got && n < HG_STACK_FRAMES; i++)
-    ip[n++] = (uintptr_t)raw[i];
-  uint32_t tid = current_tid();
-  uint32_t hash = hash_stack(ip, n, tid);
-  id = find(hash, tid, ip, n);
-  if (!id)
-    id = insert(hash, tid, ip, n);
-  if (id)
-    hg_stack_memo_note(from, id, ip, n);
-  return id;
+  return id ? id : capture_walked(from);
 }
 
 const uintptr_t *hg_stack_get(uint32_t id, size_t *n, uint32_t *tid)

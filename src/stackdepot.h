@@ -13,13 +13,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "stackmemo.h"
+#include "unwind.h"
 
 #define HG_STACK_FRAMES 8u
 
 /*
  * Capture the stack of the program's call into heapguard (heapguard's
- * frames left out) and store it; from identifies that call (stackmemo.h).
+ * frames left out) and store it; from is that call's HG_CALLER (unwind.h).
  */
 uint32_t hg_stack_capture(struct hg_caller from);
 

@@ -1,41 +1,113 @@
 /*
- * stackmemo.h - call sites already unwound, remembered per thread.
+ * stackmemo.h - stacks already captured, remembered per thread.
  *
- * Unwinding costs about a hundred nanoseconds, and a program allocates
- * from the same call sites over and over. An entry point knows, for free,
- * where it was called from: the return address into the program and the
- * caller's stack pointer. When both match a remembered capture and every
- * return address that capture found is still in its slot on the stack,
- * the unwinder would walk the same frames to the same addresses, so the
- * remembered stack id is the answer.
- *
- * Slots are located by searching the thread's own stack mapping for each
- * return address in turn, so nothing outside that mapping is ever read;
- * captures made on another stack (a signal stack, a coroutine) are simply
- * not remembered. Nothing here allocates.
+ * A program allocates from the same call sites over and over, and a walk
+ * (unwind.h) that starts from the same caller registers reads the same
+ * stack words and reaches the same frames as long as each of those words
+ * holds the same value. The memo keeps, per call site and stack pointer,
+ * the stack id a walk gave and the words that walk read; a capture from
+ * a remembered caller whose words all still hold their values gets the id
+ * back for a load and a compare per word, without walking and without
+ * looking the stack up in the depot. Captures on another stack than the
+ * thread's own, or through a signal frame, are not remembered. Nothing
+ * here allocates, locks or makes a system call.
  */
 #ifndef HG_STACKMEMO_H
 #define HG_STACKMEMO_H
 
-#include <stddef.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
-/* Where an exported entry point was called from. */
-struct hg_caller {
-  uintptr_t ra; /* return address into the caller */
-  uintptr_t sp; /* the caller's stack pointer: just above that address */
+#include "runtime.h"
+#include "unwind.h"
+
+/* Two entries a set, so that two callers never push each other out. */
+#define HG_MEMO_SETS 16u
+#define HG_MEMO_WAYS 2u
+#define HG_MEMO_SET_SHIFT 60u /* 64 - log2(HG_MEMO_SETS) */
+
+/*
+ * One remembered capture. gen is odd while the entry is being written,
+ * so that a capture from a signal handler that interrupted the writer (or
+ * a writer that interrupted a reader) never takes half of one entry for
+ * a whole one.
+ */
+struct hg_memo {
+  unsigned gen;
+  bool uses_fp;     /* from.fp decided a step: it must match too */
+  uint8_t reads;
+  uint8_t passed;   /* walks from this caller not remembered since its stack last changed */
+  uint32_t id;      /* the stack-depot id; 0 for an empty entry */
+  uintptr_t ra, sp, fp;
+  uint32_t offset[HG_UNWIND_READS]; /* of each word read, from sp */
+  uintptr_t value[HG_UNWIND_READS];
 };
 
-/* Evaluated in the exported function itself, never in a helper. */
-#define HG_CALLER                                                             \
-  ((struct hg_caller){ (uintptr_t)__builtin_return_address(0),                \
-                       (uintptr_t)__builtin_dwarf_cfa() })
+struct hg_memo_set {
+  struct hg_memo way[HG_MEMO_WAYS];
+  unsigned last;    /* the way answered or written last: the other one is replaced */
+};
 
-/* The stack id remembered for this call site if it still holds; else 0. */
-uint32_t hg_stack_memo_find(struct hg_caller from);
+extern HG_TLS struct hg_memo_set hg_tls_memo[HG_MEMO_SETS];
 
-/* Remember that a capture from this call site gave id, with frames ip[0..n). */
-void hg_stack_memo_note(struct hg_caller from, uint32_t id, const uintptr_t *ip, size_t n);
+static inline struct hg_memo_set *hg_memo_set_for(uintptr_t ra, uintptr_t sp)
+{
+  return &hg_tls_memo[(ra ^ sp) * 0x9e3779b97f4a7c15ull >> HG_MEMO_SET_SHIFT];
+}
+
+typedef uintptr_t __attribute__((may_alias)) hg_stack_word;
+
+/* The words were read from this thread's own stack at this same sp: they are readable. */
+__attribute__((no_sanitize_address)) static inline bool hg_memo_words_hold(const struct hg_memo *m,
+                                                                           uintptr_t sp)
+{
+  for (unsigned i = 0; i < m->reads; i++)
+    if (*(const hg_stack_word *)(sp + m->offset[i]) != m->value[i])
+      return false;
+  return true;
+}
+
+/* The id one entry remembers for this caller if its walk would repeat; else 0. */
+static inline uint32_t hg_memo_answer(const struct hg_memo *m, uintptr_t ra,
+                                      struct hg_caller from)
+{
+  unsigned gen = m->gen;
+  atomic_signal_fence(memory_order_seq_cst);
+  if (m->ra != ra || m->sp != from.sp || (m->uses_fp && m->fp != from.fp) ||
+      !hg_memo_words_hold(m, from.sp))
+    return 0;
+  uint32_t id = m->id;
+  atomic_signal_fence(memory_order_seq_cst);
+  return gen % 2 == 0 && m->gen == gen ? id : 0;
+}
+
+/* The stack id remembered for this caller if its walk would repeat; else 0. */
+static inline uint32_t hg_stack_memo_find(struct hg_caller from)
+{
+  uintptr_t ra = hg_caller_ra(from);
+  struct hg_memo_set *set = hg_memo_set_for(ra, from.sp);
+  for (unsigned w = 0; w < HG_MEMO_WAYS; w++) {
+    uint32_t id = hg_memo_answer(&set->way[w], ra, from);
+    if (id) {
+      set->last = w;
+      return id;
+    }
+  }
+  return 0;
+}
+
+/*
+ * Whether the walk from this caller, which the memo could not answer, is
+ * worth tracing and remembering. A caller whose remembered stack no
+ * longer holds calls from a stack that varies (recursion, several paths
+ * to one site): its walks are remembered only now and then, so that the
+ * memo costs it little.
+ */
+bool hg_stack_memo_wants(struct hg_caller from);
+
+/* Remember that the walk from this caller, which read what trace says, gave id. */
+void hg_stack_memo_note(struct hg_caller from, uint32_t id, const struct hg_unwind_trace *trace);
 
 /* After fork: ids name the parent's thread, so nothing is kept. */
 void hg_stack_memo_forget(void);

@@ -1,0 +1,551 @@
+/*
+ * test_unwind.c - the CFI unwinder (unwind.c) against libunwind's
+ * unw_backtrace on the same stacks: recursion, frames with and without
+ * frame pointers, alloca, big frames, a shared library, a thread, signal
+ * handlers on the thread's stack and on an alternate one, signals that
+ * land anywhere; a coroutine's stack and garbage registers, which must end
+ * the walk cleanly; and the memo (stackmemo.c), which must answer only
+ * while every word the walk read still holds.
+ */
+#define _GNU_SOURCE
+#define UNW_LOCAL_ONLY
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <dlfcn.h>
+#include <libunwind.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <ucontext.h>
+
+#include "backtrace.h"
+#include "stackmemo.h"
+#include "unwind.h"
+#include "unwind_shapes.h"
+
+#define MAX_FRAMES 64u
+
+/* heapguard's own code, for hg_unwind to leave out: here, what a test says. */
+static uintptr_t own_lo, own_hi;
+
+bool hg_backtrace_is_own(uintptr_t ip)
+{
+  return ip - 1 >= own_lo && ip - 1 < own_hi;
+}
+
+/* One stack as both unwinders saw it from the same frame. */
+struct capture {
+  size_t n;
+  uintptr_t ours[MAX_FRAMES];
+  int m;
+  void *theirs[MAX_FRAMES + 1]; /* theirs[0] is the capturing frame itself */
+};
+
+/* Both walks start in the caller of this function. */
+static __attribute__((noinline)) void capture_here(struct capture *k)
+{
+  k->n = hg_unwind(HG_CALLER, k->ours, MAX_FRAMES, NULL);
+  k->m = unw_backtrace(k->theirs, MAX_FRAMES + 1);
+  __asm__ volatile("" ::: "memory");
+}
+
+static void describe(char *out, size_t cap, const char *who, const uintptr_t *ips, size_t n)
+{
+  size_t len = strlen(out);
+  len += (size_t)snprintf(out + len, cap - len, "%s (%zu frames):\n", who, n);
+  for (size_t i = 0; i < n && len < cap; i++) {
+    Dl_info info;
+    const char *name = dladdr((void *)(ips[i] - 1), &info) && info.dli_sname ? info.dli_sname : "?";
+    len += (size_t)snprintf(out + len, cap - len, "  #%zu %#lx %s\n", i, (unsigned long)ips[i], name);
+  }
+}
+
+static size_t their_frames(const struct capture *k, uintptr_t *out)
+{
+  size_t m = k->m > 0 ? (size_t)k->m - 1 : 0;
+  for (size_t i = 0; i < m; i++)
+    out[i] = (uintptr_t)k->theirs[i + 1];
+  return m;
+}
+
+/* Our frames are libunwind's, as far as ours go; same count when whole is set. */
+static void expect_frames_of_libunwind(const struct capture *k, bool whole)
+{
+  uintptr_t theirs[MAX_FRAMES];
+  size_t m = their_frames(k, theirs);
+  bool same = whole ? k->n == m : k->n <= m;
+  for (size_t i = 0; same && i < k->n; i++)
+    same = k->ours[i] == theirs[i];
+  if (!same) {
+    static char text[8192];
+    text[0] = 0;
+    describe(text, sizeof text, "hg_unwind", k->ours, k->n);
+    describe(text, sizeof text, "unw_backtrace", theirs, m);
+    fail_msg("the walks differ\n%s", text);
+  }
+}
+
+/* ----------------------------------------------------------- call chains */
+
+/* A list of shapes to call one inside the other, then the capture. */
+struct step {
+  shape_fn fn;
+  int n;
+};
+
+struct chain {
+  const struct step *steps;
+  size_t count, at;
+  struct capture *into;
+};
+
+static void chain_next(void *arg)
+{
+  struct chain *c = arg;
+  if (c->at < c->count) {
+    const struct step *s = &c->steps[c->at++];
+    s->fn(s->n, chain_next, c);
+  } else {
+    capture_here(c->into);
+  }
+}
+
+static void run_chain(const struct step *steps, size_t count, struct capture *into)
+{
+  struct chain c = { steps, count, 0, into };
+  chain_next(&c);
+}
+
+#define RUN_CHAIN(steps, into) run_chain(steps, sizeof steps / sizeof *steps, into)
+
+static const struct step mixed[] = {
+  { shape_saves_nofp, 1 },      { shape_recurse_fp, 3 },  { shape_big_frame_nofp, 0 },
+  { shape_alloca_fp, 300 },     { shape_saves_fp, 2 },    { shape_recurse_nofp, 2 },
+  { shape_alloca_nofp, 5000 },  { shape_big_frame_fp, 0 }, { shape_recurse_lib, 2 },
+  { shape_saves_lib, 3 },       { shape_recurse_nofp, 1 },
+};
+
+/* Twice: the second walk runs on the rules the first one cached. */
+static void expect_chain_like_libunwind(const struct step *steps, size_t count)
+{
+  for (int round = 0; round < 2; round++) {
+    struct capture k;
+    run_chain(steps, count, &k);
+    expect_frames_of_libunwind(&k, true);
+    assert_true(k.n >= count);
+  }
+}
+
+static void deep_recursion(void **state)
+{
+  (void)state;
+  static const struct step fp[] = { { shape_recurse_fp, 300 } };
+  static const struct step nofp[] = { { shape_recurse_nofp, 300 } };
+  struct capture k;
+  RUN_CHAIN(fp, &k);
+  expect_frames_of_libunwind(&k, true);
+  assert_int_equal(k.n, MAX_FRAMES);
+  RUN_CHAIN(nofp, &k);
+  expect_frames_of_libunwind(&k, true);
+  assert_int_equal(k.n, MAX_FRAMES);
+}
+
+static void frames_with_and_without_frame_pointers(void **state)
+{
+  (void)state;
+  expect_chain_like_libunwind(mixed, sizeof mixed / sizeof *mixed);
+}
+
+static void alloca_frames(void **state)
+{
+  (void)state;
+  static const struct step steps[] = {
+    { shape_alloca_nofp, 10 }, { shape_alloca_nofp, 4000 }, { shape_alloca_fp, 70000 },
+    { shape_alloca_nofp, 1 },
+  };
+  expect_chain_like_libunwind(steps, sizeof steps / sizeof *steps);
+}
+
+static void calls_across_a_shared_library(void **state)
+{
+  (void)state;
+  static const struct step steps[] = {
+    { shape_recurse_lib, 4 }, { shape_saves_nofp, 0 }, { shape_saves_lib, 1 },
+    { shape_big_frame_lib, 0 }, { shape_alloca_lib, 100 },
+  };
+  expect_chain_like_libunwind(steps, sizeof steps / sizeof *steps);
+}
+
+static void *mixed_in_thread(void *arg)
+{
+  run_chain(mixed, sizeof mixed / sizeof *mixed, arg);
+  return NULL;
+}
+
+static void in_a_thread(void **state)
+{
+  (void)state;
+  for (int i = 0; i < 3; i++) {
+    struct capture k;
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, mixed_in_thread, &k), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    expect_frames_of_libunwind(&k, true);
+    assert_true(k.n >= sizeof mixed / sizeof *mixed);
+  }
+}
+
+/* --------------------------------------------------------------- signals */
+
+static struct capture in_handler;
+
+static void capture_in_handler(int sig)
+{
+  (void)sig;
+  capture_here(&in_handler);
+  __asm__ volatile("" ::: "memory");
+}
+
+/* The last step of a chain: the signal arrives inside raise(). */
+static void raise_usr1(int n, shape_next next, void *arg)
+{
+  (void)n;
+  (void)next;
+  (void)arg;
+  raise(SIGUSR1);
+}
+
+/* The handler's walk goes through the signal frame into the code raise() interrupted. */
+static void expect_walk_through_signal(int flags)
+{
+  struct sigaction sa = { .sa_handler = capture_in_handler, .sa_flags = flags };
+  struct sigaction old;
+  assert_int_equal(sigaction(SIGUSR1, &sa, &old), 0);
+  static const struct step steps[] = {
+    { shape_saves_fp, 1 }, { shape_recurse_nofp, 2 }, { shape_alloca_fp, 64 }, { raise_usr1, 0 },
+  };
+  for (int round = 0; round < 2; round++) {
+    memset(&in_handler, 0, sizeof in_handler);
+    struct capture not_reached;
+    RUN_CHAIN(steps, &not_reached);
+    expect_frames_of_libunwind(&in_handler, true);
+    assert_true(in_handler.n >= 3 + sizeof steps / sizeof *steps);
+  }
+  assert_int_equal(sigaction(SIGUSR1, &old, NULL), 0);
+}
+
+static void through_a_signal_handler(void **state)
+{
+  (void)state;
+  expect_walk_through_signal(0);
+}
+
+static void through_a_handler_on_an_alternate_stack(void **state)
+{
+  (void)state;
+  stack_t ss = { .ss_sp = malloc(256 << 10), .ss_size = 256 << 10 }, old;
+  assert_non_null(ss.ss_sp);
+  assert_int_equal(sigaltstack(&ss, &old), 0);
+  expect_walk_through_signal(SA_ONSTACK);
+  assert_int_equal(sigaltstack(&old, NULL), 0);
+  free(ss.ss_sp);
+}
+
+/* Signals that land anywhere: in prologues, epilogues, libc, the loop. */
+#define SAMPLES 64
+
+static struct capture samples[SAMPLES];
+static volatile sig_atomic_t taken;
+
+static void sample(int sig)
+{
+  (void)sig;
+  if (taken < SAMPLES)
+    capture_here(&samples[taken++]);
+  __asm__ volatile("" ::: "memory");
+}
+
+static void nothing(void *arg)
+{
+  (void)arg;
+}
+
+static void busy(void *arg)
+{
+  static const struct step inner[] = {
+    { shape_saves_nofp, 1 }, { shape_alloca_fp, 32 }, { shape_recurse_lib, 1 }, { shape_big_frame_fp, 0 },
+  };
+  for (size_t i = 0; i < sizeof inner / sizeof *inner; i++)
+    inner[i].fn(inner[i].n, nothing, arg);
+}
+
+static void at_asynchronous_signals(void **state)
+{
+  (void)state;
+  struct sigaction sa = { .sa_handler = sample }, old;
+  assert_int_equal(sigaction(SIGPROF, &sa, &old), 0);
+  struct itimerval every = { { 0, 200 }, { 0, 200 } }, off = { { 0, 0 }, { 0, 0 } };
+  taken = 0;
+  assert_int_equal(setitimer(ITIMER_PROF, &every, NULL), 0);
+  for (long i = 0; i < 50000000 && taken < SAMPLES; i++)
+    shape_recurse_nofp(2, busy, NULL);
+  assert_int_equal(setitimer(ITIMER_PROF, &off, NULL), 0);
+  assert_int_equal(sigaction(SIGPROF, &old, NULL), 0);
+  assert_int_equal(taken, SAMPLES);
+  int whole = 0;
+  for (int i = 0; i < SAMPLES; i++) {
+    /*
+     * The handler, the trampoline, the interrupted frame at least; a walk
+     * may end early where the interrupted code has no rule the unwinder
+     * follows (a PLT stub's CFA is a DWARF expression).
+     */
+    expect_frames_of_libunwind(&samples[i], false);
+    assert_true(samples[i].n >= 3);
+    uintptr_t theirs[MAX_FRAMES];
+    whole += samples[i].n == their_frames(&samples[i], theirs);
+  }
+  print_message("%d of %d interrupted stacks walked as far as libunwind walks them\n", whole,
+                SAMPLES);
+  assert_true(whole >= SAMPLES / 2);
+}
+
+/* ------------------------------------------------- stacks it cannot walk */
+
+static ucontext_t main_ctx, coroutine_ctx;
+static struct capture on_coroutine;
+
+static void coroutine(void)
+{
+  capture_here(&on_coroutine);
+}
+
+/* A stack that is neither the thread's own nor a signal stack: not read at all. */
+static void on_a_coroutine_stack(void **state)
+{
+  (void)state;
+  size_t size = 256 << 10;
+  void *stack = malloc(size);
+  assert_non_null(stack);
+  assert_int_equal(getcontext(&coroutine_ctx), 0);
+  coroutine_ctx.uc_stack = (stack_t){ .ss_sp = stack, .ss_size = size };
+  coroutine_ctx.uc_link = &main_ctx;
+  makecontext(&coroutine_ctx, coroutine, 0);
+  assert_int_equal(swapcontext(&main_ctx, &coroutine_ctx), 0);
+  free(stack);
+  assert_int_equal(on_coroutine.n, 1);
+  assert_int_equal(on_coroutine.ours[0], (uintptr_t)on_coroutine.theirs[1]);
+}
+
+/* A caller at words[1] with rbp fp, whose return address (words[0]) is ra. */
+static struct hg_caller caller_in(volatile uintptr_t *words, uintptr_t ra, uintptr_t fp)
+{
+  words[0] = ra;
+  return (struct hg_caller){ (uintptr_t)&words[1], fp };
+}
+
+/* Registers that lead nowhere end the walk at once; nothing outside the stack is read. */
+static void garbage_registers_end_the_walk(void **state)
+{
+  (void)state;
+  uintptr_t ips[MAX_FRAMES];
+  uintptr_t fp_site = shape_call_site_fp(); /* there CFA = rbp + 16 */
+  volatile uintptr_t words[16] = { 0 };
+  static volatile uintptr_t not_a_stack[16];
+
+  assert_int_equal(hg_unwind(caller_in(words, fp_site, 16), ips, MAX_FRAMES, NULL), 1);
+  assert_int_equal(hg_unwind(caller_in(words, fp_site, UINTPTR_MAX - 4096), ips, MAX_FRAMES, NULL), 1);
+  assert_int_equal(hg_unwind(caller_in(words, (uintptr_t)not_a_stack, 0), ips, MAX_FRAMES, NULL), 1);
+  struct hg_caller off_stack = caller_in(not_a_stack, fp_site, (uintptr_t)&not_a_stack[4]);
+  assert_int_equal(hg_unwind(off_stack, ips, MAX_FRAMES, NULL), 1);
+  assert_int_equal(ips[0], fp_site);
+
+  /* A saved rbp that points back at its own slot: the CFA would not move up. */
+  words[4] = (uintptr_t)&words[4];
+  words[5] = fp_site;
+  struct hg_caller loop = caller_in(words, fp_site, (uintptr_t)&words[4]);
+  assert_int_equal(hg_unwind(loop, ips, MAX_FRAMES, NULL), 2);
+  assert_int_equal(hg_unwind(loop, ips, 0, NULL), 0);
+}
+
+static struct capture first, second;
+
+static __attribute__((noinline)) void capture_via(struct capture *k)
+{
+  capture_here(k);
+  __asm__ volatile("" ::: "memory");
+}
+
+/* The second time, capture_via's frame counts as heapguard's own. */
+static __attribute__((noinline)) void capture_both(void)
+{
+  capture_via(&first);
+  own_lo = first.ours[0] - 1;
+  own_hi = first.ours[0];
+  capture_via(&second);
+  own_lo = own_hi = 0;
+}
+
+static void own_leading_frames_are_left_out(void **state)
+{
+  (void)state;
+  capture_both();
+  assert_true(first.n >= 3);
+  assert_int_equal(second.n, first.n - 1);
+  assert_memory_equal(second.ours + 1, first.ours + 2, (second.n - 1) * sizeof *second.ours);
+}
+
+/* ------------------------------------------------------------------ memo */
+
+/*
+ * Three frames of the fp shape's call site laid out by hand in words[]
+ * (the caller's return address in words[0], its stack pointer at
+ * words[1]): each saved rbp points at the next frame's, each return
+ * address is the call site again, and a zero return address ends the
+ * stack.
+ */
+struct fake_stack {
+  volatile uintptr_t words[32];
+  struct hg_caller from;
+};
+
+static void lay_out(struct fake_stack *s, uintptr_t site)
+{
+  memset((void *)s->words, 0, sizeof s->words);
+  for (unsigned f = 4; f <= 16; f += 6) {
+    s->words[f] = f + 6 <= 16 ? (uintptr_t)&s->words[f + 6] : 0;
+    s->words[f + 1] = f + 6 <= 16 ? site : 0;
+  }
+  s->from = caller_in(s->words, site, (uintptr_t)&s->words[4]);
+}
+
+static void memo_answers_while_the_read_words_hold(void **state)
+{
+  (void)state;
+  uintptr_t site = shape_call_site_fp();
+  struct fake_stack s;
+  lay_out(&s, site);
+  uintptr_t ips[MAX_FRAMES];
+  struct hg_unwind_trace trace;
+  assert_int_equal(hg_unwind(s.from, ips, MAX_FRAMES, &trace), 3);
+  assert_true(trace.repeatable);
+  assert_true(trace.uses_fp);
+  for (unsigned i = 0; i < trace.reads; i++)
+    assert_int_equal(*(uintptr_t *)(s.from.sp + trace.offset[i]), trace.value[i]);
+
+  hg_stack_memo_forget();
+  assert_int_equal(hg_stack_memo_find(s.from), 0);
+  hg_stack_memo_note(s.from, 42, &trace);
+  assert_int_equal(hg_stack_memo_find(s.from), 42);
+
+  /* Any word the walk read, changed, and the walk might differ. */
+  for (unsigned i = 0; i < trace.reads; i++) {
+    volatile uintptr_t *w = (volatile uintptr_t *)(s.from.sp + trace.offset[i]);
+    uintptr_t saved = *w;
+    *w = saved + 8;
+    assert_int_equal(hg_stack_memo_find(s.from), 0);
+    *w = saved;
+    assert_int_equal(hg_stack_memo_find(s.from), 42);
+  }
+  /* Nor can the caller's return address change. */
+  s.words[0] = shape_call_site_nofp();
+  assert_int_equal(hg_stack_memo_find(s.from), 0);
+  s.words[0] = shape_call_site_fp();
+  assert_int_equal(hg_stack_memo_find(s.from), 42);
+  /* A word it did not read changes nothing. */
+  s.words[2] = 12345;
+  assert_int_equal(hg_stack_memo_find(s.from), 42);
+  /* The caller's rbp decided the first step. */
+  struct hg_caller other_fp = s.from;
+  other_fp.fp += 16;
+  assert_int_equal(hg_stack_memo_find(other_fp), 0);
+  struct hg_caller other_sp = s.from;
+  other_sp.sp += 8;
+  assert_int_equal(hg_stack_memo_find(other_sp), 0);
+}
+
+/* Two callers at one stack pointer, as malloc and free called in a loop: both stay. */
+static void memo_keeps_two_callers_apart(void **state)
+{
+  (void)state;
+  struct fake_stack s;
+  lay_out(&s, shape_call_site_fp());
+  struct hg_caller from = s.from;
+  uintptr_t ips[MAX_FRAMES];
+  struct hg_unwind_trace trace;
+  hg_stack_memo_forget();
+  for (uint32_t id = 1; id <= 64; id++) {
+    s.words[0] = shape_call_site_fp() + id % 2; /* another return address, same frames */
+    assert_int_equal(hg_unwind(from, ips, MAX_FRAMES, &trace), 3);
+    if (id <= 2)
+      hg_stack_memo_note(from, id, &trace);
+    else
+      assert_int_equal(hg_stack_memo_find(from), 2 - id % 2);
+  }
+}
+
+static void memo_keeps_no_walk_it_cannot_repeat(void **state)
+{
+  (void)state;
+  static volatile uintptr_t not_a_stack[16];
+  struct hg_caller off_stack = caller_in(not_a_stack, shape_call_site_nofp(), 0);
+  uintptr_t ips[MAX_FRAMES];
+  struct hg_unwind_trace trace;
+  assert_int_equal(hg_unwind(off_stack, ips, MAX_FRAMES, &trace), 1);
+  assert_false(trace.repeatable);
+  hg_stack_memo_forget();
+  hg_stack_memo_note(off_stack, 7, &trace);
+  assert_int_equal(hg_stack_memo_find(off_stack), 0);
+}
+
+/*
+ * The trace holds what decided the walk: each return address it read
+ * (the last one, 0, ended it), each saved rbp a later step used (not the
+ * last one), and that the caller's rbp was used.
+ */
+static void trace_holds_what_decided_the_walk(void **state)
+{
+  (void)state;
+  struct fake_stack s;
+  lay_out(&s, shape_call_site_fp());
+  uintptr_t ips[MAX_FRAMES];
+  struct hg_unwind_trace trace;
+  assert_int_equal(hg_unwind(s.from, ips, MAX_FRAMES, &trace), 3);
+  assert_true(trace.repeatable);
+  assert_true(trace.uses_fp);
+  static const unsigned read[] = { 5, 4, 11, 10, 17 };
+  assert_int_equal(trace.reads, sizeof read / sizeof *read);
+  for (unsigned i = 0; i < trace.reads; i++) {
+    assert_int_equal(s.from.sp + trace.offset[i], (uintptr_t)&s.words[read[i]]);
+    assert_int_equal(trace.value[i], s.words[read[i]]);
+  }
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(deep_recursion),
+    cmocka_unit_test(frames_with_and_without_frame_pointers),
+    cmocka_unit_test(alloca_frames),
+    cmocka_unit_test(calls_across_a_shared_library),
+    cmocka_unit_test(in_a_thread),
+    cmocka_unit_test(through_a_signal_handler),
+    cmocka_unit_test(through_a_handler_on_an_alternate_stack),
+    cmocka_unit_test(at_asynchronous_signals),
+    cmocka_unit_test(on_a_coroutine_stack),
+    cmocka_unit_test(garbage_registers_end_the_walk),
+    cmocka_unit_test(own_leading_frames_are_left_out),
+    cmocka_unit_test(memo_answers_while_the_read_words_hold),
+    cmocka_unit_test(memo_keeps_two_callers_apart),
+    cmocka_unit_test(memo_keeps_no_walk_it_cannot_repeat),
+    cmocka_unit_test(trace_holds_what_decided_the_walk),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
