@@ -69,6 +69,7 @@
 #include "check.h"
 #include "describe.h"
 #include "kind.h"
+#include "log.h"
 #include "options.h"
 #include "os.h"
 #include "quarantine.h"
@@ -205,7 +206,7 @@ static void warn_budget(void)
   hg_buf_str(&b, " of ");
   hg_buf_dec(&b, max_maps);
   hg_buf_str(&b, "), new allocations are no longer guarded\n");
-  hg_os_write_all(2, b.p, b.len);
+  hg_log_note(1, b.p, b.len);
 }
 
 static bool budget_allows(uint64_t more)

@@ -14,6 +14,7 @@
 #include "flush.h"
 #include "heap.h"
 #include "leaks.h"
+#include "log.h"
 #include "options.h"
 #include "os.h"
 #include "report.h"
@@ -79,7 +80,7 @@ static void start_up(void)
   hg_heap_init(hg_options.arenas ? (unsigned)hg_options.arenas : default_arena_count(),
                on_thread_exit);
   hg_backtrace_init();
-  hg_report_init();
+  hg_log_init();
   hg_fault_init();
   hg_dump_signal_init();
 }

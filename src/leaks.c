@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "heap.h"
+#include "log.h"
 #include "backtrace.h"
 #include "fmt.h"
 #include "options.h"
@@ -260,9 +261,9 @@ static void write_report(void)
     hg_buf_dec(&out, total_blocks);
     hg_buf_str(&out, " allocations\n");
   }
-  int fd = hg_report_open_log();
-  hg_report_write(fd, out.p, out.len);
-  hg_report_close_log(fd);
+  int fd = hg_log_open();
+  hg_log_write(fd, out.p, out.len);
+  hg_log_close(fd);
 }
 
 uint64_t hg_leaks_report(void)

@@ -12,6 +12,7 @@
 #include "dump.h"
 #include "flush.h"
 #include "heap.h"
+#include "log.h"
 #include "names.h"
 #include "options.h"
 #include "os.h"
@@ -198,65 +199,6 @@ static bool finding_damages_segment(const struct heapguard_finding *f)
 /* One report at a time: a second thread that fails waits for the first. */
 static _Atomic int reporting;
 static char text_storage[1 << 16];
-
-/*
- * The standard stream reports go to (log_path empty, "stderr" or "stdout"),
- * and a copy of it taken at start-up for when the program has closed it.
- */
-static int report_stream = 2;
-static int saved_stream = -1;
-
-static bool log_names(const char *stream)
-{
-  return hg_strncmp(hg_options.log_path, stream, HG_OPTION_STRING_MAX) == 0;
-}
-
-void hg_report_init(void)
-{
-  if (log_names("stdout"))
-    report_stream = 1;
-  saved_stream = hg_os_dup_above(report_stream, 200);
-}
-
-void hg_report_write(int fd, const char *text, size_t len)
-{
-  if (!hg_os_write_all(fd, text, len) && fd == report_stream && saved_stream >= 0)
-    hg_os_write_all(saved_stream, text, len);
-}
-
-/* A file opened for reports never takes the number of a standard stream. */
-static int above_standard_streams(int fd)
-{
-  if (fd < 0 || fd > 2)
-    return fd;
-  int moved = hg_os_dup_above(fd, 3);
-  hg_os_close(fd);
-  return moved;
-}
-
-int hg_report_open_log(void)
-{
-  if (!hg_options.log_path[0] || log_names("stderr") || log_names("stdout"))
-    return report_stream;
-  char path[HG_OPTION_STRING_MAX + 24];
-  struct hg_buf b = { path, 0, sizeof path - 1 };
-  hg_buf_str(&b, hg_options.log_path);
-  hg_buf_char(&b, '.');
-  hg_buf_dec(&b, (uint64_t)hg_os_getpid());
-  path[b.len] = 0;
-  int fd = above_standard_streams(hg_os_open_write(path, false));
-  if (fd >= 0)
-    return fd;
-  static const char msg[] = "heapguard: cannot open the log_path file; reporting to stderr\n";
-  hg_os_write_all(2, msg, sizeof msg - 1);
-  return 2;
-}
-
-void hg_report_close_log(int fd)
-{
-  if (fd > 2)
-    hg_os_close(fd);
-}
 
 static _Noreturn void finish(void)
 {
@@ -551,9 +493,9 @@ void hg_report_exit_summary(void)
     summary_json(&out);
   else
     summary_text(&out);
-  int fd = hg_report_open_log();
-  hg_report_write(fd, out.p, out.len);
-  hg_report_close_log(fd);
+  int fd = hg_log_open();
+  hg_log_write(fd, out.p, out.len);
+  hg_log_close(fd);
   hg_tls_reentered = false;
 }
 
@@ -593,9 +535,9 @@ void hg_report(const struct heapguard_finding *f)
   /* What the program printed before the bug comes before the report. */
   if (hg_options.halt_on_error)
     hg_flush_before_death();
-  int fd = hg_report_open_log();
-  hg_report_write(fd, out.p, out.len);
-  hg_report_close_log(fd);
+  int fd = hg_log_open();
+  hg_log_write(fd, out.p, out.len);
+  hg_log_close(fd);
   remember(f, ips, frames);
   if (hg_options.halt_on_error)
     finish();

@@ -30,26 +30,9 @@ uint64_t hg_report_count(void);
  */
 bool hg_report_kept(uintptr_t start, uintptr_t end, uint32_t stack);
 
-/*
- * Where reports go: log_path's PREFIX.PID (a descriptor above 2), or
- * stderr (2), or stdout (1) with log_path=stdout; hg_report_close_log
- * closes what was opened.
- */
-int hg_report_open_log(void);
-void hg_report_close_log(int fd);
-
-/*
- * Write report text to fd. Programs such as sort close stderr in their
- * exit handlers, before heapguard's exit-time reports: those go to the
- * copy of the stream taken at start-up (hg_report_init) instead of being
- * lost.
- */
-void hg_report_write(int fd, const char *text, size_t len);
-
 /* A JSON member key: [frames {ip, function, module, offsets, build_id, file, line}]. */
 void hg_report_json_frames(struct hg_buf *out, const char *key, const uintptr_t *ips,
                            size_t n);
-void hg_report_init(void);
 void hg_report_exit_summary(void);
 
 /* The description lines of a finding, without backtrace (for tests too). */
