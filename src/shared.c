@@ -74,6 +74,12 @@ static struct hg_tcache *enter_cache(void)
 }
 
 /*
+ * The fast paths are compiled for the AES instructions (HG_TAG_TARGET),
+ * so that the tag computations inline into them; they run the
+ * instructions only where the CPU has them (tag.h).
+ */
+
+/*
  * A ready block that turned out damaged when it was to be reused: the
  * named checks say how, and it stays out of use. Cold: only on a bug.
  */
@@ -94,7 +100,7 @@ report_damaged_ready(struct hg_block *b, struct hg_quarantined e, struct heapgua
  * header (tag, state, the size it was filed with) and its poison are
  * checked again before it is sealed in use.
  */
-static struct hg_block *take_ready(struct hg_tcache *c, uint32_t g, size_t request,
+HG_TAG_TARGET static struct hg_block *take_ready(struct hg_tcache *c, uint32_t g, size_t request,
                                    uint16_t kind, uint32_t stack, struct heapguard_finding *f)
 {
   struct hg_quarantined e;
@@ -135,7 +141,7 @@ static void *alloc_locked(size_t request, size_t alignment, uint16_t kind, uint3
   return hg_block_data(b);
 }
 
-void *hg_shared_alloc(size_t request, size_t alignment, uint16_t kind, uint32_t stack,
+HG_TAG_TARGET void *hg_shared_alloc(size_t request, size_t alignment, uint16_t kind, uint32_t stack,
                       bool *zeroed, struct heapguard_finding *f)
 {
   *zeroed = false;
@@ -162,7 +168,7 @@ void *hg_shared_alloc(size_t request, size_t alignment, uint16_t kind, uint32_t 
  * they are. Reads only inside the segment; any doubt goes to the locked
  * path, which says what is wrong.
  */
-static bool sound_to_free(const struct hg_segment *s, const struct hg_block *b,
+HG_TAG_TARGET static bool sound_to_free(const struct hg_segment *s, const struct hg_block *b,
                           uint16_t kind, size_t size)
 {
   if (((uintptr_t)b & (HG_GRANULE - 1)) || (const char *)b < (const char *)hg_segment_first(s))
@@ -187,7 +193,7 @@ static bool sound_to_free(const struct hg_segment *s, const struct hg_block *b,
 }
 
 /* Seal a checked block quarantined and poison it; h is its header as read. */
-static void quarantine(struct hg_block *b, struct hg_block *h)
+HG_TAG_TARGET static void quarantine(struct hg_block *b, struct hg_block *h)
 {
   h->state = HG_STATE_QUARANTINED;
   hg_block_publish(&hg_key, b, h, false);
@@ -243,7 +249,7 @@ static bool free_locked(struct hg_tcache *c, struct hg_segment *s, void *p, uint
   return ok;
 }
 
-bool hg_shared_free(struct hg_segment *s, void *p, uint16_t kind, size_t size,
+HG_TAG_TARGET bool hg_shared_free(struct hg_segment *s, void *p, uint16_t kind, size_t size,
                     uint32_t free_stack, struct heapguard_finding *f)
 {
   struct hg_block *b = hg_block_of(p);
