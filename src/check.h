@@ -38,6 +38,44 @@ static inline void hg_finding_reset(struct heapguard_finding *f)
   *f = (struct heapguard_finding){ .operation = f->operation, .address = f->address };
 }
 
+/*
+ * The findings of one walk over many blocks, in order; the walk stops
+ * once cap (at least 1) are kept. A walk fills hg_findings_next() and,
+ * when a check failed, keeps it with hg_findings_keep(). Going on past a
+ * finding, a walk trusts only what it has checked.
+ */
+struct hg_findings {
+  struct heapguard_finding *kept;
+  unsigned cap;
+  unsigned count;
+  const char *operation; /* each kept finding's */
+};
+
+static inline void hg_findings_start(struct hg_findings *out, struct heapguard_finding *kept,
+                                     unsigned cap, const char *operation)
+{
+  *out = (struct hg_findings){ kept, cap, 0, operation };
+  kept[0] = (struct heapguard_finding){ .operation = operation };
+}
+
+static inline bool hg_findings_full(const struct hg_findings *out)
+{
+  return out->count >= out->cap;
+}
+
+/* The finding the next check fills; only while not full. */
+static inline struct heapguard_finding *hg_findings_next(struct hg_findings *out)
+{
+  return &out->kept[out->count];
+}
+
+static inline void hg_findings_keep(struct hg_findings *out)
+{
+  out->count++;
+  if (!hg_findings_full(out))
+    *hg_findings_next(out) = (struct heapguard_finding){ .operation = out->operation };
+}
+
 /* Fill f with a failed check; returns false for the caller to pass on. */
 bool hg_fail(struct heapguard_finding *f, enum hg_check check, const void *block,
              uint64_t expected, uint64_t found);
@@ -89,6 +127,9 @@ bool hg_check_quarantined(const struct hg_key *key, const struct hg_segment *s,
 /* The poison of a quarantined block is intact (else heap-use-after-free). */
 bool hg_check_poison(const struct hg_block *b, struct heapguard_finding *f);
 
+/* The same for the first n bytes of its data (n a nonzero multiple of 16). */
+bool hg_check_poison_head(const struct hg_block *b, size_t n, struct heapguard_finding *f);
+
 /* A block taken from a free list: sound header, status free, in bounds. */
 bool hg_check_free_block(const struct hg_key *key, const struct hg_segment *s,
                          const struct hg_block *b, struct heapguard_finding *f);
@@ -115,8 +156,12 @@ bool hg_check_prev_link(const struct hg_key *key, const struct hg_segment *s,
 void hg_diagnose_pointer(const struct hg_key *key, const struct hg_segment *s, uintptr_t p,
                          struct heapguard_finding *f);
 
-/* Verify every block of s in address order; stops at the first finding. */
-bool hg_check_segment_blocks(const struct hg_key *key, const struct hg_segment *s,
-                             struct heapguard_finding *f);
+/*
+ * Verify every block of s in address order into out. A damaged canary,
+ * poison or link is kept and the walk goes on by the sizes of headers
+ * that verify; past a damaged header, from the next header that verifies.
+ */
+void hg_check_segment_blocks(const struct hg_key *key, const struct hg_segment *s,
+                             struct hg_findings *out);
 
 #endif

@@ -94,7 +94,8 @@ static void describe_access(struct hg_buf *out, const struct heapguard_finding *
   hg_buf_str(out, f->operation ? f->operation : "access");
   hg_buf_str(out, " of address ");
   hg_buf_hex(out, f->address);
-  bool names_a_block = f->check == HG_CHECK_GUARD_PAGE || f->check == HG_CHECK_GUARD_FREED;
+  bool freed = f->check == HG_CHECK_GUARD_FREED || f->check == HG_CHECK_LARGE_FREED;
+  bool names_a_block = f->check == HG_CHECK_GUARD_PAGE || freed;
   if (!names_a_block) {
     hg_buf_str(out, info->detail);
     hg_buf_char(out, '\n');
@@ -105,7 +106,7 @@ static void describe_access(struct hg_buf *out, const struct heapguard_finding *
   hg_buf_str(out, " of a ");
   hg_buf_dec(out, f->requested);
   hg_buf_str(out, "-byte block");
-  if (f->check == HG_CHECK_GUARD_FREED) {
+  if (freed) {
     hg_buf_str(out, info->detail);
   } else if (f->offset < 0) {
     hg_buf_str(out, ", ");
@@ -283,7 +284,8 @@ static void json_description(struct hg_buf *out, const struct heapguard_finding 
 }
 
 static void compose_json(struct hg_buf *out, const struct heapguard_finding *f,
-                         const uintptr_t *ips, size_t frames, const char *dump)
+                         const uintptr_t *ips, size_t frames, bool at_exit,
+                         const char *dump)
 {
   hg_buf_char(out, '{');
   hg_json_key(out, "heapguard");
@@ -307,6 +309,8 @@ static void compose_json(struct hg_buf *out, const struct heapguard_finding *f,
   hg_json_hex(out, "neighbour", f->neighbour);
   hg_json_hex(out, "segment", f->segment);
   json_description(out, f);
+  hg_json_key(out, "at_exit");
+  hg_buf_str(out, at_exit ? "true" : "false");
   hg_report_json_frames(out, "backtrace", ips, frames);
   json_stack(out, "allocated_by", f->alloc_stack);
   json_stack(out, "freed_by", f->free_stack);
@@ -317,9 +321,41 @@ static void compose_json(struct hg_buf *out, const struct heapguard_finding *f,
 
 /* ---- text ---- */
 
+/*
+ * What a SUMMARY line names: the first program frame of the backtrace or,
+ * at exit, where the block (else the block before it) was allocated.
+ */
+struct place {
+  const char *words;
+  bool named;      /* a frame follows the words */
+  uintptr_t frame; /* 0: unknown */
+};
+
+static struct place place_of(const struct heapguard_finding *f, const uintptr_t *ips,
+                             size_t n, bool at_exit)
+{
+  if (!at_exit)
+    return (struct place){ " in ", true, n ? ips[hg_backtrace_summary_frame(ips, n)] : 0 };
+  uint32_t tid;
+  bool own = f->alloc_stack != 0;
+  ips = hg_stack_get(own ? f->alloc_stack : f->neighbour_stack, &n, &tid);
+  if (!ips || !n)
+    return (struct place){ " at exit", false, 0 };
+  return (struct place){ own ? " at exit, in a block allocated in "
+                             : " at exit, after a block allocated in ",
+                         true, ips[hg_backtrace_summary_frame(ips, n)] };
+}
+
+static void place_text(struct hg_buf *out, const struct place *p)
+{
+  hg_buf_str(out, p->words);
+  if (p->named)
+    hg_backtrace_summary_name(out, &p->frame, p->frame != 0);
+}
+
 static void compose_text(struct hg_buf *out, const struct heapguard_finding *f,
-                         const uintptr_t *ips, size_t frames, const char *dump,
-                         bool dump_failed)
+                         const uintptr_t *ips, size_t frames, bool at_exit,
+                         const char *dump, bool dump_failed)
 {
   uint64_t pid = (uint64_t)hg_os_getpid();
   hg_buf_str(out, "=================================================================\n==");
@@ -337,8 +373,12 @@ static void compose_text(struct hg_buf *out, const struct heapguard_finding *f,
   hg_buf_dec(out, (uint64_t)hg_os_gettid());
   hg_buf_char(out, '\n');
   hg_report_describe(out, f);
-  hg_buf_str(out, "  backtrace:\n");
-  hg_backtrace_format(out, ips, frames);
+  if (at_exit) {
+    hg_buf_str(out, "  found by the heap check at exit, after the program's last call\n");
+  } else {
+    hg_buf_str(out, "  backtrace:\n");
+    hg_backtrace_format(out, ips, frames);
+  }
   describe_stack(out, "the block was allocated", f->alloc_stack);
   describe_stack(out, "the block was freed", f->free_stack);
   describe_stack(out, "the block before it was allocated", f->neighbour_stack);
@@ -355,8 +395,8 @@ static void compose_text(struct hg_buf *out, const struct heapguard_finding *f,
   }
   hg_buf_str(out, "SUMMARY: heapguard: ");
   hg_buf_str(out, heapguard_bug_class_name(f->bug_class));
-  hg_buf_str(out, " in ");
-  hg_backtrace_summary_name(out, ips, frames);
+  struct place where = place_of(f, ips, frames, at_exit);
+  place_text(out, &where);
   hg_buf_str(out, "\n==");
   hg_buf_dec(out, pid);
   if (!hg_options.halt_on_error) {
@@ -376,7 +416,8 @@ static void compose_text(struct hg_buf *out, const struct heapguard_finding *f,
 
 struct summary_entry {
   enum heapguard_bug_class bug_class;
-  uintptr_t where;  /* the frame its SUMMARY line names */
+  struct place where;
+  bool at_exit; /* found by the heap check at exit */
   uint64_t count;
 };
 
@@ -416,19 +457,21 @@ bool hg_report_kept(uintptr_t start, uintptr_t end, uint32_t stack)
   return false;
 }
 
-static void remember(const struct heapguard_finding *f, const uintptr_t *ips, size_t n)
+static void remember(const struct heapguard_finding *f, const uintptr_t *ips, size_t n,
+                     bool at_exit)
 {
   note_kept(f);
-  uintptr_t where = n ? ips[hg_backtrace_summary_frame(ips, n)] : 0;
+  struct place where = place_of(f, ips, n, at_exit);
   summary_total++;
   for (unsigned i = 0; i < summary_used; i++) {
-    if (summary[i].bug_class == f->bug_class && summary[i].where == where) {
+    if (summary[i].bug_class == f->bug_class && summary[i].where.frame == where.frame &&
+        summary[i].where.words == where.words) {
       summary[i].count++;
       return;
     }
   }
   if (summary_used < SUMMARY_SLOTS)
-    summary[summary_used++] = (struct summary_entry){ f->bug_class, where, 1 };
+    summary[summary_used++] = (struct summary_entry){ f->bug_class, where, at_exit, 1 };
 }
 
 uint64_t hg_report_count(void)
@@ -450,8 +493,7 @@ static void summary_text(struct hg_buf *out)
     hg_buf_dec(out, summary[i].count);
     hg_buf_str(out, " x ");
     hg_buf_str(out, heapguard_bug_class_name(summary[i].bug_class));
-    hg_buf_str(out, " in ");
-    hg_backtrace_summary_name(out, &summary[i].where, summary[i].where != 0);
+    place_text(out, &summary[i].where);
     hg_buf_char(out, '\n');
   }
 }
@@ -468,7 +510,7 @@ static void summary_json(struct hg_buf *out)
   for (unsigned i = 0; i < summary_used; i++) {
     static char where[1024];
     struct hg_buf w = HG_BUF(where);
-    hg_backtrace_summary_name(&w, &summary[i].where, summary[i].where != 0);
+    hg_backtrace_summary_name(&w, &summary[i].where.frame, summary[i].where.frame != 0);
     where[w.len < sizeof where ? w.len : sizeof where - 1] = 0;
     if (i)
       hg_buf_char(out, ',');
@@ -477,6 +519,8 @@ static void summary_json(struct hg_buf *out)
     hg_json_str(out, heapguard_bug_class_name(summary[i].bug_class));
     hg_json_key(out, "function");
     hg_json_str(out, where);
+    hg_json_key(out, "at_exit");
+    hg_buf_str(out, summary[i].at_exit ? "true" : "false");
     hg_json_dec(out, "count", summary[i].count);
     hg_buf_char(out, '}');
   }
@@ -499,7 +543,7 @@ void hg_report_exit_summary(void)
   hg_tls_reentered = false;
 }
 
-void hg_report(const struct heapguard_finding *f)
+static void report(const struct heapguard_finding *f, bool at_exit)
 {
   if (hg_tls_reentered) {
     static const char msg[] = "heapguard: a check failed while reporting; aborting\n";
@@ -514,14 +558,14 @@ void hg_report(const struct heapguard_finding *f)
   }
 
   uintptr_t ips[HG_MAX_FRAMES];
-  size_t frames = hg_backtrace_capture(ips, hg_options.backtrace_frames);
+  size_t frames = at_exit ? 0 : hg_backtrace_capture(ips, hg_options.backtrace_frames);
   struct hg_buf out = HG_BUF(text_storage);
   char path[HG_OPTION_STRING_MAX + 64];
   const char *dump = NULL;
   bool dump_failed = false;
   if (hg_options.dump && finding_damages_segment(f)) {
     /* The dump carries the text report, so compose it once without the path. */
-    compose_text(&out, f, ips, frames, NULL, false);
+    compose_text(&out, f, ips, frames, at_exit, NULL, false);
     if (hg_dump_write(f, out.p, out.len, path, sizeof path))
       dump = path;
     else
@@ -529,18 +573,28 @@ void hg_report(const struct heapguard_finding *f)
     out.len = 0;
   }
   if (hg_options.report_format == HG_REPORT_JSON)
-    compose_json(&out, f, ips, frames, dump);
+    compose_json(&out, f, ips, frames, at_exit, dump);
   else
-    compose_text(&out, f, ips, frames, dump, dump_failed);
+    compose_text(&out, f, ips, frames, at_exit, dump, dump_failed);
   /* What the program printed before the bug comes before the report. */
   if (hg_options.halt_on_error)
     hg_flush_before_death();
   int fd = hg_log_open();
   hg_log_write(fd, out.p, out.len);
   hg_log_close(fd);
-  remember(f, ips, frames);
+  remember(f, ips, frames, at_exit);
   if (hg_options.halt_on_error)
     finish();
   atomic_store(&reporting, 0);
   hg_tls_reentered = false;
+}
+
+void hg_report(const struct heapguard_finding *f)
+{
+  report(f, false);
+}
+
+void hg_report_at_exit(const struct heapguard_finding *f)
+{
+  report(f, true);
 }

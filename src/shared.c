@@ -303,12 +303,15 @@ static bool shared_resize(struct hg_segment *s, void *p, size_t request, size_t 
 }
 
 /* Whole-heap walks run with the world stopped and every arena lock held. */
-static bool shared_check(const struct hg_segment *s, struct heapguard_finding *f)
+static void shared_check(const struct hg_segment *s, struct hg_findings *out)
 {
-  bool ok = hg_arena_of(s, f) && hg_check_segment_blocks(&hg_key, s, f);
-  if (!ok)
-    note_stacks(f);
-  return ok;
+  unsigned first = out->count;
+  if (!hg_arena_of(s, hg_findings_next(out)))
+    hg_findings_keep(out);
+  else
+    hg_check_segment_blocks(&hg_key, s, out);
+  for (unsigned i = first; i < out->count; i++)
+    note_stacks(&out->kept[i]);
 }
 
 /* Walk a segment's blocks by their sizes, trusting only sound headers. */

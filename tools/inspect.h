@@ -248,6 +248,7 @@ struct hgi_analysis {
   bool dump_short;         /* the image holds fewer bytes than meta.end */
   size_t leftover;         /* bytes between the last block and end */
   bool overrun;            /* last verified block leaves the segment */
+  bool cut;                /* last verified block goes on past the dump (dump_short) */
   bool lost;               /* the walk gave up resynchronising */
   bool too_many;           /* stopped at HGI_MAX_BLOCKS */
   size_t marks_dropped;    /* damaged spots past HGI_MAX_MARKS */

@@ -286,11 +286,12 @@ static void print_segment(FILE *out, const struct hgi_dump *d,
   fprintf(out,
           ",\"walk\":{\"first\":%zu,\"end\":%zu,\"first_assumed\":%s,"
           "\"end_assumed\":%s,\"dump_short\":%s,\"leftover\":%zu,"
-          "\"overrun\":%s,\"lost\":%s,\"too_many_blocks\":%s,\"blocks\":%zu,"
+          "\"overrun\":%s,\"cut\":%s,\"lost\":%s,\"too_many_blocks\":%s,\"blocks\":%zu,"
           "\"damaged_blocks\":%zu},\"guard\":null}",
           a->first, a->end, a->first_assumed ? "true" : "false",
           a->end_assumed ? "true" : "false", a->dump_short ? "true" : "false",
-          a->leftover, a->overrun ? "true" : "false", a->lost ? "true" : "false",
+          a->leftover, a->overrun ? "true" : "false", a->cut ? "true" : "false",
+          a->lost ? "true" : "false",
           a->too_many ? "true" : "false", a->block_count, a->damaged_blocks);
 }
 
