@@ -157,7 +157,9 @@ void *hg_shared_alloc(size_t request, size_t alignment, uint16_t kind, uint32_t 
 /*
  * free's checks without the lock, on the block the caller holds: true when
  * b is a sound block in use, allocated with kind (and size bytes), whose
- * trailing canary and next block's prev link hold. The caller holds the
+ * trailing canary and next block's prev link hold, and which the block
+ * before it ends at (so that a header replayed inside a live block, sound
+ * in itself, is not taken for a block). The caller holds the
  * block, so its fields other than the prev link (not read here) stay as
  * they are. Reads only inside the segment; any doubt goes to the locked
  * path, which says what is wrong.
@@ -176,7 +178,7 @@ static bool sound_to_free(const struct hg_segment *s, const struct hg_block *b,
   size_t requested = bytes - HG_HEADER_SIZE - b->tail;
   if ((kind != HG_KIND_ANY && b->kind != kind) || (size && size != requested))
     return false;
-  if (!hg_tail_intact(b, requested, hg_tail_pattern(mac.hi)))
+  if (!hg_tail_intact(b, requested, hg_tail_pattern(mac.hi)) || !hg_prev_ends_at(&hg_key, s, b))
     return false;
   const struct hg_block *n = (const struct hg_block *)((const char *)b + bytes);
   if ((const char *)n == hg_segment_end(s))
