@@ -6,8 +6,9 @@
  * A free checks the block as it always has, without a lock, because the
  * caller holds the block and nothing else writes its header but the arena,
  * which changes only its prev link (one 8-byte store): the header's tag,
- * state, kind, sizes and trailing canary, and the next block's prev link
- * (the header an overflow reaches first). It then seals the block
+ * state, kind, sizes and trailing canary, the next block's prev link
+ * (the header an overflow reaches first), and the block before, which
+ * must end at it (a header replayed inside a live block does not). It then seals the block
  * quarantined, poisons it, and files it in the thread's cache. Whatever
  * the checks refuse is checked again under the arena's lock, which names
  * what is wrong with the pointer, and nothing is modified.
