@@ -166,13 +166,38 @@ bool hg_check_prev_link(const struct hg_key *key, const struct hg_segment *s,
   return true;
 }
 
+HG_TAG_TARGET bool hg_prev_ends_at(const struct hg_key *key, const struct hg_segment *s,
+                                   const struct hg_block *b)
+{
+  uint32_t prev_size = (uint32_t)__atomic_load_n((const uint64_t *)b, __ATOMIC_RELAXED);
+  size_t before = (size_t)((const char *)b - (const char *)hg_segment_first(s));
+  if (prev_size == 0)
+    return before == 0;
+  if (((size_t)prev_size << HG_GRANULE_SHIFT) > before)
+    return false;
+  const struct hg_block *p = (const struct hg_block *)((const char *)b -
+                                                       ((size_t)prev_size << HG_GRANULE_SHIFT));
+  struct hg_block h;
+  hg_block_snapshot(p, &h);
+  return h.size == prev_size && h.tag == hg_block_expected_tag(key, &h, (uintptr_t)p);
+}
+
+bool hg_check_prev_extent(const struct hg_key *key, const struct hg_segment *s,
+                          const struct hg_block *b, struct heapguard_finding *f)
+{
+  if (hg_prev_ends_at(key, s, b))
+    return true;
+  hg_diagnose_pointer(key, s, (uintptr_t)hg_block_data(b), f);
+  return false;
+}
+
 bool hg_check_live_block(const struct hg_key *key, const struct hg_segment *s,
                          const struct hg_block *b, struct heapguard_finding *f)
 {
   f->segment = (uintptr_t)s;
   f->requested = b->state != HG_STATE_FREE ? hg_block_requested(b) : 0;
   return check_state_used(b, f) && hg_check_trailing_canary(key, b, f) &&
-         hg_check_next_link(key, s, b, f);
+         hg_check_next_link(key, s, b, f) && hg_check_prev_extent(key, s, b, f);
 }
 
 bool hg_check_poison(const struct hg_block *b, struct heapguard_finding *f)

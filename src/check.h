@@ -95,12 +95,32 @@ bool hg_check_header(const struct hg_key *key, const struct hg_segment *s,
 /*
  * Everything free() requires of the block at header b, whose header
  * hg_check_header() has passed, before it touches anything: status used,
- * the trailing canary intact, and a sound next block that links back (the
- * header an overflow reaches first). The prev link is checked when the
- * block is merged, which is when it is first followed.
+ * the trailing canary intact, a sound next block that links back (the
+ * header an overflow reaches first), and a block before it that ends at
+ * it (hg_check_prev_extent). The prev link's free-list neighbours are
+ * checked when the block is merged, which is when they are first followed.
  */
 bool hg_check_live_block(const struct hg_key *key, const struct hg_segment *s,
                          const struct hg_block *b, struct heapguard_finding *f);
+
+/*
+ * Whether the block before b, found through b's prev link, ends exactly at
+ * b: its tag holds and its size is b's prev_size (or b is the segment's
+ * first block). A header replayed where it once was valid passes its own
+ * tags; this says whether it now lies inside the block before it. Reads
+ * only inside the segment, one snapshot, no lock: the lock-free free asks
+ * it, and sends what it refuses to the locked path.
+ */
+bool hg_prev_ends_at(const struct hg_key *key, const struct hg_segment *s,
+                     const struct hg_block *b);
+
+/*
+ * hg_prev_ends_at as a check: when it fails, the segment is walked from
+ * its first block to say what the pointer to b's data really is (the
+ * middle of the block before, or damage on the way).
+ */
+bool hg_check_prev_extent(const struct hg_key *key, const struct hg_segment *s,
+                          const struct hg_block *b, struct heapguard_finding *f);
 
 /* The trailing canary of a used block is intact (else heap-buffer-overflow). */
 bool hg_check_trailing_canary(const struct hg_key *key, const struct hg_block *b,

@@ -6,8 +6,9 @@
  * A free checks the block as it always has, without a lock, because the
  * caller holds the block and nothing else writes its header but the arena,
  * which changes only its prev link (one 8-byte store): the header's tag,
- * state, kind, sizes and trailing canary, and the next block's prev link
- * (the header an overflow reaches first). It then seals the block
+ * state, kind, sizes and trailing canary, the next block's prev link
+ * (the header an overflow reaches first), and the block before, which
+ * must end at it (a header replayed inside a live block does not). It then seals the block
  * quarantined, poisons it, and files it in the thread's cache. Whatever
  * the checks refuse is checked again under the arena's lock, which names
  * what is wrong with the pointer, and nothing is modified.
@@ -163,7 +164,9 @@ HG_TAG_TARGET void *hg_shared_alloc(size_t request, size_t alignment, uint16_t k
 /*
  * free's checks without the lock, on the block the caller holds: true when
  * b is a sound block in use, allocated with kind (and size bytes), whose
- * trailing canary and next block's prev link hold. The caller holds the
+ * trailing canary and next block's prev link hold, and which the block
+ * before it ends at (so that a header replayed inside a live block, sound
+ * in itself, is not taken for a block). The caller holds the
  * block, so its fields other than the prev link (not read here) stay as
  * they are. Reads only inside the segment; any doubt goes to the locked
  * path, which says what is wrong.
@@ -182,7 +185,7 @@ HG_TAG_TARGET static bool sound_to_free(const struct hg_segment *s, const struct
   size_t requested = bytes - HG_HEADER_SIZE - b->tail;
   if ((kind != HG_KIND_ANY && b->kind != kind) || (size && size != requested))
     return false;
-  if (!hg_tail_intact(b, requested, hg_tail_pattern(mac.hi)))
+  if (!hg_tail_intact(b, requested, hg_tail_pattern(mac.hi)) || !hg_prev_ends_at(&hg_key, s, b))
     return false;
   const struct hg_block *n = (const struct hg_block *)((const char *)b + bytes);
   if ((const char *)n == hg_segment_end(s))
