@@ -341,16 +341,6 @@ static bool place_randomly(struct hg_arena *a, struct hg_segment *s, struct hg_b
   return split_front(a, s, bp, spare, f);
 }
 
-static void mark_used(struct hg_block *b, size_t request, uint16_t kind, uint32_t stack)
-{
-  b->free_stack = 0;
-  b->tail = (uint32_t)(hg_block_capacity(b) - request);
-  b->state = HG_STATE_USED;
-  b->kind = kind;
-  b->stack = stack;
-  hg_tail_write(b, hg_block_seal(&hg_key, b));
-}
-
 /* A block of g granules cut from the free lists, aligned. */
 static struct hg_block *carve_block(struct hg_arena *a, uint32_t g, size_t alignment,
                                     struct heapguard_finding *f)
@@ -446,7 +436,7 @@ struct hg_block *hg_arena_alloc(struct hg_arena *a, size_t request, size_t align
 {
   struct hg_block *b = carve_block(a, hg_granules_for(request), alignment, f);
   if (b)
-    mark_used(b, request, kind, stack);
+    hg_block_seal_used(&hg_key, b, request, kind, stack);
   return b;
 }
 
@@ -517,7 +507,7 @@ bool hg_arena_resize(struct hg_arena *a, struct hg_segment *s, struct hg_block *
   /* The freed remainder may now touch a free block: merge them. */
   if (hg_block_bytes(b) < old_bytes && !merge_with_free_successor(a, s, hg_block_next(b), f))
     return false;
-  mark_used(b, request, b->kind, b->stack);
+  hg_block_seal_used(&hg_key, b, request, b->kind, b->stack);
   return true;
 }
 

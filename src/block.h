@@ -229,6 +229,21 @@ struct hg_damage {
 void hg_tail_write(const struct hg_block *b, uint64_t pattern);
 bool hg_tail_check(const struct hg_block *b, uint64_t pattern, struct hg_damage *damage);
 
+/*
+ * Seal b (its size and prev link set, nobody else reading it) in use for
+ * request bytes allocated with kind at stack, and write its trailing canary.
+ */
+static inline void hg_block_seal_used(const struct hg_key *key, struct hg_block *b,
+                                      size_t request, uint16_t kind, uint32_t stack)
+{
+  b->free_stack = 0;
+  b->tail = (uint32_t)(hg_block_capacity(b) - request);
+  b->state = HG_STATE_USED;
+  b->kind = kind;
+  b->stack = stack;
+  hg_tail_write(b, hg_block_seal(key, b));
+}
+
 /* The quick test of the canary of a block with requested bytes in use. */
 static inline bool hg_tail_intact(const struct hg_block *b, size_t requested, uint64_t pattern)
 {

@@ -183,12 +183,7 @@ static void *large_alloc(size_t request, size_t alignment, uint16_t kind, uint32
     b = hg_segment_first(s);
     hg_block_set_prev(&hg_key, b, 0);
     b->size = (uint32_t)((s->end - s->first_block) >> HG_GRANULE_SHIFT);
-    b->free_stack = 0;
-    b->tail = (uint32_t)(hg_block_capacity(b) - request);
-    b->state = HG_STATE_USED;
-    b->kind = kind;
-    b->stack = stack;
-    hg_tail_write(b, hg_block_seal(&hg_key, b));
+    hg_block_seal_used(&hg_key, b, request, kind, stack);
   }
   pthread_mutex_unlock(&large_lock);
   if (!b && f->bug_class == HEAPGUARD_OK)
