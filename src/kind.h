@@ -66,8 +66,9 @@ struct hg_kind_ops {
   /* The lines of a report about the block f names, and its segment. */
   void (*describe)(struct hg_buf *out, const struct heapguard_finding *f);
   /*
-   * A fault on address addr inside s: true, with *f filled, when it is a
-   * bad access to the program's memory; false when it is none of ours.
+   * A fault on address addr inside s (f->operation names the access:
+   * "READ" or "WRITE"): true, with *f filled, when it is a bad access to
+   * the program's memory; false when it is none of ours.
    * Async-signal-safe, lock-free.
    */
   bool (*fault)(const struct hg_segment *s, uintptr_t addr, struct heapguard_finding *f);

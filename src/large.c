@@ -125,7 +125,7 @@ static bool check_large(const struct hg_segment *s, const void *p, uint16_t kind
     return false;
   const struct hg_block *b = hg_segment_first(s);
   if (hg_block_data(b) != p) {
-    hg_diagnose_pointer(&hg_key, s, (uintptr_t)p, f);
+    hg_diagnose_pointer(&hg_key, s, (uintptr_t)p, kind, f);
     return false;
   }
   return hg_check_header(&hg_key, s, b, f) && hg_check_live_block(&hg_key, s, b, f) &&

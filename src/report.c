@@ -58,9 +58,13 @@ static void describe_pointer(struct hg_buf *out, const struct heapguard_finding 
   hg_buf_char(out, '\n');
 }
 
-static void describe_mismatch(struct hg_buf *out, const struct heapguard_finding *f)
+/* "allocated with X, released with Y (use Z)", then the check's own words. */
+static void describe_mismatch(struct hg_buf *out, const struct heapguard_finding *f,
+                              const struct hg_check_info *info)
 {
-  const char *op = f->operation ? f->operation : hg_release_name((uint16_t)f->found);
+  const char *op = hg_release_name((uint16_t)f->found);
+  if (f->operation && info->show == HG_SHOW_MISMATCH)
+    op = f->operation;
   line_start(out);
   hg_buf_str(out, "allocated with ");
   hg_buf_str(out, hg_alloc_kind_name((uint16_t)f->expected));
@@ -73,6 +77,11 @@ static void describe_mismatch(struct hg_buf *out, const struct heapguard_finding
   hg_buf_str(out, " (use ");
   hg_buf_str(out, hg_release_name((uint16_t)f->expected));
   hg_buf_str(out, ")\n");
+  if (info->show == HG_SHOW_MISMATCH && info->detail[0]) {
+    line_start(out);
+    hg_buf_str(out, info->detail);
+    hg_buf_char(out, '\n');
+  }
 }
 
 static void describe_size(struct hg_buf *out, const struct heapguard_finding *f)
@@ -94,7 +103,9 @@ static void describe_access(struct hg_buf *out, const struct heapguard_finding *
   hg_buf_str(out, f->operation ? f->operation : "access");
   hg_buf_str(out, " of address ");
   hg_buf_hex(out, f->address);
-  bool names_a_block = f->check == HG_CHECK_GUARD_PAGE || f->check == HG_CHECK_GUARD_FREED;
+  bool names_a_block = f->check == HG_CHECK_GUARD_PAGE || f->check == HG_CHECK_GUARD_FREED ||
+                       f->check == HG_CHECK_GUARD_FREED_ARRAY_COUNT ||
+                       f->check == HG_CHECK_GUARD_ARRAY_COUNT;
   if (!names_a_block) {
     hg_buf_str(out, info->detail);
     hg_buf_char(out, '\n');
@@ -105,8 +116,14 @@ static void describe_access(struct hg_buf *out, const struct heapguard_finding *
   hg_buf_str(out, " of a ");
   hg_buf_dec(out, f->requested);
   hg_buf_str(out, "-byte block");
-  if (f->check == HG_CHECK_GUARD_FREED) {
+  if (f->check == HG_CHECK_GUARD_FREED || f->check == HG_CHECK_GUARD_FREED_ARRAY_COUNT) {
     hg_buf_str(out, info->detail);
+  } else if (f->check == HG_CHECK_GUARD_ARRAY_COUNT) {
+    hg_buf_str(out, ", 8 bytes before its start");
+    hg_buf_str(out, info->detail);
+    hg_buf_char(out, '\n');
+    describe_mismatch(out, f, info);
+    return;
   } else if (f->offset < 0) {
     hg_buf_str(out, ", ");
     hg_buf_dec(out, (uint64_t)-f->offset);
@@ -167,7 +184,7 @@ static void describe_check(struct hg_buf *out, const struct heapguard_finding *f
     hg_buf_char(out, '\n');
     break;
   case HG_SHOW_MISMATCH:
-    describe_mismatch(out, f);
+    describe_mismatch(out, f, info);
     break;
   case HG_SHOW_SIZE:
     describe_size(out, f);

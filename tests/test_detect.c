@@ -147,6 +147,39 @@ static const struct bug_case cases[] = {
     "alloc-dealloc-mismatch in delete_through_base", 0 },
   { "double_delete", "double-free in operator delete(", "the block was already freed",
     "double-free in delete_twice", 0 },
+  /*
+   * Arrays of objects with destructors: new[] keeps the element count in
+   * the 8 bytes before the first element, and only delete[] knows it.
+   */
+#define COOKIE_SKIPPED(options)                                               \
+  { "mismatch_cookie_array_delete", "alloc-dealloc-mismatch in operator delete(",  \
+    "allocated with operator new[], released with operator delete (use operator delete[])", \
+    "alloc-dealloc-mismatch in delete_array_as_object", 0, options,        \
+    "the pointer is 8 bytes into the block: the first element of an array" }
+  COOKIE_SKIPPED(NULL), COOKIE_SKIPPED("guard_mode=all"),
+  COOKIE_SKIPPED("guard_mode=all:guard_underflow=1"),
+#define COOKIE_INVENTED(options, arg)                                         \
+  { "mismatch_cookie_delete_array", "alloc-dealloc-mismatch in operator delete[](", \
+    "allocated with operator new, released with operator delete[] (use operator delete)", \
+    "alloc-dealloc-mismatch in delete_object_as_array", 0, options,        \
+    "the pointer is 8 bytes before the block's data: delete[] read", arg }
+  COOKIE_INVENTED(NULL, "quiet"), COOKIE_INVENTED(NULL, "noisy"),
+  COOKIE_INVENTED("guard_mode=all", "quiet"), COOKIE_INVENTED("guard_mode=all", "noisy"),
+  COOKIE_INVENTED("guard_mode=sample:guard_sample=1", "quiet"),
+  /* A block at the start of its page: reading the count faults. */
+  { "mismatch_cookie_delete_array", "alloc-dealloc-mismatch in READ(",
+    "8 bytes before its start, where delete[] reads the element count of an array",
+    "alloc-dealloc-mismatch in delete_object_as_array", 0,
+    "guard_mode=all:guard_underflow=1",
+    "allocated with operator new, released with operator delete[] (use operator delete)",
+    "noisy" },
+  { "double_delete_array_virtual", "double-free in operator delete[](",
+    "the block was already freed", "double-free in delete_array_twice", 0 },
+  /* Guard mode: the freed array is inaccessible, its count included. */
+  { "double_delete_array_virtual", "heap-use-after-free in READ(",
+    "offset 0 of a 72-byte block that was freed: its first 8 bytes, where the element count",
+    "heap-use-after-free in delete_array_twice", 0, "guard_mode=all",
+    "which a second delete[] of the array reads first" },
   /* C++ names demangled, in frames and SUMMARY. */
   { "cxx_names", "double-free in operator delete[](", "the block was already freed",
     "double-free in geo::Cloud<geo::Point>::release()", 0, NULL,
