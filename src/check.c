@@ -4,6 +4,7 @@
 #include "check.h"
 
 #include "config.h"
+#include "options.h"
 
 bool hg_fail(struct heapguard_finding *f, enum hg_check check, const void *block,
              uint64_t expected, uint64_t found)
@@ -191,9 +192,9 @@ bool hg_check_quarantined(const struct hg_key *key, const struct hg_segment *s,
 bool hg_check_kind(const void *block, uint16_t allocated_kind, size_t requested,
                    uint16_t kind, size_t size, struct heapguard_finding *f)
 {
-  if (kind != HG_KIND_ANY && allocated_kind != kind)
+  if (kind != HG_KIND_ANY && allocated_kind != kind && hg_options.alloc_dealloc_mismatch)
     return hg_fail(f, HG_CHECK_ALLOC_KIND, block, allocated_kind, kind);
-  if (size && size != requested)
+  if (size && size != requested && hg_options.new_delete_type_mismatch)
     return hg_fail(f, HG_CHECK_SIZED_DELETE, block, requested, size);
   return true;
 }
@@ -212,7 +213,7 @@ bool hg_check_free_block(const struct hg_key *key, const struct hg_segment *s,
 bool hg_check_array_cookie(const void *block, uint16_t allocated_kind, intptr_t offset,
                            uint16_t kind, struct heapguard_finding *f)
 {
-  if (kind == HG_KIND_ANY)
+  if (kind == HG_KIND_ANY || !hg_options.alloc_dealloc_mismatch)
     return true;
   if (offset == 8 && allocated_kind == HG_KIND_NEW_ARRAY && kind != HG_KIND_NEW_ARRAY)
     return hg_fail(f, HG_CHECK_ARRAY_COOKIE_SKIPPED, block, allocated_kind, kind);

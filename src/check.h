@@ -72,6 +72,9 @@ bool hg_check_trailing_canary(const struct hg_key *key, const struct hg_block *b
  * The block was allocated by a call of the same family as the one freeing
  * it (HG_KIND_ANY: any will do), and (size nonzero: a C++ sized delete)
  * with that many bytes. For blocks described by their fields, not a header.
+ * alloc_dealloc_mismatch=0 and new_delete_type_mismatch=0 turn these two
+ * checks off: the lock-free release refuses the block, and the locked
+ * path, which runs this, releases it.
  */
 bool hg_check_kind(const void *block, uint16_t allocated_kind, size_t requested,
                    uint16_t kind, size_t size, struct heapguard_finding *f);

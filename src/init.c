@@ -20,6 +20,7 @@
 #include "report.h"
 #include "segment.h"
 #include "stackdepot.h"
+#include "suppress.h"
 
 /*
  * Exit status of a run that leaked (leaks=1) or that reported and went on
@@ -81,6 +82,7 @@ static void start_up(void)
                on_thread_exit);
   hg_backtrace_init();
   hg_log_init();
+  hg_suppress_load();
   hg_fault_init();
   hg_dump_signal_init();
 }
@@ -132,6 +134,7 @@ __attribute__((destructor(101))) static void heapguard_destructor(void)
     leaked = hg_leaks_report();
     hg_tls_reentered = false;
   }
+  hg_suppress_exit_note();
   hg_report_exit_summary();
   /* A run that went on after reports (halt_on_error=0) must still fail. */
   if (leaked || hg_report_count())

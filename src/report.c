@@ -18,6 +18,7 @@
 #include "os.h"
 #include "runtime.h"
 #include "stackdepot.h"
+#include "suppress.h"
 
 HG_EXPORT const char *heapguard_bug_class_name(enum heapguard_bug_class c)
 {
@@ -531,7 +532,16 @@ void hg_report(const struct heapguard_finding *f)
   }
 
   uintptr_t ips[HG_MAX_FRAMES];
-  size_t frames = hg_backtrace_capture(ips, hg_options.backtrace_frames);
+  bool suppressible = hg_suppress_any(f->bug_class);
+  size_t frames = hg_backtrace_capture(ips, suppressible ? HG_MAX_FRAMES
+                                                         : hg_options.backtrace_frames);
+  if (suppressible && hg_suppress_match(f->bug_class, ips, frames, 0)) {
+    /* As with halt_on_error=0: the caller goes on, the damaged block out of use. */
+    note_kept(f);
+    atomic_store(&reporting, 0);
+    hg_tls_reentered = false;
+    return;
+  }
   struct hg_buf out = HG_BUF(text_storage);
   char path[HG_OPTION_STRING_MAX + 64];
   const char *dump = NULL;

@@ -639,6 +639,147 @@ static void dump_can_be_turned_off(void **state)
   hg_run_cleanup(&r);
 }
 
+/* A suppressions file with these lines, in a fresh directory; its path in path. */
+static void write_suppressions(char *path, size_t cap, const char *lines)
+{
+  char dir[] = "/tmp/hgsupp.XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  snprintf(path, cap, "%s/rules.supp", dir);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs(lines, f);
+  fclose(f);
+}
+
+static void remove_suppressions(const char *path)
+{
+  char dir[512];
+  snprintf(dir, sizeof dir, "%s", path);
+  *strrchr(dir, '/') = 0;
+  unlink(path);
+  rmdir(dir);
+}
+
+/* Run program with suppressions=FILE holding lines, and more options. */
+static void run_suppressed(struct hg_run *r, const char *program, const char *lines,
+                           const char *options)
+{
+  char path[512], all[1024];
+  write_suppressions(path, sizeof path, lines);
+  snprintf(all, sizeof all, "suppressions=%s%s%s", path, options ? ":" : "",
+           options ? options : "");
+  run_test_program(r, program, NULL, all);
+  remove_suppressions(path);
+}
+
+static void expect_exit(const struct hg_run *r, const char *what, int status)
+{
+  if (!WIFEXITED(r->status) || WEXITSTATUS(r->status) != status)
+    fail_msg("%s: status %#x, expected exit %d:\n%s", what, r->status, status, r->output);
+}
+
+/*
+ * Leaks whose allocation stack a rule matches (by function, module or
+ * source file) are not reported, and do not fail the run; verbosity=1
+ * counts them at exit.
+ */
+static void suppressed_leaks_are_not_reported(void **state)
+{
+  (void)state;
+  static struct hg_run r;
+  run_suppressed(&r, "leak", "# the small ones are known\nleak:leak_small\n", "leaks=1");
+  expect_exit(&r, "leak_small suppressed", 23);
+  assert_non_null(strstr(r.output, "detected memory leaks: 5000 bytes in 1 block"));
+  assert_null(strstr(r.output, "in leak_small+"));
+  assert_null(strstr(r.output, "suppressed"));
+  hg_run_cleanup(&r);
+  run_suppressed(&r, "leak", "leak:^leak_small$\n  leak:*/tests/bugs/leak.c  \r\n",
+                 "leaks=1:verbosity=1");
+  expect_exit(&r, "every leak suppressed", 0);
+  assert_null(strstr(r.output, "ERROR: heapguard"));
+  if (!strstr(r.output, "heapguard: 2 findings suppressed\n  count      bytes rule\n"
+                        "      1       1000 leak:^leak_small$\n"
+                        "      1       5000 leak:*/tests/bugs/leak.c\n"))
+    fail_msg("no count of suppressed findings in:\n%s", r.output);
+  hg_run_cleanup(&r);
+  run_suppressed(&r, "leak", "leak:/leak$\n", "leaks=1");
+  expect_exit(&r, "leaks suppressed by module", 0);
+  hg_run_cleanup(&r);
+}
+
+/*
+ * A suppressed report is not written and the run goes on as with
+ * halt_on_error=0, the block left out of use: the next bug is reported.
+ */
+static void suppressed_reports_let_the_run_go_on(void **state)
+{
+  (void)state;
+  static struct hg_run r;
+  run_suppressed(&r, "two_bugs", "double-free:first_bug_double_free\n", NULL);
+  if (!WIFSIGNALED(r.status) || strstr(r.output, "double-free") ||
+      !strstr(r.output, "ERROR: heapguard: heap-buffer-overflow in free("))
+    fail_msg("status %#x, expected the overflow alone:\n%s", r.status, r.output);
+  hg_run_cleanup(&r);
+  run_suppressed(&r, "two_bugs", "double-free:two_bugs\nheap-buffer-overflow:*\n",
+                 "leaks=1:verbosity=1");
+  expect_exit(&r, "every report suppressed", 0);
+  assert_null(strstr(r.output, "ERROR: heapguard"));
+  assert_non_null(strstr(r.output, "heapguard: 3 findings suppressed"));
+  hg_run_cleanup(&r);
+  run_suppressed(&r, "mismatch_new_free", "alloc-dealloc-mismatch:free_new_object\n", NULL);
+  expect_exit(&r, "mismatch suppressed", 0);
+  assert_int_equal(r.len, 0);
+  hg_run_cleanup(&r);
+}
+
+/* alloc_dealloc_mismatch=0, new_delete_type_mismatch=0: those checks are off. */
+static void mismatch_checks_can_be_turned_off(void **state)
+{
+  (void)state;
+  static const struct {
+    const char *program, *options;
+  } runs[] = {
+    { "mismatch_new_free", "alloc_dealloc_mismatch=0:leaks=1" },
+    { "mismatch_malloc_delete", "alloc_dealloc_mismatch=0:leaks=1" },
+    { "mismatch_new_array_delete",
+      "alloc_dealloc_mismatch=0:new_delete_type_mismatch=0:leaks=1:guard_mode=all" },
+    { "sized_delete_wrong_size", "new_delete_type_mismatch=0:leaks=1" },
+  };
+  static struct hg_run r;
+  for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) {
+    run_test_program(&r, runs[i].program, NULL, runs[i].options);
+    expect_exit(&r, runs[i].program, 0);
+    assert_int_equal(r.len, 0);
+    hg_run_cleanup(&r);
+  }
+}
+
+/* A bad line stops start-up, naming the file and the line; so does a missing file. */
+static void bad_suppressions_stop_start_up(void **state)
+{
+  (void)state;
+  static const struct {
+    const char *lines, *message;
+  } bad[] = {
+    { "leak:x\n\nlek:y\n", "rules.supp:3: unknown class 'lek' (one of: leak, " },
+    { "# ok\nno colon here\n", "rules.supp:2: expected CLASS:PATTERN, found 'no colon here'" },
+    { "double-free:\n", "rules.supp:1: empty pattern for class 'double-free'" },
+  };
+  static struct hg_run r;
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    run_suppressed(&r, "api_corners", bad[i].lines, NULL);
+    expect_exit(&r, bad[i].lines, 1);
+    if (!strstr(r.output, bad[i].message))
+      fail_msg("no '%s' in:\n%s", bad[i].message, r.output);
+    hg_run_cleanup(&r);
+  }
+  run_test_program(&r, "api_corners", NULL, "suppressions=/nonexistent/rules.supp");
+  expect_exit(&r, "missing file", 1);
+  assert_non_null(strstr(r.output, "heapguard: suppressions /nonexistent/rules.supp: cannot "
+                                   "open the file"));
+  hg_run_cleanup(&r);
+}
+
 static void bad_options_stop_start_up(void **state)
 {
   (void)state;
@@ -665,7 +806,7 @@ static void bad_options_stop_start_up(void **state)
 int main(void)
 {
   enum { CASES = sizeof cases / sizeof *cases };
-  struct CMUnitTest tests[CASES + 16];
+  struct CMUnitTest tests[CASES + 32];
   static char names[CASES][128];
   size_t n = 0;
   for (size_t i = 0; i < CASES; i++) {
@@ -690,5 +831,9 @@ int main(void)
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(backtrace_frames_limits_every_stack);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(dump_can_be_turned_off);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(bad_options_stop_start_up);
+  tests[n++] = (struct CMUnitTest)cmocka_unit_test(suppressed_leaks_are_not_reported);
+  tests[n++] = (struct CMUnitTest)cmocka_unit_test(suppressed_reports_let_the_run_go_on);
+  tests[n++] = (struct CMUnitTest)cmocka_unit_test(mismatch_checks_can_be_turned_off);
+  tests[n++] = (struct CMUnitTest)cmocka_unit_test(bad_suppressions_stop_start_up);
   return _cmocka_run_group_tests("detect", tests, n, NULL, NULL);
 }

@@ -166,6 +166,44 @@ case_options() {
   expect_in "$W/unknown" "unknown option 'frobnicate'" "unknown library option"
 }
 
+# Programs that leave their memory to the kernel at exit fail under --leaks
+# until the example rules (examples/leaks-at-exit.supp) suppress that.
+case_suppressions() {
+  local supp name
+  supp=$(cd "$HG_SOURCE_DIR" && pwd -P)/examples/leaks-at-exit.supp
+  printf 'import json\nprint(json.dumps([1, 2]))\n' >"$W/script.py"
+  local -a progs=("/usr/bin/python3 $W/script.py" "perl -e print(1)"
+    "sort $HG_SOURCE_DIR/examples/leaks-at-exit.supp")
+  for p in "${progs[@]}"; do
+    name=$(basename "${p%% *}")
+    # shellcheck disable=SC2086 # a command and its words
+    command -v ${p%% *} >/dev/null 2>&1 || skip "${p%% *} is not installed"
+    # shellcheck disable=SC2086
+    run "$W/$name.leaks" "$HG" --leaks -- $p
+    expect_status 23 "$status" "$name --leaks without suppressions"
+    expect_in "$W/$name.leaks" "ERROR: heapguard: detected memory leaks" "$name --leaks"
+    # shellcheck disable=SC2086
+    run "$W/$name.plain" env -u LD_PRELOAD $p
+    # shellcheck disable=SC2086
+    run "$W/$name.supp" "$HG" --leaks --suppressions "$supp" -- $p
+    expect_status 0 "$status" "$name --leaks --suppressions"
+    cmp -s "$W/$name.plain" "$W/$name.supp" ||
+      fail "$name: output with suppressed leaks differs from the output without heapguard"
+    # shellcheck disable=SC2086
+    run "$W/$name.verbose" "$HG" --leaks --suppressions="$supp" -o verbosity=1 -- $p
+    expect_status 0 "$status" "$name --leaks --suppressions -o verbosity=1"
+    expect_in "$W/$name.verbose" " suppressed" "$name: the count at exit"
+    expect_in "$W/$name.verbose" "  count      bytes rule" "$name: the count at exit"
+  done
+  # The file is named by an absolute path, and must be there.
+  run "$W/relative" env -C "$HG_SOURCE_DIR" "$HG" --suppressions examples/leaks-at-exit.supp \
+    -- "$HG_PROBE"
+  expect_in "$W/relative" "HEAPGUARD_OPTIONS=suppressions=$supp" "--suppressions made absolute"
+  run "$W/missing" "$HG" --suppressions "$W/none.supp" -- "$HG_PROBE"
+  expect_status 125 "$status" "--suppressions of a missing file"
+  expect_in "$W/missing" "--suppressions: cannot read" "--suppressions of a missing file"
+}
+
 case_status() {
   local s
   for s in 0 1 3 42 255; do

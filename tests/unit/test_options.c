@@ -1,6 +1,7 @@
 /*
  * test_options.c - the HEAPGUARD_OPTIONS parser: defaults, every type,
- * and the exact message for each kind of bad input.
+ * and the exact message for each kind of bad input; the patterns of
+ * suppression rules.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +12,7 @@
 #include <cmocka.h>
 
 #include "options.h"
+#include "suppress.h"
 
 static char err_storage[256];
 
@@ -81,6 +83,31 @@ static void describe_lists_every_option(void **state)
     assert_non_null(strstr(out, names[i]));
 }
 
+static bool pattern_matches(const char *pattern, const char *s)
+{
+  return hg_suppress_pattern_matches(pattern, strlen(pattern), s);
+}
+
+/* As the sanitizers match: anywhere unless anchored, '*' for any run. */
+static void suppression_patterns_match_as_the_sanitizers_do(void **state)
+{
+  (void)state;
+  assert_true(pattern_matches("libpython3*", "/usr/lib/libpython3.11.so.1.0"));
+  assert_true(pattern_matches("python", "/usr/bin/python3.11"));
+  assert_true(pattern_matches("^/usr/bin/", "/usr/bin/perl"));
+  assert_false(pattern_matches("^bin/", "/usr/bin/perl"));
+  assert_true(pattern_matches("bin/perl$", "/usr/bin/perl"));
+  assert_false(pattern_matches("bin/perl$", "/usr/bin/perl5.36"));
+  assert_true(pattern_matches("^leak_small$", "leak_small"));
+  assert_false(pattern_matches("^leak_small$", "leak_smaller"));
+  assert_true(pattern_matches("geo::*::release", "geo::Cloud<geo::Point>::release()"));
+  assert_true(pattern_matches("a*b*c", "xxaxxbxxbxxcxx"));
+  assert_false(pattern_matches("a*b*c", "xxaxxcxxbxx"));
+  assert_true(pattern_matches("*", "anything"));
+  assert_false(pattern_matches("*", ""));
+  assert_false(pattern_matches("thirdparty_*", "main"));
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -88,6 +115,7 @@ int main(void)
     cmocka_unit_test(values_of_every_type_parse),
     cmocka_unit_test(bad_input_is_named),
     cmocka_unit_test(describe_lists_every_option),
+    cmocka_unit_test(suppression_patterns_match_as_the_sanitizers_do),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
