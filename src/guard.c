@@ -709,6 +709,32 @@ static bool guard_check(const struct hg_segment *s, struct heapguard_finding *f)
   return ok;
 }
 
+/* Slots by state; the mappings as the budget counts them. */
+static void guard_count(const struct hg_segment *s, struct hg_heap_counts *c)
+{
+  struct heapguard_finding f = { 0 };
+  c->segments++;
+  c->mapped += s->map_size;
+  if (!check_guard_segment(s, &f))
+    return;
+  const struct hg_guard_meta *m = meta_of(s);
+  c->slots += m->slot_count;
+  c->mappings += SEGMENT_VMAS + (uint64_t)SLOT_VMAS * m->live;
+  for (uint32_t i = 0; i < m->slot_count; i++) {
+    const struct hg_guard_slot *slot = &m->slots[i];
+    if (slot->state == HG_SLOT_USED) {
+      c->used_blocks++;
+      c->used_bytes += slot->requested;
+    } else if (slot->state == HG_SLOT_QUARANTINED) {
+      c->quarantined_blocks++;
+      c->quarantined_bytes += slot->requested;
+    } else {
+      c->free_blocks++;
+      c->free_bytes += (uint64_t)m->slot_pages * PAGE;
+    }
+  }
+}
+
 /* ---- faults ---- */
 
 /* The fault handler names the access in f->operation before asking. */
@@ -904,6 +930,7 @@ const struct hg_kind_ops hg_guard_ops = {
   .resize = guard_resize,
   .check = guard_check,
   .visit = guard_visit,
+  .count = guard_count,
   .describe = guard_describe,
   .fault = guard_fault,
   .drain = guard_drain,

@@ -27,6 +27,16 @@ struct hg_block_info {
   uint32_t stack;
 };
 
+/* What a kind's segments hold, as statistics count it (heap.h, hg_heap_count). */
+struct hg_heap_counts {
+  uint64_t segments, mapped;                      /* segments and bytes mapped */
+  uint64_t used_blocks, used_bytes;               /* in use: blocks, bytes requested */
+  uint64_t quarantined_blocks, quarantined_bytes; /* freed, held back: bytes they had */
+  uint64_t free_blocks, free_bytes;               /* free for reuse: their capacity */
+  uint64_t slots;                                 /* guard slots, in use or not */
+  uint64_t mappings;                              /* memory mappings (VMAs), estimated */
+};
+
 /*
  * The operations of a kind. "p" is a pointer the program passed, inside a
  * segment s of that kind; every operation checks before it modifies, and
@@ -63,6 +73,8 @@ struct hg_kind_ops {
   bool (*check)(const struct hg_segment *s, struct heapguard_finding *f);
   /* Call fn on every block of s in use (not freed, not quarantined). */
   void (*visit)(const struct hg_segment *s, hg_live_visitor fn, void *arg);
+  /* Add what s holds to *c (its segment count and bytes included). */
+  void (*count)(const struct hg_segment *s, struct hg_heap_counts *c);
   /* The lines of a report about the block f names, and its segment. */
   void (*describe)(struct hg_buf *out, const struct heapguard_finding *f);
   /*

@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <malloc.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -22,9 +23,11 @@
 #include "heapguard.h"
 #include "options.h"
 #include "report.h"
+#include "os.h"
 #include "runtime.h"
 #include "scratch.h"
 #include "stackdepot.h"
+#include "stats.h"
 
 static HG_TLS uint64_t tls_calls_until_check;
 
@@ -332,6 +335,82 @@ HG_EXPORT size_t malloc_usable_size(void *p)
     return info.requested;
   hg_report(&f);
   return f.requested;
+}
+
+/*
+ * glibc's statistics calls, with heapguard's figures (stats.h): a walk of
+ * the heap, nothing counted on the fast path. mallinfo2's fields mean what
+ * glibc's do where heapguard has the same thing: arena is the bytes of
+ * shared segments, ordblks and fordblks the free blocks and bytes in every
+ * kind, hblks and hblkhd the dedicated and guard segments and their bytes,
+ * uordblks the bytes in use (as requested), fsmblks the bytes held in
+ * quarantine, usmblks the most bytes of segments mapped at once.
+ */
+static struct mallinfo2 collect_mallinfo2(void)
+{
+  struct hg_stats st;
+  if (!hg_ensure_init())
+    return (struct mallinfo2){ 0 };
+  hg_stats_collect(&st);
+  const struct hg_heap_counts *shared = &st.kinds[HG_SEGMENT_SHARED];
+  const struct hg_heap_counts *large = &st.kinds[HG_SEGMENT_LARGE];
+  const struct hg_heap_counts *guard = &st.kinds[HG_SEGMENT_GUARD];
+  return (struct mallinfo2){
+    .arena = shared->mapped,
+    .ordblks = st.total.free_blocks,
+    .hblks = large->segments + guard->segments,
+    .hblkhd = large->mapped + guard->mapped,
+    .usmblks = st.mapped_peak,
+    .fsmblks = st.total.quarantined_bytes,
+    .uordblks = st.total.used_bytes,
+    .fordblks = st.total.free_bytes,
+  };
+}
+
+HG_EXPORT struct mallinfo2 mallinfo2(void)
+{
+  return collect_mallinfo2();
+}
+
+/* The old interface: the same figures, cut to int as glibc cuts them. */
+HG_EXPORT struct mallinfo mallinfo(void)
+{
+  struct mallinfo2 m = collect_mallinfo2();
+  return (struct mallinfo){
+    .arena = (int)m.arena, .ordblks = (int)m.ordblks, .hblks = (int)m.hblks,
+    .hblkhd = (int)m.hblkhd, .usmblks = (int)m.usmblks, .fsmblks = (int)m.fsmblks,
+    .uordblks = (int)m.uordblks, .fordblks = (int)m.fordblks,
+  };
+}
+
+/* As glibc's, to stderr: the statistics block of print_stats=1. */
+HG_EXPORT void malloc_stats(void)
+{
+  char text[2048];
+  struct hg_buf out = HG_BUF(text);
+  struct hg_stats st;
+  if (!hg_ensure_init())
+    return;
+  hg_stats_collect(&st);
+  hg_stats_format(&out, &st);
+  hg_os_write_all(2, out.p, out.len);
+}
+
+/* XML as glibc's (options must be 0); written to fp after the heap is let go. */
+HG_EXPORT int malloc_info(int options, FILE *fp)
+{
+  if (options != 0) {
+    errno = EINVAL;
+    return -1;
+  }
+  char text[2048];
+  struct hg_buf out = HG_BUF(text);
+  struct hg_stats st;
+  if (!hg_ensure_init())
+    return -1;
+  hg_stats_collect(&st);
+  hg_stats_xml(&out, &st);
+  return fwrite(out.p, 1, out.len, fp) == out.len ? 0 : -1;
 }
 
 /* heapguard keeps no memory that trimming could return. */

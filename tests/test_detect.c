@@ -639,6 +639,53 @@ static void dump_can_be_turned_off(void **state)
   hg_run_cleanup(&r);
 }
 
+static void expect_in_output(const struct hg_run *r, const char *what, const char *want)
+{
+  if (!strstr(r->output, want))
+    fail_msg("%s: no '%s' in:\n%s", what, want, r->output);
+}
+
+/*
+ * verbosity=1: the options in effect at start-up, a summary line at exit;
+ * verbosity=2 and print_stats=1: the statistics block; help=1 lists the
+ * values in effect. With none of them (legal, real), nothing is written.
+ */
+static void verbosity_and_statistics(void **state)
+{
+  (void)state;
+  static struct hg_run r;
+  run_test_program(&r, "leak", NULL, "verbosity=1:quarantine_bytes=0x10000");
+  assert_true(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0);
+  expect_in_output(&r, "verbosity=1", "/leak, options in effect: dump_dir=");
+  expect_in_output(&r, "verbosity=1", ":verbosity=1:quarantine_bytes=65536\n");
+  expect_in_output(&r, "verbosity=1",
+                   "heapguard: at exit: 0 reports, 0 suppressed; in use 11 blocks, 6000 bytes;"
+                   " peak mapped 4194304 bytes\n");
+  assert_null(strstr(r.output, "statistics:"));
+  hg_run_cleanup(&r);
+  run_test_program(&r, "leak", NULL, "print_stats=1");
+  assert_true(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0);
+  expect_in_output(&r, "print_stats=1", "== heapguard statistics:\n"
+                                        "  in use:       11 blocks, 6000 bytes requested\n"
+                                        "  quarantined:  0 blocks, 0 bytes");
+  expect_in_output(&r, "print_stats=1", "  segments:     1 shared (4194304 bytes)\n"
+                                        "  mapped:       4194304 bytes, at most 4194304 (peak)\n");
+  assert_null(strstr(r.output, "options in effect"));
+  hg_run_cleanup(&r);
+  run_test_program(&r, "leak", NULL, "verbosity=2:guard_mode=all");
+  expect_in_output(&r, "verbosity=2", "\n  guard_mode=all (default off)  place");
+  expect_in_output(&r, "verbosity=2", "\n  arenas=0  number of arenas");
+  expect_in_output(&r, "verbosity=2", "  guard slots:  11 in use, 0 quarantined, of ");
+  hg_run_cleanup(&r);
+  run_test_program(&r, "leak", NULL, "help=1:leaks=1:exit_code=0x2a");
+  assert_true(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0);
+  expect_in_output(&r, "help=1", "with the values in effect:\n  help=1 (default 0)  print");
+  expect_in_output(&r, "help=1", "\n  leaks=1 (default 0)  report blocks unreachable");
+  expect_in_output(&r, "help=1", "\n  exit_code=42 (default 0)  after a report");
+  expect_in_output(&r, "help=1", "\n  verbosity=0  0: nothing but reports");
+  hg_run_cleanup(&r);
+}
+
 /* A suppressions file with these lines, in a fresh directory; its path in path. */
 static void write_suppressions(char *path, size_t cap, const char *lines)
 {
@@ -831,6 +878,7 @@ int main(void)
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(backtrace_frames_limits_every_stack);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(dump_can_be_turned_off);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(bad_options_stop_start_up);
+  tests[n++] = (struct CMUnitTest)cmocka_unit_test(verbosity_and_statistics);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(suppressed_leaks_are_not_reported);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(suppressed_reports_let_the_run_go_on);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(mismatch_checks_can_be_turned_off);

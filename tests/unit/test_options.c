@@ -46,6 +46,9 @@ static void values_of_every_type_parse(void **state)
   assert_int_equal(o.arenas, 3);
   assert_string_equal(o.dump_dir, "/tmp/x y");
   assert_int_equal(o.exit_code, 9);
+  assert_true(parse(&o, "exit_code=0x2A:quarantine_bytes=0x100000", &err));
+  assert_int_equal(o.exit_code, 42);
+  assert_int_equal(o.quarantine_bytes, 1 << 20);
 }
 
 static void expect_error(const char *text, const char *message)
@@ -67,15 +70,18 @@ static void bad_input_is_named(void **state)
   expect_error("arenas=99999999999999999999",
                "bad value '99999999999999999999' for option 'arenas': expected an integer from 0 to 64");
   expect_error("dump=2", "bad value '2' for option 'dump': expected 0 or 1");
+  expect_error("arenas=0x", "bad value '0x' for option 'arenas': expected an integer from 0 to 64");
+  expect_error("arenas=0xg", "bad value '0xg' for option 'arenas': expected an integer from 0 to 64");
+  expect_error("arenas=0x41", "bad value '0x41' for option 'arenas': expected an integer from 0 to 64");
   expect_error("dump", "option 'dump' needs a value (dump=...)");
 }
 
 static void describe_lists_every_option(void **state)
 {
   (void)state;
-  char out[4096];
-  struct hg_buf b = HG_BUF(out);
-  hg_options_describe(&b);
+  char out[16384];
+  struct hg_buf b = { out, 0, sizeof out - 1 };
+  hg_options_describe(&b, NULL);
   out[b.len] = 0;
   const char *names[] = { "help=", "arenas=", "backtrace_frames=", "dump=", "dump_dir=",
                           "log_path=", "exit_code=" };
