@@ -402,6 +402,15 @@ static const char *find_in_proc_environ(void)
 
 extern char **environ;
 
+/*
+ * The program's compile-time defaults, as __asan_default_options gives
+ * AddressSanitizer's: found when the program (or a library it loads)
+ * exports the function, which linking against libheapguard does, and
+ * -Wl,--export-dynamic-symbol=__heapguard_default_options does for a
+ * program that only has heapguard preloaded.
+ */
+extern const char *__heapguard_default_options(void) __attribute__((weak));
+
 static _Noreturn void options_fail(struct hg_buf *msg)
 {
   hg_buf_str(msg, "\n");
@@ -409,17 +418,27 @@ static _Noreturn void options_fail(struct hg_buf *msg)
   hg_os_exit(1);
 }
 
+/* Parse text over hg_options; a bad option stops the program, naming where it was set. */
+static void parse_or_fail(const char *text, const char *where)
+{
+  char storage[512];
+  struct hg_buf msg = HG_BUF(storage);
+  hg_buf_str(&msg, "heapguard: ");
+  hg_buf_str(&msg, where);
+  hg_buf_str(&msg, ": ");
+  if (!hg_options_parse(&hg_options, text, &msg))
+    options_fail(&msg);
+}
+
 void hg_options_load(void)
 {
   hg_options_set_defaults(&hg_options);
+  const char *defaults = __heapguard_default_options ? __heapguard_default_options() : NULL;
+  if (defaults)
+    parse_or_fail(defaults, "__heapguard_default_options");
   const char *text = environ ? find_in_environ(environ) : find_in_proc_environ();
-  if (!text)
-    return;
-  char storage[512];
-  struct hg_buf msg = HG_BUF(storage);
-  hg_buf_str(&msg, "heapguard: HEAPGUARD_OPTIONS: ");
-  if (!hg_options_parse(&hg_options, text, &msg))
-    options_fail(&msg);
+  if (text)
+    parse_or_fail(text, "HEAPGUARD_OPTIONS");
   if (hg_options.help) {
     char list[16384];
     struct hg_buf out = HG_BUF(list);

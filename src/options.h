@@ -53,7 +53,11 @@ void hg_options_describe(struct hg_buf *out, const struct hg_options *values);
 /* The options whose values differ from the defaults, as "name=value:...". */
 void hg_options_changed(struct hg_buf *out, const struct hg_options *values);
 
-/* Read HEAPGUARD_OPTIONS into hg_options; exits the process on an error. */
+/*
+ * Set hg_options: the defaults, then what the program's
+ * __heapguard_default_options() returns (heapguard.h), then
+ * HEAPGUARD_OPTIONS, a later value winning; exits the process on an error.
+ */
 void hg_options_load(void);
 
 #endif

@@ -639,6 +639,12 @@ static void dump_can_be_turned_off(void **state)
   hg_run_cleanup(&r);
 }
 
+static void expect_exit(const struct hg_run *r, const char *what, int status)
+{
+  if (!WIFEXITED(r->status) || WEXITSTATUS(r->status) != status)
+    fail_msg("%s: status %#x, expected exit %d:\n%s", what, r->status, status, r->output);
+}
+
 static void expect_in_output(const struct hg_run *r, const char *what, const char *want)
 {
   if (!strstr(r->output, want))
@@ -686,6 +692,64 @@ static void verbosity_and_statistics(void **state)
   hg_run_cleanup(&r);
 }
 
+/*
+ * heapguard.h's HEAPGUARD_CHECK, HEAPGUARD_CHECK_HEAP and HEAPGUARD_ACTIVE
+ * in programs not linked against libheapguard (PIE, non-PIE, C++): they
+ * find heapguard preloaded, and without it do nothing.
+ */
+static void optional_api_works_with_and_without_heapguard(void **state)
+{
+  (void)state;
+  static const char *const programs[] = { "optional_api", "optional_api_nopie",
+                                          "optional_api_cxx" };
+  static struct hg_run r;
+  for (size_t i = 0; i < sizeof programs / sizeof *programs; i++) {
+    run_test_program(&r, programs[i], NULL, NULL);
+    expect_exit(&r, programs[i], 0);
+    expect_in_output(&r, programs[i], "active=1 check=overflow (trailing canary) heap=overflow");
+    hg_run_cleanup(&r);
+    char command[600], out[256] = "";
+    snprintf(command, sizeof command, "env -u LD_PRELOAD %s/%s", HG_PROGS_DIR, programs[i]);
+    FILE *p = popen(command, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = 0;
+    assert_int_equal(pclose(p), 0);
+    if (strcmp(out, "active=0 check=ok (none) heap=ok\n") != 0)
+      fail_msg("%s without heapguard printed: %s", programs[i], out);
+  }
+}
+
+/*
+ * __heapguard_default_options: read before HEAPGUARD_OPTIONS, whose values
+ * win; found in a program linked against heapguard and in one that only
+ * exports it; a bad option in it is named as coming from it.
+ */
+static void default_options_come_from_the_program(void **state)
+{
+  (void)state;
+  static const char *const programs[] = { "default_options", "default_options_linked" };
+  static struct hg_run r;
+  for (size_t i = 0; i < sizeof programs / sizeof *programs; i++) {
+    run_test_program(&r, programs[i], NULL, NULL);
+    expect_exit(&r, programs[i], 42);
+    expect_in_output(&r, programs[i], "ERROR: heapguard: double-free in free(");
+    expect_in_output(&r, programs[i], "==EXITING with status 42");
+    if (strstr(r.output, "    #2 "))
+      fail_msg("%s: more than backtrace_frames=2 frames:\n%s", programs[i], r.output);
+    hg_run_cleanup(&r);
+    run_test_program(&r, programs[i], NULL, "exit_code=43");
+    expect_exit(&r, programs[i], 43);
+    hg_run_cleanup(&r);
+    setenv("BAD_DEFAULTS", "exit_code=1:nope=2", 1);
+    run_test_program(&r, programs[i], NULL, NULL);
+    unsetenv("BAD_DEFAULTS");
+    expect_exit(&r, programs[i], 1);
+    expect_in_output(&r, programs[i], "heapguard: __heapguard_default_options: unknown option 'nope'");
+    hg_run_cleanup(&r);
+  }
+}
+
 /* A suppressions file with these lines, in a fresh directory; its path in path. */
 static void write_suppressions(char *path, size_t cap, const char *lines)
 {
@@ -717,12 +781,6 @@ static void run_suppressed(struct hg_run *r, const char *program, const char *li
            options ? options : "");
   run_test_program(r, program, NULL, all);
   remove_suppressions(path);
-}
-
-static void expect_exit(const struct hg_run *r, const char *what, int status)
-{
-  if (!WIFEXITED(r->status) || WEXITSTATUS(r->status) != status)
-    fail_msg("%s: status %#x, expected exit %d:\n%s", what, r->status, status, r->output);
 }
 
 /*
@@ -879,6 +937,8 @@ int main(void)
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(dump_can_be_turned_off);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(bad_options_stop_start_up);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(verbosity_and_statistics);
+  tests[n++] = (struct CMUnitTest)cmocka_unit_test(optional_api_works_with_and_without_heapguard);
+  tests[n++] = (struct CMUnitTest)cmocka_unit_test(default_options_come_from_the_program);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(suppressed_leaks_are_not_reported);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(suppressed_reports_let_the_run_go_on);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(mismatch_checks_can_be_turned_off);
