@@ -31,6 +31,7 @@ enum heapguard_bug_class {
   HEAPGUARD_USE_AFTER_FREE = 5,
   HEAPGUARD_ALLOC_DEALLOC_MISMATCH = 6,
   HEAPGUARD_SEGMENT_CORRUPTION = 7,
+  HEAPGUARD_ALLOCATION_SIZE_TOO_BIG = 8, /* with max_allocation set */
 };
 
 /* What a check found. bug_class is HEAPGUARD_OK when the block is sound. */

@@ -120,11 +120,58 @@ static void count_towards_heap_check(void)
     hg_report(&f);
 }
 
+/*
+ * max_allocation: a larger request is a bug (a negative size passed as a
+ * size_t), reported; or, with allocator_may_return_null, refused. Either
+ * way the request fails with ENOMEM (after the report, with
+ * halt_on_error=0). The check's values: the limit and the size, or
+ * calloc's count and element size.
+ */
+static __attribute__((noinline, cold)) void refuse_size(const char *operation,
+                                                        enum hg_check check,
+                                                        uint64_t expected, uint64_t found)
+{
+  if (!hg_options.allocator_may_return_null) {
+    struct heapguard_finding f = finding_for(operation, NULL);
+    hg_fail(&f, check, NULL, expected, found);
+    hg_report(&f);
+  }
+  errno = ENOMEM;
+}
+
+static bool too_big(const char *operation, size_t size)
+{
+  if (__builtin_expect(!hg_options.max_allocation || size <= hg_options.max_allocation, 1))
+    return false;
+  refuse_size(operation, HG_CHECK_MAX_ALLOCATION, hg_options.max_allocation, size);
+  return true;
+}
+
+/*
+ * A new block's bytes: calloc's zeroed (unless known zero), the others
+ * filled with malloc_fill_byte when it is set.
+ */
+static __attribute__((noinline)) void prepare_new_block(void *p, size_t size, bool zero,
+                                                        bool zeroed)
+{
+  if (zero && !zeroed)
+    memset(p, 0, size);
+  else if (!zero)
+    memset(p, (int)hg_options.malloc_fill_byte, size);
+}
+
+static bool fills_new_blocks(void)
+{
+  return hg_options.malloc_fill_byte <= 0xff;
+}
+
 void *hg_front_alloc(struct hg_caller from, const char *operation, size_t size,
                      size_t alignment, uint16_t kind, bool zero)
 {
   if (__builtin_expect(must_use_scratch(), 0))
     return hg_scratch_alloc(size, alignment);
+  if (too_big(operation, size))
+    return NULL;
   enter_heap_call();
   count_towards_heap_check();
   uint32_t stack = caller_stack(from);
@@ -148,8 +195,8 @@ void *hg_front_alloc(struct hg_caller from, const char *operation, size_t size,
       hg_report(&f);
     }
   }
-  if (p && zero && !zeroed)
-    memset(p, 0, size);
+  if (__builtin_expect(p && (zero || fills_new_blocks()), 0))
+    prepare_new_block(p, size, zero, zeroed);
   leave_heap_call();
   return p;
 }
@@ -188,6 +235,8 @@ HG_EXPORT void *calloc(size_t n, size_t size)
 {
   size_t total;
   if (__builtin_mul_overflow(n, size, &total)) {
+    if (hg_ensure_init() && !hg_tls_reentered && hg_options.max_allocation)
+      refuse_size("calloc", HG_CHECK_CALLOC_OVERFLOW, n, size);
     errno = ENOMEM;
     return NULL;
   }
@@ -227,9 +276,13 @@ HG_EXPORT void *realloc(void *p, size_t size)
   struct heapguard_finding f = finding_for("realloc", p);
   size_t old = 0;
   hg_ensure_init();
+  if (too_big("realloc", size))
+    return NULL;
   enter_heap_call();
   bool resized = hg_heap_resize_in_place(p, size, &old, &f);
   leave_heap_call();
+  if (resized && size > old && fills_new_blocks())
+    memset((char *)p + old, (int)hg_options.malloc_fill_byte, size - old);
   if (resized)
     return p;
   bool damaged = f.bug_class != HEAPGUARD_OK;

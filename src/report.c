@@ -140,6 +140,30 @@ static void describe_access(struct hg_buf *out, const struct heapguard_finding *
   hg_buf_char(out, '\n');
 }
 
+/* "malloc was asked for N bytes (0x...), more than max_allocation=M" */
+static void describe_size_limit(struct hg_buf *out, const struct heapguard_finding *f)
+{
+  line_start(out);
+  if (f->check == HG_CHECK_CALLOC_OVERFLOW) {
+    hg_buf_str(out, "calloc(");
+    hg_buf_dec(out, f->expected);
+    hg_buf_str(out, ", ");
+    hg_buf_dec(out, f->found);
+    hg_buf_str(out, "): the element count times the size does not fit in size_t\n");
+    return;
+  }
+  hg_buf_str(out, f->operation ? f->operation : "an allocation");
+  hg_buf_str(out, " was asked for ");
+  hg_buf_dec(out, f->found);
+  hg_buf_str(out, " bytes (");
+  hg_buf_hex(out, f->found);
+  hg_buf_str(out, "), more than max_allocation=");
+  hg_buf_dec(out, f->expected);
+  if (f->found > (uint64_t)INT64_MAX)
+    hg_buf_str(out, ": a negative size converted to size_t?");
+  hg_buf_char(out, '\n');
+}
+
 static void describe_guard_table(struct hg_buf *out, const struct heapguard_finding *f)
 {
   line_start(out);
@@ -195,6 +219,9 @@ static void describe_check(struct hg_buf *out, const struct heapguard_finding *f
     break;
   case HG_SHOW_GUARD_TABLE:
     describe_guard_table(out, f);
+    break;
+  case HG_SHOW_SIZE_LIMIT:
+    describe_size_limit(out, f);
     break;
   }
 }

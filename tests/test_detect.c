@@ -184,6 +184,15 @@ static const struct bug_case cases[] = {
   { "cxx_names", "double-free in operator delete[](", "the block was already freed",
     "double-free in geo::Cloud<geo::Point>::release()", 0, NULL,
     "in geo::Cloud<geo::Point>::release()+0x" },
+  /* max_allocation: a negative size is a bug, not a mere ENOMEM. */
+  { "negative_size", "allocation-size-too-big in malloc by thread",
+    "malloc was asked for 18446744073709551611 bytes (0xfffffffffffffffb), more than "
+    "max_allocation=1073741824: a negative size converted to size_t?",
+    "allocation-size-too-big in allocate_negative", 0, "max_allocation=0x40000000" },
+  { "negative_size", "allocation-size-too-big in calloc by thread",
+    "calloc(4611686018427387904, 8): the element count times the size does not fit",
+    "allocation-size-too-big in allocate_overflowing", 0, "max_allocation=1000000",
+    NULL, "calloc" },
   /* Found in a realloc() that libc made: SUMMARY names the program's caller. */
   { "overflow_via_libc", "heap-buffer-overflow in realloc(",
     "1 byte written past the end of a 16-byte block", "heap-buffer-overflow in read_long_line",
@@ -597,6 +606,42 @@ static void dumps_on_demand_and_on_signal(void **state)
   hg_run_cleanup(&r);
 }
 
+/*
+ * max_dump_bytes: the dump of a 200 MiB block's overflow holds its first
+ * 16 MiB (the default), not 200 MiB; the inspector reads a shortened dump,
+ * and finds the block cut by the dump's end, not damaged.
+ */
+static void dumps_of_large_blocks_are_shortened(void **state)
+{
+  (void)state;
+  static const struct {
+    const char *arg, *options;
+    long max_size;
+  } runs[] = {
+    { "209715200", NULL, 16L << 20 },
+    { "9999999", "max_dump_bytes=65536", 65536 },
+  };
+  static struct hg_run r;
+  for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) {
+    run_test_program(&r, "overflow_sizes", runs[i].arg, runs[i].options);
+    assert_true(WIFSIGNALED(r.status));
+    char dump[512], command[2400];
+    assert_int_equal(hg_run_dump_count(&r, dump, sizeof dump), 1);
+    struct stat st;
+    assert_int_equal(stat(dump, &st), 0);
+    if (st.st_size > runs[i].max_size + 8192 || st.st_size < runs[i].max_size)
+      fail_msg("overflow of a %s-byte block: a dump of %ld bytes", runs[i].arg,
+               (long)st.st_size);
+    snprintf(command, sizeof command,
+             "%s %s | grep -q 'the dump ends inside the last block' && %s --json %s | "
+             "grep -q '\"cut\":true'",
+             HG_INSPECT_PATH, dump, HG_INSPECT_PATH, dump);
+    if (system(command) != 0)
+      fail_msg("the inspector does not read the shortened dump %s as cut and sound", dump);
+    hg_run_cleanup(&r);
+  }
+}
+
 static void exit_code_replaces_abort(void **state)
 {
   (void)state;
@@ -748,6 +793,58 @@ static void default_options_come_from_the_program(void **state)
     expect_in_output(&r, programs[i], "heapguard: __heapguard_default_options: unknown option 'nope'");
     hg_run_cleanup(&r);
   }
+}
+
+/*
+ * Without max_allocation, or with allocator_may_return_null=1, a request
+ * too big fails with ENOMEM, unreported, as with glibc; halt_on_error=0
+ * reports it and fails it too.
+ */
+static void requests_too_big_fail_quietly_unless_limited(void **state)
+{
+  (void)state;
+  static const struct {
+    const char *arg, *options, *want;
+    int status;
+  } runs[] = {
+    { "malloc", NULL, "malloc: NULL, errno ENOMEM\n", 0 },
+    { "calloc", NULL, "calloc: NULL, errno ENOMEM\n", 0 },
+    { "malloc", "max_allocation=1000000:allocator_may_return_null=1",
+      "malloc: NULL, errno ENOMEM\n", 0 },
+    { "calloc", "max_allocation=1000000:allocator_may_return_null=1",
+      "calloc: NULL, errno ENOMEM\n", 0 },
+    { "malloc", "max_allocation=1000000:halt_on_error=0", "malloc: NULL, errno ENOMEM\n", 23 },
+  };
+  static struct hg_run r;
+  for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) {
+    run_test_program(&r, "negative_size", runs[i].arg, runs[i].options);
+    expect_exit(&r, runs[i].arg, runs[i].status);
+    expect_in_output(&r, runs[i].arg, runs[i].want);
+    if (!runs[i].status && strstr(r.output, "heapguard"))
+      fail_msg("%s with %s: a report:\n%s", runs[i].arg, runs[i].options, r.output);
+    hg_run_cleanup(&r);
+  }
+}
+
+/* malloc_fill_byte: every new block but calloc's, in every kind; off by default. */
+static void new_blocks_take_the_fill_byte(void **state)
+{
+  (void)state;
+  static struct hg_run r;
+  static const char *const modes[] = { "malloc_fill_byte=0xbe",
+                                       "malloc_fill_byte=190:guard_mode=all" };
+  for (size_t i = 0; i < sizeof modes / sizeof *modes; i++) {
+    run_test_program(&r, "fill_byte", NULL, modes[i]);
+    expect_exit(&r, modes[i], 0);
+    expect_in_output(&r, modes[i],
+                     "malloc be be large be be calloc 00 00 realloc be be\n");
+    hg_run_cleanup(&r);
+  }
+  run_test_program(&r, "fill_byte", NULL, NULL);
+  expect_exit(&r, "no fill", 0);
+  if (strstr(r.output, "be be"))
+    fail_msg("filled without malloc_fill_byte:\n%s", r.output);
+  hg_run_cleanup(&r);
 }
 
 /* A suppressions file with these lines, in a fresh directory; its path in path. */
@@ -937,6 +1034,9 @@ int main(void)
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(dump_can_be_turned_off);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(bad_options_stop_start_up);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(verbosity_and_statistics);
+  tests[n++] = (struct CMUnitTest)cmocka_unit_test(requests_too_big_fail_quietly_unless_limited);
+  tests[n++] = (struct CMUnitTest)cmocka_unit_test(new_blocks_take_the_fill_byte);
+  tests[n++] = (struct CMUnitTest)cmocka_unit_test(dumps_of_large_blocks_are_shortened);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(optional_api_works_with_and_without_heapguard);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(default_options_come_from_the_program);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(suppressed_leaks_are_not_reported);

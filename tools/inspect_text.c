@@ -234,6 +234,9 @@ static void print_map(FILE *out, const struct hgi_analysis *a)
   if (a->overrun)
     fprintf(out, "  walk stopped: a verified header's size runs past the "
                  "segment end\n");
+  if (a->cut)
+    fprintf(out, "  the dump ends inside the last block (it was shortened to "
+                 "max_dump_bytes): its end and trailing canary are not in it\n");
   if (a->lost)
     fprintf(out, "  walk stopped: lost after a damaged header\n");
   if (a->too_many)

@@ -109,6 +109,8 @@ void hgi_block_status(const struct hgi_block *b, char *buf, size_t n)
     hgi_append(buf, n, &at, "%sbad free-list link", sep), sep = "; ";
   if (!b->problems)
     hgi_append(buf, n, &at, "OK");
+  if (b->cut)
+    hgi_append(buf, n, &at, "; the dump ends inside it");
 }
 
 /* ---- storage ---- */
@@ -611,6 +613,13 @@ static bool walk(struct hgi_analysis *a, const struct hgi_image *img)
         mark_expect_u64(m, 0, expect_prev, 4);
     }
     b = &a->blocks[index];
+    if (bytes > a->end - off && a->dump_short && bytes <= img->meta.end - off) {
+      /* Shortened inside the block, which fits the segment: nothing wrong seen. */
+      b->cut = true;
+      b->extent = a->end - off;
+      a->cut = true;
+      break;
+    }
     if (bytes > a->end - off) {
       /* Verified, yet leaves the segment: nothing after it can be trusted. */
       b->problems |= HGI_P_PAST_END;

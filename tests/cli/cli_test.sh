@@ -204,6 +204,46 @@ case_suppressions() {
   expect_in "$W/missing" "--suppressions: cannot read" "--suppressions of a missing file"
 }
 
+# docs/debugging.md: what to break on in gdb, guard mode stopping at the
+# faulting line, and the core dump of a report.
+case_debugger() {
+  command -v gdb >/dev/null 2>&1 || skip "gdb is not installed"
+  local gdb=(timeout 120 gdb -batch -nx -ex "set environment LD_PRELOAD $HG_LIB")
+  run "$W/break" "${gdb[@]}" -ex 'set environment HEAPGUARD_OPTIONS symbolize=0' \
+    -ex 'set breakpoint pending on' -ex 'break hg_report' -ex run -ex bt -ex 'p f->what' \
+    --args "$HG_BUGS/overflow_1byte"
+  expect_in "$W/break" "hg_report (f=" "break hg_report"
+  expect_in "$W/break" "in write_one_past_end () at " "break hg_report: the program's frame"
+  expect_in "$W/break" '"trailing canary"' "break hg_report: p f->what"
+  expect_not_in "$W/break" "ERROR: heapguard" "break hg_report: stopped before the report"
+  run "$W/guard" "${gdb[@]}" -ex 'set environment HEAPGUARD_OPTIONS guard_mode=all:symbolize=0' \
+    -ex run -ex bt -ex continue --args "$HG_BUGS/guard_overflow_read"
+  expect_in "$W/guard" "Program received signal SIGSEGV" "guard mode under gdb"
+  expect_in "$W/guard" "read_one_past_end () at " "guard mode: the faulting frame"
+  expect_in "$W/guard" "guard_overflow_read.c:12" "guard mode: the faulting line"
+  expect_in "$W/guard" "ERROR: heapguard: heap-buffer-overflow in READ(" \
+    "guard mode: continue lets heapguard report"
+  # A core file, where the kernel writes them into the working directory.
+  if [ "$(cat /proc/sys/kernel/core_pattern)" != core ]; then
+    echo "core_pattern is not 'core': core dump part skipped"
+    return
+  fi
+  (cd "$W" && ulimit -c unlimited && env LD_PRELOAD="$HG_LIB" \
+    HEAPGUARD_OPTIONS=guard_mode=all:symbolize=0 "$HG_BUGS/guard_overflow_read") \
+    >"$W/aborted" 2>&1
+  local core
+  core=$(find "$W" -maxdepth 1 -name 'core*' | head -n 1)
+  if [ -z "$core" ]; then
+    fail "no core file from an abort with ulimit -c unlimited"
+    return
+  fi
+  run "$W/core-bt" timeout 120 gdb -batch -nx -ex bt "$HG_BUGS/guard_overflow_read" "$core"
+  expect_in "$W/core-bt" "hg_report (f=" "core: the report's frame"
+  expect_in "$W/core-bt" "<signal handler called>" "core: the signal frame"
+  expect_in "$W/core-bt" "read_one_past_end () at " "core: the faulting frame"
+  rm -f "$core"
+}
+
 case_status() {
   local s
   for s in 0 1 3 42 255; do
