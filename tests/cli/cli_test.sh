@@ -244,6 +244,52 @@ case_debugger() {
   rm -f "$core"
 }
 
+# man_page_has PAGE TEXT WHAT: the rendered page PAGE (a file) holds TEXT.
+man_page_has() {
+  grep -qF -- "$2" "$1" || fail "$3: no '$2' in $(basename "$1")"
+}
+
+# The man pages render without a warning, and list every command and
+# option that heapguard --help, heapguard-inspect --help and help=1 list.
+case_man_pages() {
+  command -v man >/dev/null 2>&1 || skip "man is not installed"
+  local page name opt
+  for page in heapguard.1 heapguard-inspect.1 heapguard.3; do
+    MANWIDTH=200 man --warnings -l "$HG_SOURCE_DIR/man/$page" >"$W/$page.txt" 2>"$W/$page.err"
+    expect_status 0 "$?" "man -l $page"
+    [ ! -s "$W/$page.err" ] || fail "man -l $page: $(cat "$W/$page.err")"
+    expect_in "$W/$page.txt" "NAME" "man -l $page"
+  done
+  # Every option of the command's --help, and its commands.
+  run "$W/help" "$HG" --help
+  for opt in $(grep -oE '^  (-[a-zA-Z], )?--?[a-zA-Z-]+' "$W/help" | tr -d ','); do
+    man_page_has "$W/heapguard.1.txt" "$opt" "heapguard --help option"
+  done
+  for name in inspect symbolize; do
+    expect_in "$W/help" "heapguard $name" "heapguard --help command"
+    man_page_has "$W/heapguard.1.txt" "heapguard $name" "heapguard(1) command"
+  done
+  run "$W/symbolize-help" "$HG" symbolize --help
+  while read -r opt; do
+    man_page_has "$W/heapguard.1.txt" "$opt" "heapguard symbolize --help option"
+  done < <(grep -oE '^  --?[a-zA-Z-]+' "$W/symbolize-help")
+  run "$W/inspect-help" "$(dirname "$HG")/heapguard-inspect" --help
+  for opt in $(grep -oE '^  (-[a-zA-Z], )?--?[a-zA-Z-]+' "$W/inspect-help" | tr -d ','); do
+    man_page_has "$W/heapguard-inspect.1.txt" "$opt" "heapguard-inspect --help option"
+  done
+  # Every library option, and none that is not one.
+  env LD_PRELOAD="$HG_LIB" HEAPGUARD_OPTIONS=help=1 true 2>"$W/options"
+  local listed=0
+  while read -r name; do
+    listed=$((listed + 1))
+    grep -q "^       $name=" "$W/heapguard.3.txt" || fail "heapguard(3) does not document $name"
+  done < <(sed -n 's/^  \([a-z_]*\)=.*/\1/p' "$W/options")
+  [ "$listed" -gt 20 ] || fail "help=1 listed $listed options"
+  while read -r name; do
+    grep -q "^  $name=" "$W/options" || fail "heapguard(3) documents $name, which is no option"
+  done < <(sed -n 's/^       \([a-z_]*\)=.*/\1/p' "$W/heapguard.3.txt")
+}
+
 case_status() {
   local s
   for s in 0 1 3 42 255; do
@@ -757,6 +803,15 @@ case_install() {
   expect_in "$W/probe" "active=1" "installed wrapper: heapguard is the allocator"
   expect_in "$W/probe" "LD_PRELOAD=$prefix/lib" "installed wrapper preloads the installed library"
   pkg_config_consumer "$prefix" installed
+  local page
+  for page in man1/heapguard.1 man1/heapguard-inspect.1 man3/heapguard.3; do
+    [ -f "$prefix/share/man/$page" ] || fail "no $prefix/share/man/$page"
+  done
+  if command -v man >/dev/null 2>&1; then
+    run "$W/man" env MANPATH="$prefix/share/man" man -P cat 3 heapguard
+    expect_in "$W/man" "__heapguard_default_options" "man 3 heapguard from the installed tree"
+  fi
+  [ -f "$prefix/share/heapguard/leaks-at-exit.supp" ] || fail "no installed leaks-at-exit.supp"
   mkdir -p "$W/moved"
   mv "$prefix" "$W/moved/"
   run "$W/moved.out" "$W/moved/prefix/bin/heapguard" -- "$HG_PROBE"
