@@ -400,9 +400,16 @@ static uint64_t lead_pattern(const uint8_t *data)
   return hg_canary_pattern_at(&hg_key, (uintptr_t)data, true);
 }
 
-static uint8_t lead_byte(const struct hg_guard_slot *slot, uint64_t pattern, size_t i)
+/* How many of the canary's bytes nearest to the block are zero (of n). */
+static size_t lead_zeros(const struct hg_guard_slot *slot, size_t n)
 {
-  return slot->kind == HG_KIND_NEW && i <= 8 ? 0 : hg_tail_byte(pattern, i - 1);
+  return slot->kind == HG_KIND_NEW ? (n < 8 ? n : 8) : 0;
+}
+
+/* Byte i before the data (1 the nearest), the first zeros of them zero. */
+static uint8_t lead_byte(uint64_t pattern, size_t zeros, size_t i)
+{
+  return i <= zeros ? 0 : hg_tail_byte(pattern, i - 1);
 }
 
 static void lead_write(const struct hg_segment *s, const struct hg_guard_meta *m,
@@ -410,9 +417,19 @@ static void lead_write(const struct hg_segment *s, const struct hg_guard_meta *m
 {
   uint8_t *data = (uint8_t *)slot_data(s, m, slot);
   uint64_t pattern = lead_pattern(data);
-  size_t n = lead_length(slot);
+  size_t n = lead_length(slot), zeros = lead_zeros(slot, n);
   for (size_t i = 1; i <= n; i++)
-    data[-(ptrdiff_t)i] = lead_byte(slot, pattern, i);
+    data[-(ptrdiff_t)i] = hg_tail_byte(pattern, i - 1);
+  for (size_t i = 1; i <= zeros; i++)
+    data[-(ptrdiff_t)i] = 0;
+}
+
+/* A changed byte i before the data: the nearest and farthest so far. */
+static void note_lead_damage(size_t i, size_t *nearest, size_t *farthest)
+{
+  if (!*nearest)
+    *nearest = i;
+  *farthest = i;
 }
 
 static void *alloc_locked(size_t request, size_t alignment, size_t pages, uint16_t kind,
@@ -569,22 +586,21 @@ static bool check_lead(const struct hg_segment *s, const struct hg_guard_meta *m
 {
   const uint8_t *data = (const uint8_t *)slot_data(s, m, slot);
   uint64_t pattern = lead_pattern(data);
-  size_t n = lead_length(slot);
+  size_t n = lead_length(slot), zeros = lead_zeros(slot, n);
   size_t nearest = 0, farthest = 0; /* distances before the data, 0: intact */
-  for (size_t i = 1; i <= n; i++) {
-    if (data[-(ptrdiff_t)i] == lead_byte(slot, pattern, i))
-      continue;
-    if (!nearest)
-      nearest = i;
-    farthest = i;
-  }
+  for (size_t i = 1; i <= zeros; i++)
+    if (data[-(ptrdiff_t)i])
+      note_lead_damage(i, &nearest, &farthest);
+  for (size_t i = zeros + 1; i <= n; i++)
+    if (data[-(ptrdiff_t)i] != hg_tail_byte(pattern, i - 1))
+      note_lead_damage(i, &nearest, &farthest);
   if (!nearest)
     return true;
   f->segment = (uintptr_t)s;
   f->requested = slot->requested;
   f->offset = -(intptr_t)farthest;
   f->extent = farthest - nearest + 1;
-  return hg_fail(f, HG_CHECK_GUARD_LEADING_CANARY, NULL, lead_byte(slot, pattern, farthest),
+  return hg_fail(f, HG_CHECK_GUARD_LEADING_CANARY, NULL, lead_byte(pattern, zeros, farthest),
                  data[-(ptrdiff_t)farthest]);
 }
 

@@ -139,30 +139,19 @@ static __attribute__((noinline, cold)) void refuse_size(const char *operation,
   errno = ENOMEM;
 }
 
-static bool too_big(const char *operation, size_t size)
+static __attribute__((noinline, cold)) bool too_big(const char *operation, size_t size)
 {
-  if (__builtin_expect(!hg_options.max_allocation || size <= hg_options.max_allocation, 1))
+  if (!hg_options.max_allocation || size <= hg_options.max_allocation)
     return false;
   refuse_size(operation, HG_CHECK_MAX_ALLOCATION, hg_options.max_allocation, size);
   return true;
 }
 
-/*
- * A new block's bytes: calloc's zeroed (unless known zero), the others
- * filled with malloc_fill_byte when it is set.
- */
-static __attribute__((noinline)) void prepare_new_block(void *p, size_t size, bool zero,
-                                                        bool zeroed)
+/* malloc_fill_byte over [from, to) of the block at p, when it is set. */
+static __attribute__((noinline, cold)) void fill(void *p, size_t from, size_t to)
 {
-  if (zero && !zeroed)
-    memset(p, 0, size);
-  else if (!zero)
-    memset(p, (int)hg_options.malloc_fill_byte, size);
-}
-
-static bool fills_new_blocks(void)
-{
-  return hg_options.malloc_fill_byte <= 0xff;
+  if (hg_options.malloc_fill_byte <= 0xff && to > from)
+    memset((char *)p + from, (int)hg_options.malloc_fill_byte, to - from);
 }
 
 void *hg_front_alloc(struct hg_caller from, const char *operation, size_t size,
@@ -170,7 +159,7 @@ void *hg_front_alloc(struct hg_caller from, const char *operation, size_t size,
 {
   if (__builtin_expect(must_use_scratch(), 0))
     return hg_scratch_alloc(size, alignment);
-  if (too_big(operation, size))
+  if (__builtin_expect(hg_alloc_extras, 0) && too_big(operation, size))
     return NULL;
   enter_heap_call();
   count_towards_heap_check();
@@ -195,8 +184,10 @@ void *hg_front_alloc(struct hg_caller from, const char *operation, size_t size,
       hg_report(&f);
     }
   }
-  if (__builtin_expect(p && (zero || fills_new_blocks()), 0))
-    prepare_new_block(p, size, zero, zeroed);
+  if (p && zero && !zeroed)
+    memset(p, 0, size);
+  else if (__builtin_expect(hg_alloc_extras, 0) && p && !zero)
+    fill(p, 0, size);
   leave_heap_call();
   return p;
 }
@@ -276,13 +267,13 @@ HG_EXPORT void *realloc(void *p, size_t size)
   struct heapguard_finding f = finding_for("realloc", p);
   size_t old = 0;
   hg_ensure_init();
-  if (too_big("realloc", size))
+  if (hg_alloc_extras && too_big("realloc", size))
     return NULL;
   enter_heap_call();
   bool resized = hg_heap_resize_in_place(p, size, &old, &f);
   leave_heap_call();
-  if (resized && size > old && fills_new_blocks())
-    memset((char *)p + old, (int)hg_options.malloc_fill_byte, size - old);
+  if (resized && hg_alloc_extras)
+    fill(p, old, size);
   if (resized)
     return p;
   bool damaged = f.bug_class != HEAPGUARD_OK;
