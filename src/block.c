@@ -85,7 +85,7 @@ void hg_block_set_prev(const struct hg_key *key, struct hg_block *b, uint32_t pr
 
 typedef long long hg_v2di __attribute__((vector_size(16)));
 
-uint64_t hg_block_publish(const struct hg_key *key, struct hg_block *b,
+HG_TAG_TARGET uint64_t hg_block_publish(const struct hg_key *key, struct hg_block *b,
                           struct hg_block *copy, bool with_low_half)
 {
   copy->zero = 0;

@@ -268,27 +268,32 @@ static inline uint8_t hg_poison_byte(size_t i)
   return i < HG_POISON_ZERO_BYTES ? 0 : HG_POISON;
 }
 
-/* Poison n bytes, n a multiple of 8 and at least 8 (a block's capacity). */
+typedef uint64_t hg_v2u64 __attribute__((vector_size(16), aligned(8)));
+
+/*
+ * Poison n bytes, and test them, 16 at a time: n is a block's capacity, a
+ * multiple of the granule (16) and at least one granule.
+ */
 static inline void hg_poison_fill(uint8_t *data, size_t n)
 {
-  uint64_t word = 0;
-  __builtin_memcpy(data, &word, 8);
-  word = HG_POISON_WORD;
-  for (size_t i = 8; i < n; i += 8)
-    __builtin_memcpy(data + i, &word, 8);
+  const hg_v2u64 first = { 0, HG_POISON_WORD }, rest = { HG_POISON_WORD, HG_POISON_WORD };
+  __builtin_memcpy(data, &first, 16);
+  for (size_t i = 16; i < n; i += 16)
+    __builtin_memcpy(data + i, &rest, 16);
 }
 
 /* Whether the n bytes at data (n as above) are all poison: the quick test. */
 static inline bool hg_poison_intact(const uint8_t *data, size_t n)
 {
-  uint64_t diff;
-  __builtin_memcpy(&diff, data, 8);
-  for (size_t i = 8; i < n; i += 8) {
-    uint64_t w;
-    __builtin_memcpy(&w, data + i, 8);
-    diff |= w ^ HG_POISON_WORD;
+  const hg_v2u64 first = { 0, HG_POISON_WORD }, rest = { HG_POISON_WORD, HG_POISON_WORD };
+  hg_v2u64 w, diff;
+  __builtin_memcpy(&diff, data, 16);
+  diff ^= first;
+  for (size_t i = 16; i < n; i += 16) {
+    __builtin_memcpy(&w, data + i, 16);
+    diff |= w ^ rest;
   }
-  return diff == 0;
+  return (diff[0] | diff[1]) == 0;
 }
 
 /* True when the n bytes at data are poison; otherwise fills *damage. */

@@ -59,15 +59,16 @@ static bool block_fits_segment(const struct hg_segment *s, const struct hg_block
  * link, and its holder its other half, while a check runs without their
  * locks; each writes its part with one store.
  */
-bool hg_check_header(const struct hg_key *key, const struct hg_segment *s,
-                     const struct hg_block *b, struct heapguard_finding *f)
+static bool check_header_for_pattern(const struct hg_key *key, const struct hg_segment *s,
+                                     const struct hg_block *b, uint64_t *pattern,
+                                     struct heapguard_finding *f)
 {
   if (!block_is_inside(s, b))
     return hg_fail(f, HG_CHECK_BLOCK_POSITION, NULL, (uintptr_t)hg_segment_first(s),
                    (uintptr_t)b);
   struct hg_block h;
   hg_block_snapshot(b, &h);
-  switch (hg_block_verify_at(key, &h, (uintptr_t)b, NULL)) {
+  switch (hg_block_verify_at(key, &h, (uintptr_t)b, pattern)) {
   case HG_HEADER_OK:
     break;
   case HG_HEADER_BAD_CANARY:
@@ -87,6 +88,12 @@ bool hg_check_header(const struct hg_key *key, const struct hg_segment *s,
   return true;
 }
 
+bool hg_check_header(const struct hg_key *key, const struct hg_segment *s,
+                     const struct hg_block *b, struct heapguard_finding *f)
+{
+  return check_header_for_pattern(key, s, b, NULL, f);
+}
+
 static bool check_state_used(const struct hg_block *b, struct heapguard_finding *f)
 {
   if (b->state == HG_STATE_USED)
@@ -94,11 +101,11 @@ static bool check_state_used(const struct hg_block *b, struct heapguard_finding 
   return hg_fail(f, HG_CHECK_ALREADY_FREE, b, HG_STATE_USED, b->state);
 }
 
-bool hg_check_trailing_canary(const struct hg_key *key, const struct hg_block *b,
-                              struct heapguard_finding *f)
+/* The trailing canary of b, whose header gave pattern, is intact. */
+static bool check_tail_pattern(const struct hg_block *b, uint64_t pattern,
+                               struct heapguard_finding *f)
 {
   struct hg_damage d;
-  uint64_t pattern = hg_tail_pattern(hg_block_mac(key, b, (uintptr_t)b).hi);
   if (hg_tail_check(b, pattern, &d))
     return true;
   f->requested = hg_block_requested(b);
@@ -107,12 +114,21 @@ bool hg_check_trailing_canary(const struct hg_key *key, const struct hg_block *b
   return hg_fail(f, HG_CHECK_TRAILING_CANARY, b, d.expected, d.found);
 }
 
-/* A neighbour whose header is smashed: the block before it is the likely writer. */
+bool hg_check_trailing_canary(const struct hg_key *key, const struct hg_block *b,
+                              struct heapguard_finding *f)
+{
+  return check_tail_pattern(b, hg_tail_pattern(hg_block_mac(key, b, (uintptr_t)b).hi), f);
+}
+
+/*
+ * A neighbour whose header is smashed: the block before it is the likely
+ * writer. *pattern (when not NULL) is its trailing canary's.
+ */
 static bool check_neighbour_header(const struct hg_key *key, const struct hg_segment *s,
                                    const struct hg_block *n, const struct hg_block *before,
-                                   struct heapguard_finding *f)
+                                   uint64_t *pattern, struct heapguard_finding *f)
 {
-  if (hg_check_header(key, s, n, f))
+  if (check_header_for_pattern(key, s, n, pattern, f))
     return true;
   f->neighbour = (uintptr_t)before;
   return false;
@@ -124,7 +140,7 @@ bool hg_check_next_link(const struct hg_key *key, const struct hg_segment *s,
   const struct hg_block *n = hg_block_next(b);
   if ((const char *)n == hg_segment_end(s))
     return true;
-  if (!check_neighbour_header(key, s, n, b, f))
+  if (!check_neighbour_header(key, s, n, b, NULL, f))
     return false;
   if (n->prev_size != b->size)
     return hg_fail(f, HG_CHECK_NEXT_PREV_LINK, n, b->size, n->prev_size);
@@ -151,20 +167,50 @@ bool hg_check_prev_link(const struct hg_key *key, const struct hg_segment *s,
   return true;
 }
 
+HG_TAG_TARGET bool hg_prev_ends_at(const struct hg_key *key, const struct hg_segment *s,
+                                   const struct hg_block *b)
+{
+  uint32_t prev_size = (uint32_t)__atomic_load_n((const uint64_t *)b, __ATOMIC_RELAXED);
+  size_t before = (size_t)((const char *)b - (const char *)hg_segment_first(s));
+  if (prev_size == 0)
+    return before == 0;
+  if (((size_t)prev_size << HG_GRANULE_SHIFT) > before)
+    return false;
+  const struct hg_block *p = (const struct hg_block *)((const char *)b -
+                                                       ((size_t)prev_size << HG_GRANULE_SHIFT));
+  struct hg_block h;
+  hg_block_snapshot(p, &h);
+  return h.size == prev_size && h.tag == hg_block_expected_tag(key, &h, (uintptr_t)p);
+}
+
+bool hg_check_prev_extent(const struct hg_key *key, const struct hg_segment *s,
+                          const struct hg_block *b, struct heapguard_finding *f)
+{
+  if (hg_prev_ends_at(key, s, b))
+    return true;
+  hg_diagnose_pointer(key, s, (uintptr_t)hg_block_data(b), HG_KIND_ANY, f);
+  return false;
+}
+
 bool hg_check_live_block(const struct hg_key *key, const struct hg_segment *s,
                          const struct hg_block *b, struct heapguard_finding *f)
 {
   f->segment = (uintptr_t)s;
   f->requested = b->state != HG_STATE_FREE ? hg_block_requested(b) : 0;
   return check_state_used(b, f) && hg_check_trailing_canary(key, b, f) &&
-         hg_check_next_link(key, s, b, f);
+         hg_check_next_link(key, s, b, f) && hg_check_prev_extent(key, s, b, f);
 }
 
 bool hg_check_poison(const struct hg_block *b, struct heapguard_finding *f)
 {
+  return hg_check_poison_head(b, hg_block_capacity(b), f);
+}
+
+bool hg_check_poison_head(const struct hg_block *b, size_t n, struct heapguard_finding *f)
+{
   struct hg_damage d;
-  if (__builtin_expect(hg_poison_intact(hg_block_data(b), hg_block_capacity(b)), 1) ||
-      hg_poison_verify(hg_block_data(b), hg_block_capacity(b), &d))
+  if (__builtin_expect(hg_poison_intact(hg_block_data(b), n), 1) ||
+      hg_poison_verify(hg_block_data(b), n, &d))
     return true;
   f->offset = (intptr_t)d.first;
   f->extent = d.last - d.first + 1;
@@ -243,7 +289,7 @@ void hg_diagnose_pointer(const struct hg_key *key, const struct hg_segment *s, u
   const struct hg_block *prev = NULL;
   const struct hg_block *b = hg_segment_first(s);
   while ((const char *)b < hg_segment_end(s)) {
-    if (!check_neighbour_header(key, s, b, prev, f))
+    if (!check_neighbour_header(key, s, b, prev, NULL, f))
       return;
     if (prev && b->prev_size != prev->size) {
       hg_fail(f, HG_CHECK_PREV_LINK, b, prev->size, b->prev_size);
@@ -260,23 +306,56 @@ void hg_diagnose_pointer(const struct hg_key *key, const struct hg_segment *s, u
   hg_fail(f, HG_CHECK_OUTSIDE_BLOCKS, NULL, 0, p);
 }
 
-bool hg_check_segment_blocks(const struct hg_key *key, const struct hg_segment *s,
-                             struct heapguard_finding *f)
+/*
+ * Where the walk goes on after a damaged header at b: the next header of
+ * s that verifies and is in use or quarantined. Headers merged into a
+ * free block stay behind sealed free (arena.c), so those in the other
+ * two states are known to start real blocks.
+ */
+static const struct hg_block *next_sound_block(const struct hg_key *key,
+                                               const struct hg_segment *s,
+                                               const struct hg_block *b)
+{
+  const char *first = (const char *)hg_segment_first(s);
+  const char *end = hg_segment_end(s);
+  size_t skipped = (size_t)((const char *)b - first) / HG_GRANULE + 1;
+  for (const char *p = first + skipped * HG_GRANULE; p + HG_HEADER_SIZE <= end;
+       p += HG_GRANULE) {
+    const struct hg_block *c = (const struct hg_block *)p;
+    struct hg_block h;
+    hg_block_snapshot(c, &h);
+    if (h.state != HG_STATE_FREE &&
+        hg_block_verify_at(key, &h, (uintptr_t)c, NULL) == HG_HEADER_OK &&
+        block_fits_segment(s, &h, c))
+      return c;
+  }
+  return (const struct hg_block *)end;
+}
+
+void hg_check_segment_blocks(const struct hg_key *key, const struct hg_segment *s,
+                             struct hg_findings *out)
 {
   const struct hg_block *prev = NULL;
   const struct hg_block *b = hg_segment_first(s);
-  f->segment = (uintptr_t)s;
-  while ((const char *)b < hg_segment_end(s)) {
-    if (!check_neighbour_header(key, s, b, prev, f))
-      return false;
-    if (b->state == HG_STATE_USED && !hg_check_trailing_canary(key, b, f))
-      return false;
-    if (b->state == HG_STATE_QUARANTINED && !hg_check_poison(b, f))
-      return false;
-    if (!hg_check_next_link(key, s, b, f))
-      return false;
+  while ((const char *)b < hg_segment_end(s) && !hg_findings_full(out)) {
+    struct heapguard_finding *f = hg_findings_next(out);
+    f->segment = (uintptr_t)s;
+    uint64_t pattern;
+    if (!check_neighbour_header(key, s, b, prev, &pattern, f)) {
+      hg_findings_keep(out);
+      prev = NULL;
+      b = next_sound_block(key, s, b);
+      continue;
+    }
+    if (prev && b->prev_size != prev->size) {
+      hg_fail(f, HG_CHECK_NEXT_PREV_LINK, b, prev->size, b->prev_size);
+      hg_findings_keep(out);
+    } else if (b->state == HG_STATE_USED ? !check_tail_pattern(b, pattern, f)
+               : b->state == HG_STATE_QUARANTINED ? !hg_check_poison(b, f)
+                                                  : false) {
+      hg_findings_keep(out);
+    }
     prev = b;
     b = hg_block_next(b);
   }
-  return true;
 }

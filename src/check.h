@@ -38,6 +38,44 @@ static inline void hg_finding_reset(struct heapguard_finding *f)
   *f = (struct heapguard_finding){ .operation = f->operation, .address = f->address };
 }
 
+/*
+ * The findings of one walk over many blocks, in order; the walk stops
+ * once cap (at least 1) are kept. A walk fills hg_findings_next() and,
+ * when a check failed, keeps it with hg_findings_keep(). Going on past a
+ * finding, a walk trusts only what it has checked.
+ */
+struct hg_findings {
+  struct heapguard_finding *kept;
+  unsigned cap;
+  unsigned count;
+  const char *operation; /* each kept finding's */
+};
+
+static inline void hg_findings_start(struct hg_findings *out, struct heapguard_finding *kept,
+                                     unsigned cap, const char *operation)
+{
+  *out = (struct hg_findings){ kept, cap, 0, operation };
+  kept[0] = (struct heapguard_finding){ .operation = operation };
+}
+
+static inline bool hg_findings_full(const struct hg_findings *out)
+{
+  return out->count >= out->cap;
+}
+
+/* The finding the next check fills; only while not full. */
+static inline struct heapguard_finding *hg_findings_next(struct hg_findings *out)
+{
+  return &out->kept[out->count];
+}
+
+static inline void hg_findings_keep(struct hg_findings *out)
+{
+  out->count++;
+  if (!hg_findings_full(out))
+    *hg_findings_next(out) = (struct heapguard_finding){ .operation = out->operation };
+}
+
 /* Fill f with a failed check; returns false for the caller to pass on. */
 bool hg_fail(struct heapguard_finding *f, enum hg_check check, const void *block,
              uint64_t expected, uint64_t found);
@@ -57,12 +95,32 @@ bool hg_check_header(const struct hg_key *key, const struct hg_segment *s,
 /*
  * Everything free() requires of the block at header b, whose header
  * hg_check_header() has passed, before it touches anything: status used,
- * the trailing canary intact, and a sound next block that links back (the
- * header an overflow reaches first). The prev link is checked when the
- * block is merged, which is when it is first followed.
+ * the trailing canary intact, a sound next block that links back (the
+ * header an overflow reaches first), and a block before it that ends at
+ * it (hg_check_prev_extent). The prev link's free-list neighbours are
+ * checked when the block is merged, which is when they are first followed.
  */
 bool hg_check_live_block(const struct hg_key *key, const struct hg_segment *s,
                          const struct hg_block *b, struct heapguard_finding *f);
+
+/*
+ * Whether the block before b, found through b's prev link, ends exactly at
+ * b: its tag holds and its size is b's prev_size (or b is the segment's
+ * first block). A header replayed where it once was valid passes its own
+ * tags; this says whether it now lies inside the block before it. Reads
+ * only inside the segment, one snapshot, no lock: the lock-free free asks
+ * it, and sends what it refuses to the locked path.
+ */
+bool hg_prev_ends_at(const struct hg_key *key, const struct hg_segment *s,
+                     const struct hg_block *b);
+
+/*
+ * hg_prev_ends_at as a check: when it fails, the segment is walked from
+ * its first block to say what the pointer to b's data really is (the
+ * middle of the block before, or damage on the way).
+ */
+bool hg_check_prev_extent(const struct hg_key *key, const struct hg_segment *s,
+                          const struct hg_block *b, struct heapguard_finding *f);
 
 /* The trailing canary of a used block is intact (else heap-buffer-overflow). */
 bool hg_check_trailing_canary(const struct hg_key *key, const struct hg_block *b,
@@ -91,6 +149,9 @@ bool hg_check_quarantined(const struct hg_key *key, const struct hg_segment *s,
 
 /* The poison of a quarantined block is intact (else heap-use-after-free). */
 bool hg_check_poison(const struct hg_block *b, struct heapguard_finding *f);
+
+/* The same for the first n bytes of its data (n a nonzero multiple of 16). */
+bool hg_check_poison_head(const struct hg_block *b, size_t n, struct heapguard_finding *f);
 
 /* A block taken from a free list: sound header, status free, in bounds. */
 bool hg_check_free_block(const struct hg_key *key, const struct hg_segment *s,
@@ -131,8 +192,12 @@ bool hg_check_array_cookie(const void *block, uint16_t allocated_kind, intptr_t 
 void hg_diagnose_pointer(const struct hg_key *key, const struct hg_segment *s, uintptr_t p,
                          uint16_t kind, struct heapguard_finding *f);
 
-/* Verify every block of s in address order; stops at the first finding. */
-bool hg_check_segment_blocks(const struct hg_key *key, const struct hg_segment *s,
-                             struct heapguard_finding *f);
+/*
+ * Verify every block of s in address order into out. A damaged canary,
+ * poison or link is kept and the walk goes on by the sizes of headers
+ * that verify; past a damaged header, from the next header that verifies.
+ */
+void hg_check_segment_blocks(const struct hg_key *key, const struct hg_segment *s,
+                             struct hg_findings *out);
 
 #endif

@@ -43,6 +43,9 @@
 
 #define HG_MAX_ARENAS 64u
 
+/* Damaged blocks the heap check at exit reports before it stops (halt_on_error=0). */
+#define HG_EXIT_FINDINGS 64u
+
 /* Frames kept for reports and for allocation stacks. */
 #define HG_MAX_FRAMES 32u
 

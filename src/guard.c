@@ -712,17 +712,21 @@ static void guard_visit(const struct hg_segment *s, hg_live_visitor fn, void *ar
   }
 }
 
-static bool guard_check(const struct hg_segment *s, struct heapguard_finding *f)
+/* The slot table is out of band: one damaged tail does not stop the walk. */
+static void guard_check(const struct hg_segment *s, struct hg_findings *out)
 {
-  bool ok = check_guard_segment(s, f);
+  if (!check_guard_segment(s, hg_findings_next(out))) {
+    hg_findings_keep(out);
+    return;
+  }
   const struct hg_guard_meta *m = meta_of(s);
-  for (uint32_t i = 0; ok && i < m->slot_count; i++)
-    if (m->slots[i].state == HG_SLOT_USED) {
-      ok = check_tail(s, m, &m->slots[i], f);
-      if (!ok)
-        f->alloc_stack = m->slots[i].alloc_stack;
+  for (uint32_t i = 0; i < m->slot_count && !hg_findings_full(out); i++) {
+    struct heapguard_finding *f = hg_findings_next(out);
+    if (m->slots[i].state == HG_SLOT_USED && !check_tail(s, m, &m->slots[i], f)) {
+      f->alloc_stack = m->slots[i].alloc_stack;
+      hg_findings_keep(out);
     }
-  return ok;
+  }
 }
 
 /* Slots by state; the mappings as the budget counts them. */

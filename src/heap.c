@@ -138,32 +138,32 @@ void hg_heap_unlock_all(void)
       kinds[k]->unlock_all();
 }
 
-struct check_all_state {
-  struct heapguard_finding *f;
-  bool ok;
-};
-
 static void check_one_segment(struct hg_segment *s, void *arg)
 {
-  struct check_all_state *st = arg;
-  if (!st->ok)
+  struct hg_findings *out = arg;
+  if (hg_findings_full(out))
     return;
-  if (!hg_check_segment(&hg_key, s, st->f)) {
-    st->ok = false;
-    return;
-  }
-  st->ok = hg_heap_ops(s)->check(s, st->f);
+  if (!hg_check_segment(&hg_key, s, hg_findings_next(out)))
+    hg_findings_keep(out);
+  else
+    hg_heap_ops(s)->check(s, out);
+}
+
+void hg_heap_check_each(struct hg_findings *out)
+{
+  hg_heap_lock_all();
+  hg_segment_for_each(check_one_segment, out);
+  if (!hg_findings_full(out) && !hg_arena_check_free_lists(hg_findings_next(out)))
+    hg_findings_keep(out);
+  hg_heap_unlock_all();
 }
 
 bool hg_heap_check_all(struct heapguard_finding *f)
 {
-  struct check_all_state st = { f, true };
-  hg_heap_lock_all();
-  hg_segment_for_each(check_one_segment, &st);
-  if (st.ok)
-    st.ok = hg_arena_check_free_lists(f);
-  hg_heap_unlock_all();
-  return st.ok;
+  struct hg_findings out;
+  hg_findings_start(&out, f, 1, f->operation);
+  hg_heap_check_each(&out);
+  return out.count == 0;
 }
 
 struct used_visit {

@@ -57,7 +57,13 @@ bool hg_heap_inspect(const void *p, struct hg_block_info *info,
 bool hg_heap_resize_in_place(void *p, size_t request, size_t *old_request,
                              struct heapguard_finding *f);
 
-/* Walk and verify every segment and free list; false with *f at the first finding. */
+/*
+ * Walk and verify every segment and free list into out (check.h): every
+ * damaged block up to its cap, as far as sound metadata leads.
+ */
+void hg_heap_check_each(struct hg_findings *out);
+
+/* The same, stopping at the first finding: false with it in *f. */
 bool hg_heap_check_all(struct heapguard_finding *f);
 
 /* Call fn on every block in use, in address order, with the heap held still. */

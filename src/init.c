@@ -10,6 +10,8 @@
 #include <stdatomic.h>
 
 #include "backtrace.h"
+#include "check.h"
+#include "config.h"
 #include "dump.h"
 #include "fault.h"
 #include "flush.h"
@@ -141,6 +143,39 @@ __attribute__((constructor(101))) static void heapguard_constructor(void)
 }
 
 /*
+ * A block whose release a report refused (halt_on_error=0) stays as it
+ * was found, damaged and out of use: that report said it all.
+ */
+static bool reported_before(const struct heapguard_finding *f)
+{
+  return f->block && hg_report_kept(f->block, f->block + HG_HEADER_SIZE + f->requested + 1,
+                                    f->alloc_stack);
+}
+
+/*
+ * Every damaged block the walk can reach, with halt_on_error=0; the first
+ * ends the process otherwise. Reported once the heap is let go, so the
+ * report's own reads (its dump, its description) see it as it was.
+ */
+static void check_heap_at_exit(void)
+{
+  static struct heapguard_finding found[HG_EXIT_FINDINGS];
+  struct hg_findings out;
+  hg_findings_start(&out, found, hg_options.halt_on_error ? 1 : HG_EXIT_FINDINGS,
+                    "the heap check at exit");
+  hg_heap_check_each(&out);
+  for (unsigned i = 0; i < out.count; i++)
+    if (!reported_before(&found[i]))
+      hg_report_at_exit(&found[i]);
+  if (hg_findings_full(&out) && out.cap > 1) {
+    static const char msg[] = "heapguard: the heap check at exit stopped after "
+                              "reporting 64 damaged blocks\n";
+    static_assert(HG_EXIT_FINDINGS == 64, "the note gives the number");
+    hg_log_note(0, msg, sizeof msg - 1);
+  }
+}
+
+/*
  * At exit, after the program's own destructors (a preloaded library is
  * finalised right after the program, before the libraries it loaded): the
  * optional whole-heap check, the leak report, and the summary of the
@@ -152,11 +187,8 @@ __attribute__((destructor(101))) static void heapguard_destructor(void)
 {
   if (!hg_ready)
     return;
-  if (hg_options.check_on_exit) {
-    struct heapguard_finding f = { .operation = "the heap check at exit" };
-    if (!hg_heap_check_all(&f))
-      hg_report(&f);
-  }
+  if (hg_options.check_on_exit)
+    check_heap_at_exit();
   uint64_t leaked = 0;
   if (hg_options.leaks) {
     hg_tls_reentered = true;

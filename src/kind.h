@@ -21,6 +21,8 @@ typedef void (*hg_live_visitor)(uintptr_t data, size_t requested, uint32_t stack
                                 void *arg);
 
 /* What inspect tells of a sound block in use. */
+struct hg_findings;
+
 struct hg_block_info {
   size_t requested;
   uint16_t kind;
@@ -69,8 +71,8 @@ struct hg_kind_ops {
    */
   bool (*resize)(struct hg_segment *s, void *p, size_t request, size_t *old_request,
                  struct heapguard_finding *f);
-  /* Verify every block of s; false with *f at the first finding. */
-  bool (*check)(const struct hg_segment *s, struct heapguard_finding *f);
+  /* Verify every block of s into out (check.h), each finding's stacks noted. */
+  void (*check)(const struct hg_segment *s, struct hg_findings *out);
   /* Call fn on every block of s in use (not freed, not quarantined). */
   void (*visit)(const struct hg_segment *s, hg_live_visitor fn, void *arg);
   /* Add what s holds to *c (its segment count and bytes included). */

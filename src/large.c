@@ -8,7 +8,10 @@
  * large_lock, so a heap walk or a fork that holds it sees each one whole.
  * A freed large block is not quarantined: its segment goes to the cache
  * (its header sealed free, so a second free is named double-free) or is
- * unmapped, and a later access faults or finds the header free.
+ * unmapped. In the cache its data is out of reach: the whole pages are
+ * inaccessible, so any access faults and is reported as use-after-free,
+ * and the bytes on the header's page are poisoned, checked when the
+ * segment is reused and by heap checks.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -17,13 +20,24 @@
 #include "check.h"
 #include "describe.h"
 #include "kind.h"
+#include "os.h"
 #include "runtime.h"
 
 #define LARGE_CACHE_SLOTS 8u
 #define LARGE_CACHE_BYTES ((size_t)64 << 20)
 
+/*
+ * A cached segment remembers what its freed block was (a free header
+ * carries neither), for reports of a later access to it.
+ */
+struct cached {
+  struct hg_segment *segment;
+  size_t requested;
+  uint32_t alloc_stack;
+};
+
 static pthread_mutex_t large_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct hg_segment *large_cache[LARGE_CACHE_SLOTS];
+static struct cached large_cache[LARGE_CACHE_SLOTS];
 static size_t large_cache_bytes;
 
 /* A cached segment fits if it holds the request without wasting half of it. */
@@ -34,25 +48,29 @@ static bool cached_segment_fits(const struct hg_segment *s, size_t request,
          s->map_size <= 2 * (request + 4 * HG_PAGE_SIZE + alignment);
 }
 
-static struct hg_segment *large_cache_take(size_t request, size_t alignment)
+/* A cached segment for the request, out of the cache, into *taken; false when none fits. */
+static bool large_cache_take(size_t request, size_t alignment, struct cached *taken)
 {
   for (unsigned i = 0; i < LARGE_CACHE_SLOTS; i++) {
-    struct hg_segment *s = large_cache[i];
+    struct hg_segment *s = large_cache[i].segment;
     if (s && cached_segment_fits(s, request, alignment)) {
-      large_cache[i] = NULL;
+      *taken = large_cache[i];
+      __atomic_store_n(&large_cache[i].segment, NULL, __ATOMIC_RELEASE);
       large_cache_bytes -= s->map_size;
-      return s;
+      return true;
     }
   }
-  return NULL;
+  return false;
 }
 
 /* Keep s for reuse if the cache has room; false when s must be unmapped. */
-static bool large_cache_put(struct hg_segment *s)
+static bool large_cache_put(struct hg_segment *s, size_t requested, uint32_t alloc_stack)
 {
   for (unsigned i = 0; i < LARGE_CACHE_SLOTS; i++) {
-    if (!large_cache[i] && large_cache_bytes + s->map_size <= LARGE_CACHE_BYTES) {
-      large_cache[i] = s;
+    if (!large_cache[i].segment && large_cache_bytes + s->map_size <= LARGE_CACHE_BYTES) {
+      large_cache[i].requested = requested;
+      large_cache[i].alloc_stack = alloc_stack;
+      __atomic_store_n(&large_cache[i].segment, s, __ATOMIC_RELEASE);
       large_cache_bytes += s->map_size;
       return true;
     }
@@ -60,10 +78,93 @@ static bool large_cache_put(struct hg_segment *s)
   return false;
 }
 
-/* A cached segment laid out for this request, or a new one. */
-static struct hg_segment *segment_for(size_t request, size_t alignment, bool *zeroed)
+/* What the freed block of cached segment s was; read without the lock by the fault handler. */
+static const struct cached *cached_entry(const struct hg_segment *s)
 {
-  struct hg_segment *s = large_cache_take(request, alignment);
+  for (unsigned i = 0; i < LARGE_CACHE_SLOTS; i++)
+    if (__atomic_load_n(&large_cache[i].segment, __ATOMIC_ACQUIRE) == s)
+      return &large_cache[i];
+  return NULL;
+}
+
+/* Where the block a finding names was allocated and freed, for the report. */
+static void note_stacks(struct heapguard_finding *f)
+{
+  const struct hg_block *b = (const struct hg_block *)f->block;
+  if (!b || hg_block_verify(&hg_key, b) != HG_HEADER_OK)
+    return;
+  if (b->state != HG_STATE_FREE) {
+    f->alloc_stack = b->stack;
+    return;
+  }
+  f->free_stack = b->free_stack;
+  const struct cached *c = cached_entry((const struct hg_segment *)f->segment);
+  if (c) {
+    f->alloc_stack = c->alloc_stack;
+    f->requested = c->requested;
+  }
+}
+
+/* The freed data on the header's page: poisoned, not protected. */
+static size_t freed_head(const struct hg_block *b)
+{
+  uintptr_t data = (uintptr_t)hg_block_data(b);
+  uintptr_t page = (data + HG_PAGE_SIZE - 1) & ~(uintptr_t)(HG_PAGE_SIZE - 1);
+  size_t head = page - data;
+  return head < hg_block_capacity(b) ? head : hg_block_capacity(b);
+}
+
+static bool put_data_out_of_reach(struct hg_block *b)
+{
+  size_t head = freed_head(b);
+  if (head)
+    hg_poison_fill(hg_block_data(b), head);
+  size_t rest = hg_block_capacity(b) - head;
+  return !rest || hg_os_protect_none(hg_block_data(b) + head, rest);
+}
+
+static bool freed_head_intact(const struct hg_block *b, struct heapguard_finding *f)
+{
+  size_t head = freed_head(b);
+  return !head || hg_check_poison_head(b, head, f);
+}
+
+/*
+ * The segment of a cache entry back in reach for a new block: false with
+ * f set when its freed data was written meanwhile (it then stays out of
+ * use), or with f untouched when its pages cannot be made accessible.
+ */
+static bool bring_back(const struct cached *c, struct heapguard_finding *f)
+{
+  struct hg_block *b = hg_segment_first(c->segment);
+  if (!freed_head_intact(b, f)) {
+    f->segment = (uintptr_t)c->segment;
+    f->requested = c->requested;
+    f->alloc_stack = c->alloc_stack;
+    f->free_stack = b->free_stack;
+    return false;
+  }
+  size_t head = freed_head(b);
+  size_t rest = hg_block_capacity(b) - head;
+  if (rest && !hg_os_protect_rw(hg_block_data(b) + head, rest)) {
+    hg_segment_destroy(c->segment);
+    return false;
+  }
+  return true;
+}
+
+/* A cached segment laid out for this request, or a new one; NULL with f set when damaged. */
+static struct hg_segment *segment_for(size_t request, size_t alignment, bool *zeroed,
+                                      struct heapguard_finding *f)
+{
+  struct cached c;
+  struct hg_segment *s = NULL;
+  if (large_cache_take(request, alignment, &c)) {
+    if (bring_back(&c, f))
+      s = c.segment;
+    else if (f->bug_class != HEAPGUARD_OK)
+      return NULL;
+  }
   if (s && !hg_segment_place_large(s, request, alignment)) {
     hg_segment_destroy(s);
     s = NULL;
@@ -75,9 +176,8 @@ static struct hg_segment *segment_for(size_t request, size_t alignment, bool *ze
 static void *large_alloc(size_t request, size_t alignment, uint16_t kind, uint32_t stack,
                          bool *zeroed, struct heapguard_finding *f)
 {
-  (void)f;
   pthread_mutex_lock(&large_lock);
-  struct hg_segment *s = segment_for(request, alignment, zeroed);
+  struct hg_segment *s = segment_for(request, alignment, zeroed, f);
   struct hg_block *b = NULL;
   if (s) {
     b = hg_segment_first(s);
@@ -91,21 +191,9 @@ static void *large_alloc(size_t request, size_t alignment, uint16_t kind, uint32
     hg_tail_write(b, hg_block_seal(&hg_key, b));
   }
   pthread_mutex_unlock(&large_lock);
-  if (!b)
+  if (!b && f->bug_class == HEAPGUARD_OK)
     errno = ENOMEM;
   return b ? hg_block_data(b) : NULL;
-}
-
-/* Where the block a finding names was allocated and freed, for the report. */
-static void note_stacks(struct heapguard_finding *f)
-{
-  const struct hg_block *b = (const struct hg_block *)f->block;
-  if (!b || hg_block_verify(&hg_key, b) != HG_HEADER_OK)
-    return;
-  if (b->state == HG_STATE_FREE)
-    f->free_stack = b->free_stack;
-  else
-    f->alloc_stack = b->stack;
 }
 
 /* After taking large_lock: is s still the registered segment of p? */
@@ -139,13 +227,15 @@ static bool large_free(struct hg_segment *s, void *p, uint16_t kind, size_t size
   bool ok = check_large(s, p, kind, size, f);
   if (ok) {
     struct hg_block *b = hg_segment_first(s);
+    size_t requested = hg_block_requested(b);
+    uint32_t alloc_stack = b->stack;
     b->free_stack = free_stack;
     b->tail = 0;
     b->state = HG_STATE_FREE;
     b->kind = 0;
     b->stack = 0;
     hg_block_seal(&hg_key, b);
-    if (!large_cache_put(s))
+    if (!put_data_out_of_reach(b) || !large_cache_put(s, requested, alloc_stack))
       hg_segment_destroy(s);
   } else {
     note_stacks(f);
@@ -190,12 +280,16 @@ static bool large_resize(struct hg_segment *s, void *p, size_t request, size_t *
   return ok;
 }
 
-static bool large_check(const struct hg_segment *s, struct heapguard_finding *f)
+static void large_check(const struct hg_segment *s, struct hg_findings *out)
 {
-  bool ok = hg_check_segment_blocks(&hg_key, s, f);
-  if (!ok)
-    note_stacks(f);
-  return ok;
+  unsigned first = out->count;
+  hg_check_segment_blocks(&hg_key, s, out);
+  const struct hg_block *b = hg_segment_first(s);
+  if (out->count == first && b->state == HG_STATE_FREE &&
+      !freed_head_intact(b, hg_findings_next(out)))
+    hg_findings_keep(out);
+  for (unsigned i = first; i < out->count; i++)
+    note_stacks(&out->kept[i]);
 }
 
 static void large_visit(const struct hg_segment *s, hg_live_visitor fn, void *arg)
@@ -231,19 +325,27 @@ static void large_describe(struct hg_buf *out, const struct heapguard_finding *f
   hg_describe_segment(out, (const struct hg_segment *)f->segment, NULL, NULL, 0);
 }
 
-/* The trailing guard page is right after the block's data (and canary byte). */
+/*
+ * The trailing guard page is right after the block's data (and canary
+ * byte); a freed block's data pages are inaccessible until it is reused.
+ */
 static bool large_fault(const struct hg_segment *s, uintptr_t addr,
                         struct heapguard_finding *f)
 {
   const struct hg_block *b = hg_segment_first(s);
   struct heapguard_finding probe = { 0 };
-  if (addr >= (uintptr_t)hg_segment_end(s) && hg_check_header(&hg_key, s, b, &probe) &&
-      b->state == HG_STATE_USED) {
-    f->requested = hg_block_requested(b);
-    f->offset = (intptr_t)(addr - (uintptr_t)hg_block_data(b));
-    f->alloc_stack = b->stack;
-    return hg_fail(f, HG_CHECK_GUARD_PAGE, b, 0, addr), true;
+  if (!hg_check_header(&hg_key, s, b, &probe) || addr < (uintptr_t)hg_block_data(b))
+    return hg_fail(f, HG_CHECK_SEGMENT_GUARD_PAGE, NULL, 0, addr), true;
+  f->requested = hg_block_requested(b);
+  f->offset = (intptr_t)(addr - (uintptr_t)hg_block_data(b));
+  f->alloc_stack = b->stack;
+  if (b->state == HG_STATE_FREE && addr < (uintptr_t)hg_segment_end(s)) {
+    f->block = (uintptr_t)b;
+    note_stacks(f);
+    return hg_fail(f, HG_CHECK_LARGE_FREED, b, 0, addr), true;
   }
+  if (b->state == HG_STATE_USED && addr >= (uintptr_t)hg_segment_end(s))
+    return hg_fail(f, HG_CHECK_GUARD_PAGE, b, 0, addr), true;
   return hg_fail(f, HG_CHECK_SEGMENT_GUARD_PAGE, NULL, 0, addr), true;
 }
 
@@ -253,9 +355,9 @@ static bool large_drain(struct heapguard_finding *f)
   (void)f;
   pthread_mutex_lock(&large_lock);
   for (unsigned i = 0; i < LARGE_CACHE_SLOTS; i++) {
-    if (large_cache[i]) {
-      hg_segment_destroy(large_cache[i]);
-      large_cache[i] = NULL;
+    if (large_cache[i].segment) {
+      hg_segment_destroy(large_cache[i].segment);
+      large_cache[i].segment = NULL;
     }
   }
   large_cache_bytes = 0;

@@ -104,8 +104,9 @@ static void describe_access(struct hg_buf *out, const struct heapguard_finding *
   hg_buf_str(out, f->operation ? f->operation : "access");
   hg_buf_str(out, " of address ");
   hg_buf_hex(out, f->address);
-  bool names_a_block = f->check == HG_CHECK_GUARD_PAGE || f->check == HG_CHECK_GUARD_FREED ||
-                       f->check == HG_CHECK_GUARD_FREED_ARRAY_COUNT ||
+  bool freed = f->check == HG_CHECK_GUARD_FREED || f->check == HG_CHECK_LARGE_FREED ||
+               f->check == HG_CHECK_GUARD_FREED_ARRAY_COUNT;
+  bool names_a_block = f->check == HG_CHECK_GUARD_PAGE || freed ||
                        f->check == HG_CHECK_GUARD_ARRAY_COUNT;
   if (!names_a_block) {
     hg_buf_str(out, info->detail);
@@ -117,7 +118,7 @@ static void describe_access(struct hg_buf *out, const struct heapguard_finding *
   hg_buf_str(out, " of a ");
   hg_buf_dec(out, f->requested);
   hg_buf_str(out, "-byte block");
-  if (f->check == HG_CHECK_GUARD_FREED || f->check == HG_CHECK_GUARD_FREED_ARRAY_COUNT) {
+  if (freed) {
     hg_buf_str(out, info->detail);
   } else if (f->check == HG_CHECK_GUARD_ARRAY_COUNT) {
     hg_buf_str(out, ", 8 bytes before its start");
@@ -328,7 +329,8 @@ static void json_description(struct hg_buf *out, const struct heapguard_finding 
 }
 
 static void compose_json(struct hg_buf *out, const struct heapguard_finding *f,
-                         const uintptr_t *ips, size_t frames, const char *dump)
+                         const uintptr_t *ips, size_t frames, bool at_exit,
+                         const char *dump)
 {
   hg_buf_char(out, '{');
   hg_json_key(out, "heapguard");
@@ -352,6 +354,8 @@ static void compose_json(struct hg_buf *out, const struct heapguard_finding *f,
   hg_json_hex(out, "neighbour", f->neighbour);
   hg_json_hex(out, "segment", f->segment);
   json_description(out, f);
+  hg_json_key(out, "at_exit");
+  hg_buf_str(out, at_exit ? "true" : "false");
   hg_report_json_frames(out, "backtrace", ips, frames);
   json_stack(out, "allocated_by", f->alloc_stack);
   json_stack(out, "freed_by", f->free_stack);
@@ -362,9 +366,41 @@ static void compose_json(struct hg_buf *out, const struct heapguard_finding *f,
 
 /* ---- text ---- */
 
+/*
+ * What a SUMMARY line names: the first program frame of the backtrace or,
+ * at exit, where the block (else the block before it) was allocated.
+ */
+struct place {
+  const char *words;
+  bool named;      /* a frame follows the words */
+  uintptr_t frame; /* 0: unknown */
+};
+
+static struct place place_of(const struct heapguard_finding *f, const uintptr_t *ips,
+                             size_t n, bool at_exit)
+{
+  if (!at_exit)
+    return (struct place){ " in ", true, n ? ips[hg_backtrace_summary_frame(ips, n)] : 0 };
+  uint32_t tid;
+  bool own = f->alloc_stack != 0;
+  ips = hg_stack_get(own ? f->alloc_stack : f->neighbour_stack, &n, &tid);
+  if (!ips || !n)
+    return (struct place){ " at exit", false, 0 };
+  return (struct place){ own ? " at exit, in a block allocated in "
+                             : " at exit, after a block allocated in ",
+                         true, ips[hg_backtrace_summary_frame(ips, n)] };
+}
+
+static void place_text(struct hg_buf *out, const struct place *p)
+{
+  hg_buf_str(out, p->words);
+  if (p->named)
+    hg_backtrace_summary_name(out, &p->frame, p->frame != 0);
+}
+
 static void compose_text(struct hg_buf *out, const struct heapguard_finding *f,
-                         const uintptr_t *ips, size_t frames, const char *dump,
-                         bool dump_failed)
+                         const uintptr_t *ips, size_t frames, bool at_exit,
+                         const char *dump, bool dump_failed)
 {
   uint64_t pid = (uint64_t)hg_os_getpid();
   hg_buf_str(out, "=================================================================\n==");
@@ -382,8 +418,12 @@ static void compose_text(struct hg_buf *out, const struct heapguard_finding *f,
   hg_buf_dec(out, (uint64_t)hg_os_gettid());
   hg_buf_char(out, '\n');
   hg_report_describe(out, f);
-  hg_buf_str(out, "  backtrace:\n");
-  hg_backtrace_format(out, ips, frames);
+  if (at_exit) {
+    hg_buf_str(out, "  found by the heap check at exit, after the program's last call\n");
+  } else {
+    hg_buf_str(out, "  backtrace:\n");
+    hg_backtrace_format(out, ips, frames);
+  }
   describe_stack(out, "the block was allocated", f->alloc_stack);
   describe_stack(out, "the block was freed", f->free_stack);
   describe_stack(out, "the block before it was allocated", f->neighbour_stack);
@@ -400,8 +440,8 @@ static void compose_text(struct hg_buf *out, const struct heapguard_finding *f,
   }
   hg_buf_str(out, "SUMMARY: heapguard: ");
   hg_buf_str(out, heapguard_bug_class_name(f->bug_class));
-  hg_buf_str(out, " in ");
-  hg_backtrace_summary_name(out, ips, frames);
+  struct place where = place_of(f, ips, frames, at_exit);
+  place_text(out, &where);
   hg_buf_str(out, "\n==");
   hg_buf_dec(out, pid);
   if (!hg_options.halt_on_error) {
@@ -421,7 +461,8 @@ static void compose_text(struct hg_buf *out, const struct heapguard_finding *f,
 
 struct summary_entry {
   enum heapguard_bug_class bug_class;
-  uintptr_t where;  /* the frame its SUMMARY line names */
+  struct place where;
+  bool at_exit; /* found by the heap check at exit */
   uint64_t count;
 };
 
@@ -461,19 +502,21 @@ bool hg_report_kept(uintptr_t start, uintptr_t end, uint32_t stack)
   return false;
 }
 
-static void remember(const struct heapguard_finding *f, const uintptr_t *ips, size_t n)
+static void remember(const struct heapguard_finding *f, const uintptr_t *ips, size_t n,
+                     bool at_exit)
 {
   note_kept(f);
-  uintptr_t where = n ? ips[hg_backtrace_summary_frame(ips, n)] : 0;
+  struct place where = place_of(f, ips, n, at_exit);
   summary_total++;
   for (unsigned i = 0; i < summary_used; i++) {
-    if (summary[i].bug_class == f->bug_class && summary[i].where == where) {
+    if (summary[i].bug_class == f->bug_class && summary[i].where.frame == where.frame &&
+        summary[i].where.words == where.words) {
       summary[i].count++;
       return;
     }
   }
   if (summary_used < SUMMARY_SLOTS)
-    summary[summary_used++] = (struct summary_entry){ f->bug_class, where, 1 };
+    summary[summary_used++] = (struct summary_entry){ f->bug_class, where, at_exit, 1 };
 }
 
 uint64_t hg_report_count(void)
@@ -495,8 +538,7 @@ static void summary_text(struct hg_buf *out)
     hg_buf_dec(out, summary[i].count);
     hg_buf_str(out, " x ");
     hg_buf_str(out, heapguard_bug_class_name(summary[i].bug_class));
-    hg_buf_str(out, " in ");
-    hg_backtrace_summary_name(out, &summary[i].where, summary[i].where != 0);
+    place_text(out, &summary[i].where);
     hg_buf_char(out, '\n');
   }
 }
@@ -513,7 +555,7 @@ static void summary_json(struct hg_buf *out)
   for (unsigned i = 0; i < summary_used; i++) {
     static char where[1024];
     struct hg_buf w = HG_BUF(where);
-    hg_backtrace_summary_name(&w, &summary[i].where, summary[i].where != 0);
+    hg_backtrace_summary_name(&w, &summary[i].where.frame, summary[i].where.frame != 0);
     where[w.len < sizeof where ? w.len : sizeof where - 1] = 0;
     if (i)
       hg_buf_char(out, ',');
@@ -522,6 +564,8 @@ static void summary_json(struct hg_buf *out)
     hg_json_str(out, heapguard_bug_class_name(summary[i].bug_class));
     hg_json_key(out, "function");
     hg_json_str(out, where);
+    hg_json_key(out, "at_exit");
+    hg_buf_str(out, summary[i].at_exit ? "true" : "false");
     hg_json_dec(out, "count", summary[i].count);
     hg_buf_char(out, '}');
   }
@@ -544,7 +588,25 @@ void hg_report_exit_summary(void)
   hg_tls_reentered = false;
 }
 
-void hg_report(const struct heapguard_finding *f)
+/*
+ * Whether a suppression rule matches the finding's stack: the call that
+ * found it, or for the heap check at exit (which has no call of the
+ * program's) where the block was allocated.
+ */
+static bool suppressed(const struct heapguard_finding *f, const uintptr_t *ips, size_t frames,
+                       bool at_exit)
+{
+  if (!hg_suppress_any(f->bug_class))
+    return false;
+  if (!at_exit)
+    return hg_suppress_match(f->bug_class, ips, frames, 0);
+  size_t n;
+  uint32_t tid;
+  const uintptr_t *alloc = hg_stack_get(f->alloc_stack, &n, &tid);
+  return alloc && hg_suppress_match(f->bug_class, alloc, n, 0);
+}
+
+static void report(const struct heapguard_finding *f, bool at_exit)
 {
   if (hg_tls_reentered) {
     static const char msg[] = "heapguard: a check failed while reporting; aborting\n";
@@ -559,10 +621,12 @@ void hg_report(const struct heapguard_finding *f)
   }
 
   uintptr_t ips[HG_MAX_FRAMES];
-  bool suppressible = hg_suppress_any(f->bug_class);
-  size_t frames = hg_backtrace_capture(ips, suppressible ? HG_MAX_FRAMES
-                                                         : hg_options.backtrace_frames);
-  if (suppressible && hg_suppress_match(f->bug_class, ips, frames, 0)) {
+  size_t frames = 0;
+  if (!at_exit)
+    frames = hg_backtrace_capture(ips, hg_suppress_any(f->bug_class)
+                                         ? HG_MAX_FRAMES
+                                         : hg_options.backtrace_frames);
+  if (suppressed(f, ips, frames, at_exit)) {
     /* As with halt_on_error=0: the caller goes on, the damaged block out of use. */
     note_kept(f);
     atomic_store(&reporting, 0);
@@ -575,7 +639,7 @@ void hg_report(const struct heapguard_finding *f)
   bool dump_failed = false;
   if (hg_options.dump && finding_damages_segment(f)) {
     /* The dump carries the text report, so compose it once without the path. */
-    compose_text(&out, f, ips, frames, NULL, false);
+    compose_text(&out, f, ips, frames, at_exit, NULL, false);
     if (hg_dump_write(f, out.p, out.len, path, sizeof path))
       dump = path;
     else
@@ -583,18 +647,32 @@ void hg_report(const struct heapguard_finding *f)
     out.len = 0;
   }
   if (hg_options.report_format == HG_REPORT_JSON)
-    compose_json(&out, f, ips, frames, dump);
+    compose_json(&out, f, ips, frames, at_exit, dump);
   else
-    compose_text(&out, f, ips, frames, dump, dump_failed);
+    compose_text(&out, f, ips, frames, at_exit, dump, dump_failed);
   /* What the program printed before the bug comes before the report. */
   if (hg_options.halt_on_error)
     hg_flush_before_death();
   int fd = hg_log_open();
   hg_log_write(fd, out.p, out.len);
   hg_log_close(fd);
-  remember(f, ips, frames);
+  remember(f, ips, frames, at_exit);
   if (hg_options.halt_on_error)
     finish();
   atomic_store(&reporting, 0);
   hg_tls_reentered = false;
+}
+
+/*
+ * Kept out of line: these two are where a debugger breaks on every
+ * finding (docs/debugging.md), before anything is written.
+ */
+__attribute__((noinline)) void hg_report(const struct heapguard_finding *f)
+{
+  report(f, false);
+}
+
+__attribute__((noinline)) void hg_report_at_exit(const struct heapguard_finding *f)
+{
+  report(f, true);
 }

@@ -22,6 +22,13 @@
 /* Returns only with halt_on_error=0, after the report is written, or when suppressed. */
 void hg_report(const struct heapguard_finding *f);
 
+/*
+ * The same for a finding of the heap check at exit: no program frame is
+ * running then, so the block's allocation stack says where it came from
+ * and its first program frame is the one SUMMARY names.
+ */
+void hg_report_at_exit(const struct heapguard_finding *f);
+
 /* Reports written so far; and their deduplicated summary (at exit). */
 uint64_t hg_report_count(void);
 

@@ -35,15 +35,35 @@ static size_t chunk_of(uintptr_t addr)
   return addr >> HG_SEGMENT_SHIFT;
 }
 
+/*
+ * A leaf maps LEAF_SLOTS chunks; after its slots, a bitmap marks the
+ * chunks where a segment starts, so that walks skip the empty slots.
+ */
+#define STARTS_WORDS (LEAF_SLOTS / 64)
+#define LEAF_BYTES                                                                   \
+  ((LEAF_SLOTS * sizeof(registry_slot) + STARTS_WORDS * 8 + HG_PAGE_SIZE - 1) &      \
+   ~(size_t)(HG_PAGE_SIZE - 1))
+
+static uint64_t *starts_of(registry_slot *leaf)
+{
+  return (uint64_t *)(leaf + LEAF_SLOTS);
+}
+
+/* The roots that have a leaf, for the same reason. */
+static uint64_t roots_used[(ROOT_SLOTS + 63) / 64];
+
 static registry_slot *leaf_of(size_t chunk, bool create)
 {
   registry_slot *leaf =
     __atomic_load_n(&hg_registry_root[chunk >> LEAF_BITS], __ATOMIC_ACQUIRE);
   if (leaf || !create)
     return leaf;
-  leaf = hg_os_map_fenced(LEAF_SLOTS * sizeof(registry_slot));
-  if (leaf)
-    __atomic_store_n(&hg_registry_root[chunk >> LEAF_BITS], leaf, __ATOMIC_RELEASE);
+  leaf = hg_os_map_fenced(LEAF_BYTES);
+  if (leaf) {
+    size_t r = chunk >> LEAF_BITS;
+    __atomic_store_n(&hg_registry_root[r], leaf, __ATOMIC_RELEASE);
+    __atomic_fetch_or(&roots_used[r / 64], (uint64_t)1 << (r % 64), __ATOMIC_RELEASE);
+  }
   return leaf;
 }
 
@@ -59,6 +79,15 @@ static bool registry_set(uintptr_t base, size_t size, struct hg_segment *s)
       break;
     }
     __atomic_store_n(&leaf[c & (LEAF_SLOTS - 1)], s, __ATOMIC_RELEASE);
+  }
+  registry_slot *first = leaf_of(chunk_of(base), false);
+  if (ok && first) {
+    size_t i = chunk_of(base) & (LEAF_SLOTS - 1);
+    uint64_t bit = (uint64_t)1 << (i % 64);
+    if (s)
+      __atomic_fetch_or(&starts_of(first)[i / 64], bit, __ATOMIC_RELEASE);
+    else
+      __atomic_fetch_and(&starts_of(first)[i / 64], ~bit, __ATOMIC_RELEASE);
   }
   pthread_mutex_unlock(&registry_lock);
   return ok;
@@ -215,13 +244,20 @@ static struct hg_segment *segment_starting_at(size_t c)
 
 void hg_segment_for_each(hg_segment_visitor fn, void *arg)
 {
-  for (size_t r = 0; r < ROOT_SLOTS; r++) {
-    if (!__atomic_load_n(&hg_registry_root[r], __ATOMIC_ACQUIRE))
-      continue;
-    for (size_t i = 0; i < LEAF_SLOTS; i++) {
-      struct hg_segment *s = segment_starting_at(r << LEAF_BITS | i);
-      if (s)
-        fn(s, arg);
+  for (size_t rw = 0; rw < sizeof roots_used / sizeof *roots_used; rw++) {
+    uint64_t roots = __atomic_load_n(&roots_used[rw], __ATOMIC_ACQUIRE);
+    for (; roots; roots &= roots - 1) {
+      size_t r = rw * 64 + (size_t)__builtin_ctzll(roots);
+      registry_slot *leaf = __atomic_load_n(&hg_registry_root[r], __ATOMIC_ACQUIRE);
+      for (size_t w = 0; w < STARTS_WORDS; w++) {
+        uint64_t bits = __atomic_load_n(&starts_of(leaf)[w], __ATOMIC_ACQUIRE);
+        for (; bits; bits &= bits - 1) {
+          size_t i = w * 64 + (size_t)__builtin_ctzll(bits);
+          struct hg_segment *s = __atomic_load_n(&leaf[i], __ATOMIC_ACQUIRE);
+          if (s)
+            fn(s, arg);
+        }
+      }
     }
   }
 }

@@ -6,8 +6,9 @@
  * A free checks the block as it always has, without a lock, because the
  * caller holds the block and nothing else writes its header but the arena,
  * which changes only its prev link (one 8-byte store): the header's tag,
- * state, kind, sizes and trailing canary, and the next block's prev link
- * (the header an overflow reaches first). It then seals the block
+ * state, kind, sizes and trailing canary, the next block's prev link
+ * (the header an overflow reaches first), and the block before, which
+ * must end at it (a header replayed inside a live block does not). It then seals the block
  * quarantined, poisons it, and files it in the thread's cache. Whatever
  * the checks refuse is checked again under the arena's lock, which names
  * what is wrong with the pointer, and nothing is modified.
@@ -74,6 +75,12 @@ static struct hg_tcache *enter_cache(void)
 }
 
 /*
+ * The fast paths are compiled for the AES instructions (HG_TAG_TARGET),
+ * so that the tag computations inline into them; they run the
+ * instructions only where the CPU has them (tag.h).
+ */
+
+/*
  * A ready block that turned out damaged when it was to be reused: the
  * named checks say how, and it stays out of use. Cold: only on a bug.
  */
@@ -94,7 +101,7 @@ report_damaged_ready(struct hg_block *b, struct hg_quarantined e, struct heapgua
  * header (tag, state, the size it was filed with) and its poison are
  * checked again before it is sealed in use.
  */
-static struct hg_block *take_ready(struct hg_tcache *c, uint32_t g, size_t request,
+HG_TAG_TARGET static struct hg_block *take_ready(struct hg_tcache *c, uint32_t g, size_t request,
                                    uint16_t kind, uint32_t stack, struct heapguard_finding *f)
 {
   struct hg_quarantined e;
@@ -135,7 +142,7 @@ static void *alloc_locked(size_t request, size_t alignment, uint16_t kind, uint3
   return hg_block_data(b);
 }
 
-void *hg_shared_alloc(size_t request, size_t alignment, uint16_t kind, uint32_t stack,
+HG_TAG_TARGET void *hg_shared_alloc(size_t request, size_t alignment, uint16_t kind, uint32_t stack,
                       bool *zeroed, struct heapguard_finding *f)
 {
   *zeroed = false;
@@ -157,12 +164,14 @@ void *hg_shared_alloc(size_t request, size_t alignment, uint16_t kind, uint32_t 
 /*
  * free's checks without the lock, on the block the caller holds: true when
  * b is a sound block in use, allocated with kind (and size bytes), whose
- * trailing canary and next block's prev link hold. The caller holds the
+ * trailing canary and next block's prev link hold, and which the block
+ * before it ends at (so that a header replayed inside a live block, sound
+ * in itself, is not taken for a block). The caller holds the
  * block, so its fields other than the prev link (not read here) stay as
  * they are. Reads only inside the segment; any doubt goes to the locked
  * path, which says what is wrong.
  */
-static bool sound_to_free(const struct hg_segment *s, const struct hg_block *b,
+HG_TAG_TARGET static bool sound_to_free(const struct hg_segment *s, const struct hg_block *b,
                           uint16_t kind, size_t size)
 {
   if (((uintptr_t)b & (HG_GRANULE - 1)) || (const char *)b < (const char *)hg_segment_first(s))
@@ -176,7 +185,7 @@ static bool sound_to_free(const struct hg_segment *s, const struct hg_block *b,
   size_t requested = bytes - HG_HEADER_SIZE - b->tail;
   if ((kind != HG_KIND_ANY && b->kind != kind) || (size && size != requested))
     return false;
-  if (!hg_tail_intact(b, requested, hg_tail_pattern(mac.hi)))
+  if (!hg_tail_intact(b, requested, hg_tail_pattern(mac.hi)) || !hg_prev_ends_at(&hg_key, s, b))
     return false;
   const struct hg_block *n = (const struct hg_block *)((const char *)b + bytes);
   if ((const char *)n == hg_segment_end(s))
@@ -187,7 +196,7 @@ static bool sound_to_free(const struct hg_segment *s, const struct hg_block *b,
 }
 
 /* Seal a checked block quarantined and poison it; h is its header as read. */
-static void quarantine(struct hg_block *b, struct hg_block *h)
+HG_TAG_TARGET static void quarantine(struct hg_block *b, struct hg_block *h)
 {
   h->state = HG_STATE_QUARANTINED;
   hg_block_publish(&hg_key, b, h, false);
@@ -243,7 +252,7 @@ static bool free_locked(struct hg_tcache *c, struct hg_segment *s, void *p, uint
   return ok;
 }
 
-bool hg_shared_free(struct hg_segment *s, void *p, uint16_t kind, size_t size,
+HG_TAG_TARGET bool hg_shared_free(struct hg_segment *s, void *p, uint16_t kind, size_t size,
                     uint32_t free_stack, struct heapguard_finding *f)
 {
   struct hg_block *b = hg_block_of(p);
@@ -297,12 +306,15 @@ static bool shared_resize(struct hg_segment *s, void *p, size_t request, size_t 
 }
 
 /* Whole-heap walks run with the world stopped and every arena lock held. */
-static bool shared_check(const struct hg_segment *s, struct heapguard_finding *f)
+static void shared_check(const struct hg_segment *s, struct hg_findings *out)
 {
-  bool ok = hg_arena_of(s, f) && hg_check_segment_blocks(&hg_key, s, f);
-  if (!ok)
-    note_stacks(f);
-  return ok;
+  unsigned first = out->count;
+  if (!hg_arena_of(s, hg_findings_next(out)))
+    hg_findings_keep(out);
+  else
+    hg_check_segment_blocks(&hg_key, s, out);
+  for (unsigned i = first; i < out->count; i++)
+    note_stacks(&out->kept[i]);
 }
 
 /* Walk a segment's blocks by their sizes, trusting only sound headers. */

@@ -9,8 +9,8 @@
  * any run of characters. A rule suppresses a finding when its pattern
  * matches the function (as reports show it, demangled), the module (its
  * absolute path) or the source file of any frame of the finding's stack:
- * for a leak, where the block was allocated; for any other finding, the
- * call that found it.
+ * for a leak and for damage the heap check at exit finds, where the block
+ * was allocated; for any other finding, the call that found it.
  *
  * The file is read once at start-up, without allocating, into static
  * storage; matching runs on the report path and allocates nothing either.

@@ -187,8 +187,12 @@ static bool settle(struct hg_tcache *c, struct hg_quarantined *out, unsigned n,
     if (ready) {
       c->ready[cls][c->ready_count[cls]++] = out[i];
       c->ready_bytes += (size_t)out[i].granules << HG_GRANULE_SHIFT;
-    } else {
-      to_merge[merging++] = out[i];
+      continue;
+    }
+    to_merge[merging++] = out[i];
+    if (merging == sizeof to_merge / sizeof *to_merge) {
+      clean = merge_all(to_merge, merging, f) && clean;
+      merging = 0;
     }
   }
   return merge_all(to_merge, merging, f) && clean;

@@ -39,10 +39,15 @@
 #define HG_TCACHE_PENDING 32u
 /* Sizes kept ready: blocks of HG_MIN_BLOCK_GRANULES to that + classes - 1 granules. */
 #define HG_TCACHE_CLASSES 64u
-/* Twice what one filing pushes out, so that a steady churn merges nothing. */
-#define HG_TCACHE_DEPTH (2 * HG_TCACHE_PENDING)
-/* Bytes of ready blocks a thread keeps at most. */
-#define HG_TCACHE_READY_BYTES ((size_t)256 << 10)
+/*
+ * Ready blocks per size, and in bytes, a thread keeps at most: well above
+ * what one filing pushes out (HG_TCACHE_PENDING), so that a program that
+ * frees a burst of blocks and allocates them again takes most of them back
+ * without the arena's lock, merges and splits. Pages of the cache that
+ * are never used are never touched.
+ */
+#define HG_TCACHE_DEPTH 256u
+#define HG_TCACHE_READY_BYTES ((size_t)512 << 10)
 
 struct hg_tcache {
   struct hg_tcache *next, *prev; /* every live cache, for walks and reports */

@@ -147,12 +147,6 @@ struct hgi_block {
    */
   bool reconstructed;
   struct hg_block original;
-  /*
-   * The dump ends inside this verified block (it was shortened to
-   * max_dump_bytes): extent is what it holds, and the block's end, its
-   * trailing canary, is not there to check.
-   */
-  bool cut;
 };
 
 /* What a damaged spot belongs to. */
@@ -252,9 +246,9 @@ struct hgi_analysis {
   bool first_assumed;      /* metadata untrusted: first_block assumed */
   bool end_assumed;        /* metadata untrusted: end taken from the dump */
   bool dump_short;         /* the image holds fewer bytes than meta.end */
-  bool cut;                /* ... and ends inside the last block walked */
   size_t leftover;         /* bytes between the last block and end */
   bool overrun;            /* last verified block leaves the segment */
+  bool cut;                /* last verified block goes on past the dump (dump_short) */
   bool lost;               /* the walk gave up resynchronising */
   bool too_many;           /* stopped at HGI_MAX_BLOCKS */
   size_t marks_dropped;    /* damaged spots past HGI_MAX_MARKS */

@@ -285,13 +285,13 @@ static void print_segment(FILE *out, const struct hgi_dump *d,
   }
   fprintf(out,
           ",\"walk\":{\"first\":%zu,\"end\":%zu,\"first_assumed\":%s,"
-          "\"end_assumed\":%s,\"dump_short\":%s,\"cut\":%s,\"leftover\":%zu,"
-          "\"overrun\":%s,\"lost\":%s,\"too_many_blocks\":%s,\"blocks\":%zu,"
+          "\"end_assumed\":%s,\"dump_short\":%s,\"leftover\":%zu,"
+          "\"overrun\":%s,\"cut\":%s,\"lost\":%s,\"too_many_blocks\":%s,\"blocks\":%zu,"
           "\"damaged_blocks\":%zu},\"guard\":null}",
           a->first, a->end, a->first_assumed ? "true" : "false",
           a->end_assumed ? "true" : "false", a->dump_short ? "true" : "false",
-          a->cut ? "true" : "false",
-          a->leftover, a->overrun ? "true" : "false", a->lost ? "true" : "false",
+          a->leftover, a->overrun ? "true" : "false", a->cut ? "true" : "false",
+          a->lost ? "true" : "false",
           a->too_many ? "true" : "false", a->block_count, a->damaged_blocks);
 }
 
@@ -346,8 +346,7 @@ static void print_block(FILE *out, const struct hgi_block *b, size_t i)
   print_codes(out, block_problem_codes, COUNT(block_problem_codes), b->problems);
   fprintf(out, ",\"header\":");
   print_header(out, &b->hdr);
-  fprintf(out, ",\"expected_prev_size\":%u,\"cut\":%s", b->expected_prev,
-          b->cut ? "true" : "false");
+  fprintf(out, ",\"expected_prev_size\":%u", b->expected_prev);
   if (b->problems & (HGI_P_TAIL | HGI_P_POISON))
     fprintf(out,
             ",\"%s\":{\"first\":%zu,\"last\":%zu,\"bad_bytes\":%zu,"

@@ -128,7 +128,8 @@ static void print_dedicated(FILE *out, const struct hg_segment *m,
   if (a->block_count == 1 && a->blocks[0].fault == HG_HEADER_OK &&
       a->blocks[0].hdr.state == HG_STATE_FREE)
     fprintf(out, "  its block is free: the segment is cached for reuse whole, "
-                 "without free-list links\n");
+                 "without free-list links;\n  its data pages are inaccessible meanwhile "
+                 "(not dumped) and the bytes before them poisoned\n");
 }
 
 static void print_segment(FILE *out, const struct hgi_dump *d,
@@ -235,8 +236,7 @@ static void print_map(FILE *out, const struct hgi_analysis *a)
     fprintf(out, "  walk stopped: a verified header's size runs past the "
                  "segment end\n");
   if (a->cut)
-    fprintf(out, "  the dump ends inside the last block (it was shortened to "
-                 "max_dump_bytes): its end and trailing canary are not in it\n");
+    fprintf(out, "  the last block goes on past the end of the dump\n");
   if (a->lost)
     fprintf(out, "  walk stopped: lost after a damaged header\n");
   if (a->too_many)

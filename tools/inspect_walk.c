@@ -109,8 +109,6 @@ void hgi_block_status(const struct hgi_block *b, char *buf, size_t n)
     hgi_append(buf, n, &at, "%sbad free-list link", sep), sep = "; ";
   if (!b->problems)
     hgi_append(buf, n, &at, "OK");
-  if (b->cut)
-    hgi_append(buf, n, &at, "; the dump ends inside it");
 }
 
 /* ---- storage ---- */
@@ -305,14 +303,14 @@ static void mark_poison(struct hgi_analysis *a, size_t index, size_t data,
  * (block.h): any other byte was written after free. Checked by block.c's
  * hg_poison_verify over the whole capacity, as the library checks it.
  */
+/* The first n bytes of the block's data are poison (n bounded by the image). */
 static void check_poison(struct hgi_analysis *a, const struct hgi_image *img,
-                         size_t index)
+                         size_t index, size_t n)
 {
   struct hgi_block *b = &a->blocks[index];
   size_t data = b->offset + HG_HEADER_SIZE;
   const uint8_t *p = img->bytes + data;
-  /* The walk bounds the block, header and capacity, by the image. */
-  if (hg_poison_verify(p, hg_block_capacity(&b->hdr), &b->damage))
+  if (hg_poison_verify(p, n, &b->damage))
     return;
   b->problems |= HGI_P_POISON;
   for (size_t i = b->damage.first; i <= b->damage.last; i++)
@@ -325,6 +323,24 @@ static void check_poison(struct hgi_analysis *a, const struct hgi_image *img,
   /* Far apart: both ends, so that both are hexdumped. */
   mark_poison(a, index, data, first, first + HGI_MARK_MAX - 1);
   mark_poison(a, index, data, last + 1 - HGI_MARK_MAX, last);
+}
+
+/*
+ * A cached dedicated segment's freed data (large.c): the whole pages are
+ * inaccessible, so not dumped; the bytes before the first are poison.
+ */
+static void check_freed_head(struct hgi_analysis *a, const struct hgi_image *img,
+                             size_t index)
+{
+  const struct hgi_block *b = &a->blocks[index];
+  uint64_t data = b->address + HG_HEADER_SIZE;
+  uint64_t page = (data + HG_PAGE_SIZE - 1) & ~(uint64_t)(HG_PAGE_SIZE - 1);
+  size_t in_image = a->end - b->offset - HG_HEADER_SIZE; /* the walk saw the header */
+  size_t head = (size_t)(page - data);
+  if (head > in_image)
+    head = in_image;
+  if (head)
+    check_poison(a, img, index, head);
 }
 
 static size_t block_index_at(const struct hgi_analysis *a, size_t off,
@@ -614,10 +630,11 @@ static bool walk(struct hgi_analysis *a, const struct hgi_image *img)
     }
     b = &a->blocks[index];
     if (bytes > a->end - off && a->dump_short && bytes <= img->meta.end - off) {
-      /* Shortened inside the block, which fits the segment: nothing wrong seen. */
-      b->cut = true;
-      b->extent = a->end - off;
+      /* The writer stopped at an inaccessible page: the rest was not dumped. */
+      b->extent = bytes;
       a->cut = true;
+      if (b->hdr.state == HG_STATE_FREE && img->meta.kind == HG_SEGMENT_LARGE)
+        check_freed_head(a, img, index);
       break;
     }
     if (bytes > a->end - off) {
@@ -632,7 +649,7 @@ static bool walk(struct hgi_analysis *a, const struct hgi_image *img)
     if (b->hdr.state == HG_STATE_USED)
       check_tail(a, img, index);
     else if (b->hdr.state == HG_STATE_QUARANTINED)
-      check_poison(a, img, index);
+      check_poison(a, img, index, hg_block_capacity(&b->hdr));
     expect_prev = b->hdr.size;
     prev_known = true;
     off += bytes;

@@ -238,7 +238,7 @@ case_debugger() {
     return
   fi
   run "$W/core-bt" timeout 120 gdb -batch -nx -ex bt "$HG_BUGS/guard_overflow_read" "$core"
-  expect_in "$W/core-bt" "hg_report (f=" "core: the report's frame"
+  expect_in "$W/core-bt" "report (f=" "core: the report's frame"
   expect_in "$W/core-bt" "<signal handler called>" "core: the signal frame"
   expect_in "$W/core-bt" "read_one_past_end () at " "core: the faulting frame"
   rm -f "$core"

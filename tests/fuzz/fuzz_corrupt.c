@@ -1,9 +1,10 @@
 /*
  * fuzz_corrupt.c - libFuzzer target: flip bits, chosen by the input, in
- * bytes heapguard checks, and require that the next operation that must
- * look at them returns a finding of a corruption class (never silently OK,
- * never a crash or hang inside heapguard). The library is compiled into the
- * fuzzer and driven through src/arena.h.
+ * bytes heapguard checks (or write there metadata copied from elsewhere),
+ * and require that the next operation that must look at them returns a
+ * finding of a corruption class (never silently OK, never a crash or hang
+ * inside heapguard). The library is compiled into the fuzzer and driven
+ * through src/arena.h.
  *
  * Each input allocates a row of blocks, then picks one target:
  *
@@ -14,6 +15,8 @@
  *   free links      F's two mangled free-list links     -> free(F's neighbour),
  *                                                          or malloc of F's size
  *   segment         the 64 bytes of segment metadata   -> hg_heap_check_all()
+ *   copied          metadata read from one place written -> as above for where
+ *                   to another (see copy_metadata)         it was written
  *
  * and, for everything but the links found by malloc, hg_heap_check_all()
  * must find it too. Only checked bytes are flipped: data and slack beyond
@@ -27,6 +30,9 @@
  * Segment metadata is read-only: to damage it the target makes its page
  * writable first, as only a program with a wild mprotect could.
  */
+/* First: it asks for _GNU_SOURCE. The forging of the bug programs. */
+#include "../bugs/forge.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -155,6 +161,98 @@ static void free_or_die(void *p, const char *when)
     die("free failed", when, &f);
 }
 
+/* Bytes overwritten with a copy, and what they held. */
+struct patch {
+  uint8_t *at;
+  size_t len;
+  uint8_t saved[HG_TAIL_CHECKED];
+};
+
+/* Write len bytes of from at at; false when that changed nothing. */
+static bool patch_apply(struct patch *pt, uint8_t *at, const uint8_t *from, size_t len)
+{
+  pt->at = at;
+  pt->len = len;
+  memcpy(pt->saved, at, len);
+  memmove(at, from, len);
+  return memcmp(pt->saved, at, len) != 0;
+}
+
+static void patch_undo(const struct patch *pt)
+{
+  memcpy(pt->at, pt->saved, pt->len);
+}
+
+/*
+ * The copied target: what an attacker who reads the heap does with it.
+ * Sound metadata is read from one place and written to another, verbatim
+ * or re-derived with the tricks of the first header format (bugs/forge.h:
+ * the affine CRC difference for tags, one canary pattern for every block,
+ * the XOR mask for links):
+ *
+ *   0 a used block's header (all of it, its prev link, its tagged half)
+ *     onto the subject's header, or re-derived there with the subject's
+ *     own fields                                          -> free(subject)
+ *   1 the same onto the header of the block after it      -> free(subject)
+ *   2 another block's trailing canary over the subject's  -> free(subject)
+ *   3 the subject freed: one of its links copied over the other, or
+ *     forged from it to name a used block's header        -> free of a neighbour
+ *
+ * Returns the block whose free must fail, or NULL when the copy changed
+ * nothing (the same bytes were there) or the layout does not allow it.
+ * On return with a block, *pt says what to put back.
+ */
+static void *copy_metadata(struct input *in, uint8_t **p, const size_t *len, int n, int k,
+                           struct patch *pt, bool *freed_k)
+{
+  uint8_t how = next_byte(in);
+  int pick = next_byte(in) % (n - 1);
+  int source = pick < k ? pick : pick + 1; /* a used block other than k */
+  struct hg_block *b = hg_block_of(p[k]);
+  struct hg_block *from = hg_block_of(p[source]);
+  uint8_t bytes[HG_TAIL_CHECKED];
+  switch (how % 4) {
+  case 0:
+  case 1: {
+    struct hg_block *to = how % 4 == 0 ? b : hg_block_of(p[2]);
+    if (to == from)
+      return NULL;
+    memcpy(bytes, from, HG_HEADER_SIZE);
+    unsigned part = (how >> 5) % 4;
+    if (part == 3) {
+      struct forge_fields fl = { to->prev_size, to->size, to->tail, FORGE_USED };
+      forge_v2(bytes, (const uint8_t *)from, (uintptr_t)from, (uintptr_t)to, &fl);
+    }
+    /* All 32 bytes, the prev link (0-7), or the tagged half (8-31). */
+    size_t start = part == 2 ? 8 : 0, n = part == 1 ? 8 : HG_HEADER_SIZE - start;
+    return patch_apply(pt, (uint8_t *)to + start, bytes + start, n) ? p[k] : NULL;
+  }
+  case 2: {
+    size_t n = b->tail < from->tail ? b->tail : from->tail;
+    n = n < HG_TAIL_CHECKED ? n : HG_TAIL_CHECKED;
+    return patch_apply(pt, p[k] + len[k], p[source] + len[source], n) ? p[k] : NULL;
+  }
+  default: {
+    free_or_die(p[k], "making the free block");
+    *freed_k = true;
+    if (b->state != HG_STATE_FREE || b->size >= HG_EXACT_BINS)
+      return NULL;
+    uintptr_t *links = hg_block_data(b);
+    int to = (how >> 2) & 1;
+    uintptr_t value = links[!to];
+    if ((how >> 3) & 1) {
+      /* The XOR mask from the other link, whose target the attacker knows. */
+      void *target = hg_link_demangle(&hg_key, &links[!to], links[!to]);
+      value = forge_link(&links[to], from, links[!to], &links[!to], target);
+    }
+    void *victim = p[(how >> 4) & 1 ? 0 : 2];
+    return patch_apply(pt, (uint8_t *)&links[to], (const uint8_t *)&value, sizeof value)
+               ? victim
+               : NULL;
+  }
+  }
+}
+
 /*
  * An allocation that finds a damaged free list keeps the whole bin out of
  * use for good (arena.c take_free_block): its blocks stay free but in no
@@ -190,8 +288,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
   struct input in = { data, size };
-  uint8_t target = next_byte(&in) % 6;
-  bool large = next_byte(&in) % 8 == 0 && target != 2 && target != 3 && target != 4;
+  uint8_t target = next_byte(&in) % 7;
+  bool large = next_byte(&in) % 8 == 0 && target != 2 && target != 3 && target != 4 &&
+               target != 6;
   int n = 3 + next_byte(&in) % (MAX_BLOCKS - 2);
   uint8_t *p[MAX_BLOCKS] = { 0 };
   size_t len[MAX_BLOCKS];
@@ -213,7 +312,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   bool row = !large && hg_block_next(hg_block_of(p[0])) == b &&
              hg_block_next(b) == hg_block_of(p[2]);
   static const char *const names[] = { "used header", "trailing canary", "next header",
-                                       "free header", "free links", "segment" };
+                                       "free header", "free links", "segment",
+                                       "copied metadata" };
   const char *name = names[target];
   struct flips fl;
   bool freed_k = false;
@@ -250,6 +350,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     else
       choose_flips(&fl, &in, (uint8_t *)hg_block_data(b), 2 * sizeof(uintptr_t));
     break;
+  }
+  case 6: { /* metadata copied from elsewhere -> the operation that reads it */
+    if (!row)
+      goto out;
+    struct patch pt;
+    void *victim = copy_metadata(&in, p, len, n, k, &pt, &freed_k);
+    if (!victim)
+      goto out;
+    struct heapguard_finding f = { 0 };
+    bool ok = hg_heap_free(victim, HG_KIND_MALLOC, 0, 0, &f);
+    if (ok) {
+      patch_undo(&pt);
+      die("free after copying metadata succeeded", name, &f);
+    }
+    expect_finding(ok, &f, "free", name);
+    check_all_finds(name);
+    patch_undo(&pt);
+    check_all_clean("after putting back the copied bytes");
+    goto out;
   }
   default: /* segment metadata -> the heap check */
     if (mprotect(seg, HG_SEGMENT_META_SIZE, PROT_READ | PROT_WRITE) != 0)

@@ -60,6 +60,7 @@ static const char *const damage_names[GEN_DAMAGE_COUNT] = {
     [GEN_BAD_KIND] = "bad-kind",
     [GEN_LARGE] = "large",
     [GEN_LARGE_FREE] = "large-free",
+    [GEN_LARGE_FREE_WRITTEN] = "large-free-written",
     [GEN_LARGE_TAIL] = "large-tail",
     [GEN_GUARD] = "guard",
     [GEN_GUARD_SLOT] = "guard-slot",
@@ -184,7 +185,8 @@ static void build_shared(struct image *im)
  * A dedicated segment as large.c lays it out: one block placed so that its
  * data and one granule of trailing canary end at the trailing guard page.
  * In use, or freed into the cache of segments: sealed free with the free's
- * stack, and the program's bytes left in its data (no links).
+ * stack, no links, its data on the header's page poisoned and the rest
+ * inaccessible (not in the image).
  */
 static void build_large(struct image *im, uint16_t state)
 {
@@ -205,9 +207,13 @@ static void build_large(struct image *im, uint16_t state)
   };
   h.tail = state == USED ? (uint32_t)(hg_block_capacity(&h) - GEN_LARGE_REQUESTED) : 0;
   seal_block(im, GEN_LARGE_FIRST, &h);
-  memset(im->bytes + GEN_LARGE_FIRST + HG_HEADER_SIZE, 'L', GEN_LARGE_REQUESTED);
-  if (state == USED)
+  uint8_t *data = im->bytes + GEN_LARGE_FIRST + HG_HEADER_SIZE;
+  if (state == USED) {
+    memset(data, 'L', GEN_LARGE_REQUESTED);
     write_tail(im, GEN_LARGE_FIRST, &h);
+  } else {
+    hg_poison_fill(data, GEN_LARGE_CUT - GEN_LARGE_FIRST - HG_HEADER_SIZE);
+  }
   seal_segment(&im->key, &s, im->address);
   memcpy(im->bytes, &s, sizeof s);
 }
@@ -383,6 +389,9 @@ static void inject(struct image *im, enum gen_damage d)
     memcpy(im->bytes, &s, sizeof s);
     break;
   }
+  case GEN_LARGE_FREE_WRITTEN:
+    memcpy(im->bytes + GEN_LARGE_FIRST + HG_HEADER_SIZE + 100, "UAF", 3);
+    break;
   case GEN_LARGE_TAIL:
     /* One NUL past the end: the first byte of the trailing canary. */
     im->bytes[GEN_LARGE_FIRST + HG_HEADER_SIZE + GEN_LARGE_REQUESTED] = 0;
@@ -406,6 +415,7 @@ static enum hg_segment_kind kind_of(enum gen_damage d)
   switch (d) {
   case GEN_LARGE:
   case GEN_LARGE_FREE:
+  case GEN_LARGE_FREE_WRITTEN:
   case GEN_LARGE_TAIL: return HG_SEGMENT_LARGE;
   case GEN_GUARD:
   case GEN_GUARD_SLOT:
@@ -422,7 +432,9 @@ static bool build(struct image *im, enum gen_damage d)
   im->address = kind == HG_SEGMENT_LARGE   ? GEN_LARGE_ADDRESS
                 : kind == HG_SEGMENT_GUARD ? GEN_GUARD_ADDRESS
                                            : GEN_SEGMENT_ADDRESS;
-  im->length = kind == HG_SEGMENT_LARGE   ? GEN_LARGE_END
+  bool cached = d == GEN_LARGE_FREE || d == GEN_LARGE_FREE_WRITTEN;
+  im->length = cached                     ? GEN_LARGE_CUT
+               : kind == HG_SEGMENT_LARGE ? GEN_LARGE_END
                : kind == HG_SEGMENT_GUARD ? GEN_GUARD_DUMPED
                                           : GEN_SEGMENT_END;
   im->bytes = calloc(1, im->length);
@@ -430,7 +442,7 @@ static bool build(struct image *im, enum gen_damage d)
     return false;
   hg_key_derive(&im->key, secret);
   if (kind == HG_SEGMENT_LARGE)
-    build_large(im, d == GEN_LARGE_FREE ? FREE : USED);
+    build_large(im, cached ? FREE : USED);
   else if (kind == HG_SEGMENT_GUARD)
     build_guard(im);
   else
@@ -500,7 +512,8 @@ static enum hg_check check_of(enum gen_damage d)
   case GEN_NEIGHBOUR: return HG_CHECK_SEGMENT_CHECKSUM;
   case GEN_SEALED_HOSTILE_META: return HG_CHECK_SEGMENT_BOUNDS;
   case GEN_BAD_KIND: return HG_CHECK_SEGMENT_KIND;
-  case GEN_POISON: return HG_CHECK_POISON;
+  case GEN_POISON:
+  case GEN_LARGE_FREE_WRITTEN: return HG_CHECK_POISON;
   case GEN_LARGE_TAIL: return HG_CHECK_TRAILING_CANARY;
   case GEN_GUARD_COUNT: return HG_CHECK_GUARD_TABLE;
   case GEN_LARGE:

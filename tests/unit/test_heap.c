@@ -88,6 +88,15 @@ static void every_flipped_segment_byte_is_caught(void **state)
   hg_segment_destroy(s);
 }
 
+static bool segment_blocks_are_sound(const struct hg_segment *s)
+{
+  struct heapguard_finding f;
+  struct hg_findings out;
+  hg_findings_start(&out, &f, 1, NULL);
+  hg_check_segment_blocks(&hg_key, s, &out);
+  return out.count == 0;
+}
+
 static void split_and_coalesce_keep_the_segment_tiled(void **state)
 {
   (void)state;
@@ -98,10 +107,10 @@ static void split_and_coalesce_keep_the_segment_tiled(void **state)
     assert_non_null(p[i]);
   }
   struct hg_segment *s = hg_segment_lookup((uintptr_t)p[0]);
-  assert_true(hg_check_segment_blocks(&hg_key, s, &f));
+  assert_true(segment_blocks_are_sound(s));
   for (int i = 0; i < 64; i += 2)
     assert_true(hg_heap_free(p[i], HG_KIND_MALLOC, 0, 0, &f));
-  assert_true(hg_check_segment_blocks(&hg_key, s, &f));
+  assert_true(segment_blocks_are_sound(s));
   for (int i = 1; i < 64; i += 2)
     assert_true(hg_heap_free(p[i], HG_KIND_MALLOC, 0, 0, &f));
   assert_true(hg_heap_check_all(&f));
@@ -293,6 +302,52 @@ static void heap_check_walks_free_lists(void **state)
   assert_true(hg_heap_free(keep, HG_KIND_MALLOC, 0, 0, &f));
 }
 
+static bool kept_names_block(const struct hg_findings *out, const void *data, enum hg_check id)
+{
+  for (unsigned i = 0; i < out->count; i++)
+    if (out->kept[i].block == (uintptr_t)hg_block_of(data) && out->kept[i].check == id)
+      return true;
+  return false;
+}
+
+/* Damaged canaries do not end the walk; a damaged header ends its segment's. */
+static void heap_check_keeps_every_damaged_block(void **state)
+{
+  (void)state;
+  struct heapguard_finding f = { 0 };
+  char *a = heap_alloc(24, HG_GRANULE, HG_KIND_MALLOC, &f);
+  char *b = heap_alloc(40, HG_GRANULE, HG_KIND_MALLOC, &f);
+  char *c = heap_alloc(100, HG_GRANULE, HG_KIND_MALLOC, &f);
+  a[24] ^= 1;
+  c[101] ^= 1;
+  struct heapguard_finding kept[8];
+  struct hg_findings out;
+  hg_findings_start(&out, kept, 8, "test");
+  hg_heap_check_each(&out);
+  assert_int_equal(out.count, 2);
+  assert_true(kept_names_block(&out, a, HG_CHECK_TRAILING_CANARY));
+  assert_true(kept_names_block(&out, c, HG_CHECK_TRAILING_CANARY));
+  assert_string_equal(kept[1].operation, "test");
+  assert_int_equal(kept[1].offset, 101);
+
+  hg_findings_start(&out, kept, 1, "test");
+  hg_heap_check_each(&out);
+  assert_int_equal(out.count, 1);
+
+  struct hg_block *hb = hg_block_of(b);
+  hb->tag ^= 1;
+  hg_findings_start(&out, kept, 8, "test");
+  hg_heap_check_each(&out);
+  assert_true(kept_names_block(&out, b, HG_CHECK_HEADER_TAG));
+  hb->tag ^= 1;
+  a[24] ^= 1;
+  c[101] ^= 1;
+  assert_true(hg_heap_check_all(&f));
+  assert_true(hg_heap_free(a, HG_KIND_MALLOC, 0, 0, &f));
+  assert_true(hg_heap_free(b, HG_KIND_MALLOC, 0, 0, &f));
+  assert_true(hg_heap_free(c, HG_KIND_MALLOC, 0, 0, &f));
+}
+
 static void random_placement_varies_neighbours(void **state)
 {
   (void)state;
@@ -427,6 +482,7 @@ int main(void)
     cmocka_unit_test(recycled_blocks_return_at_their_size_checked),
     cmocka_unit_test(random_placement_varies_neighbours),
     cmocka_unit_test(heap_check_walks_free_lists),
+    cmocka_unit_test(heap_check_keeps_every_damaged_block),
     cmocka_unit_test(guard_segments_left_empty_are_unmapped),
     cmocka_unit_test(draining_for_oom_unmaps_empty_guard_segments),
   };
