@@ -3,7 +3,11 @@
  *
  * Programs do not need this header to be checked: LD_PRELOAD is enough.
  * It is for programs and tests that want to ask heapguard about a block or
- * the whole heap without dying.
+ * the whole heap without dying, or set heapguard's options at build time.
+ * The functions below need the program linked against libheapguard
+ * (pkg-config --libs heapguard); the HEAPGUARD_CHECK, HEAPGUARD_CHECK_HEAP
+ * and HEAPGUARD_ACTIVE macros at the end do not: they find heapguard at
+ * run time and do nothing without it, as valgrind.h's requests do.
  */
 #ifndef HEAPGUARD_H
 #define HEAPGUARD_H
@@ -27,6 +31,7 @@ enum heapguard_bug_class {
   HEAPGUARD_USE_AFTER_FREE = 5,
   HEAPGUARD_ALLOC_DEALLOC_MISMATCH = 6,
   HEAPGUARD_SEGMENT_CORRUPTION = 7,
+  HEAPGUARD_ALLOCATION_SIZE_TOO_BIG = 8, /* with max_allocation set */
 };
 
 /* What a check found. bug_class is HEAPGUARD_OK when the block is sound. */
@@ -80,7 +85,95 @@ const char *heapguard_version(void);
 /* Nonzero when the calling process's allocator really is heapguard. */
 int heapguard_active(void);
 
+/*
+ * Compile-time defaults, as __asan_default_options: a program may define
+ *
+ *   const char *__heapguard_default_options(void) { return "leaks=1:verbosity=1"; }
+ *
+ * (extern "C" in C++) and heapguard parses what it returns at start-up,
+ * before HEAPGUARD_OPTIONS, whose values win. It is called before the
+ * program's constructors have run: return a string literal. heapguard
+ * finds it when the program exports it: linking against libheapguard does
+ * that; a program that only has heapguard preloaded is linked with
+ * -Wl,--export-dynamic-symbol=__heapguard_default_options (or -rdynamic).
+ */
+const char *__heapguard_default_options(void);
+
 #ifdef __cplusplus
+}
+#endif
+
+/*
+ * For code that is not linked against libheapguard and may run with or
+ * without it: heapguard_check, heapguard_check_heap and heapguard_active
+ * looked up at run time (dlsym; with a glibc older than 2.34, link with
+ * -ldl), once per translation unit. Without heapguard in the process they
+ * return HEAPGUARD_OK (and clear *out) or 0. Define HEAPGUARD_NO_OPTIONAL
+ * before including this header to leave them out.
+ *
+ *   struct heapguard_finding f;
+ *   if (HEAPGUARD_CHECK(buf, &f) != HEAPGUARD_OK)
+ *     fprintf(stderr, "buf: check failed: %s\n", f.what);
+ */
+#ifndef HEAPGUARD_NO_OPTIONAL
+#include <dlfcn.h>
+#include <string.h>
+
+#define HEAPGUARD_CHECK(ptr, out) heapguard_optional_check_((ptr), (out))
+#define HEAPGUARD_CHECK_HEAP(out) heapguard_optional_check_heap_(out)
+#define HEAPGUARD_ACTIVE() heapguard_optional_active_()
+
+/* The function named name in heapguard, if heapguard is in the process, else NULL. */
+static inline void *heapguard_optional_symbol_(void **cache, const char *name)
+{
+  void *fn = __atomic_load_n(cache, __ATOMIC_ACQUIRE);
+  if (fn == (void *)cache) /* looked up before: not there */
+    return 0;
+  if (!fn) {
+    fn = dlsym((void *)0 /* RTLD_DEFAULT */, name);
+    __atomic_store_n(cache, fn ? fn : (void *)cache, __ATOMIC_RELEASE);
+  }
+  return fn;
+}
+
+static inline enum heapguard_bug_class
+heapguard_optional_check_(const void *ptr, struct heapguard_finding *out)
+{
+  static void *cache;
+  enum heapguard_bug_class (*fn)(const void *, struct heapguard_finding *);
+  void *sym = heapguard_optional_symbol_(&cache, "heapguard_check");
+  if (sym) {
+    memcpy(&fn, &sym, sizeof fn);
+    return fn(ptr, out);
+  }
+  if (out)
+    memset(out, 0, sizeof *out);
+  return HEAPGUARD_OK;
+}
+
+static inline enum heapguard_bug_class heapguard_optional_check_heap_(struct heapguard_finding *out)
+{
+  static void *cache;
+  enum heapguard_bug_class (*fn)(struct heapguard_finding *);
+  void *sym = heapguard_optional_symbol_(&cache, "heapguard_check_heap");
+  if (sym) {
+    memcpy(&fn, &sym, sizeof fn);
+    return fn(out);
+  }
+  if (out)
+    memset(out, 0, sizeof *out);
+  return HEAPGUARD_OK;
+}
+
+static inline int heapguard_optional_active_(void)
+{
+  static void *cache;
+  int (*fn)(void);
+  void *sym = heapguard_optional_symbol_(&cache, "heapguard_active");
+  if (!sym)
+    return 0;
+  memcpy(&fn, &sym, sizeof fn);
+  return fn();
 }
 #endif
 

@@ -452,7 +452,7 @@ bool hg_arena_check_live(const struct hg_segment *s, const void *p, uint16_t kin
   const struct hg_block *b = hg_block_of(p);
   struct heapguard_finding probe = *f;
   if (!pointer_is_granule_aligned(p) || !hg_check_header(&hg_key, s, b, &probe)) {
-    hg_diagnose_pointer(&hg_key, s, (uintptr_t)p, f);
+    hg_diagnose_pointer(&hg_key, s, (uintptr_t)p, kind, f);
     return false;
   }
   return hg_check_live_block(&hg_key, s, b, f) &&

@@ -627,6 +627,26 @@ void hg_backtrace_json(struct hg_buf *out, const uintptr_t *ips, size_t n)
     naming_unlock();
 }
 
+bool hg_backtrace_match(const uintptr_t *ips, size_t n, hg_frame_match_fn match, void *arg)
+{
+  if (!naming_lock())
+    return false;
+  bool found = false;
+  for (size_t i = 0; i < n && !found; i++) {
+    resolve(ips[i], &frame);
+    found = match(frame.function, frame.module.path, frame.file, arg);
+  }
+  if (!found && hg_options.symbolize) {
+    locate(ips, n);
+    for (size_t i = 0; i < n && !found; i++) {
+      resolve(ips[i], &frame);
+      found = match("", "", frame.file, arg);
+    }
+  }
+  naming_unlock();
+  return found;
+}
+
 size_t hg_backtrace_summary_frame(const uintptr_t *ips, size_t n)
 {
   if (!naming_lock())

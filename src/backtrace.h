@@ -60,6 +60,16 @@ size_t hg_backtrace_summary_frame(const uintptr_t *ips, size_t n);
 /* That frame's function, or (MODULE+0xOFF) when it has no name. */
 void hg_backtrace_summary_name(struct hg_buf *out, const uintptr_t *ips, size_t n);
 
+/*
+ * Call match with the function (demangled), the module's absolute path and
+ * the source file of each of the frames ips[0..n), "" where unknown, until
+ * it returns true; then true. Source files are looked up (symbolize=1)
+ * only when no frame matched by the names already known.
+ */
+typedef bool (*hg_frame_match_fn)(const char *function, const char *module, const char *file,
+                                  void *arg);
+bool hg_backtrace_match(const uintptr_t *ips, size_t n, hg_frame_match_fn match, void *arg);
+
 /* Path of the running program, and the build id of libheapguard.so. */
 const char *hg_program_path(void);
 size_t hg_library_build_id(const uint8_t **id);

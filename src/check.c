@@ -4,6 +4,7 @@
 #include "check.h"
 
 #include "config.h"
+#include "options.h"
 
 bool hg_fail(struct heapguard_finding *f, enum hg_check check, const void *block,
              uint64_t expected, uint64_t found)
@@ -187,7 +188,7 @@ bool hg_check_prev_extent(const struct hg_key *key, const struct hg_segment *s,
 {
   if (hg_prev_ends_at(key, s, b))
     return true;
-  hg_diagnose_pointer(key, s, (uintptr_t)hg_block_data(b), f);
+  hg_diagnose_pointer(key, s, (uintptr_t)hg_block_data(b), HG_KIND_ANY, f);
   return false;
 }
 
@@ -237,9 +238,9 @@ bool hg_check_quarantined(const struct hg_key *key, const struct hg_segment *s,
 bool hg_check_kind(const void *block, uint16_t allocated_kind, size_t requested,
                    uint16_t kind, size_t size, struct heapguard_finding *f)
 {
-  if (kind != HG_KIND_ANY && allocated_kind != kind)
+  if (kind != HG_KIND_ANY && allocated_kind != kind && hg_options.alloc_dealloc_mismatch)
     return hg_fail(f, HG_CHECK_ALLOC_KIND, block, allocated_kind, kind);
-  if (size && size != requested)
+  if (size && size != requested && hg_options.new_delete_type_mismatch)
     return hg_fail(f, HG_CHECK_SIZED_DELETE, block, requested, size);
   return true;
 }
@@ -255,12 +256,26 @@ bool hg_check_free_block(const struct hg_key *key, const struct hg_segment *s,
   return true;
 }
 
-static void diagnose_inside(const struct hg_block *b, uintptr_t p,
+bool hg_check_array_cookie(const void *block, uint16_t allocated_kind, intptr_t offset,
+                           uint16_t kind, struct heapguard_finding *f)
+{
+  if (kind == HG_KIND_ANY || !hg_options.alloc_dealloc_mismatch)
+    return true;
+  if (offset == 8 && allocated_kind == HG_KIND_NEW_ARRAY && kind != HG_KIND_NEW_ARRAY)
+    return hg_fail(f, HG_CHECK_ARRAY_COOKIE_SKIPPED, block, allocated_kind, kind);
+  if (offset == -8 && allocated_kind != HG_KIND_NEW_ARRAY && kind == HG_KIND_NEW_ARRAY)
+    return hg_fail(f, HG_CHECK_ARRAY_COOKIE_INVENTED, block, allocated_kind, kind);
+  return true;
+}
+
+static void diagnose_inside(const struct hg_block *b, uintptr_t p, uint16_t kind,
                             struct heapguard_finding *f)
 {
   intptr_t off = (intptr_t)(p - (uintptr_t)hg_block_data(b));
   f->offset = off;
   f->requested = b->state != HG_STATE_FREE ? hg_block_requested(b) : 0;
+  if (b->state == HG_STATE_USED && !hg_check_array_cookie(b, b->kind, off, kind, f))
+    return;
   enum hg_check check = b->state != HG_STATE_USED ? HG_CHECK_INTO_FREED
                         : off < 0                 ? HG_CHECK_INTO_HEADER
                                                   : HG_CHECK_INTERIOR;
@@ -268,7 +283,7 @@ static void diagnose_inside(const struct hg_block *b, uintptr_t p,
 }
 
 void hg_diagnose_pointer(const struct hg_key *key, const struct hg_segment *s, uintptr_t p,
-                         struct heapguard_finding *f)
+                         uint16_t kind, struct heapguard_finding *f)
 {
   f->segment = (uintptr_t)s;
   const struct hg_block *prev = NULL;
@@ -282,7 +297,7 @@ void hg_diagnose_pointer(const struct hg_key *key, const struct hg_segment *s, u
     }
     const struct hg_block *next = hg_block_next(b);
     if (p >= (uintptr_t)b && p < (uintptr_t)next) {
-      diagnose_inside(b, p, f);
+      diagnose_inside(b, p, kind, f);
       return;
     }
     prev = b;

@@ -130,6 +130,9 @@ bool hg_check_trailing_canary(const struct hg_key *key, const struct hg_block *b
  * The block was allocated by a call of the same family as the one freeing
  * it (HG_KIND_ANY: any will do), and (size nonzero: a C++ sized delete)
  * with that many bytes. For blocks described by their fields, not a header.
+ * alloc_dealloc_mismatch=0 and new_delete_type_mismatch=0 turn these two
+ * checks off: the lock-free release refuses the block, and the locked
+ * path, which runs this, releases it.
  */
 bool hg_check_kind(const void *block, uint16_t allocated_kind, size_t requested,
                    uint16_t kind, size_t size, struct heapguard_finding *f);
@@ -169,12 +172,25 @@ bool hg_check_prev_link(const struct hg_key *key, const struct hg_segment *s,
                         const struct hg_block *b, struct heapguard_finding *f);
 
 /*
- * The pointer p does not start a sound used block: walk the segment from
+ * A release with kind (HG_KIND_ANY: none, as in an inspection) of a
+ * pointer offset bytes from the data of a used block allocated with
+ * allocated_kind: false with the mismatch in f when the C++ array cookie
+ * explains the offset (8 into a block from new[] released otherwise, or
+ * 8 before a block from elsewhere released with delete[]); true when it
+ * does not, f untouched.
+ */
+bool hg_check_array_cookie(const void *block, uint16_t allocated_kind, intptr_t offset,
+                           uint16_t kind, struct heapguard_finding *f);
+
+/*
+ * The pointer p, released with kind (HG_KIND_ANY when it is only
+ * inspected), does not start a sound used block: walk the segment from
  * its first block to say what p is (an interior pointer, a pointer into a
- * smashed header, ...) and fill f. Always fills f with a bug class.
+ * smashed header, a release the array cookie explains, ...) and fill f.
+ * Always fills f with a bug class.
  */
 void hg_diagnose_pointer(const struct hg_key *key, const struct hg_segment *s, uintptr_t p,
-                         struct heapguard_finding *f);
+                         uint16_t kind, struct heapguard_finding *f);
 
 /*
  * Verify every block of s in address order into out. A damaged canary,

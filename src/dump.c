@@ -49,13 +49,16 @@ static uint64_t write_memory(int fd, const char *p, size_t len)
 
 /*
  * The bytes of a segment we can trust to be mapped: its recorded extent if
- * the metadata verifies, else what a shared segment always has.
+ * the metadata verifies, else what a shared segment always has; at most
+ * max_dump_bytes of them (a dedicated segment may hold a block of
+ * gigabytes), which shortens the dump as an unreadable page does.
  */
-static size_t readable_extent(const struct hg_segment *s)
+static size_t dumped_extent(const struct hg_segment *s)
 {
+  size_t extent = HG_SEGMENT_SIZE - 2 * HG_PAGE_SIZE;
   if (hg_segment_verify(&hg_key, s) == HG_SEGMENT_OK)
-    return s->end;
-  return HG_SEGMENT_SIZE - 2 * HG_PAGE_SIZE;
+    extent = s->end;
+  return extent < hg_options.max_dump_bytes ? extent : hg_options.max_dump_bytes;
 }
 
 static bool write_segment(int fd, const struct hg_segment *s, uint32_t flags,
@@ -128,7 +131,7 @@ bool hg_dump_write(const struct heapguard_finding *f, const char *text,
             write_section(fd, HG_DUMP_PROCESS, 0, &pr, sizeof pr) &&
             write_section(fd, HG_DUMP_REPORT, 0, &rep, sizeof rep) &&
             write_section(fd, HG_DUMP_REPORT_TEXT, 0, text, text_len) &&
-            write_segment(fd, s, HG_DUMP_SEGMENT_DAMAGED, readable_extent(s));
+            write_segment(fd, s, HG_DUMP_SEGMENT_DAMAGED, dumped_extent(s));
   if (ok && below)
     ok = write_segment(fd, below, HG_DUMP_SEGMENT_META_ONLY, sizeof *below);
   if (ok && above)

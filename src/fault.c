@@ -57,12 +57,13 @@ static void pass_on(int sig, siginfo_t *info, void *uctx)
 
 static void on_fault(int sig, siginfo_t *info, void *uctx)
 {
-  struct heapguard_finding f = { .address = (uintptr_t)info->si_addr };
+  /* The kind that names the access may tell a read from a write. */
+  struct heapguard_finding f = { .address = (uintptr_t)info->si_addr,
+                                 .operation = access_name(uctx) };
   if (info->si_code <= 0 || !hg_heap_fault((uintptr_t)info->si_addr, &f)) {
     pass_on(sig, info, uctx);
     return;
   }
-  f.operation = access_name(uctx);
   hg_backtrace_start_at(fault_pc(uctx));
   hg_report(&f);
   /*

@@ -384,7 +384,11 @@ static void tail_write(const struct hg_segment *s, const struct hg_guard_meta *m
 /*
  * The bytes just before a block placed at the end of its pages hold a
  * leading canary, so that an underflow is caught at free even without
- * guard_underflow=1. Byte i before the data is byte i - 1 of the pattern.
+ * guard_underflow=1. Byte i before the data is byte i - 1 of the pattern,
+ * except before a block from operator new, whose 8 nearest bytes are zero:
+ * what a delete[] of it reads there as an array's element count is then
+ * 0, so it runs no destructor and releases the address 8 bytes before the
+ * block, which guard_free names as the mismatch it is.
  */
 static size_t lead_length(const struct hg_guard_slot *slot)
 {
@@ -396,14 +400,36 @@ static uint64_t lead_pattern(const uint8_t *data)
   return hg_canary_pattern_at(&hg_key, (uintptr_t)data, true);
 }
 
+/* How many of the canary's bytes nearest to the block are zero (of n). */
+static size_t lead_zeros(const struct hg_guard_slot *slot, size_t n)
+{
+  return slot->kind == HG_KIND_NEW ? (n < 8 ? n : 8) : 0;
+}
+
+/* Byte i before the data (1 the nearest), the first zeros of them zero. */
+static uint8_t lead_byte(uint64_t pattern, size_t zeros, size_t i)
+{
+  return i <= zeros ? 0 : hg_tail_byte(pattern, i - 1);
+}
+
 static void lead_write(const struct hg_segment *s, const struct hg_guard_meta *m,
                        const struct hg_guard_slot *slot)
 {
   uint8_t *data = (uint8_t *)slot_data(s, m, slot);
   uint64_t pattern = lead_pattern(data);
-  size_t n = lead_length(slot);
+  size_t n = lead_length(slot), zeros = lead_zeros(slot, n);
   for (size_t i = 1; i <= n; i++)
     data[-(ptrdiff_t)i] = hg_tail_byte(pattern, i - 1);
+  for (size_t i = 1; i <= zeros; i++)
+    data[-(ptrdiff_t)i] = 0;
+}
+
+/* A changed byte i before the data: the nearest and farthest so far. */
+static void note_lead_damage(size_t i, size_t *nearest, size_t *farthest)
+{
+  if (!*nearest)
+    *nearest = i;
+  *farthest = i;
 }
 
 static void *alloc_locked(size_t request, size_t alignment, size_t pages, uint16_t kind,
@@ -517,8 +543,12 @@ static bool slot_was_used(const struct hg_guard_slot *slot)
   return state == HG_SLOT_QUARANTINED || state == HG_SLOT_FREE;
 }
 
-/* The used slot whose block starts at p; otherwise f says what p is. */
-static struct hg_guard_slot *live_slot(const void *p, struct heapguard_finding *f)
+/*
+ * The used slot whose block starts at p, released with kind (HG_KIND_ANY
+ * when inspected); otherwise f says what p is.
+ */
+static struct hg_guard_slot *live_slot(const void *p, uint16_t kind,
+                                       struct heapguard_finding *f)
 {
   struct hg_segment *s = hg_segment_lookup((uintptr_t)p);
   if (!s || s->kind != HG_SEGMENT_GUARD) { /* unmapped since the caller looked */
@@ -544,10 +574,10 @@ static struct hg_guard_slot *live_slot(const void *p, struct heapguard_finding *
     return slot;
   if (f->offset == 0)
     hg_fail(f, HG_CHECK_GUARD_ALREADY_FREE, NULL, HG_SLOT_USED, slot->state);
-  else if (slot->state == HG_SLOT_USED)
-    hg_fail(f, HG_CHECK_GUARD_INTERIOR, NULL, 0, (uint64_t)f->offset);
-  else
+  else if (slot->state != HG_SLOT_USED)
     hg_fail(f, HG_CHECK_GUARD_INTO_FREED, NULL, 0, (uint64_t)f->offset);
+  else if (hg_check_array_cookie(NULL, slot->kind, f->offset, kind, f))
+    hg_fail(f, HG_CHECK_GUARD_INTERIOR, NULL, 0, (uint64_t)f->offset);
   return NULL;
 }
 
@@ -556,22 +586,21 @@ static bool check_lead(const struct hg_segment *s, const struct hg_guard_meta *m
 {
   const uint8_t *data = (const uint8_t *)slot_data(s, m, slot);
   uint64_t pattern = lead_pattern(data);
-  size_t n = lead_length(slot);
+  size_t n = lead_length(slot), zeros = lead_zeros(slot, n);
   size_t nearest = 0, farthest = 0; /* distances before the data, 0: intact */
-  for (size_t i = 1; i <= n; i++) {
-    if (data[-(ptrdiff_t)i] == hg_tail_byte(pattern, i - 1))
-      continue;
-    if (!nearest)
-      nearest = i;
-    farthest = i;
-  }
+  for (size_t i = 1; i <= zeros; i++)
+    if (data[-(ptrdiff_t)i])
+      note_lead_damage(i, &nearest, &farthest);
+  for (size_t i = zeros + 1; i <= n; i++)
+    if (data[-(ptrdiff_t)i] != hg_tail_byte(pattern, i - 1))
+      note_lead_damage(i, &nearest, &farthest);
   if (!nearest)
     return true;
   f->segment = (uintptr_t)s;
   f->requested = slot->requested;
   f->offset = -(intptr_t)farthest;
   f->extent = farthest - nearest + 1;
-  return hg_fail(f, HG_CHECK_GUARD_LEADING_CANARY, NULL, hg_tail_byte(pattern, farthest - 1),
+  return hg_fail(f, HG_CHECK_GUARD_LEADING_CANARY, NULL, lead_byte(pattern, zeros, farthest),
                  data[-(ptrdiff_t)farthest]);
 }
 
@@ -633,7 +662,7 @@ static bool guard_free(struct hg_segment *s, void *p, uint16_t kind, size_t size
 {
   (void)s;
   pthread_mutex_lock(&guard_lock);
-  struct hg_guard_slot *slot = live_slot(p, f);
+  struct hg_guard_slot *slot = live_slot(p, kind, f);
   struct hg_segment *seg = slot ? segment_of_slot(slot) : NULL;
   bool ok = slot && hg_check_kind(NULL, slot->kind, slot->requested, kind, size, f) &&
             check_tail(seg, meta_of(seg), slot, f);
@@ -648,7 +677,7 @@ static bool guard_inspect(struct hg_segment *s, const void *p, struct hg_block_i
 {
   (void)s;
   pthread_mutex_lock(&guard_lock);
-  struct hg_guard_slot *slot = live_slot(p, f);
+  struct hg_guard_slot *slot = live_slot(p, HG_KIND_ANY, f);
   struct hg_segment *seg = slot ? segment_of_slot(slot) : NULL;
   bool ok = slot && check_tail(seg, meta_of(seg), slot, f);
   if (ok)
@@ -700,7 +729,57 @@ static void guard_check(const struct hg_segment *s, struct hg_findings *out)
   }
 }
 
+/* Slots by state; the mappings as the budget counts them. */
+static void guard_count(const struct hg_segment *s, struct hg_heap_counts *c)
+{
+  struct heapguard_finding f = { 0 };
+  c->segments++;
+  c->mapped += s->map_size;
+  if (!check_guard_segment(s, &f))
+    return;
+  const struct hg_guard_meta *m = meta_of(s);
+  c->slots += m->slot_count;
+  c->mappings += SEGMENT_VMAS + (uint64_t)SLOT_VMAS * m->live;
+  for (uint32_t i = 0; i < m->slot_count; i++) {
+    const struct hg_guard_slot *slot = &m->slots[i];
+    if (slot->state == HG_SLOT_USED) {
+      c->used_blocks++;
+      c->used_bytes += slot->requested;
+    } else if (slot->state == HG_SLOT_QUARANTINED) {
+      c->quarantined_blocks++;
+      c->quarantined_bytes += slot->requested;
+    } else {
+      c->free_blocks++;
+      c->free_bytes += (uint64_t)m->slot_pages * PAGE;
+    }
+  }
+}
+
 /* ---- faults ---- */
+
+/* The fault handler names the access in f->operation before asking. */
+static bool is_read(const struct heapguard_finding *f)
+{
+  return f->operation && hg_strncmp(f->operation, "READ", 5) == 0;
+}
+
+/*
+ * A read of the 8 bytes before a block's data is what a delete[] does
+ * first: it takes them for an array's element count. Before a block that
+ * is in use and no array from new[], it is the mismatch of a delete[] of
+ * it; at the start of a freed array from new[] (whose element count was
+ * there), most likely a second delete[] of it, which the read of freed
+ * memory stops before operator delete[] could say so.
+ */
+static enum hg_check fault_check(const struct hg_guard_slot *slot, bool used,
+                                 const struct heapguard_finding *f)
+{
+  if (is_read(f) && used && f->offset == -8 && slot->kind != HG_KIND_NEW_ARRAY)
+    return HG_CHECK_GUARD_ARRAY_COUNT;
+  if (is_read(f) && !used && f->offset == 0 && slot->kind == HG_KIND_NEW_ARRAY)
+    return HG_CHECK_GUARD_FREED_ARRAY_COUNT;
+  return used ? HG_CHECK_GUARD_PAGE : HG_CHECK_GUARD_FREED;
+}
 
 static void fault_on_block(const struct hg_segment *s, const struct hg_guard_meta *m,
                            const struct hg_guard_slot *slot, uintptr_t addr,
@@ -711,7 +790,20 @@ static void fault_on_block(const struct hg_segment *s, const struct hg_guard_met
   f->offset = (intptr_t)(addr - (uintptr_t)slot_data(s, m, slot));
   f->alloc_stack = slot->alloc_stack;
   f->free_stack = used ? 0 : slot->free_stack;
-  hg_fail(f, used ? HG_CHECK_GUARD_PAGE : HG_CHECK_GUARD_FREED, NULL, 0, addr);
+  enum hg_check check = fault_check(slot, used, f);
+  if (check == HG_CHECK_GUARD_ARRAY_COUNT)
+    hg_fail(f, check, NULL, slot->kind, HG_KIND_NEW_ARRAY);
+  else
+    hg_fail(f, check, NULL, 0, addr);
+}
+
+/* A guard page holding the 8 bytes before a used block's data: read by a delete[]? */
+static bool reads_array_count_of(const struct hg_segment *s, const struct hg_guard_meta *m,
+                                 const struct hg_guard_slot *slot, uintptr_t addr,
+                                 const struct heapguard_finding *f)
+{
+  return slot && is_read(f) && slot->state == HG_SLOT_USED &&
+         slot->kind != HG_KIND_NEW_ARRAY && addr == (uintptr_t)slot_data(s, m, slot) - 8;
 }
 
 /*
@@ -742,6 +834,10 @@ static bool guard_fault(const struct hg_segment *s, uintptr_t addr,
     after = &m->slots[0]; /* the fence page */
   } else {
     before = &m->slots[m->slot_count - 1];
+  }
+  if (reads_array_count_of(s, m, after, addr, f)) {
+    fault_on_block(s, m, after, addr, f);
+    return true;
   }
   /* A guard page: the block it borders on the side it guards, else the other. */
   const struct hg_guard_slot *order[2] = { before, after };
@@ -854,6 +950,7 @@ const struct hg_kind_ops hg_guard_ops = {
   .resize = guard_resize,
   .check = guard_check,
   .visit = guard_visit,
+  .count = guard_count,
   .describe = guard_describe,
   .fault = guard_fault,
   .drain = guard_drain,

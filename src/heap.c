@@ -187,6 +187,23 @@ void hg_heap_for_each_used(hg_live_visitor fn, void *arg)
   hg_heap_unlock_all();
 }
 
+static void count_one_segment(struct hg_segment *s, void *arg)
+{
+  struct hg_heap_counts *by_kind = arg;
+  struct heapguard_finding f = { 0 };
+  if (hg_check_segment(&hg_key, s, &f))
+    hg_heap_ops(s)->count(s, &by_kind[s->kind]);
+}
+
+void hg_heap_count(struct hg_heap_counts by_kind[HG_SEGMENT_KINDS])
+{
+  for (unsigned k = 0; k < HG_SEGMENT_KINDS; k++)
+    by_kind[k] = (struct hg_heap_counts){ 0 };
+  hg_heap_lock_all();
+  hg_segment_for_each(count_one_segment, by_kind);
+  hg_heap_unlock_all();
+}
+
 bool hg_heap_drain(struct heapguard_finding *f)
 {
   bool clean = true;

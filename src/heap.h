@@ -70,6 +70,12 @@ bool hg_heap_check_all(struct heapguard_finding *f);
 void hg_heap_for_each_used(hg_live_visitor fn, void *arg);
 
 /*
+ * What every segment holds, kind by kind (indexed by enum
+ * hg_segment_kind), counted with the heap held still.
+ */
+void hg_heap_count(struct hg_heap_counts by_kind[HG_SEGMENT_KINDS]);
+
+/*
  * Memory is running out: every kind gives back what it holds for later.
  * False with *f at a block found damaged on the way out.
  */

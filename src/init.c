@@ -1,6 +1,7 @@
 /*
  * init.c - start-up (options, the secret, every module in turn), fork
- * handling, and at exit the heap check, the leak report and the summary.
+ * handling, and at exit the heap check, the leak report, the notes of
+ * suppressions and statistics, and the summary.
  */
 #define _GNU_SOURCE
 #include "init.h"
@@ -22,6 +23,8 @@
 #include "report.h"
 #include "segment.h"
 #include "stackdepot.h"
+#include "stats.h"
+#include "suppress.h"
 
 /*
  * Exit status of a run that leaked (leaks=1) or that reported and went on
@@ -74,6 +77,31 @@ static void on_thread_exit(void *cache)
     hg_report(&f);
 }
 
+/*
+ * verbosity=1: the version and the options that differ from the defaults;
+ * verbosity=2: every option's value.
+ */
+static void note_start_up(void)
+{
+  if (hg_options.verbosity < 1)
+    return;
+  static char text[16384];
+  struct hg_buf b = HG_BUF(text);
+  hg_buf_str(&b, "==");
+  hg_buf_dec(&b, (uint64_t)hg_os_getpid());
+  hg_buf_str(&b, "== heapguard " HEAPGUARD_VERSION_STRING " in ");
+  hg_buf_str(&b, hg_program_path());
+  hg_buf_str(&b, ", options in effect: ");
+  size_t before = b.len;
+  hg_options_changed(&b, &hg_options);
+  if (b.len == before)
+    hg_buf_str(&b, "the defaults");
+  hg_buf_char(&b, '\n');
+  if (hg_options.verbosity >= 2)
+    hg_options_describe(&b, &hg_options);
+  hg_log_note(1, b.p, b.len);
+}
+
 static void start_up(void)
 {
   hg_options_load();
@@ -83,6 +111,9 @@ static void start_up(void)
                on_thread_exit);
   hg_backtrace_init();
   hg_log_init();
+  hg_alloc_extras = hg_options.max_allocation || hg_options.malloc_fill_byte <= 0xff;
+  note_start_up();
+  hg_suppress_load();
   hg_fault_init();
   hg_dump_signal_init();
 }
@@ -164,6 +195,8 @@ __attribute__((destructor(101))) static void heapguard_destructor(void)
     leaked = hg_leaks_report();
     hg_tls_reentered = false;
   }
+  hg_suppress_exit_note();
+  hg_stats_exit_note(hg_report_count(), hg_suppress_count());
   hg_report_exit_summary();
   /* A run that went on after reports (halt_on_error=0) must still fail. */
   if (leaked || hg_report_count())

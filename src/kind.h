@@ -29,6 +29,16 @@ struct hg_block_info {
   uint32_t stack;
 };
 
+/* What a kind's segments hold, as statistics count it (heap.h, hg_heap_count). */
+struct hg_heap_counts {
+  uint64_t segments, mapped;                      /* segments and bytes mapped */
+  uint64_t used_blocks, used_bytes;               /* in use: blocks, bytes requested */
+  uint64_t quarantined_blocks, quarantined_bytes; /* freed, held back: bytes they had */
+  uint64_t free_blocks, free_bytes;               /* free for reuse: their capacity */
+  uint64_t slots;                                 /* guard slots, in use or not */
+  uint64_t mappings;                              /* memory mappings (VMAs), estimated */
+};
+
 /*
  * The operations of a kind. "p" is a pointer the program passed, inside a
  * segment s of that kind; every operation checks before it modifies, and
@@ -65,11 +75,14 @@ struct hg_kind_ops {
   void (*check)(const struct hg_segment *s, struct hg_findings *out);
   /* Call fn on every block of s in use (not freed, not quarantined). */
   void (*visit)(const struct hg_segment *s, hg_live_visitor fn, void *arg);
+  /* Add what s holds to *c (its segment count and bytes included). */
+  void (*count)(const struct hg_segment *s, struct hg_heap_counts *c);
   /* The lines of a report about the block f names, and its segment. */
   void (*describe)(struct hg_buf *out, const struct heapguard_finding *f);
   /*
-   * A fault on address addr inside s: true, with *f filled, when it is a
-   * bad access to the program's memory; false when it is none of ours.
+   * A fault on address addr inside s (f->operation names the access:
+   * "READ" or "WRITE"): true, with *f filled, when it is a bad access to
+   * the program's memory; false when it is none of ours.
    * Async-signal-safe, lock-free.
    */
   bool (*fault)(const struct hg_segment *s, uintptr_t addr, struct heapguard_finding *f);

@@ -208,7 +208,7 @@ static bool check_large(const struct hg_segment *s, const void *p, uint16_t kind
     return false;
   const struct hg_block *b = hg_segment_first(s);
   if (hg_block_data(b) != p) {
-    hg_diagnose_pointer(&hg_key, s, (uintptr_t)p, f);
+    hg_diagnose_pointer(&hg_key, s, (uintptr_t)p, kind, f);
     return false;
   }
   return hg_check_header(&hg_key, s, b, f) && hg_check_live_block(&hg_key, s, b, f) &&
@@ -295,6 +295,25 @@ static void large_visit(const struct hg_segment *s, hg_live_visitor fn, void *ar
     fn((uintptr_t)hg_block_data(b), hg_block_requested(b), b->stack, arg);
 }
 
+/* Its one block: in use, or free in a segment kept for reuse. */
+static void large_count(const struct hg_segment *s, struct hg_heap_counts *c)
+{
+  struct heapguard_finding f = { 0 };
+  c->segments++;
+  c->mapped += s->map_size;
+  c->mappings += HG_SEGMENT_MAPPINGS;
+  const struct hg_block *b = hg_segment_first(s);
+  if (!hg_check_header(&hg_key, s, b, &f))
+    return;
+  if (b->state == HG_STATE_USED) {
+    c->used_blocks++;
+    c->used_bytes += hg_block_requested(b);
+  } else {
+    c->free_blocks++;
+    c->free_bytes += hg_block_capacity(b);
+  }
+}
+
 static void large_describe(struct hg_buf *out, const struct heapguard_finding *f)
 {
   hg_describe_block_and_neighbour(out, &hg_key, f);
@@ -363,6 +382,7 @@ const struct hg_kind_ops hg_large_ops = {
   .resize = large_resize,
   .check = large_check,
   .visit = large_visit,
+  .count = large_count,
   .describe = large_describe,
   .fault = large_fault,
   .drain = large_drain,

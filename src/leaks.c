@@ -18,6 +18,7 @@
 #include "os.h"
 #include "report.h"
 #include "stackdepot.h"
+#include "suppress.h"
 
 /* A used block's data, and whether a pointer to it was found. */
 struct live {
@@ -210,6 +211,24 @@ static void group_json(struct hg_buf *out, const struct group *g)
   hg_buf_char(out, '}');
 }
 
+/* Groups a suppression rule matches (by allocation stack) are not reported. */
+static void drop_suppressed_groups(void)
+{
+  if (!hg_suppress_any(HG_SUPPRESS_LEAK))
+    return;
+  for (uint32_t i = 0; i < GROUPS; i++) {
+    struct group *g = &groups[i];
+    size_t n;
+    uint32_t tid;
+    const uintptr_t *ips = g->blocks ? hg_stack_get(g->stack, &n, &tid) : NULL;
+    if (ips && hg_suppress_match(HG_SUPPRESS_LEAK, ips, n, g->bytes)) {
+      total_blocks -= g->blocks;
+      total_bytes -= g->bytes;
+      g->blocks = 0;
+    }
+  }
+}
+
 static char text[1 << 17];
 
 static void write_report(void)
@@ -282,6 +301,7 @@ uint64_t hg_leaks_report(void)
     if (!live[i].marked && !allocated_by_loader(live[i].stack) &&
         !hg_report_kept(live[i].start, live[i].end, live[i].stack))
       group_leak(&live[i]);
+  drop_suppressed_groups();
   if (total_blocks)
     write_report();
   return total_blocks;

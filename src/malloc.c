@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <malloc.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -22,9 +23,11 @@
 #include "heapguard.h"
 #include "options.h"
 #include "report.h"
+#include "os.h"
 #include "runtime.h"
 #include "scratch.h"
 #include "stackdepot.h"
+#include "stats.h"
 
 static HG_TLS uint64_t tls_calls_until_check;
 
@@ -117,11 +120,47 @@ static void count_towards_heap_check(void)
     hg_report(&f);
 }
 
+/*
+ * max_allocation: a larger request is a bug (a negative size passed as a
+ * size_t), reported; or, with allocator_may_return_null, refused. Either
+ * way the request fails with ENOMEM (after the report, with
+ * halt_on_error=0). The check's values: the limit and the size, or
+ * calloc's count and element size.
+ */
+static __attribute__((noinline, cold)) void refuse_size(const char *operation,
+                                                        enum hg_check check,
+                                                        uint64_t expected, uint64_t found)
+{
+  if (!hg_options.allocator_may_return_null) {
+    struct heapguard_finding f = finding_for(operation, NULL);
+    hg_fail(&f, check, NULL, expected, found);
+    hg_report(&f);
+  }
+  errno = ENOMEM;
+}
+
+static __attribute__((noinline, cold)) bool too_big(const char *operation, size_t size)
+{
+  if (!hg_options.max_allocation || size <= hg_options.max_allocation)
+    return false;
+  refuse_size(operation, HG_CHECK_MAX_ALLOCATION, hg_options.max_allocation, size);
+  return true;
+}
+
+/* malloc_fill_byte over [from, to) of the block at p, when it is set. */
+static __attribute__((noinline, cold)) void fill(void *p, size_t from, size_t to)
+{
+  if (hg_options.malloc_fill_byte <= 0xff && to > from)
+    memset((char *)p + from, (int)hg_options.malloc_fill_byte, to - from);
+}
+
 void *hg_front_alloc(struct hg_caller from, const char *operation, size_t size,
                      size_t alignment, uint16_t kind, bool zero)
 {
   if (__builtin_expect(must_use_scratch(), 0))
     return hg_scratch_alloc(size, alignment);
+  if (__builtin_expect(hg_alloc_extras, 0) && too_big(operation, size))
+    return NULL;
   enter_heap_call();
   count_towards_heap_check();
   uint32_t stack = caller_stack(from);
@@ -147,6 +186,8 @@ void *hg_front_alloc(struct hg_caller from, const char *operation, size_t size,
   }
   if (p && zero && !zeroed)
     memset(p, 0, size);
+  else if (__builtin_expect(hg_alloc_extras, 0) && p && !zero)
+    fill(p, 0, size);
   leave_heap_call();
   return p;
 }
@@ -185,6 +226,8 @@ HG_EXPORT void *calloc(size_t n, size_t size)
 {
   size_t total;
   if (__builtin_mul_overflow(n, size, &total)) {
+    if (hg_ensure_init() && !hg_tls_reentered && hg_options.max_allocation)
+      refuse_size("calloc", HG_CHECK_CALLOC_OVERFLOW, n, size);
     errno = ENOMEM;
     return NULL;
   }
@@ -224,9 +267,13 @@ HG_EXPORT void *realloc(void *p, size_t size)
   struct heapguard_finding f = finding_for("realloc", p);
   size_t old = 0;
   hg_ensure_init();
+  if (hg_alloc_extras && too_big("realloc", size))
+    return NULL;
   enter_heap_call();
   bool resized = hg_heap_resize_in_place(p, size, &old, &f);
   leave_heap_call();
+  if (resized && hg_alloc_extras)
+    fill(p, old, size);
   if (resized)
     return p;
   bool damaged = f.bug_class != HEAPGUARD_OK;
@@ -332,6 +379,82 @@ HG_EXPORT size_t malloc_usable_size(void *p)
     return info.requested;
   hg_report(&f);
   return f.requested;
+}
+
+/*
+ * glibc's statistics calls, with heapguard's figures (stats.h): a walk of
+ * the heap, nothing counted on the fast path. mallinfo2's fields mean what
+ * glibc's do where heapguard has the same thing: arena is the bytes of
+ * shared segments, ordblks and fordblks the free blocks and bytes in every
+ * kind, hblks and hblkhd the dedicated and guard segments and their bytes,
+ * uordblks the bytes in use (as requested), fsmblks the bytes held in
+ * quarantine, usmblks the most bytes of segments mapped at once.
+ */
+static struct mallinfo2 collect_mallinfo2(void)
+{
+  struct hg_stats st;
+  if (!hg_ensure_init())
+    return (struct mallinfo2){ 0 };
+  hg_stats_collect(&st);
+  const struct hg_heap_counts *shared = &st.kinds[HG_SEGMENT_SHARED];
+  const struct hg_heap_counts *large = &st.kinds[HG_SEGMENT_LARGE];
+  const struct hg_heap_counts *guard = &st.kinds[HG_SEGMENT_GUARD];
+  return (struct mallinfo2){
+    .arena = shared->mapped,
+    .ordblks = st.total.free_blocks,
+    .hblks = large->segments + guard->segments,
+    .hblkhd = large->mapped + guard->mapped,
+    .usmblks = st.mapped_peak,
+    .fsmblks = st.total.quarantined_bytes,
+    .uordblks = st.total.used_bytes,
+    .fordblks = st.total.free_bytes,
+  };
+}
+
+HG_EXPORT struct mallinfo2 mallinfo2(void)
+{
+  return collect_mallinfo2();
+}
+
+/* The old interface: the same figures, cut to int as glibc cuts them. */
+HG_EXPORT struct mallinfo mallinfo(void)
+{
+  struct mallinfo2 m = collect_mallinfo2();
+  return (struct mallinfo){
+    .arena = (int)m.arena, .ordblks = (int)m.ordblks, .hblks = (int)m.hblks,
+    .hblkhd = (int)m.hblkhd, .usmblks = (int)m.usmblks, .fsmblks = (int)m.fsmblks,
+    .uordblks = (int)m.uordblks, .fordblks = (int)m.fordblks,
+  };
+}
+
+/* As glibc's, to stderr: the statistics block of print_stats=1. */
+HG_EXPORT void malloc_stats(void)
+{
+  char text[2048];
+  struct hg_buf out = HG_BUF(text);
+  struct hg_stats st;
+  if (!hg_ensure_init())
+    return;
+  hg_stats_collect(&st);
+  hg_stats_format(&out, &st);
+  hg_os_write_all(2, out.p, out.len);
+}
+
+/* XML as glibc's (options must be 0); written to fp after the heap is let go. */
+HG_EXPORT int malloc_info(int options, FILE *fp)
+{
+  if (options != 0) {
+    errno = EINVAL;
+    return -1;
+  }
+  char text[2048];
+  struct hg_buf out = HG_BUF(text);
+  struct hg_stats st;
+  if (!hg_ensure_init())
+    return -1;
+  hg_stats_collect(&st);
+  hg_stats_xml(&out, &st);
+  return fwrite(out.p, 1, out.len, fp) == out.len ? 0 : -1;
 }
 
 /* heapguard keeps no memory that trimming could return. */

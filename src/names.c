@@ -29,6 +29,7 @@ static const char *const class_names[] = {
   [HEAPGUARD_USE_AFTER_FREE] = "heap-use-after-free",
   [HEAPGUARD_ALLOC_DEALLOC_MISMATCH] = "alloc-dealloc-mismatch",
   [HEAPGUARD_SEGMENT_CORRUPTION] = "segment-corruption",
+  [HEAPGUARD_ALLOCATION_SIZE_TOO_BIG] = "allocation-size-too-big",
 };
 
 const char *hg_bug_class_name(uint32_t c)

@@ -27,6 +27,7 @@ enum hg_check_show {
   HG_SHOW_SIZE,          /* a sized delete with the wrong size */
   HG_SHOW_ACCESS,        /* a faulting access in guard mode */
   HG_SHOW_GUARD_TABLE,   /* a guard segment's slot table is not sane */
+  HG_SHOW_SIZE_LIMIT,    /* a request larger than max_allocation */
 };
 
 enum hg_check {

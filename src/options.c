@@ -91,8 +91,37 @@ static bool parse_bool(const char *v, size_t len, bool *out)
   return true;
 }
 
+static int hex_digit(char c)
+{
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+/* 0x and up to 16 hexadecimal digits (a fill byte reads best as 0xbe). */
+static bool parse_hex(const char *v, size_t len, uint64_t *out)
+{
+  if (len < 3 || len > 18)
+    return false;
+  uint64_t x = 0;
+  for (size_t i = 2; i < len; i++) {
+    int d = hex_digit(v[i]);
+    if (d < 0)
+      return false;
+    x = x << 4 | (uint64_t)d;
+  }
+  *out = x;
+  return true;
+}
+
 static bool parse_uint(const char *v, size_t len, uint64_t *out)
 {
+  if (len >= 2 && v[0] == '0' && (v[1] == 'x' || v[1] == 'X'))
+    return parse_hex(v, len, out);
   if (len == 0 || len > 19)
     return false;
   uint64_t x = 0;
@@ -237,28 +266,107 @@ bool hg_options_parse(struct hg_options *o, const char *text,
   return true;
 }
 
-void hg_options_describe(struct hg_buf *out)
+static const void *value_of(const struct hg_options *o, const struct option_spec *spec)
+{
+  return (const char *)o + spec->offset;
+}
+
+/* Whether o holds the option's default. */
+static bool is_default(const struct hg_options *o, const struct option_spec *spec)
+{
+  const void *v = value_of(o, spec);
+  switch (spec->type) {
+  case OPT_BOOL:
+    return *(const bool *)v == (spec->def_uint != 0);
+  case OPT_UINT:
+    return *(const uint64_t *)v == spec->def_uint;
+  case OPT_CHOICE:
+    return *(const unsigned *)v == spec->def_uint;
+  case OPT_STRING:
+    break;
+  }
+  return hg_strncmp(v, spec->def_string, HG_OPTION_STRING_MAX) == 0;
+}
+
+/* The option's value in o, as it would be written in HEAPGUARD_OPTIONS. */
+static void append_value(struct hg_buf *out, const struct hg_options *o,
+                         const struct option_spec *spec)
+{
+  const void *v = value_of(o, spec);
+  switch (spec->type) {
+  case OPT_BOOL:
+    hg_buf_dec(out, *(const bool *)v);
+    return;
+  case OPT_UINT:
+    hg_buf_dec(out, *(const uint64_t *)v);
+    return;
+  case OPT_CHOICE:
+    append_choice(out, spec->def_string, *(const unsigned *)v);
+    return;
+  case OPT_STRING:
+    break;
+  }
+  hg_buf_str(out, v);
+}
+
+/* The option's default, as the listing shows it; a choice's words with it. */
+static void append_default(struct hg_buf *out, const struct option_spec *spec,
+                           bool with_choices)
+{
+  if (spec->type == OPT_STRING) {
+    hg_buf_char(out, '"');
+    hg_buf_str(out, spec->def_string);
+    hg_buf_char(out, '"');
+  } else if (spec->type == OPT_CHOICE) {
+    append_choice(out, spec->def_string, (unsigned)spec->def_uint);
+    if (with_choices) {
+      hg_buf_str(out, " (");
+      hg_buf_str(out, spec->def_string);
+      hg_buf_char(out, ')');
+    }
+  } else {
+    hg_buf_dec(out, spec->def_uint);
+  }
+}
+
+void hg_options_describe(struct hg_buf *out, const struct hg_options *values)
 {
   for (size_t i = 0; i < OPTION_COUNT; i++) {
     const struct option_spec *spec = &option_table[i];
     hg_buf_str(out, "  ");
     hg_buf_str(out, spec->name);
     hg_buf_str(out, "=");
-    if (spec->type == OPT_STRING) {
-      hg_buf_char(out, '"');
-      hg_buf_str(out, spec->def_string);
-      hg_buf_char(out, '"');
-    } else if (spec->type == OPT_CHOICE) {
-      append_choice(out, spec->def_string, (unsigned)spec->def_uint);
-      hg_buf_str(out, " (");
-      hg_buf_str(out, spec->def_string);
+    if (values && !is_default(values, spec)) {
+      if (spec->type == OPT_STRING)
+        hg_buf_char(out, '"');
+      append_value(out, values, spec);
+      if (spec->type == OPT_STRING)
+        hg_buf_char(out, '"');
+      hg_buf_str(out, " (default ");
+      append_default(out, spec, false);
       hg_buf_char(out, ')');
     } else {
-      hg_buf_dec(out, spec->def_uint);
+      append_default(out, spec, true);
     }
     hg_buf_str(out, "  ");
     hg_buf_str(out, spec->help);
     hg_buf_char(out, '\n');
+  }
+}
+
+void hg_options_changed(struct hg_buf *out, const struct hg_options *values)
+{
+  bool first = true;
+  for (size_t i = 0; i < OPTION_COUNT; i++) {
+    const struct option_spec *spec = &option_table[i];
+    if (is_default(values, spec))
+      continue;
+    if (!first)
+      hg_buf_char(out, ':');
+    first = false;
+    hg_buf_str(out, spec->name);
+    hg_buf_char(out, '=');
+    append_value(out, values, spec);
   }
 }
 
@@ -294,6 +402,15 @@ static const char *find_in_proc_environ(void)
 
 extern char **environ;
 
+/*
+ * The program's compile-time defaults, as __asan_default_options gives
+ * AddressSanitizer's: found when the program (or a library it loads)
+ * exports the function, which linking against libheapguard does, and
+ * -Wl,--export-dynamic-symbol=__heapguard_default_options does for a
+ * program that only has heapguard preloaded.
+ */
+extern const char *__heapguard_default_options(void) __attribute__((weak));
+
 static _Noreturn void options_fail(struct hg_buf *msg)
 {
   hg_buf_str(msg, "\n");
@@ -301,22 +418,33 @@ static _Noreturn void options_fail(struct hg_buf *msg)
   hg_os_exit(1);
 }
 
+/* Parse text over hg_options; a bad option stops the program, naming where it was set. */
+static void parse_or_fail(const char *text, const char *where)
+{
+  char storage[512];
+  struct hg_buf msg = HG_BUF(storage);
+  hg_buf_str(&msg, "heapguard: ");
+  hg_buf_str(&msg, where);
+  hg_buf_str(&msg, ": ");
+  if (!hg_options_parse(&hg_options, text, &msg))
+    options_fail(&msg);
+}
+
 void hg_options_load(void)
 {
   hg_options_set_defaults(&hg_options);
+  const char *defaults = __heapguard_default_options ? __heapguard_default_options() : NULL;
+  if (defaults)
+    parse_or_fail(defaults, "__heapguard_default_options");
   const char *text = environ ? find_in_environ(environ) : find_in_proc_environ();
-  if (!text)
-    return;
-  char storage[512];
-  struct hg_buf msg = HG_BUF(storage);
-  hg_buf_str(&msg, "heapguard: HEAPGUARD_OPTIONS: ");
-  if (!hg_options_parse(&hg_options, text, &msg))
-    options_fail(&msg);
+  if (text)
+    parse_or_fail(text, "HEAPGUARD_OPTIONS");
   if (hg_options.help) {
-    char list[8192];
+    char list[16384];
     struct hg_buf out = HG_BUF(list);
-    hg_buf_str(&out, "heapguard options (HEAPGUARD_OPTIONS=key=value:key=value):\n");
-    hg_options_describe(&out);
+    hg_buf_str(&out, "heapguard options (HEAPGUARD_OPTIONS=key=value:key=value), "
+                     "with the values in effect:\n");
+    hg_options_describe(&out, &hg_options);
     hg_os_write_all(2, out.p, out.len);
     hg_os_exit(0);
   }

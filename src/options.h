@@ -2,7 +2,8 @@
  * options.h - run-time options, parsed once from HEAPGUARD_OPTIONS.
  *
  * The syntax is the sanitizers': key=value pairs separated by ':'.
- * Booleans take 0/1/true/false/yes/no. An unknown key or a bad value stops
+ * Booleans take 0/1/true/false/yes/no; integers are decimal, or
+ * hexadecimal after 0x. An unknown key or a bad value stops
  * the program at start-up with a message naming it.
  */
 #ifndef HG_OPTIONS_H
@@ -42,10 +43,21 @@ void hg_options_set_defaults(struct hg_options *o);
 bool hg_options_parse(struct hg_options *o, const char *text,
                       struct hg_buf *err);
 
-/* Append the option table, one option a line, to out. */
-void hg_options_describe(struct hg_buf *out);
+/*
+ * Append the option table, one option a line, to out: "  name=VALUE  help",
+ * VALUE the default, or (values not NULL) the value there followed by
+ * "(default D)" where it differs.
+ */
+void hg_options_describe(struct hg_buf *out, const struct hg_options *values);
 
-/* Read HEAPGUARD_OPTIONS into hg_options; exits the process on an error. */
+/* The options whose values differ from the defaults, as "name=value:...". */
+void hg_options_changed(struct hg_buf *out, const struct hg_options *values);
+
+/*
+ * Set hg_options: the defaults, then what the program's
+ * __heapguard_default_options() returns (heapguard.h), then
+ * HEAPGUARD_OPTIONS, a later value winning; exits the process on an error.
+ */
 void hg_options_load(void);
 
 #endif

@@ -18,6 +18,7 @@
 #include "os.h"
 #include "runtime.h"
 #include "stackdepot.h"
+#include "suppress.h"
 
 HG_EXPORT const char *heapguard_bug_class_name(enum heapguard_bug_class c)
 {
@@ -58,9 +59,13 @@ static void describe_pointer(struct hg_buf *out, const struct heapguard_finding 
   hg_buf_char(out, '\n');
 }
 
-static void describe_mismatch(struct hg_buf *out, const struct heapguard_finding *f)
+/* "allocated with X, released with Y (use Z)", then the check's own words. */
+static void describe_mismatch(struct hg_buf *out, const struct heapguard_finding *f,
+                              const struct hg_check_info *info)
 {
-  const char *op = f->operation ? f->operation : hg_release_name((uint16_t)f->found);
+  const char *op = hg_release_name((uint16_t)f->found);
+  if (f->operation && info->show == HG_SHOW_MISMATCH)
+    op = f->operation;
   line_start(out);
   hg_buf_str(out, "allocated with ");
   hg_buf_str(out, hg_alloc_kind_name((uint16_t)f->expected));
@@ -73,6 +78,11 @@ static void describe_mismatch(struct hg_buf *out, const struct heapguard_finding
   hg_buf_str(out, " (use ");
   hg_buf_str(out, hg_release_name((uint16_t)f->expected));
   hg_buf_str(out, ")\n");
+  if (info->show == HG_SHOW_MISMATCH && info->detail[0]) {
+    line_start(out);
+    hg_buf_str(out, info->detail);
+    hg_buf_char(out, '\n');
+  }
 }
 
 static void describe_size(struct hg_buf *out, const struct heapguard_finding *f)
@@ -94,8 +104,10 @@ static void describe_access(struct hg_buf *out, const struct heapguard_finding *
   hg_buf_str(out, f->operation ? f->operation : "access");
   hg_buf_str(out, " of address ");
   hg_buf_hex(out, f->address);
-  bool freed = f->check == HG_CHECK_GUARD_FREED || f->check == HG_CHECK_LARGE_FREED;
-  bool names_a_block = f->check == HG_CHECK_GUARD_PAGE || freed;
+  bool freed = f->check == HG_CHECK_GUARD_FREED || f->check == HG_CHECK_LARGE_FREED ||
+               f->check == HG_CHECK_GUARD_FREED_ARRAY_COUNT;
+  bool names_a_block = f->check == HG_CHECK_GUARD_PAGE || freed ||
+                       f->check == HG_CHECK_GUARD_ARRAY_COUNT;
   if (!names_a_block) {
     hg_buf_str(out, info->detail);
     hg_buf_char(out, '\n');
@@ -108,6 +120,12 @@ static void describe_access(struct hg_buf *out, const struct heapguard_finding *
   hg_buf_str(out, "-byte block");
   if (freed) {
     hg_buf_str(out, info->detail);
+  } else if (f->check == HG_CHECK_GUARD_ARRAY_COUNT) {
+    hg_buf_str(out, ", 8 bytes before its start");
+    hg_buf_str(out, info->detail);
+    hg_buf_char(out, '\n');
+    describe_mismatch(out, f, info);
+    return;
   } else if (f->offset < 0) {
     hg_buf_str(out, ", ");
     hg_buf_dec(out, (uint64_t)-f->offset);
@@ -120,6 +138,30 @@ static void describe_access(struct hg_buf *out, const struct heapguard_finding *
     hg_buf_str(out, after == 1 ? " byte" : " bytes");
     hg_buf_str(out, " after its end; it hit the guard page after the block");
   }
+  hg_buf_char(out, '\n');
+}
+
+/* "malloc was asked for N bytes (0x...), more than max_allocation=M" */
+static void describe_size_limit(struct hg_buf *out, const struct heapguard_finding *f)
+{
+  line_start(out);
+  if (f->check == HG_CHECK_CALLOC_OVERFLOW) {
+    hg_buf_str(out, "calloc(");
+    hg_buf_dec(out, f->expected);
+    hg_buf_str(out, ", ");
+    hg_buf_dec(out, f->found);
+    hg_buf_str(out, "): the element count times the size does not fit in size_t\n");
+    return;
+  }
+  hg_buf_str(out, f->operation ? f->operation : "an allocation");
+  hg_buf_str(out, " was asked for ");
+  hg_buf_dec(out, f->found);
+  hg_buf_str(out, " bytes (");
+  hg_buf_hex(out, f->found);
+  hg_buf_str(out, "), more than max_allocation=");
+  hg_buf_dec(out, f->expected);
+  if (f->found > (uint64_t)INT64_MAX)
+    hg_buf_str(out, ": a negative size converted to size_t?");
   hg_buf_char(out, '\n');
 }
 
@@ -168,7 +210,7 @@ static void describe_check(struct hg_buf *out, const struct heapguard_finding *f
     hg_buf_char(out, '\n');
     break;
   case HG_SHOW_MISMATCH:
-    describe_mismatch(out, f);
+    describe_mismatch(out, f, info);
     break;
   case HG_SHOW_SIZE:
     describe_size(out, f);
@@ -178,6 +220,9 @@ static void describe_check(struct hg_buf *out, const struct heapguard_finding *f
     break;
   case HG_SHOW_GUARD_TABLE:
     describe_guard_table(out, f);
+    break;
+  case HG_SHOW_SIZE_LIMIT:
+    describe_size_limit(out, f);
     break;
   }
 }
@@ -543,6 +588,24 @@ void hg_report_exit_summary(void)
   hg_tls_reentered = false;
 }
 
+/*
+ * Whether a suppression rule matches the finding's stack: the call that
+ * found it, or for the heap check at exit (which has no call of the
+ * program's) where the block was allocated.
+ */
+static bool suppressed(const struct heapguard_finding *f, const uintptr_t *ips, size_t frames,
+                       bool at_exit)
+{
+  if (!hg_suppress_any(f->bug_class))
+    return false;
+  if (!at_exit)
+    return hg_suppress_match(f->bug_class, ips, frames, 0);
+  size_t n;
+  uint32_t tid;
+  const uintptr_t *alloc = hg_stack_get(f->alloc_stack, &n, &tid);
+  return alloc && hg_suppress_match(f->bug_class, alloc, n, 0);
+}
+
 static void report(const struct heapguard_finding *f, bool at_exit)
 {
   if (hg_tls_reentered) {
@@ -558,7 +621,18 @@ static void report(const struct heapguard_finding *f, bool at_exit)
   }
 
   uintptr_t ips[HG_MAX_FRAMES];
-  size_t frames = at_exit ? 0 : hg_backtrace_capture(ips, hg_options.backtrace_frames);
+  size_t frames = 0;
+  if (!at_exit)
+    frames = hg_backtrace_capture(ips, hg_suppress_any(f->bug_class)
+                                         ? HG_MAX_FRAMES
+                                         : hg_options.backtrace_frames);
+  if (suppressed(f, ips, frames, at_exit)) {
+    /* As with halt_on_error=0: the caller goes on, the damaged block out of use. */
+    note_kept(f);
+    atomic_store(&reporting, 0);
+    hg_tls_reentered = false;
+    return;
+  }
   struct hg_buf out = HG_BUF(text_storage);
   char path[HG_OPTION_STRING_MAX + 64];
   const char *dump = NULL;
@@ -589,12 +663,16 @@ static void report(const struct heapguard_finding *f, bool at_exit)
   hg_tls_reentered = false;
 }
 
-void hg_report(const struct heapguard_finding *f)
+/*
+ * Kept out of line: these two are where a debugger breaks on every
+ * finding (docs/debugging.md), before anything is written.
+ */
+__attribute__((noinline)) void hg_report(const struct heapguard_finding *f)
 {
   report(f, false);
 }
 
-void hg_report_at_exit(const struct heapguard_finding *f)
+__attribute__((noinline)) void hg_report_at_exit(const struct heapguard_finding *f)
 {
   report(f, true);
 }

@@ -5,8 +5,10 @@
  * address, the block and its segment, the failed check with expected and
  * found values, the backtrace of the call and where the block was
  * allocated and freed; writes a dump where heap metadata is damaged; then
- * aborts (or exits with exit_code, or, with halt_on_error=0, returns). It never
- * allocates from the heap, holds no heap lock, and survives re-entry.
+ * aborts (or exits with exit_code, or, with halt_on_error=0, returns). A
+ * finding a suppression rule matches (suppress.h) is counted and returns
+ * at once, as with halt_on_error=0. It never allocates from the heap,
+ * holds no heap lock, and survives re-entry.
  */
 #ifndef HG_REPORT_H
 #define HG_REPORT_H
@@ -17,7 +19,7 @@
 #include "fmt.h"
 #include "heapguard.h"
 
-/* Returns only with halt_on_error=0, after the report is written. */
+/* Returns only with halt_on_error=0, after the report is written, or when suppressed. */
 void hg_report(const struct heapguard_finding *f);
 
 /*
@@ -31,7 +33,7 @@ void hg_report_at_exit(const struct heapguard_finding *f);
 uint64_t hg_report_count(void);
 
 /*
- * True when a report (with halt_on_error=0) left the block whose data is
+ * True when a report (with halt_on_error=0, or suppressed) left the block whose data is
  * [start, end), allocated at stack, out of use: a release of a pointer into
  * it was refused. The leak check does not count such blocks.
  */

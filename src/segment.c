@@ -125,6 +125,23 @@ static struct hg_segment *map_fenced(size_t map_size, uint16_t kind, uint16_t ar
   return s;
 }
 
+/* Segments are mapped and unmapped on slow paths only: these count them. */
+static _Atomic uint64_t mapped_now, mapped_peak;
+
+static void count_mapped(size_t bytes)
+{
+  uint64_t now = atomic_fetch_add(&mapped_now, bytes) + bytes;
+  uint64_t peak = atomic_load(&mapped_peak);
+  while (now > peak && !atomic_compare_exchange_weak(&mapped_peak, &peak, now))
+    ;
+}
+
+void hg_segment_mapped_bytes(uint64_t *now, uint64_t *peak)
+{
+  *now = atomic_load(&mapped_now);
+  *peak = atomic_load(&mapped_peak);
+}
+
 /* Seal, make the metadata page read-only, and only then register. */
 static struct hg_segment *seal_and_register(struct hg_segment *s)
 {
@@ -135,6 +152,7 @@ static struct hg_segment *seal_and_register(struct hg_segment *s)
     errno = ENOMEM;
     return NULL;
   }
+  count_mapped(s->map_size);
   return s;
 }
 
@@ -210,6 +228,7 @@ void hg_segment_destroy(struct hg_segment *s)
   size_t size = s->map_size;
   registry_set(base, size, NULL);
   hg_os_unmap((void *)base, size);
+  atomic_fetch_sub(&mapped_now, size);
 }
 
 /* Chunks past the first of a large segment name the same segment. */

@@ -115,6 +115,15 @@ struct hg_segment *hg_segment_create_guard(size_t map_size, uint32_t first_block
                                            uint32_t end);
 void hg_segment_destroy(struct hg_segment *s);
 
+/*
+ * The memory mappings (VMAs) a shared or dedicated segment costs: guard
+ * page, read-only metadata, blocks, guard page.
+ */
+#define HG_SEGMENT_MAPPINGS 4u
+
+/* Bytes of segments mapped now, and the most there have been at once. */
+void hg_segment_mapped_bytes(uint64_t *now, uint64_t *peak);
+
 /* Whether a dedicated segment can hold request bytes at this alignment. */
 bool hg_segment_large_fits(const struct hg_segment *s, size_t request, size_t alignment);
 /*

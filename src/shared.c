@@ -329,6 +329,29 @@ static void shared_visit(const struct hg_segment *s, hg_live_visitor fn, void *a
   }
 }
 
+/* Every block of s by its state, walked as far as its headers are sound. */
+static void shared_count(const struct hg_segment *s, struct hg_heap_counts *c)
+{
+  struct heapguard_finding f = { 0 };
+  c->segments++;
+  c->mapped += s->map_size;
+  c->mappings += HG_SEGMENT_MAPPINGS;
+  const struct hg_block *b = hg_segment_first(s);
+  while ((const char *)b < hg_segment_end(s) && hg_check_header(&hg_key, s, b, &f)) {
+    if (b->state == HG_STATE_USED) {
+      c->used_blocks++;
+      c->used_bytes += hg_block_requested(b);
+    } else if (b->state == HG_STATE_QUARANTINED) {
+      c->quarantined_blocks++;
+      c->quarantined_bytes += hg_block_requested(b);
+    } else {
+      c->free_blocks++;
+      c->free_bytes += hg_block_capacity(b);
+    }
+    b = hg_block_next(b);
+  }
+}
+
 /* Blocks in use in s, counted by a walk that stops at the first damaged header. */
 static bool count_used(const struct hg_segment *s, uint64_t *count)
 {
@@ -409,6 +432,7 @@ const struct hg_kind_ops hg_shared_ops = {
   .resize = shared_resize,
   .check = shared_check,
   .visit = shared_visit,
+  .count = shared_count,
   .describe = shared_describe,
   .fault = shared_fault,
   .drain = shared_drain,

@@ -189,10 +189,52 @@ static const struct bug_case cases[] = {
     "alloc-dealloc-mismatch in delete_through_base", 0 },
   { "double_delete", "double-free in operator delete(", "the block was already freed",
     "double-free in delete_twice", 0 },
+  /*
+   * Arrays of objects with destructors: new[] keeps the element count in
+   * the 8 bytes before the first element, and only delete[] knows it.
+   */
+#define COOKIE_SKIPPED(options)                                               \
+  { "mismatch_cookie_array_delete", "alloc-dealloc-mismatch in operator delete(",  \
+    "allocated with operator new[], released with operator delete (use operator delete[])", \
+    "alloc-dealloc-mismatch in delete_array_as_object", 0, options,        \
+    "the pointer is 8 bytes into the block: the first element of an array" }
+  COOKIE_SKIPPED(NULL), COOKIE_SKIPPED("guard_mode=all"),
+  COOKIE_SKIPPED("guard_mode=all:guard_underflow=1"),
+#define COOKIE_INVENTED(options, arg)                                         \
+  { "mismatch_cookie_delete_array", "alloc-dealloc-mismatch in operator delete[](", \
+    "allocated with operator new, released with operator delete[] (use operator delete)", \
+    "alloc-dealloc-mismatch in delete_object_as_array", 0, options,        \
+    "the pointer is 8 bytes before the block's data: delete[] read", arg }
+  COOKIE_INVENTED(NULL, "quiet"), COOKIE_INVENTED(NULL, "noisy"),
+  COOKIE_INVENTED("guard_mode=all", "quiet"), COOKIE_INVENTED("guard_mode=all", "noisy"),
+  COOKIE_INVENTED("guard_mode=sample:guard_sample=1", "quiet"),
+  /* A block at the start of its page: reading the count faults. */
+  { "mismatch_cookie_delete_array", "alloc-dealloc-mismatch in READ(",
+    "8 bytes before its start, where delete[] reads the element count of an array",
+    "alloc-dealloc-mismatch in delete_object_as_array", 0,
+    "guard_mode=all:guard_underflow=1",
+    "allocated with operator new, released with operator delete[] (use operator delete)",
+    "noisy" },
+  { "double_delete_array_virtual", "double-free in operator delete[](",
+    "the block was already freed", "double-free in delete_array_twice", 0 },
+  /* Guard mode: the freed array is inaccessible, its count included. */
+  { "double_delete_array_virtual", "heap-use-after-free in READ(",
+    "offset 0 of a 72-byte block that was freed: its first 8 bytes, where the element count",
+    "heap-use-after-free in delete_array_twice", 0, "guard_mode=all",
+    "which a second delete[] of the array reads first" },
   /* C++ names demangled, in frames and SUMMARY. */
   { "cxx_names", "double-free in operator delete[](", "the block was already freed",
     "double-free in geo::Cloud<geo::Point>::release()", 0, NULL,
     "in geo::Cloud<geo::Point>::release()+0x" },
+  /* max_allocation: a negative size is a bug, not a mere ENOMEM. */
+  { "negative_size", "allocation-size-too-big in malloc by thread",
+    "malloc was asked for 18446744073709551611 bytes (0xfffffffffffffffb), more than "
+    "max_allocation=1073741824: a negative size converted to size_t?",
+    "allocation-size-too-big in allocate_negative", 0, "max_allocation=0x40000000" },
+  { "negative_size", "allocation-size-too-big in calloc by thread",
+    "calloc(4611686018427387904, 8): the element count times the size does not fit",
+    "allocation-size-too-big in allocate_overflowing", 0, "max_allocation=1000000",
+    NULL, "calloc" },
   /* Found in a realloc() that libc made: SUMMARY names the program's caller. */
   { "overflow_via_libc", "heap-buffer-overflow in realloc(",
     "1 byte written past the end of a 16-byte block", "heap-buffer-overflow in read_long_line",
@@ -623,6 +665,42 @@ static void dumps_on_demand_and_on_signal(void **state)
   hg_run_cleanup(&r);
 }
 
+/*
+ * max_dump_bytes: the dump of a 200 MiB block's overflow holds its first
+ * 16 MiB (the default), not 200 MiB; the inspector reads a shortened dump,
+ * and finds the block cut by the dump's end, not damaged.
+ */
+static void dumps_of_large_blocks_are_shortened(void **state)
+{
+  (void)state;
+  static const struct {
+    const char *arg, *options;
+    long max_size;
+  } runs[] = {
+    { "209715200", NULL, 16L << 20 },
+    { "9999999", "max_dump_bytes=65536", 65536 },
+  };
+  static struct hg_run r;
+  for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) {
+    run_test_program(&r, "overflow_sizes", runs[i].arg, runs[i].options);
+    assert_true(WIFSIGNALED(r.status));
+    char dump[512], command[2400];
+    assert_int_equal(hg_run_dump_count(&r, dump, sizeof dump), 1);
+    struct stat st;
+    assert_int_equal(stat(dump, &st), 0);
+    if (st.st_size > runs[i].max_size + 8192 || st.st_size < runs[i].max_size)
+      fail_msg("overflow of a %s-byte block: a dump of %ld bytes", runs[i].arg,
+               (long)st.st_size);
+    snprintf(command, sizeof command,
+             "%s %s | grep -q 'the last block goes on past the end of the dump' && %s --json %s | "
+             "grep -q '\"cut\":true'",
+             HG_INSPECT_PATH, dump, HG_INSPECT_PATH, dump);
+    if (system(command) != 0)
+      fail_msg("the inspector does not read the shortened dump %s as cut and sound", dump);
+    hg_run_cleanup(&r);
+  }
+}
+
 static void exit_code_replaces_abort(void **state)
 {
   (void)state;
@@ -665,6 +743,304 @@ static void dump_can_be_turned_off(void **state)
   hg_run_cleanup(&r);
 }
 
+static void expect_exit(const struct hg_run *r, const char *what, int status)
+{
+  if (!WIFEXITED(r->status) || WEXITSTATUS(r->status) != status)
+    fail_msg("%s: status %#x, expected exit %d:\n%s", what, r->status, status, r->output);
+}
+
+static void expect_in_output(const struct hg_run *r, const char *what, const char *want)
+{
+  if (!strstr(r->output, want))
+    fail_msg("%s: no '%s' in:\n%s", what, want, r->output);
+}
+
+/*
+ * verbosity=1: the options in effect at start-up, a summary line at exit;
+ * verbosity=2 and print_stats=1: the statistics block; help=1 lists the
+ * values in effect. With none of them (legal, real), nothing is written.
+ */
+static void verbosity_and_statistics(void **state)
+{
+  (void)state;
+  static struct hg_run r;
+  run_test_program(&r, "leak", NULL, "verbosity=1:quarantine_bytes=0x10000");
+  assert_true(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0);
+  expect_in_output(&r, "verbosity=1", "/leak, options in effect: dump_dir=");
+  expect_in_output(&r, "verbosity=1", ":verbosity=1:quarantine_bytes=65536\n");
+  expect_in_output(&r, "verbosity=1",
+                   "heapguard: at exit: 0 reports, 0 suppressed; in use 11 blocks, 6000 bytes;"
+                   " peak mapped 4194304 bytes\n");
+  assert_null(strstr(r.output, "statistics:"));
+  hg_run_cleanup(&r);
+  run_test_program(&r, "leak", NULL, "print_stats=1");
+  assert_true(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0);
+  expect_in_output(&r, "print_stats=1", "== heapguard statistics:\n"
+                                        "  in use:       11 blocks, 6000 bytes requested\n"
+                                        "  quarantined:  0 blocks, 0 bytes");
+  expect_in_output(&r, "print_stats=1", "  segments:     1 shared (4194304 bytes)\n"
+                                        "  mapped:       4194304 bytes, at most 4194304 (peak)\n");
+  assert_null(strstr(r.output, "options in effect"));
+  hg_run_cleanup(&r);
+  run_test_program(&r, "leak", NULL, "verbosity=2:guard_mode=all");
+  expect_in_output(&r, "verbosity=2", "\n  guard_mode=all (default off)  place");
+  expect_in_output(&r, "verbosity=2", "\n  arenas=0  number of arenas");
+  expect_in_output(&r, "verbosity=2", "  guard slots:  11 in use, 0 quarantined, of ");
+  hg_run_cleanup(&r);
+  run_test_program(&r, "leak", NULL, "help=1:leaks=1:exit_code=0x2a");
+  assert_true(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0);
+  expect_in_output(&r, "help=1", "with the values in effect:\n  help=1 (default 0)  print");
+  expect_in_output(&r, "help=1", "\n  leaks=1 (default 0)  report blocks unreachable");
+  expect_in_output(&r, "help=1", "\n  exit_code=42 (default 0)  after a report");
+  expect_in_output(&r, "help=1", "\n  verbosity=0  0: nothing but reports");
+  hg_run_cleanup(&r);
+}
+
+/*
+ * heapguard.h's HEAPGUARD_CHECK, HEAPGUARD_CHECK_HEAP and HEAPGUARD_ACTIVE
+ * in programs not linked against libheapguard (PIE, non-PIE, C++): they
+ * find heapguard preloaded, and without it do nothing.
+ */
+static void optional_api_works_with_and_without_heapguard(void **state)
+{
+  (void)state;
+  static const char *const programs[] = { "optional_api", "optional_api_nopie",
+                                          "optional_api_cxx" };
+  static struct hg_run r;
+  for (size_t i = 0; i < sizeof programs / sizeof *programs; i++) {
+    run_test_program(&r, programs[i], NULL, NULL);
+    expect_exit(&r, programs[i], 0);
+    expect_in_output(&r, programs[i], "active=1 check=overflow (trailing canary) heap=overflow");
+    hg_run_cleanup(&r);
+    char command[600], out[256] = "";
+    snprintf(command, sizeof command, "env -u LD_PRELOAD %s/%s", HG_PROGS_DIR, programs[i]);
+    FILE *p = popen(command, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = 0;
+    assert_int_equal(pclose(p), 0);
+    if (strcmp(out, "active=0 check=ok (none) heap=ok\n") != 0)
+      fail_msg("%s without heapguard printed: %s", programs[i], out);
+  }
+}
+
+/*
+ * __heapguard_default_options: read before HEAPGUARD_OPTIONS, whose values
+ * win; found in a program linked against heapguard and in one that only
+ * exports it; a bad option in it is named as coming from it.
+ */
+static void default_options_come_from_the_program(void **state)
+{
+  (void)state;
+  static const char *const programs[] = { "default_options", "default_options_linked" };
+  static struct hg_run r;
+  for (size_t i = 0; i < sizeof programs / sizeof *programs; i++) {
+    run_test_program(&r, programs[i], NULL, NULL);
+    expect_exit(&r, programs[i], 42);
+    expect_in_output(&r, programs[i], "ERROR: heapguard: double-free in free(");
+    expect_in_output(&r, programs[i], "==EXITING with status 42");
+    if (strstr(r.output, "    #2 "))
+      fail_msg("%s: more than backtrace_frames=2 frames:\n%s", programs[i], r.output);
+    hg_run_cleanup(&r);
+    run_test_program(&r, programs[i], NULL, "exit_code=43");
+    expect_exit(&r, programs[i], 43);
+    hg_run_cleanup(&r);
+    setenv("BAD_DEFAULTS", "exit_code=1:nope=2", 1);
+    run_test_program(&r, programs[i], NULL, NULL);
+    unsetenv("BAD_DEFAULTS");
+    expect_exit(&r, programs[i], 1);
+    expect_in_output(&r, programs[i], "heapguard: __heapguard_default_options: unknown option 'nope'");
+    hg_run_cleanup(&r);
+  }
+}
+
+/*
+ * Without max_allocation, or with allocator_may_return_null=1, a request
+ * too big fails with ENOMEM, unreported, as with glibc; halt_on_error=0
+ * reports it and fails it too.
+ */
+static void requests_too_big_fail_quietly_unless_limited(void **state)
+{
+  (void)state;
+  static const struct {
+    const char *arg, *options, *want;
+    int status;
+  } runs[] = {
+    { "malloc", NULL, "malloc: NULL, errno ENOMEM\n", 0 },
+    { "calloc", NULL, "calloc: NULL, errno ENOMEM\n", 0 },
+    { "malloc", "max_allocation=1000000:allocator_may_return_null=1",
+      "malloc: NULL, errno ENOMEM\n", 0 },
+    { "calloc", "max_allocation=1000000:allocator_may_return_null=1",
+      "calloc: NULL, errno ENOMEM\n", 0 },
+    { "malloc", "max_allocation=1000000:halt_on_error=0", "malloc: NULL, errno ENOMEM\n", 23 },
+  };
+  static struct hg_run r;
+  for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) {
+    run_test_program(&r, "negative_size", runs[i].arg, runs[i].options);
+    expect_exit(&r, runs[i].arg, runs[i].status);
+    expect_in_output(&r, runs[i].arg, runs[i].want);
+    if (!runs[i].status && strstr(r.output, "heapguard"))
+      fail_msg("%s with %s: a report:\n%s", runs[i].arg, runs[i].options, r.output);
+    hg_run_cleanup(&r);
+  }
+}
+
+/* malloc_fill_byte: every new block but calloc's, in every kind; off by default. */
+static void new_blocks_take_the_fill_byte(void **state)
+{
+  (void)state;
+  static struct hg_run r;
+  static const char *const modes[] = { "malloc_fill_byte=0xbe",
+                                       "malloc_fill_byte=190:guard_mode=all" };
+  for (size_t i = 0; i < sizeof modes / sizeof *modes; i++) {
+    run_test_program(&r, "fill_byte", NULL, modes[i]);
+    expect_exit(&r, modes[i], 0);
+    expect_in_output(&r, modes[i],
+                     "malloc be be large be be calloc 00 00 realloc be be\n");
+    hg_run_cleanup(&r);
+  }
+  run_test_program(&r, "fill_byte", NULL, NULL);
+  expect_exit(&r, "no fill", 0);
+  if (strstr(r.output, "be be"))
+    fail_msg("filled without malloc_fill_byte:\n%s", r.output);
+  hg_run_cleanup(&r);
+}
+
+/* A suppressions file with these lines, in a fresh directory; its path in path. */
+static void write_suppressions(char *path, size_t cap, const char *lines)
+{
+  char dir[] = "/tmp/hgsupp.XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  snprintf(path, cap, "%s/rules.supp", dir);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs(lines, f);
+  fclose(f);
+}
+
+static void remove_suppressions(const char *path)
+{
+  char dir[512];
+  snprintf(dir, sizeof dir, "%s", path);
+  *strrchr(dir, '/') = 0;
+  unlink(path);
+  rmdir(dir);
+}
+
+/* Run program with suppressions=FILE holding lines, and more options. */
+static void run_suppressed(struct hg_run *r, const char *program, const char *lines,
+                           const char *options)
+{
+  char path[512], all[1024];
+  write_suppressions(path, sizeof path, lines);
+  snprintf(all, sizeof all, "suppressions=%s%s%s", path, options ? ":" : "",
+           options ? options : "");
+  run_test_program(r, program, NULL, all);
+  remove_suppressions(path);
+}
+
+/*
+ * Leaks whose allocation stack a rule matches (by function, module or
+ * source file) are not reported, and do not fail the run; verbosity=1
+ * counts them at exit.
+ */
+static void suppressed_leaks_are_not_reported(void **state)
+{
+  (void)state;
+  static struct hg_run r;
+  run_suppressed(&r, "leak", "# the small ones are known\nleak:leak_small\n", "leaks=1");
+  expect_exit(&r, "leak_small suppressed", 23);
+  assert_non_null(strstr(r.output, "detected memory leaks: 5000 bytes in 1 block"));
+  assert_null(strstr(r.output, "in leak_small+"));
+  assert_null(strstr(r.output, "suppressed"));
+  hg_run_cleanup(&r);
+  run_suppressed(&r, "leak", "leak:^leak_small$\n  leak:*/tests/bugs/leak.c  \r\n",
+                 "leaks=1:verbosity=1");
+  expect_exit(&r, "every leak suppressed", 0);
+  assert_null(strstr(r.output, "ERROR: heapguard"));
+  if (!strstr(r.output, "heapguard: 2 findings suppressed\n  count      bytes rule\n"
+                        "      1       1000 leak:^leak_small$\n"
+                        "      1       5000 leak:*/tests/bugs/leak.c\n"))
+    fail_msg("no count of suppressed findings in:\n%s", r.output);
+  hg_run_cleanup(&r);
+  run_suppressed(&r, "leak", "leak:/leak$\n", "leaks=1");
+  expect_exit(&r, "leaks suppressed by module", 0);
+  hg_run_cleanup(&r);
+}
+
+/*
+ * A suppressed report is not written and the run goes on as with
+ * halt_on_error=0, the block left out of use: the next bug is reported.
+ */
+static void suppressed_reports_let_the_run_go_on(void **state)
+{
+  (void)state;
+  static struct hg_run r;
+  run_suppressed(&r, "two_bugs", "double-free:first_bug_double_free\n", NULL);
+  if (!WIFSIGNALED(r.status) || strstr(r.output, "double-free") ||
+      !strstr(r.output, "ERROR: heapguard: heap-buffer-overflow in free("))
+    fail_msg("status %#x, expected the overflow alone:\n%s", r.status, r.output);
+  hg_run_cleanup(&r);
+  run_suppressed(&r, "two_bugs", "double-free:two_bugs\nheap-buffer-overflow:*\n",
+                 "leaks=1:verbosity=1");
+  expect_exit(&r, "every report suppressed", 0);
+  assert_null(strstr(r.output, "ERROR: heapguard"));
+  assert_non_null(strstr(r.output, "heapguard: 3 findings suppressed"));
+  hg_run_cleanup(&r);
+  run_suppressed(&r, "mismatch_new_free", "alloc-dealloc-mismatch:free_new_object\n", NULL);
+  expect_exit(&r, "mismatch suppressed", 0);
+  assert_int_equal(r.len, 0);
+  hg_run_cleanup(&r);
+}
+
+/* alloc_dealloc_mismatch=0, new_delete_type_mismatch=0: those checks are off. */
+static void mismatch_checks_can_be_turned_off(void **state)
+{
+  (void)state;
+  static const struct {
+    const char *program, *options;
+  } runs[] = {
+    { "mismatch_new_free", "alloc_dealloc_mismatch=0:leaks=1" },
+    { "mismatch_malloc_delete", "alloc_dealloc_mismatch=0:leaks=1" },
+    { "mismatch_new_array_delete",
+      "alloc_dealloc_mismatch=0:new_delete_type_mismatch=0:leaks=1:guard_mode=all" },
+    { "sized_delete_wrong_size", "new_delete_type_mismatch=0:leaks=1" },
+  };
+  static struct hg_run r;
+  for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) {
+    run_test_program(&r, runs[i].program, NULL, runs[i].options);
+    expect_exit(&r, runs[i].program, 0);
+    assert_int_equal(r.len, 0);
+    hg_run_cleanup(&r);
+  }
+}
+
+/* A bad line stops start-up, naming the file and the line; so does a missing file. */
+static void bad_suppressions_stop_start_up(void **state)
+{
+  (void)state;
+  static const struct {
+    const char *lines, *message;
+  } bad[] = {
+    { "leak:x\n\nlek:y\n", "rules.supp:3: unknown class 'lek' (one of: leak, " },
+    { "# ok\nno colon here\n", "rules.supp:2: expected CLASS:PATTERN, found 'no colon here'" },
+    { "double-free:\n", "rules.supp:1: empty pattern for class 'double-free'" },
+  };
+  static struct hg_run r;
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    run_suppressed(&r, "api_corners", bad[i].lines, NULL);
+    expect_exit(&r, bad[i].lines, 1);
+    if (!strstr(r.output, bad[i].message))
+      fail_msg("no '%s' in:\n%s", bad[i].message, r.output);
+    hg_run_cleanup(&r);
+  }
+  run_test_program(&r, "api_corners", NULL, "suppressions=/nonexistent/rules.supp");
+  expect_exit(&r, "missing file", 1);
+  assert_non_null(strstr(r.output, "heapguard: suppressions /nonexistent/rules.supp: cannot "
+                                   "open the file"));
+  hg_run_cleanup(&r);
+}
+
 static void bad_options_stop_start_up(void **state)
 {
   (void)state;
@@ -691,7 +1067,7 @@ static void bad_options_stop_start_up(void **state)
 int main(void)
 {
   enum { CASES = sizeof cases / sizeof *cases };
-  struct CMUnitTest tests[CASES + 16];
+  struct CMUnitTest tests[CASES + 32];
   static char names[CASES][128];
   size_t n = 0;
   for (size_t i = 0; i < CASES; i++) {
@@ -717,5 +1093,15 @@ int main(void)
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(backtrace_frames_limits_every_stack);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(dump_can_be_turned_off);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(bad_options_stop_start_up);
+  tests[n++] = (struct CMUnitTest)cmocka_unit_test(verbosity_and_statistics);
+  tests[n++] = (struct CMUnitTest)cmocka_unit_test(requests_too_big_fail_quietly_unless_limited);
+  tests[n++] = (struct CMUnitTest)cmocka_unit_test(new_blocks_take_the_fill_byte);
+  tests[n++] = (struct CMUnitTest)cmocka_unit_test(dumps_of_large_blocks_are_shortened);
+  tests[n++] = (struct CMUnitTest)cmocka_unit_test(optional_api_works_with_and_without_heapguard);
+  tests[n++] = (struct CMUnitTest)cmocka_unit_test(default_options_come_from_the_program);
+  tests[n++] = (struct CMUnitTest)cmocka_unit_test(suppressed_leaks_are_not_reported);
+  tests[n++] = (struct CMUnitTest)cmocka_unit_test(suppressed_reports_let_the_run_go_on);
+  tests[n++] = (struct CMUnitTest)cmocka_unit_test(mismatch_checks_can_be_turned_off);
+  tests[n++] = (struct CMUnitTest)cmocka_unit_test(bad_suppressions_stop_start_up);
   return _cmocka_run_group_tests("detect", tests, n, NULL, NULL);
 }

@@ -29,6 +29,8 @@ static const struct legal_case cases[] = {
   { "fork_threads", "fork ok" },
   { "many_objects", "many objects ok" },
   { "cxx_operators", "cxx operators ok" },
+  { "stats_calls", "stats calls ok" },
+  { "stats_calls", "stats calls ok", "guard_mode=all" },
   /* Guard mode; many_objects under guard_mode=all outgrows vm.max_map_count. */
   { "api_corners", "api corners ok", GUARD_ALL },
   { "threads", "threads ok", GUARD_ALL },

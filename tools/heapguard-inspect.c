@@ -28,8 +28,10 @@ static int usage(FILE *f)
              "  --json       print one JSON object instead of text\n"
              "  --html FILE  also write a self-contained HTML page to FILE\n"
              "  --version    print the version (that of the library it belongs to)\n"
+             "  -h, --help   show this help\n"
              "exit status: 0 no damage found, 1 damage found, 2 unreadable "
-             "or malformed dump\n");
+             "or malformed dump\n"
+             "See heapguard-inspect(1).\n");
   return HGI_EXIT_ERROR;
 }
 

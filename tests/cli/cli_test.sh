@@ -166,6 +166,130 @@ case_options() {
   expect_in "$W/unknown" "unknown option 'frobnicate'" "unknown library option"
 }
 
+# Programs that leave their memory to the kernel at exit fail under --leaks
+# until the example rules (examples/leaks-at-exit.supp) suppress that.
+case_suppressions() {
+  local supp name
+  supp=$(cd "$HG_SOURCE_DIR" && pwd -P)/examples/leaks-at-exit.supp
+  printf 'import json\nprint(json.dumps([1, 2]))\n' >"$W/script.py"
+  local -a progs=("/usr/bin/python3 $W/script.py" "perl -e print(1)"
+    "sort $HG_SOURCE_DIR/examples/leaks-at-exit.supp")
+  for p in "${progs[@]}"; do
+    name=$(basename "${p%% *}")
+    # shellcheck disable=SC2086 # a command and its words
+    command -v ${p%% *} >/dev/null 2>&1 || skip "${p%% *} is not installed"
+    # shellcheck disable=SC2086
+    run "$W/$name.leaks" "$HG" --leaks -- $p
+    expect_status 23 "$status" "$name --leaks without suppressions"
+    expect_in "$W/$name.leaks" "ERROR: heapguard: detected memory leaks" "$name --leaks"
+    # shellcheck disable=SC2086
+    run "$W/$name.plain" env -u LD_PRELOAD $p
+    # shellcheck disable=SC2086
+    run "$W/$name.supp" "$HG" --leaks --suppressions "$supp" -- $p
+    expect_status 0 "$status" "$name --leaks --suppressions"
+    cmp -s "$W/$name.plain" "$W/$name.supp" ||
+      fail "$name: output with suppressed leaks differs from the output without heapguard"
+    # shellcheck disable=SC2086
+    run "$W/$name.verbose" "$HG" --leaks --suppressions="$supp" -o verbosity=1 -- $p
+    expect_status 0 "$status" "$name --leaks --suppressions -o verbosity=1"
+    expect_in "$W/$name.verbose" " suppressed" "$name: the count at exit"
+    expect_in "$W/$name.verbose" "  count      bytes rule" "$name: the count at exit"
+  done
+  # The file is named by an absolute path, and must be there.
+  run "$W/relative" env -C "$HG_SOURCE_DIR" "$HG" --suppressions examples/leaks-at-exit.supp \
+    -- "$HG_PROBE"
+  expect_in "$W/relative" "HEAPGUARD_OPTIONS=suppressions=$supp" "--suppressions made absolute"
+  run "$W/missing" "$HG" --suppressions "$W/none.supp" -- "$HG_PROBE"
+  expect_status 125 "$status" "--suppressions of a missing file"
+  expect_in "$W/missing" "--suppressions: cannot read" "--suppressions of a missing file"
+}
+
+# docs/debugging.md: what to break on in gdb, guard mode stopping at the
+# faulting line, and the core dump of a report.
+case_debugger() {
+  command -v gdb >/dev/null 2>&1 || skip "gdb is not installed"
+  local gdb=(timeout 120 gdb -batch -nx -ex "set environment LD_PRELOAD $HG_LIB")
+  run "$W/break" "${gdb[@]}" -ex 'set environment HEAPGUARD_OPTIONS symbolize=0' \
+    -ex 'set breakpoint pending on' -ex 'break hg_report' -ex run -ex bt -ex 'p f->what' \
+    --args "$HG_BUGS/overflow_1byte"
+  expect_in "$W/break" "hg_report (f=" "break hg_report"
+  expect_in "$W/break" "in write_one_past_end () at " "break hg_report: the program's frame"
+  expect_in "$W/break" '"trailing canary"' "break hg_report: p f->what"
+  expect_not_in "$W/break" "ERROR: heapguard" "break hg_report: stopped before the report"
+  run "$W/guard" "${gdb[@]}" -ex 'set environment HEAPGUARD_OPTIONS guard_mode=all:symbolize=0' \
+    -ex run -ex bt -ex continue --args "$HG_BUGS/guard_overflow_read"
+  expect_in "$W/guard" "Program received signal SIGSEGV" "guard mode under gdb"
+  expect_in "$W/guard" "read_one_past_end () at " "guard mode: the faulting frame"
+  expect_in "$W/guard" "guard_overflow_read.c:12" "guard mode: the faulting line"
+  expect_in "$W/guard" "ERROR: heapguard: heap-buffer-overflow in READ(" \
+    "guard mode: continue lets heapguard report"
+  # A core file, where the kernel writes them into the working directory.
+  if [ "$(cat /proc/sys/kernel/core_pattern)" != core ]; then
+    echo "core_pattern is not 'core': core dump part skipped"
+    return
+  fi
+  (cd "$W" && ulimit -c unlimited && env LD_PRELOAD="$HG_LIB" \
+    HEAPGUARD_OPTIONS=guard_mode=all:symbolize=0 "$HG_BUGS/guard_overflow_read") \
+    >"$W/aborted" 2>&1
+  local core
+  core=$(find "$W" -maxdepth 1 -name 'core*' | head -n 1)
+  if [ -z "$core" ]; then
+    fail "no core file from an abort with ulimit -c unlimited"
+    return
+  fi
+  run "$W/core-bt" timeout 120 gdb -batch -nx -ex bt "$HG_BUGS/guard_overflow_read" "$core"
+  expect_in "$W/core-bt" "report (f=" "core: the report's frame"
+  expect_in "$W/core-bt" "<signal handler called>" "core: the signal frame"
+  expect_in "$W/core-bt" "read_one_past_end () at " "core: the faulting frame"
+  rm -f "$core"
+}
+
+# man_page_has PAGE TEXT WHAT: the rendered page PAGE (a file) holds TEXT.
+man_page_has() {
+  grep -qF -- "$2" "$1" || fail "$3: no '$2' in $(basename "$1")"
+}
+
+# The man pages render without a warning, and list every command and
+# option that heapguard --help, heapguard-inspect --help and help=1 list.
+case_man_pages() {
+  command -v man >/dev/null 2>&1 || skip "man is not installed"
+  local page name opt
+  for page in heapguard.1 heapguard-inspect.1 heapguard.3; do
+    MANWIDTH=200 man --warnings -l "$HG_SOURCE_DIR/man/$page" >"$W/$page.txt" 2>"$W/$page.err"
+    expect_status 0 "$?" "man -l $page"
+    [ ! -s "$W/$page.err" ] || fail "man -l $page: $(cat "$W/$page.err")"
+    expect_in "$W/$page.txt" "NAME" "man -l $page"
+  done
+  # Every option of the command's --help, and its commands.
+  run "$W/help" "$HG" --help
+  for opt in $(grep -oE '^  (-[a-zA-Z], )?--?[a-zA-Z-]+' "$W/help" | tr -d ','); do
+    man_page_has "$W/heapguard.1.txt" "$opt" "heapguard --help option"
+  done
+  for name in inspect symbolize; do
+    expect_in "$W/help" "heapguard $name" "heapguard --help command"
+    man_page_has "$W/heapguard.1.txt" "heapguard $name" "heapguard(1) command"
+  done
+  run "$W/symbolize-help" "$HG" symbolize --help
+  while read -r opt; do
+    man_page_has "$W/heapguard.1.txt" "$opt" "heapguard symbolize --help option"
+  done < <(grep -oE '^  --?[a-zA-Z-]+' "$W/symbolize-help")
+  run "$W/inspect-help" "$(dirname "$HG")/heapguard-inspect" --help
+  for opt in $(grep -oE '^  (-[a-zA-Z], )?--?[a-zA-Z-]+' "$W/inspect-help" | tr -d ','); do
+    man_page_has "$W/heapguard-inspect.1.txt" "$opt" "heapguard-inspect --help option"
+  done
+  # Every library option, and none that is not one.
+  env LD_PRELOAD="$HG_LIB" HEAPGUARD_OPTIONS=help=1 true 2>"$W/options"
+  local listed=0
+  while read -r name; do
+    listed=$((listed + 1))
+    grep -q "^       $name=" "$W/heapguard.3.txt" || fail "heapguard(3) does not document $name"
+  done < <(sed -n 's/^  \([a-z_]*\)=.*/\1/p' "$W/options")
+  [ "$listed" -gt 20 ] || fail "help=1 listed $listed options"
+  while read -r name; do
+    grep -q "^  $name=" "$W/options" || fail "heapguard(3) documents $name, which is no option"
+  done < <(sed -n 's/^       \([a-z_]*\)=.*/\1/p' "$W/heapguard.3.txt")
+}
+
 case_status() {
   local s
   for s in 0 1 3 42 255; do
@@ -679,6 +803,15 @@ case_install() {
   expect_in "$W/probe" "active=1" "installed wrapper: heapguard is the allocator"
   expect_in "$W/probe" "LD_PRELOAD=$prefix/lib" "installed wrapper preloads the installed library"
   pkg_config_consumer "$prefix" installed
+  local page
+  for page in man1/heapguard.1 man1/heapguard-inspect.1 man3/heapguard.3; do
+    [ -f "$prefix/share/man/$page" ] || fail "no $prefix/share/man/$page"
+  done
+  if command -v man >/dev/null 2>&1; then
+    run "$W/man" env MANPATH="$prefix/share/man" man -P cat 3 heapguard
+    expect_in "$W/man" "__heapguard_default_options" "man 3 heapguard from the installed tree"
+  fi
+  [ -f "$prefix/share/heapguard/leaks-at-exit.supp" ] || fail "no installed leaks-at-exit.supp"
   mkdir -p "$W/moved"
   mv "$prefix" "$W/moved/"
   run "$W/moved.out" "$W/moved/prefix/bin/heapguard" -- "$HG_PROBE"

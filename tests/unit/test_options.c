@@ -1,6 +1,7 @@
 /*
  * test_options.c - the HEAPGUARD_OPTIONS parser: defaults, every type,
- * and the exact message for each kind of bad input.
+ * and the exact message for each kind of bad input; the patterns of
+ * suppression rules.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +12,7 @@
 #include <cmocka.h>
 
 #include "options.h"
+#include "suppress.h"
 
 static char err_storage[256];
 
@@ -44,6 +46,9 @@ static void values_of_every_type_parse(void **state)
   assert_int_equal(o.arenas, 3);
   assert_string_equal(o.dump_dir, "/tmp/x y");
   assert_int_equal(o.exit_code, 9);
+  assert_true(parse(&o, "exit_code=0x2A:quarantine_bytes=0x100000", &err));
+  assert_int_equal(o.exit_code, 42);
+  assert_int_equal(o.quarantine_bytes, 1 << 20);
 }
 
 static void expect_error(const char *text, const char *message)
@@ -65,20 +70,48 @@ static void bad_input_is_named(void **state)
   expect_error("arenas=99999999999999999999",
                "bad value '99999999999999999999' for option 'arenas': expected an integer from 0 to 64");
   expect_error("dump=2", "bad value '2' for option 'dump': expected 0 or 1");
+  expect_error("arenas=0x", "bad value '0x' for option 'arenas': expected an integer from 0 to 64");
+  expect_error("arenas=0xg", "bad value '0xg' for option 'arenas': expected an integer from 0 to 64");
+  expect_error("arenas=0x41", "bad value '0x41' for option 'arenas': expected an integer from 0 to 64");
   expect_error("dump", "option 'dump' needs a value (dump=...)");
 }
 
 static void describe_lists_every_option(void **state)
 {
   (void)state;
-  char out[4096];
-  struct hg_buf b = HG_BUF(out);
-  hg_options_describe(&b);
+  char out[16384];
+  struct hg_buf b = { out, 0, sizeof out - 1 };
+  hg_options_describe(&b, NULL);
   out[b.len] = 0;
   const char *names[] = { "help=", "arenas=", "backtrace_frames=", "dump=", "dump_dir=",
                           "log_path=", "exit_code=" };
   for (size_t i = 0; i < sizeof names / sizeof *names; i++)
     assert_non_null(strstr(out, names[i]));
+}
+
+static bool pattern_matches(const char *pattern, const char *s)
+{
+  return hg_suppress_pattern_matches(pattern, strlen(pattern), s);
+}
+
+/* As the sanitizers match: anywhere unless anchored, '*' for any run. */
+static void suppression_patterns_match_as_the_sanitizers_do(void **state)
+{
+  (void)state;
+  assert_true(pattern_matches("libpython3*", "/usr/lib/libpython3.11.so.1.0"));
+  assert_true(pattern_matches("python", "/usr/bin/python3.11"));
+  assert_true(pattern_matches("^/usr/bin/", "/usr/bin/perl"));
+  assert_false(pattern_matches("^bin/", "/usr/bin/perl"));
+  assert_true(pattern_matches("bin/perl$", "/usr/bin/perl"));
+  assert_false(pattern_matches("bin/perl$", "/usr/bin/perl5.36"));
+  assert_true(pattern_matches("^leak_small$", "leak_small"));
+  assert_false(pattern_matches("^leak_small$", "leak_smaller"));
+  assert_true(pattern_matches("geo::*::release", "geo::Cloud<geo::Point>::release()"));
+  assert_true(pattern_matches("a*b*c", "xxaxxbxxbxxcxx"));
+  assert_false(pattern_matches("a*b*c", "xxaxxcxxbxx"));
+  assert_true(pattern_matches("*", "anything"));
+  assert_false(pattern_matches("*", ""));
+  assert_false(pattern_matches("thirdparty_*", "main"));
 }
 
 int main(void)
@@ -88,6 +121,7 @@ int main(void)
     cmocka_unit_test(values_of_every_type_parse),
     cmocka_unit_test(bad_input_is_named),
     cmocka_unit_test(describe_lists_every_option),
+    cmocka_unit_test(suppression_patterns_match_as_the_sanitizers_do),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
