@@ -19,8 +19,9 @@
  * bytes) covers them byte-precisely, checked at free, realloc,
  * malloc_usable_size and heap checks. With guard_underflow=1 the block
  * starts at its first data page, right after the guard page before it.
- * (A 0-byte block is placed as a 1-byte one: its pointer stays inside its
- * slot, where free() and the registry expect it.)
+ * (Blocks of 0 bytes are zero.c's, but for those aligned to more than
+ * HG_GRANULE: such a block is placed as a 1-byte one, so that its pointer
+ * stays inside its slot, where free() and the registry expect it.)
  *
  * Metadata is out of band: the slot table (state, requested size, data
  * offset, kind) sits in the segment's first pages, never next to user data.

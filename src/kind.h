@@ -1,7 +1,7 @@
 /*
  * kind.h - the operations every kind of segment implements.
  *
- * A kind's module (arena.c, large.c, guard.c) fills one struct
+ * A kind's module (arena.c, large.c, guard.c, zero.c) fills one struct
  * hg_kind_ops; heap.c dispatches to it by the kind recorded in a segment's
  * read-only metadata. The kinds know nothing of each other nor of heap.c.
  */
@@ -80,6 +80,6 @@ struct hg_kind_ops {
   void (*fork_child)(void);
 };
 
-extern const struct hg_kind_ops hg_shared_ops, hg_large_ops, hg_guard_ops;
+extern const struct hg_kind_ops hg_shared_ops, hg_large_ops, hg_guard_ops, hg_zero_ops;
 
 #endif

@@ -73,7 +73,7 @@ static size_t nested_requested(const void *p)
     return hg_scratch_size(p);
   const struct hg_block *b = hg_block_of(p);
   struct hg_segment *s = hg_segment_lookup((uintptr_t)p);
-  bool readable = s && s->kind != HG_SEGMENT_GUARD &&
+  bool readable = s && (s->kind == HG_SEGMENT_SHARED || s->kind == HG_SEGMENT_LARGE) &&
                   (const char *)b >= (const char *)hg_segment_first(s) &&
                   (const char *)p < hg_segment_end(s);
   return readable && hg_block_verify(&hg_key, b) == HG_HEADER_OK &&
