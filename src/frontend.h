@@ -16,9 +16,10 @@
 
 /*
  * Allocate size bytes aligned to alignment (a power of two, at least
- * HG_GRANULE), zeroed if zero is set; from is HG_CALLER of the exported
- * function. NULL with errno ENOMEM when memory
- * runs out; a corrupted heap is reported and does not return.
+ * HG_GRANULE; or 0, malloc's own alignment, which guard_alignment changes
+ * for guarded blocks), zeroed if zero is set; from is HG_CALLER of the
+ * exported function. NULL with errno ENOMEM when memory runs out; a
+ * corrupted heap is reported and does not return.
  */
 void *hg_front_alloc(struct hg_caller from, const char *operation, size_t size, size_t alignment,
                      uint16_t kind, bool zero);

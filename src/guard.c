@@ -13,11 +13,15 @@
  * segments of a class hold slots of 1, 2, 4, ... 256 data pages (as many as
  * fit in HG_SEGMENT_SIZE); a request needing more pages gets a dedicated
  * segment with one slot. With guard_underflow=0 a block is placed at the
- * end of its slot's data pages, aligned as requested: with malloc's 16-byte
- * alignment up to 15 bytes of slack may lie between its end and the guard
- * page, and the trailing canary (the keyed pattern of block.c, up to 64
- * bytes) covers them byte-precisely, checked at free, realloc,
- * malloc_usable_size and heap checks. With guard_underflow=1 the block
+ * end of its slot's data pages, aligned as requested: the calls that take
+ * an alignment keep theirs, and malloc, calloc, realloc and new get
+ * guard_alignment's (16 unless the user trades it for a closer guard: 1
+ * ends every block at its guard page, as Electric Fence's EF_ALIGNMENT=1
+ * does). Up to alignment - 1 bytes of slack may lie between a block's end
+ * and the guard page, where a read is not caught; the trailing canary (the
+ * keyed pattern of block.c, up to 64 bytes) covers them byte-precisely, so
+ * a write there is found at free, realloc, malloc_usable_size and heap
+ * checks. With guard_underflow=1 the block
  * starts at its first data page, right after the guard page before it.
  * (Blocks of 0 bytes are zero.c's, but for those aligned to more than
  * HG_GRANULE: such a block is placed as a 1-byte one, so that its pointer
@@ -484,6 +488,9 @@ static void *guard_alloc(size_t request, size_t alignment, uint16_t kind, uint32
                          bool *zeroed, struct heapguard_finding *f)
 {
   (void)f;
+  /* malloc's own alignment is the user's to trade for a closer guard page. */
+  if (!alignment)
+    alignment = HG_GUARD_ALIGNMENT(hg_options);
   if (!chosen(request) || request > HG_MAX_REQUEST || alignment > HG_SEGMENT_SIZE)
     return NULL;
   size_t extra = alignment > PAGE ? alignment - PAGE : 0;

@@ -60,6 +60,8 @@ void *hg_heap_alloc(size_t request, size_t alignment, uint16_t kind, uint32_t st
     if (p)
       return p;
   }
+  if (!alignment)
+    alignment = HG_GRANULE;
   if (is_large_request(request, alignment))
     return hg_large_ops.alloc(request, alignment, kind, stack, zeroed, f);
   return hg_shared_alloc(request, alignment, kind, stack, zeroed, f);

@@ -43,7 +43,8 @@ const struct hg_kind_ops *hg_heap_ops(const struct hg_segment *s);
 
 /*
  * Allocate request bytes aligned to alignment (a power of two, at least
- * HG_GRANULE), from the kind that serves such a request. NULL with errno
+ * HG_GRANULE; or 0: malloc's own, HG_GRANULE, but guard_alignment for a
+ * guarded block), from the kind that serves such a request. NULL with errno
  * ENOMEM when memory runs out; with f->bug_class set when the heap is
  * damaged. *zeroed tells whether the memory is known to be zero.
  */

@@ -34,7 +34,9 @@ struct hg_block_info {
  */
 struct hg_kind_ops {
   /*
-   * A block for request bytes aligned to alignment, or NULL: with f set
+   * A block for request bytes aligned to alignment (0, malloc's own, only
+   * for the guard and zero kinds: heap.c gives the others HG_GRANULE), or
+   * NULL: with f set
    * when the heap was found damaged, with errno ENOMEM when memory runs
    * out, or (guard only) with neither when the request is not guarded.
    * *zeroed tells whether the memory is known to be zero.

@@ -121,7 +121,7 @@ void *hg_front_alloc(struct hg_caller from, const char *operation, size_t size,
                      size_t alignment, uint16_t kind, bool zero)
 {
   if (__builtin_expect(must_use_scratch(), 0))
-    return hg_scratch_alloc(size, alignment);
+    return hg_scratch_alloc(size, alignment ? alignment : HG_GRANULE);
   enter_heap_call();
   count_towards_heap_check();
   uint32_t stack = caller_stack(from);
@@ -173,7 +173,7 @@ void hg_front_release(struct hg_caller from, const char *operation, void *p, uin
 
 HG_EXPORT void *malloc(size_t size)
 {
-  return hg_front_alloc(HG_CALLER, "malloc", size, HG_GRANULE, HG_KIND_MALLOC, false);
+  return hg_front_alloc(HG_CALLER, "malloc", size, 0, HG_KIND_MALLOC, false);
 }
 
 HG_EXPORT void free(void *p)
@@ -188,7 +188,7 @@ HG_EXPORT void *calloc(size_t n, size_t size)
     errno = ENOMEM;
     return NULL;
   }
-  return hg_front_alloc(HG_CALLER, "calloc", total, HG_GRANULE, HG_KIND_MALLOC, true);
+  return hg_front_alloc(HG_CALLER, "calloc", total, 0, HG_KIND_MALLOC, true);
 }
 
 static void *realloc_from_scratch(void *p, size_t size)
@@ -205,7 +205,7 @@ HG_EXPORT void *realloc(void *p, size_t size)
 {
   struct hg_caller from = HG_CALLER;
   if (!p)
-    return hg_front_alloc(from, "realloc", size, HG_GRANULE, HG_KIND_MALLOC, false);
+    return hg_front_alloc(from, "realloc", size, 0, HG_KIND_MALLOC, false);
   if (hg_scratch_owns(p))
     return realloc_from_scratch(p, size);
   if (size == 0) {
@@ -235,7 +235,7 @@ HG_EXPORT void *realloc(void *p, size_t size)
     hg_report(&f);
     old = f.requested;
   }
-  void *q = hg_front_alloc(from, "realloc", size, HG_GRANULE, HG_KIND_MALLOC, false);
+  void *q = hg_front_alloc(from, "realloc", size, 0, HG_KIND_MALLOC, false);
   if (!q)
     return NULL;
   memcpy(q, p, old < size ? old : size);

@@ -45,6 +45,22 @@ struct bug_case {
   { "zero_size", headline, detail, function, dumps, NULL, also, arg },        \
   { "zero_size", headline, detail, function, dumps, "guard_mode=all", also, arg }
 
+/*
+ * guard_alignment=1: a 1-byte read or write past a block of any size
+ * faults on the guard page, in guard_mode=all and in a sampled mode that
+ * guards every block.
+ */
+#define EXACT_GUARD "guard_mode=all:guard_alignment=1"
+#define EXACT_SAMPLE "guard_mode=sample:guard_sample=1:guard_alignment=1"
+#define PAST_END_OF(op, word, fn, size, options)                              \
+  { "guard_overflow_exact", "heap-buffer-overflow in " op "(",                 \
+    ": offset " #size " of a " #size "-byte block, 0 bytes after its end; it hit the guard " \
+    "page after the block", "heap-buffer-overflow in " fn, 0, options,         \
+    "the block was allocated by thread ", word "=" #size }
+#define READ_PAST_END_OF(size, options) PAST_END_OF("READ", "read", "read_past_end", size, options)
+#define WRITE_PAST_END_OF(size, options)                                      \
+  PAST_END_OF("WRITE", "write", "write_past_end", size, options)
+
 #define ZERO_ACCESSED ": in a zero-size block, which has no byte to read or write"
 
 static const struct bug_case cases[] = {
@@ -131,6 +147,19 @@ static const struct bug_case cases[] = {
   { "guard_overflow_read", "heap-buffer-overflow in READ(",
     "offset 16 of a 16-byte block", "heap-buffer-overflow in read_one_past_end", 0,
     "guard_mode=sample:guard_sample=1" },
+  READ_PAST_END_OF(13, EXACT_GUARD), READ_PAST_END_OF(24, EXACT_GUARD),
+  READ_PAST_END_OF(100, EXACT_GUARD), READ_PAST_END_OF(1000, EXACT_GUARD),
+  READ_PAST_END_OF(4095, EXACT_GUARD), READ_PAST_END_OF(13, EXACT_SAMPLE),
+  READ_PAST_END_OF(1000, EXACT_SAMPLE),
+  WRITE_PAST_END_OF(13, EXACT_GUARD), WRITE_PAST_END_OF(24, EXACT_GUARD),
+  WRITE_PAST_END_OF(100, EXACT_GUARD), WRITE_PAST_END_OF(1000, EXACT_GUARD),
+  WRITE_PAST_END_OF(70001, EXACT_GUARD), WRITE_PAST_END_OF(24, EXACT_SAMPLE),
+  WRITE_PAST_END_OF(100, EXACT_SAMPLE),
+  /* At malloc's alignment a write into the slack is found at free, by its canary. */
+  { "guard_overflow_exact", "heap-buffer-overflow in free(",
+    "1 byte written past the end of a 1000-byte block, at offsets 1000 to 1000",
+    "heap-buffer-overflow in write_past_end", 0, "guard_mode=all",
+    "(in the slack before its guard page)", "write=1000" },
   /* Guarded blocks keep the byte-precise canary in their alignment slack. */
   { "overflow_1byte", "heap-buffer-overflow in free(",
     "1 byte written past the end of a 13-byte block, at offsets 13 to 13",
