@@ -35,19 +35,23 @@
  * handler can verify it with no lock held.
  *
  * A slot's life: UNUSED -> USED (data pages made read-write) -> QUARANTINED
- * (made PROT_NONE, its pages discarded, queued in the quarantine of
- * quarantine.h, where it weighs its requested bytes) -> FREE (evicted from
- * the FIFO onto its segment's free list; a dedicated segment is unmapped
- * instead) -> USED again. A freed slot keeps its last block's size and
- * offset, so that an access to it is named a use after free at the right
- * offset until the slot is reused or its segment unmapped. Reused memory
- * was discarded: guarded blocks always start zeroed.
+ * (made PROT_NONE, queued in the quarantine of quarantine.h, where it
+ * weighs its requested bytes) -> FREE (evicted from the FIFO onto its
+ * segment's free list; a dedicated segment is unmapped instead) -> USED
+ * again. A freed slot keeps its last block's size and offset, so that an
+ * access to it is named a use after free at the right offset until the
+ * slot is reused or its segment unmapped. A freed slot keeps its pages:
+ * discarding them cost a system call at free and a page fault at reuse,
+ * more than the two mprotect calls every slot's use costs; the block is
+ * zeroed when the slot is reused instead, so guarded blocks always start
+ * zeroed. Only when memory runs out are free slots' pages given back.
  *
  * A segment whose slots are all free (none in use or quarantined) is
  * empty: EMPTY_SEGMENTS_KEPT of them per class stay mapped for reuse, the
- * others are unmapped at once, and when memory runs out
- * (hg_guard_drain_quarantine) the quarantine is emptied and every empty
- * segment unmapped, so that the address space they held can be used again.
+ * others are unmapped at once, and when memory runs out (guard_drain) the
+ * quarantine is emptied, every empty segment unmapped and the pages of the
+ * other free slots given back, so that the memory and address space they
+ * held can be used again.
  *
  * Mapping budget: a segment costs at most 4 VMAs (leading guard page,
  * read-only metadata, the read-write slot table, the PROT_NONE rest) and
@@ -347,8 +351,20 @@ static void give_back(struct hg_segment *s, struct hg_guard_meta *m, struct hg_g
   destroy_segment(s);
 }
 
-/* Memory is running out: unmap the empty segments kept for reuse too. */
-static void release_empty_segments(void)
+/* The pages of a segment's free slots, which keep their last blocks' bytes. */
+static void discard_free_slots(const struct hg_segment *s)
+{
+  const struct hg_guard_meta *m = meta_of(s);
+  for (const struct hg_guard_slot *slot = m->free_slots; slot; slot = slot->next)
+    if (atomic_load_explicit(&slot->state, memory_order_relaxed) == HG_SLOT_FREE)
+      hg_os_discard(slot_base(s, m, slot), (size_t)m->slot_pages * PAGE);
+}
+
+/*
+ * Memory is running out: unmap the empty segments kept for reuse too, and
+ * give back the pages of the free slots of the others.
+ */
+static void release_free_memory(void)
 {
   for (unsigned c = 0; c < CLASS_COUNT; c++) {
     struct hg_segment *next;
@@ -357,6 +373,8 @@ static void release_empty_segments(void)
       if (segment_is_empty(meta_of(s))) {
         unlink_open(s);
         destroy_segment(s);
+      } else {
+        discard_free_slots(s);
       }
     }
     empty_segments[c] = 0;
@@ -433,10 +451,14 @@ static void *alloc_locked(size_t request, size_t alignment, size_t pages, uint16
     return NULL;
   }
   atomic_fetch_add(&vmas, SLOT_VMAS);
+  bool reused = atomic_load_explicit(&slot->state, memory_order_relaxed) == HG_SLOT_FREE;
   uintptr_t data = hg_options.guard_underflow
                      ? ((uintptr_t)base + alignment - 1) & ~(uintptr_t)(alignment - 1)
                      : ((uintptr_t)base + bytes - (request ? request : 1)) &
                          ~(uintptr_t)(alignment - 1);
+  /* A reused slot kept its last block's bytes (retire). */
+  if (reused)
+    __builtin_memset((void *)data, 0, request);
   slot->data_off = (uint32_t)(data - (uintptr_t)base);
   slot->requested = request;
   slot->alignment = alignment;
@@ -625,7 +647,6 @@ static void retire(struct hg_guard_slot *slot, uint32_t free_stack)
   m->live--;
   if (hg_os_protect_none(base, bytes))
     atomic_fetch_sub(&vmas, SLOT_VMAS);
-  hg_os_discard(base, bytes);
   struct hg_quarantined e = { slot, free_stack, quarantine_granules(slot) };
   if (!hg_options.quarantine_bytes || !hg_quarantine_push(&quarantine, e)) {
     atomic_store_explicit(&slot->state, HG_SLOT_FREE, memory_order_release);
@@ -831,7 +852,7 @@ static bool guard_drain(struct heapguard_finding *f)
   pthread_mutex_lock(&guard_lock);
   while (quarantine.count)
     evict_oldest();
-  release_empty_segments();
+  release_free_memory();
   pthread_mutex_unlock(&guard_lock);
   return true;
 }
