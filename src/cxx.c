@@ -70,9 +70,10 @@ static _Noreturn void throw_bad_alloc(void)
   hg_os_abort();
 }
 
+/* 0 (plain new) keeps malloc's own alignment; an explicit one is at least a granule. */
 static size_t new_alignment(size_t alignment)
 {
-  return alignment < HG_GRANULE ? HG_GRANULE : alignment;
+  return alignment && alignment < HG_GRANULE ? HG_GRANULE : alignment;
 }
 
 /* One allocation attempt; NULL when memory runs out (or alignment is bad). */

@@ -16,11 +16,12 @@
 
 /*
  * Allocate size bytes aligned to alignment (a power of two, at least
- * HG_GRANULE), zeroed if zero is set (else filled with malloc_fill_byte,
- * when set); from is HG_CALLER of the exported function. NULL with errno
- * ENOMEM when memory runs out, or when size is above max_allocation (a
- * report first, unless allocator_may_return_null); a corrupted heap is
- * reported and does not return.
+ * HG_GRANULE; or 0, malloc's own alignment, which guard_alignment changes
+ * for guarded blocks), zeroed if zero is set (else filled with
+ * malloc_fill_byte, when set); from is HG_CALLER of the exported function.
+ * NULL with errno ENOMEM when memory runs out, or when size is above
+ * max_allocation (a report first, unless allocator_may_return_null); a
+ * corrupted heap is reported and does not return.
  */
 void *hg_front_alloc(struct hg_caller from, const char *operation, size_t size, size_t alignment,
                      uint16_t kind, bool zero);

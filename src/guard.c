@@ -13,14 +13,19 @@
  * segments of a class hold slots of 1, 2, 4, ... 256 data pages (as many as
  * fit in HG_SEGMENT_SIZE); a request needing more pages gets a dedicated
  * segment with one slot. With guard_underflow=0 a block is placed at the
- * end of its slot's data pages, aligned as requested: with malloc's 16-byte
- * alignment up to 15 bytes of slack may lie between its end and the guard
- * page, and the trailing canary (the keyed pattern of block.c, up to 64
- * bytes) covers them byte-precisely, checked at free, realloc,
- * malloc_usable_size and heap checks. With guard_underflow=1 the block
+ * end of its slot's data pages, aligned as requested: the calls that take
+ * an alignment keep theirs, and malloc, calloc, realloc and new get
+ * guard_alignment's (16 unless the user trades it for a closer guard: 1
+ * ends every block at its guard page, as Electric Fence's EF_ALIGNMENT=1
+ * does). Up to alignment - 1 bytes of slack may lie between a block's end
+ * and the guard page, where a read is not caught; the trailing canary (the
+ * keyed pattern of block.c, up to 64 bytes) covers them byte-precisely, so
+ * a write there is found at free, realloc, malloc_usable_size and heap
+ * checks. With guard_underflow=1 the block
  * starts at its first data page, right after the guard page before it.
- * (A 0-byte block is placed as a 1-byte one: its pointer stays inside its
- * slot, where free() and the registry expect it.)
+ * (Blocks of 0 bytes are zero.c's, but for those aligned to more than
+ * HG_GRANULE: such a block is placed as a 1-byte one, so that its pointer
+ * stays inside its slot, where free() and the registry expect it.)
  *
  * Metadata is out of band: the slot table (state, requested size, data
  * offset, kind) sits in the segment's first pages, never next to user data.
@@ -30,19 +35,23 @@
  * handler can verify it with no lock held.
  *
  * A slot's life: UNUSED -> USED (data pages made read-write) -> QUARANTINED
- * (made PROT_NONE, its pages discarded, queued in the quarantine of
- * quarantine.h, where it weighs its requested bytes) -> FREE (evicted from
- * the FIFO onto its segment's free list; a dedicated segment is unmapped
- * instead) -> USED again. A freed slot keeps its last block's size and
- * offset, so that an access to it is named a use after free at the right
- * offset until the slot is reused or its segment unmapped. Reused memory
- * was discarded: guarded blocks always start zeroed.
+ * (made PROT_NONE, queued in the quarantine of quarantine.h, where it
+ * weighs its requested bytes) -> FREE (evicted from the FIFO onto its
+ * segment's free list; a dedicated segment is unmapped instead) -> USED
+ * again. A freed slot keeps its last block's size and offset, so that an
+ * access to it is named a use after free at the right offset until the
+ * slot is reused or its segment unmapped. A freed slot keeps its pages:
+ * discarding them cost a system call at free and a page fault at reuse,
+ * more than the two mprotect calls every slot's use costs; the block is
+ * zeroed when the slot is reused instead, so guarded blocks always start
+ * zeroed. Only when memory runs out are free slots' pages given back.
  *
  * A segment whose slots are all free (none in use or quarantined) is
  * empty: EMPTY_SEGMENTS_KEPT of them per class stay mapped for reuse, the
- * others are unmapped at once, and when memory runs out
- * (hg_guard_drain_quarantine) the quarantine is emptied and every empty
- * segment unmapped, so that the address space they held can be used again.
+ * others are unmapped at once, and when memory runs out (guard_drain) the
+ * quarantine is emptied, every empty segment unmapped and the pages of the
+ * other free slots given back, so that the memory and address space they
+ * held can be used again.
  *
  * Mapping budget: a segment costs at most 4 VMAs (leading guard page,
  * read-only metadata, the read-write slot table, the PROT_NONE rest) and
@@ -342,8 +351,20 @@ static void give_back(struct hg_segment *s, struct hg_guard_meta *m, struct hg_g
   destroy_segment(s);
 }
 
-/* Memory is running out: unmap the empty segments kept for reuse too. */
-static void release_empty_segments(void)
+/* The pages of a segment's free slots, which keep their last blocks' bytes. */
+static void discard_free_slots(const struct hg_segment *s)
+{
+  const struct hg_guard_meta *m = meta_of(s);
+  for (const struct hg_guard_slot *slot = m->free_slots; slot; slot = slot->next)
+    if (atomic_load_explicit(&slot->state, memory_order_relaxed) == HG_SLOT_FREE)
+      hg_os_discard(slot_base(s, m, slot), (size_t)m->slot_pages * PAGE);
+}
+
+/*
+ * Memory is running out: unmap the empty segments kept for reuse too, and
+ * give back the pages of the free slots of the others.
+ */
+static void release_free_memory(void)
 {
   for (unsigned c = 0; c < CLASS_COUNT; c++) {
     struct hg_segment *next;
@@ -352,6 +373,8 @@ static void release_empty_segments(void)
       if (segment_is_empty(meta_of(s))) {
         unlink_open(s);
         destroy_segment(s);
+      } else {
+        discard_free_slots(s);
       }
     }
     empty_segments[c] = 0;
@@ -454,10 +477,14 @@ static void *alloc_locked(size_t request, size_t alignment, size_t pages, uint16
     return NULL;
   }
   atomic_fetch_add(&vmas, SLOT_VMAS);
+  bool reused = atomic_load_explicit(&slot->state, memory_order_relaxed) == HG_SLOT_FREE;
   uintptr_t data = hg_options.guard_underflow
                      ? ((uintptr_t)base + alignment - 1) & ~(uintptr_t)(alignment - 1)
                      : ((uintptr_t)base + bytes - (request ? request : 1)) &
                          ~(uintptr_t)(alignment - 1);
+  /* A reused slot kept its last block's bytes (retire). */
+  if (reused)
+    __builtin_memset((void *)data, 0, request);
   slot->data_off = (uint32_t)(data - (uintptr_t)base);
   slot->requested = request;
   slot->alignment = alignment;
@@ -509,6 +536,9 @@ static void *guard_alloc(size_t request, size_t alignment, uint16_t kind, uint32
                          bool *zeroed, struct heapguard_finding *f)
 {
   (void)f;
+  /* malloc's own alignment is the user's to trade for a closer guard page. */
+  if (!alignment)
+    alignment = HG_GUARD_ALIGNMENT(hg_options);
   if (!chosen(request) || request > HG_MAX_REQUEST || alignment > HG_SEGMENT_SIZE)
     return NULL;
   size_t extra = alignment > PAGE ? alignment - PAGE : 0;
@@ -646,7 +676,6 @@ static void retire(struct hg_guard_slot *slot, uint32_t free_stack)
   m->live--;
   if (hg_os_protect_none(base, bytes))
     atomic_fetch_sub(&vmas, SLOT_VMAS);
-  hg_os_discard(base, bytes);
   struct hg_quarantined e = { slot, free_stack, quarantine_granules(slot) };
   if (!hg_options.quarantine_bytes || !hg_quarantine_push(&quarantine, e)) {
     atomic_store_explicit(&slot->state, HG_SLOT_FREE, memory_order_release);
@@ -923,7 +952,7 @@ static bool guard_drain(struct heapguard_finding *f)
   pthread_mutex_lock(&guard_lock);
   while (quarantine.count)
     evict_oldest();
-  release_empty_segments();
+  release_free_memory();
   pthread_mutex_unlock(&guard_lock);
   return true;
 }

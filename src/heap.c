@@ -17,6 +17,7 @@ static const struct hg_kind_ops *const kinds[HG_SEGMENT_KINDS] = {
   [HG_SEGMENT_SHARED] = &hg_shared_ops,
   [HG_SEGMENT_LARGE] = &hg_large_ops,
   [HG_SEGMENT_GUARD] = &hg_guard_ops,
+  [HG_SEGMENT_ZERO] = &hg_zero_ops,
 };
 
 /* Requests a shared segment cannot hold next to others get a dedicated one. */
@@ -43,14 +44,24 @@ const struct hg_kind_ops *hg_heap_ops(const struct hg_segment *s)
   return s->kind < HG_SEGMENT_KINDS ? kinds[s->kind] : NULL;
 }
 
+/* A block of 0 bytes is a pointer to no memory: zero.c's, if its alignment allows. */
+static bool is_zero_request(size_t request, size_t alignment)
+{
+  return request == 0 && alignment <= HG_GRANULE;
+}
+
 void *hg_heap_alloc(size_t request, size_t alignment, uint16_t kind, uint32_t stack,
                     bool *zeroed, struct heapguard_finding *f)
 {
+  if (is_zero_request(request, alignment))
+    return hg_zero_ops.alloc(request, alignment, kind, stack, zeroed, f);
   if (hg_options.guard_mode != HG_GUARD_OFF) {
     void *p = hg_guard_ops.alloc(request, alignment, kind, stack, zeroed, f);
     if (p)
       return p;
   }
+  if (!alignment)
+    alignment = HG_GRANULE;
   if (is_large_request(request, alignment))
     return hg_large_ops.alloc(request, alignment, kind, stack, zeroed, f);
   return hg_shared_alloc(request, alignment, kind, stack, zeroed, f);

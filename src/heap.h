@@ -1,5 +1,5 @@
 /*
- * heap.h - the heap: one interface over the three kinds of segment.
+ * heap.h - the heap: one interface over the four kinds of segment.
  *
  * Every segment is of one kind (segment.h) and every kind is served by its
  * own module through the same operations (kind.h):
@@ -8,6 +8,7 @@
  *                    free lists, split and merge, quarantine, recycling
  *   large   large.c  one block per dedicated segment, and a small cache
  *   guard   guard.c  blocks alone between PROT_NONE pages (guard_mode)
+ *   zero    zero.c   blocks of 0 bytes: pointers into PROT_NONE slots
  *
  * heap.c picks the kind that serves a request, dispatches every operation
  * on an existing pointer by the kind of the segment the registry names
@@ -42,7 +43,8 @@ const struct hg_kind_ops *hg_heap_ops(const struct hg_segment *s);
 
 /*
  * Allocate request bytes aligned to alignment (a power of two, at least
- * HG_GRANULE), from the kind that serves such a request. NULL with errno
+ * HG_GRANULE; or 0: malloc's own, HG_GRANULE, but guard_alignment for a
+ * guarded block), from the kind that serves such a request. NULL with errno
  * ENOMEM when memory runs out; with f->bug_class set when the heap is
  * damaged. *zeroed tells whether the memory is known to be zero.
  */

@@ -1,7 +1,7 @@
 /*
  * kind.h - the operations every kind of segment implements.
  *
- * A kind's module (arena.c, large.c, guard.c) fills one struct
+ * A kind's module (arena.c, large.c, guard.c, zero.c) fills one struct
  * hg_kind_ops; heap.c dispatches to it by the kind recorded in a segment's
  * read-only metadata. The kinds know nothing of each other nor of heap.c.
  */
@@ -46,7 +46,9 @@ struct hg_heap_counts {
  */
 struct hg_kind_ops {
   /*
-   * A block for request bytes aligned to alignment, or NULL: with f set
+   * A block for request bytes aligned to alignment (0, malloc's own, only
+   * for the guard and zero kinds: heap.c gives the others HG_GRANULE), or
+   * NULL: with f set
    * when the heap was found damaged, with errno ENOMEM when memory runs
    * out, or (guard only) with neither when the request is not guarded.
    * *zeroed tells whether the memory is known to be zero.
@@ -95,6 +97,6 @@ struct hg_kind_ops {
   void (*fork_child)(void);
 };
 
-extern const struct hg_kind_ops hg_shared_ops, hg_large_ops, hg_guard_ops;
+extern const struct hg_kind_ops hg_shared_ops, hg_large_ops, hg_guard_ops, hg_zero_ops;
 
 #endif

@@ -76,7 +76,7 @@ static size_t nested_requested(const void *p)
     return hg_scratch_size(p);
   const struct hg_block *b = hg_block_of(p);
   struct hg_segment *s = hg_segment_lookup((uintptr_t)p);
-  bool readable = s && s->kind != HG_SEGMENT_GUARD &&
+  bool readable = s && (s->kind == HG_SEGMENT_SHARED || s->kind == HG_SEGMENT_LARGE) &&
                   (const char *)b >= (const char *)hg_segment_first(s) &&
                   (const char *)p < hg_segment_end(s);
   return readable && hg_block_verify(&hg_key, b) == HG_HEADER_OK &&
@@ -158,7 +158,7 @@ void *hg_front_alloc(struct hg_caller from, const char *operation, size_t size,
                      size_t alignment, uint16_t kind, bool zero)
 {
   if (__builtin_expect(must_use_scratch(), 0))
-    return hg_scratch_alloc(size, alignment);
+    return hg_scratch_alloc(size, alignment ? alignment : HG_GRANULE);
   if (__builtin_expect(hg_alloc_extras, 0) && too_big(operation, size))
     return NULL;
   enter_heap_call();
@@ -214,7 +214,7 @@ void hg_front_release(struct hg_caller from, const char *operation, void *p, uin
 
 HG_EXPORT void *malloc(size_t size)
 {
-  return hg_front_alloc(HG_CALLER, "malloc", size, HG_GRANULE, HG_KIND_MALLOC, false);
+  return hg_front_alloc(HG_CALLER, "malloc", size, 0, HG_KIND_MALLOC, false);
 }
 
 HG_EXPORT void free(void *p)
@@ -231,7 +231,7 @@ HG_EXPORT void *calloc(size_t n, size_t size)
     errno = ENOMEM;
     return NULL;
   }
-  return hg_front_alloc(HG_CALLER, "calloc", total, HG_GRANULE, HG_KIND_MALLOC, true);
+  return hg_front_alloc(HG_CALLER, "calloc", total, 0, HG_KIND_MALLOC, true);
 }
 
 static void *realloc_from_scratch(void *p, size_t size)
@@ -248,7 +248,7 @@ HG_EXPORT void *realloc(void *p, size_t size)
 {
   struct hg_caller from = HG_CALLER;
   if (!p)
-    return hg_front_alloc(from, "realloc", size, HG_GRANULE, HG_KIND_MALLOC, false);
+    return hg_front_alloc(from, "realloc", size, 0, HG_KIND_MALLOC, false);
   if (hg_scratch_owns(p))
     return realloc_from_scratch(p, size);
   if (size == 0) {
@@ -282,7 +282,7 @@ HG_EXPORT void *realloc(void *p, size_t size)
     hg_report(&f);
     old = f.requested;
   }
-  void *q = hg_front_alloc(from, "realloc", size, HG_GRANULE, HG_KIND_MALLOC, false);
+  void *q = hg_front_alloc(from, "realloc", size, 0, HG_KIND_MALLOC, false);
   if (!q)
     return NULL;
   memcpy(q, p, old < size ? old : size);

@@ -85,6 +85,8 @@ const char *hg_segment_kind_name(uint16_t kind)
     return "dedicated";
   case HG_SEGMENT_GUARD:
     return "guard slots";
+  case HG_SEGMENT_ZERO:
+    return "zero-size slots";
   }
   return "unknown";
 }

@@ -56,7 +56,7 @@ const char *hg_state_name(uint16_t state);
 const char *hg_alloc_kind_name(uint16_t kind);
 /* The call that releases a block of that kind: "free", "operator delete", ... */
 const char *hg_release_name(uint16_t kind);
-/* A segment kind: "shared", "dedicated", "guard slots"; "unknown" else. */
+/* A segment kind: "shared", "dedicated", "guard slots", "zero-size slots"; "unknown" else. */
 const char *hg_segment_kind_name(uint16_t kind);
 
 #endif

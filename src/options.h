@@ -33,6 +33,8 @@ extern struct hg_options hg_options;
 /* Values of the choice options, in the order their words are listed. */
 enum { HG_REPORT_TEXT, HG_REPORT_JSON };
 enum { HG_GUARD_OFF, HG_GUARD_ALL, HG_GUARD_SAMPLE };
+/* guard_alignment's words are the powers of two: the value is a shift. */
+#define HG_GUARD_ALIGNMENT(o) ((size_t)1 << (o).guard_alignment)
 
 void hg_options_set_defaults(struct hg_options *o);
 

@@ -211,15 +211,28 @@ bool hg_segment_place_large(struct hg_segment *s, size_t request, size_t alignme
   return hg_os_protect_read(s, HG_SEGMENT_META_SIZE);
 }
 
-struct hg_segment *hg_segment_create_guard(size_t map_size, uint32_t first_block,
-                                           uint32_t end)
+/* A segment whose metadata is followed by an out-of-band table and slots. */
+static struct hg_segment *create_with_table(uint16_t kind, size_t map_size,
+                                            uint32_t first_block, uint32_t end)
 {
-  struct hg_segment *s = map_fenced(map_size, HG_SEGMENT_GUARD, 0);
+  struct hg_segment *s = map_fenced(map_size, kind, 0);
   if (!s)
     return NULL;
   s->first_block = first_block;
   s->end = end;
   return seal_and_register(s);
+}
+
+struct hg_segment *hg_segment_create_guard(size_t map_size, uint32_t first_block,
+                                           uint32_t end)
+{
+  return create_with_table(HG_SEGMENT_GUARD, map_size, first_block, end);
+}
+
+struct hg_segment *hg_segment_create_zero(size_t map_size, uint32_t first_block,
+                                          uint32_t end)
+{
+  return create_with_table(HG_SEGMENT_ZERO, map_size, first_block, end);
 }
 
 void hg_segment_destroy(struct hg_segment *s)

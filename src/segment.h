@@ -10,7 +10,7 @@
  * Shared segments (HG_SEGMENT_SIZE) belong to an arena; a dedicated
  * segment holds one large block placed so that the block's data ends just
  * before the trailing guard page; a guard segment holds guard.c's slot
- * table and slots. A write to the metadata page faults (fault.c reports it).
+ * table and slots; a zero segment holds zero.c's table and PROT_NONE slots. A write to the metadata page faults (fault.c reports it).
  *
  * Every segment is entered in the registry, a two-level table indexed by
  * address / HG_SEGMENT_SIZE, so that "is this pointer ours?" is answered
@@ -32,8 +32,9 @@ enum hg_segment_kind {
   HG_SEGMENT_SHARED = 1, /* blocks of one arena (arena.c) */
   HG_SEGMENT_LARGE = 2,  /* one large block (large.c) */
   HG_SEGMENT_GUARD = 3,  /* guard-page slots (guard.c) */
+  HG_SEGMENT_ZERO = 4,   /* zero-size blocks in PROT_NONE slots (zero.c) */
 };
-#define HG_SEGMENT_KINDS 4u
+#define HG_SEGMENT_KINDS 5u
 
 /*
  * Sealed once when the segment is set up and read-only from then on: no
@@ -113,6 +114,9 @@ struct hg_segment *hg_segment_create_large(size_t request, size_t alignment);
  */
 struct hg_segment *hg_segment_create_guard(size_t map_size, uint32_t first_block,
                                            uint32_t end);
+/* The same for a zero segment (zero.h), whose slot area zero.c protects. */
+struct hg_segment *hg_segment_create_zero(size_t map_size, uint32_t first_block,
+                                          uint32_t end);
 void hg_segment_destroy(struct hg_segment *s);
 
 /*

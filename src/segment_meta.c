@@ -51,7 +51,9 @@ static bool kind_is_sane(const struct hg_segment *s)
 {
   if (s->kind == HG_SEGMENT_SHARED)
     return s->arena < HG_MAX_ARENAS;
-  return (s->kind == HG_SEGMENT_LARGE || s->kind == HG_SEGMENT_GUARD) && s->arena == 0;
+  return (s->kind == HG_SEGMENT_LARGE || s->kind == HG_SEGMENT_GUARD ||
+          s->kind == HG_SEGMENT_ZERO) &&
+         s->arena == 0;
 }
 
 enum hg_segment_fault hg_segment_verify_at(const struct hg_key *key,

@@ -74,6 +74,7 @@ void hg_stats_format(struct hg_buf *out, const struct hg_stats *st)
   segments_of(out, &st->kinds[HG_SEGMENT_SHARED], "shared", &first);
   segments_of(out, &st->kinds[HG_SEGMENT_LARGE], "dedicated", &first);
   segments_of(out, guard, "guard", &first);
+  segments_of(out, &st->kinds[HG_SEGMENT_ZERO], "zero-size", &first);
   if (first)
     hg_buf_str(out, "none");
   hg_buf_str(out, "\n  mapped:       ");
@@ -124,7 +125,7 @@ void hg_stats_xml(struct hg_buf *out, const struct hg_stats *st)
 {
   static const char *const kind_names[HG_SEGMENT_KINDS] = {
     [HG_SEGMENT_SHARED] = "shared", [HG_SEGMENT_LARGE] = "dedicated",
-    [HG_SEGMENT_GUARD] = "guard"
+    [HG_SEGMENT_GUARD] = "guard", [HG_SEGMENT_ZERO] = "zero-size"
   };
   const struct hg_heap_counts *t = &st->total;
   hg_buf_str(out, "<malloc version=\"heapguard-1\">\n");

@@ -37,8 +37,37 @@ struct bug_case {
     "1 byte written past the end of a " #size "-byte block, at offsets " #size, \
     "heap-buffer-overflow in overflow_by_one", 1, NULL, NULL, #size }
 
+/*
+ * A misuse of a zero-size block (zero_size.c), the same in every mode: in
+ * the default mode and in guard mode.
+ */
+#define ZERO_SIZE(arg, headline, detail, function, dumps, also)              \
+  { "zero_size", headline, detail, function, dumps, NULL, also, arg },        \
+  { "zero_size", headline, detail, function, dumps, "guard_mode=all", also, arg }
+
+/*
+ * guard_alignment=1: a 1-byte read or write past a block of any size
+ * faults on the guard page, in guard_mode=all and in a sampled mode that
+ * guards every block.
+ */
+#define EXACT_GUARD "guard_mode=all:guard_alignment=1"
+#define EXACT_SAMPLE "guard_mode=sample:guard_sample=1:guard_alignment=1"
+#define PAST_END_OF(op, word, fn, size, options)                              \
+  { "guard_overflow_exact", "heap-buffer-overflow in " op "(",                 \
+    ": offset " #size " of a " #size "-byte block, 0 bytes after its end; it hit the guard " \
+    "page after the block", "heap-buffer-overflow in " fn, 0, options,         \
+    "the block was allocated by thread ", word "=" #size }
+#define READ_PAST_END_OF(size, options) PAST_END_OF("READ", "read", "read_past_end", size, options)
+#define WRITE_PAST_END_OF(size, options)                                      \
+  PAST_END_OF("WRITE", "write", "write_past_end", size, options)
+
+#define ZERO_ACCESSED ": in a zero-size block, which has no byte to read or write"
+
 static const struct bug_case cases[] = {
-  OVERFLOW_OF(0), OVERFLOW_OF(1), OVERFLOW_OF(15), OVERFLOW_OF(16), OVERFLOW_OF(17),
+  /* Its first byte is already past the end of a zero-size block: it faults. */
+  { "overflow_sizes", "heap-buffer-overflow in READ(", ZERO_ACCESSED,
+    "heap-buffer-overflow in clobber", 0, NULL, "in overflow_by_one+0x", "0" },
+  OVERFLOW_OF(1), OVERFLOW_OF(15), OVERFLOW_OF(16), OVERFLOW_OF(17),
   OVERFLOW_OF(4095), OVERFLOW_OF(65537), OVERFLOW_OF(1048543), OVERFLOW_OF(1048576),
   OVERFLOW_OF(9999999),
   { "overflow_in_thread", "heap-buffer-overflow in free(",
@@ -160,6 +189,19 @@ static const struct bug_case cases[] = {
   { "guard_overflow_read", "heap-buffer-overflow in READ(",
     "offset 16 of a 16-byte block", "heap-buffer-overflow in read_one_past_end", 0,
     "guard_mode=sample:guard_sample=1" },
+  READ_PAST_END_OF(13, EXACT_GUARD), READ_PAST_END_OF(24, EXACT_GUARD),
+  READ_PAST_END_OF(100, EXACT_GUARD), READ_PAST_END_OF(1000, EXACT_GUARD),
+  READ_PAST_END_OF(4095, EXACT_GUARD), READ_PAST_END_OF(13, EXACT_SAMPLE),
+  READ_PAST_END_OF(1000, EXACT_SAMPLE),
+  WRITE_PAST_END_OF(13, EXACT_GUARD), WRITE_PAST_END_OF(24, EXACT_GUARD),
+  WRITE_PAST_END_OF(100, EXACT_GUARD), WRITE_PAST_END_OF(1000, EXACT_GUARD),
+  WRITE_PAST_END_OF(70001, EXACT_GUARD), WRITE_PAST_END_OF(24, EXACT_SAMPLE),
+  WRITE_PAST_END_OF(100, EXACT_SAMPLE),
+  /* At malloc's alignment a write into the slack is found at free, by its canary. */
+  { "guard_overflow_exact", "heap-buffer-overflow in free(",
+    "1 byte written past the end of a 1000-byte block, at offsets 1000 to 1000",
+    "heap-buffer-overflow in write_past_end", 0, "guard_mode=all",
+    "(in the slack before its guard page)", "write=1000" },
   /* Guarded blocks keep the byte-precise canary in their alignment slack. */
   { "overflow_1byte", "heap-buffer-overflow in free(",
     "1 byte written past the end of a 13-byte block, at offsets 13 to 13",
@@ -222,6 +264,40 @@ static const struct bug_case cases[] = {
     "offset 0 of a 72-byte block that was freed: its first 8 bytes, where the element count",
     "heap-use-after-free in delete_array_twice", 0, "guard_mode=all",
     "which a second delete[] of the array reads first" },
+  /* Zero-size blocks: pointers into PROT_NONE slots, in every mode. */
+  ZERO_SIZE("read", "heap-buffer-overflow in READ(", ZERO_ACCESSED,
+            "heap-buffer-overflow in read_zero_size", 0, "the block was allocated by thread "),
+  ZERO_SIZE("write", "heap-buffer-overflow in WRITE(", ZERO_ACCESSED,
+            "heap-buffer-overflow in write_zero_size", 0, "the block was allocated by thread "),
+  ZERO_SIZE("calloc", "heap-buffer-overflow in READ(", ZERO_ACCESSED,
+            "heap-buffer-overflow in read_zero_calloc", 0,
+            " (the address is 3 bytes past it): 0 bytes requested with malloc, in use"),
+  ZERO_SIZE("realloc", "heap-buffer-overflow in WRITE(", ZERO_ACCESSED,
+            "heap-buffer-overflow in write_zero_realloc", 0, "the block was allocated by thread "),
+  ZERO_SIZE("after-free", "heap-use-after-free in READ(",
+            ": in a zero-size block that was freed", "heap-use-after-free in read_after_free", 0,
+            "the block was freed by thread "),
+  ZERO_SIZE("double-free", "double-free in free(",
+            "the block was already freed (a zero-size block)", "double-free in free_twice", 0,
+            "the block was freed by thread "),
+  ZERO_SIZE("interior", "invalid-free in free(",
+            "pointer past a zero-size block: offset 1 from the start of block data at 0x",
+            "invalid-free in free_past_start", 0, "the block was allocated by thread "),
+  ZERO_SIZE("unused", "heap-buffer-overflow in READ(",
+            ": in a segment of zero-size blocks, but in no block",
+            "heap-buffer-overflow in read_unused_slot", 0, "zero-size slots"),
+  ZERO_SIZE("free-unused", "invalid-free in free(",
+            "address is inside a segment of zero-size blocks but in no block",
+            "invalid-free in free_unused_slot", 0, "zero-size slots"),
+  ZERO_SIZE("table", "segment-corruption in malloc by thread",
+            "check failed: zero-size slot table: expected 0x1fe00, found 0x7fffffff",
+            "segment-corruption in smash_slot_table", 1, NULL),
+  { "zero_size_new", "heap-buffer-overflow in WRITE(", ZERO_ACCESSED,
+    "heap-buffer-overflow in write_empty_array()", 0, NULL,
+    "0 bytes requested with operator new[], in use", "write" },
+  { "zero_size_new", "alloc-dealloc-mismatch in free(",
+    "allocated with operator new[], released with free (use operator delete[])",
+    "alloc-dealloc-mismatch in free_empty_array()", 0, "guard_mode=all", NULL, "free" },
   /* C++ names demangled, in frames and SUMMARY. */
   { "cxx_names", "double-free in operator delete[](", "the block was already freed",
     "double-free in geo::Cloud<geo::Point>::release()", 0, NULL,
@@ -701,6 +777,29 @@ static void dumps_of_large_blocks_are_shortened(void **state)
   }
 }
 
+/*
+ * A dump of a zero segment (its slot table smashed): the inspector names
+ * the segment's kind and walks no block in it.
+ */
+static void zero_segment_dumps_are_named(void **state)
+{
+  (void)state;
+  static struct hg_run r;
+  char dump[512], command[1200], text[8192];
+  run_test_program(&r, "zero_size", "table", NULL);
+  assert_int_equal(hg_run_dump_count(&r, dump, sizeof dump), 1);
+  snprintf(command, sizeof command, "%s '%s' 2>&1", HG_INSPECT_PATH, dump);
+  FILE *p = popen(command, "r");
+  assert_non_null(p);
+  text[fread(text, 1, sizeof text - 1, p)] = 0;
+  int status = pclose(p);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
+      !strstr(text, "kind zero-size slots") || !strstr(text, "there is no block to walk") ||
+      strstr(text, "block map"))
+    fail_msg("heapguard-inspect on a zero segment's dump: status %#x:\n%s", status, text);
+  hg_run_cleanup(&r);
+}
+
 static void exit_code_replaces_abort(void **state)
 {
   (void)state;
@@ -1067,7 +1166,7 @@ static void bad_options_stop_start_up(void **state)
 int main(void)
 {
   enum { CASES = sizeof cases / sizeof *cases };
-  struct CMUnitTest tests[CASES + 32];
+  struct CMUnitTest tests[CASES + 40];
   static char names[CASES][128];
   size_t n = 0;
   for (size_t i = 0; i < CASES; i++) {
@@ -1079,6 +1178,7 @@ int main(void)
   }
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(exit_code_replaces_abort);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(dumps_on_demand_and_on_signal);
+  tests[n++] = (struct CMUnitTest)cmocka_unit_test(zero_segment_dumps_are_named);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(leaks_are_grouped_by_stack);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(stacks_from_one_site_keep_their_callers);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(halt_on_error_0_collects_every_bug);

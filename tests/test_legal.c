@@ -22,6 +22,7 @@ struct legal_case {
 
 #define GUARD_ALL "guard_mode=all"
 #define GUARD_SAMPLE "guard_mode=sample:guard_sample=10"
+#define GUARD_EXACT "guard_mode=all:guard_alignment=1"
 
 static const struct legal_case cases[] = {
   { "api_corners", "api corners ok" },
@@ -42,6 +43,9 @@ static const struct legal_case cases[] = {
   { "fork_threads", "fork ok", GUARD_SAMPLE },
   { "many_objects", "many objects ok", GUARD_SAMPLE },
   { "cxx_operators", "cxx operators ok", GUARD_SAMPLE },
+  /* Blocks end at their guard page; the alignments asked for are kept. */
+  { "api_corners", "api corners ok", GUARD_EXACT },
+  { "cxx_operators", "cxx operators ok", GUARD_EXACT },
   /* The other layouts and checks: random placement, no quarantine, checks. */
   { "api_corners", "api corners ok", "random_placement=1:check_every=1000" },
   { "threads", "threads ok", "random_placement=1:quarantine_bytes=0" },

@@ -267,6 +267,8 @@ struct hgi_analysis {
   struct hgi_guard guard;
   bool report_slot_found;
   size_t report_slot;      /* the slot whose pages hold the report's address */
+  /* A zero segment's blocks have no bytes and no headers: nothing to walk. */
+  bool zero_segment;
 };
 
 /* False only when out of memory; the analysis is freed by hgi_free. */

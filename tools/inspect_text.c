@@ -144,6 +144,10 @@ static void print_segment(FILE *out, const struct hgi_dump *d,
                  "described by the slot table below\n"
                  "  their pages are not in the dump: the writer stops at the "
                  "fence page after the table\n");
+  if (a->zero_segment)
+    fprintf(out, "  zero-size segment: its blocks have no bytes and no headers, only "
+                 "entries in the slot table\n"
+                 "  after the metadata (not decoded here): there is no block to walk\n");
   if (a->first_assumed)
     fprintf(out, "  first_block implausible: walking from +0x%zx\n", a->first);
   if (a->end_assumed)
@@ -514,7 +518,7 @@ void hgi_print_text(FILE *out, const char *name, const struct hgi_dump *d,
   print_segment(out, d, a);
   if (a->guard_segment)
     print_guard(out, d, a);
-  else
+  else if (!a->zero_segment)
     print_map(out, a);
   print_hexdumps(out, d, a);
   print_neighbours(out, d, a);

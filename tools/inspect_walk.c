@@ -420,6 +420,15 @@ static bool is_guard_segment(const struct hg_segment *m)
   return m->kind == HG_SEGMENT_GUARD;
 }
 
+/*
+ * A zero segment's blocks are PROT_NONE slots of no bytes, described only
+ * by a table after the metadata (zero.h): there is nothing to walk.
+ */
+static bool is_zero_segment(const struct hg_segment *m)
+{
+  return m->kind == HG_SEGMENT_ZERO;
+}
+
 /* Run after the walk: a link may point forward to a block not yet seen. */
 static void check_links(struct hgi_analysis *a, const struct hgi_dump *d)
 {
@@ -756,6 +765,8 @@ bool hgi_analyse(const struct hgi_dump *d, struct hgi_analysis *a)
       return false;
     a->report_slot_found = d->has_report && hgi_guard_slot_of(d, a, d->report.address,
                                                                &a->report_slot);
+  } else if (is_zero_segment(&d->damaged.meta)) {
+    a->zero_segment = true;
   } else {
     choose_bounds(a, &d->damaged);
     if (!walk(a, &d->damaged))

@@ -296,8 +296,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   size_t len[MAX_BLOCKS];
   for (int i = 0; i < n; i++) {
     uint32_t v = next_byte(&in) | (uint32_t)next_byte(&in) << 8;
-    /* Blocks under 1 KiB (exact bins) or a large one in the middle. */
-    len[i] = (large && i == 1) ? ((size_t)1 << 20) + v : v % 980;
+    /*
+     * Blocks of 1 byte to 1 KiB (exact bins; 0 bytes would be a headerless
+     * zero-size slot) or a large one in the middle.
+     */
+    len[i] = (large && i == 1) ? ((size_t)1 << 20) + v : 1 + v % 979;
     struct heapguard_finding f = { 0 };
     p[i] = heap_alloc(len[i], HG_GRANULE, HG_KIND_MALLOC, &f);
     if (!p[i])

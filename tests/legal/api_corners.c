@@ -23,9 +23,10 @@ static int failures;
     }                                                                         \
   } while (0)
 
+/* Every alignment asked for is kept, also under guard_alignment=1. */
 static void check_alignment(void)
 {
-  for (size_t align = 16; align <= ((size_t)1 << 20); align <<= 1) {
+  for (size_t align = 8; align <= ((size_t)1 << 20); align <<= 1) {
     void *p = NULL;
     EXPECT(posix_memalign(&p, align, 100) == 0);
     EXPECT(((uintptr_t)p & (align - 1)) == 0);
@@ -83,6 +84,42 @@ static void check_sizes(void)
   free(c);
 }
 
+/*
+ * Blocks of 0 bytes: distinct, freeable, reallocable, of usable size 0,
+ * also when more of them are live, and more freed, than a zero segment
+ * and the quarantine hold.
+ */
+static void check_zero_size(void)
+{
+  enum { MANY = 300000 };
+  static char *z[MANY];
+  for (int i = 0; i < MANY; i++) {
+    z[i] = malloc(0);
+    EXPECT(z[i] != NULL && malloc_usable_size(z[i]) == 0);
+    EXPECT(i == 0 || z[i] != z[i - 1]);
+  }
+  EXPECT(heapguard_check(z[MANY / 2], NULL) == HEAPGUARD_OK);
+  EXPECT(heapguard_check_heap(NULL) == HEAPGUARD_OK);
+  for (int i = 0; i < MANY; i++)
+    free(z[i]);
+  for (int i = 0; i < MANY; i++) {
+    char *p = i % 2 ? calloc(0, 8) : realloc(NULL, 0);
+    EXPECT(p != NULL);
+    free(p);
+  }
+  char *p = malloc(0);
+  p = realloc(p, 10);
+  memcpy(p, "012345678", 10);
+  p = realloc(p, 0);
+  EXPECT(p == NULL);
+  void *q = NULL;
+  EXPECT(posix_memalign(&q, 8, 0) == 0 && ((uintptr_t)q & 7) == 0);
+  free(q);
+  q = aligned_alloc(64, 0);
+  EXPECT(q != NULL && ((uintptr_t)q & 63) == 0);
+  free(q);
+}
+
 static void check_realloc(void)
 {
   char *p = realloc(NULL, 10);
@@ -118,6 +155,7 @@ int main(void)
 {
   check_alignment();
   check_sizes();
+  check_zero_size();
   check_realloc();
   check_errno_preserved();
   EXPECT(heapguard_active());

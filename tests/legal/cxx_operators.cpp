@@ -88,6 +88,9 @@ static void aligned_and_nothrow()
   void *r = ::operator new(100, std::align_val_t(8)); // below 16: served at 16
   CHECK(reinterpret_cast<std::uintptr_t>(r) % 16 == 0);
   ::operator delete(r, 100, std::align_val_t(8));
+  r = ::operator new(24, std::align_val_t(16)); // asked for: kept with guard_alignment=1
+  CHECK(reinterpret_cast<std::uintptr_t>(r) % 16 == 0);
+  ::operator delete(r, std::align_val_t(16));
   r = ::operator new[](3, std::align_val_t(256), std::nothrow);
   CHECK(r && reinterpret_cast<std::uintptr_t>(r) % 256 == 0);
   ::operator delete[](r, std::align_val_t(256), std::nothrow);

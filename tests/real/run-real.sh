@@ -8,6 +8,7 @@
 #   PROGRAM  name of a workload in workloads/PROGRAM.sh (git, sqlite3, ...)
 #   MODE     default  -> HEAPGUARD_OPTIONS unset (the default)
 #            guarded  -> HEAPGUARD_OPTIONS=guard_mode=all
+#            sampled  -> HEAPGUARD_OPTIONS=guard_mode=sample
 #
 # The workload is run twice, each time in a fresh temporary directory and a
 # clean environment: once plain, once with LD_PRELOAD=LIBRARY.  The test fails
@@ -27,7 +28,7 @@ export LC_ALL=C
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
-usage() { echo "usage: $0 LIBRARY PROGRAM [default|guarded]" >&2; exit 2; }
+usage() { echo "usage: $0 LIBRARY PROGRAM [default|guarded|sampled]" >&2; exit 2; }
 [ $# -ge 2 ] && [ $# -le 3 ] || usage
 lib=$1 prog=$2 mode=${3:-default}
 workload=$here/workloads/$prog.sh
@@ -36,6 +37,7 @@ data=$here/data
 case $mode in
   default) options= ;;
   guarded) options=guard_mode=all ;;
+  sampled) options=guard_mode=sample ;;
   *) usage ;;
 esac
 [ -f "$workload" ] || { echo "no workload $workload" >&2; exit 2; }

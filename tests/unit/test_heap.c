@@ -20,6 +20,7 @@
 #include "runtime.h"
 #include "segment.h"
 #include "sizeclass.h"
+#include "zero.h"
 
 /* hg_heap_alloc with the alignment of malloc and no stack. */
 static void *heap_alloc(size_t size, size_t alignment, uint16_t kind,
@@ -368,6 +369,59 @@ static void random_placement_varies_neighbours(void **state)
   assert_true(hg_heap_check_all(&f));
 }
 
+/* ---- zero-size blocks ---- */
+
+static void count_zero_segment(struct hg_segment *s, void *arg)
+{
+  if (s->kind == HG_SEGMENT_ZERO)
+    ++*(size_t *)arg;
+}
+
+static size_t zero_segments(void)
+{
+  size_t n = 0;
+  hg_segment_for_each(count_zero_segment, &n);
+  return n;
+}
+
+/*
+ * More zero-size blocks than a segment holds: distinct, in zero segments;
+ * once all are freed only one segment stays mapped, and a drain for lack
+ * of memory unmaps it too. A freed slot is reused only when it leaves the
+ * quarantine.
+ */
+static void zero_size_blocks_fill_and_leave_segments(void **state)
+{
+  (void)state;
+  enum { MANY = HG_ZERO_SLOTS + 1000 };
+  static char *p[MANY];
+  struct heapguard_finding f = { 0 };
+  for (int i = 0; i < MANY; i++) {
+    p[i] = heap_alloc(0, HG_GRANULE, HG_KIND_MALLOC, &f);
+    assert_non_null(p[i]);
+    assert_true((hg_segment_lookup((uintptr_t)p[i])->kind == HG_SEGMENT_ZERO));
+    assert_true(i == 0 || p[i] != p[i - 1]);
+  }
+  assert_int_equal(zero_segments(), 2);
+  assert_true(hg_heap_check_all(&f));
+  for (int i = 0; i < MANY; i++)
+    assert_true(hg_heap_free(p[i], HG_KIND_MALLOC, 0, 0, &f));
+  assert_int_equal(zero_segments(), 1);
+  assert_false(hg_heap_free(p[MANY - 1], HG_KIND_MALLOC, 0, 0, &f));
+  assert_int_equal(f.check, HG_CHECK_ZERO_ALREADY_FREE);
+
+  hg_options.quarantine_bytes = 1;
+  char *held = heap_alloc(0, HG_GRANULE, HG_KIND_MALLOC, &f);
+  assert_true(hg_heap_free(held, HG_KIND_MALLOC, 0, 0, &f));
+  char *next = heap_alloc(0, HG_GRANULE, HG_KIND_MALLOC, &f);
+  assert_ptr_not_equal(next, held);
+  assert_true(hg_heap_free(next, HG_KIND_MALLOC, 0, 0, &f));
+  hg_options.quarantine_bytes = 0;
+
+  assert_true(hg_heap_drain(&f));
+  assert_int_equal(zero_segments(), 0);
+}
+
 /* ---- guard mode: these run last, it stays on in this process ---- */
 
 static void enable_guard_mode(void)
@@ -380,7 +434,7 @@ static void enable_guard_mode(void)
 
 static void count_guard_segment(struct hg_segment *s, void *arg)
 {
-  if ((s->kind == HG_SEGMENT_GUARD))
+  if (s->kind == HG_SEGMENT_GUARD)
     ++*(size_t *)arg;
 }
 
@@ -483,6 +537,7 @@ int main(void)
     cmocka_unit_test(random_placement_varies_neighbours),
     cmocka_unit_test(heap_check_walks_free_lists),
     cmocka_unit_test(heap_check_keeps_every_damaged_block),
+    cmocka_unit_test(zero_size_blocks_fill_and_leave_segments),
     cmocka_unit_test(guard_segments_left_empty_are_unmapped),
     cmocka_unit_test(draining_for_oom_unmaps_empty_guard_segments),
   };
