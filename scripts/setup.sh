@@ -17,7 +17,8 @@ if [ "${HEAPGUARD_TEST_PACKAGES:-0}" = 1 ]; then
   # tests/cli: the inspector's HTML page in headless Chromium (about 80 s to
   # install), shellcheck, PyYAML to run examples/ci/heapguard.yml's steps.
   packages+=(chromium shellcheck python3-yaml)
-  # The libFuzzer targets (allocator operations, corruptions, dumps).
+  # The libFuzzer targets (allocator operations, corruptions, dumps), and
+  # tests/cli clang_build.
   packages+=(clang libclang-rt-14-dev)
 fi
 

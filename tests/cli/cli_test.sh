@@ -852,6 +852,19 @@ EOF
     "$2: the pkg-config consumer"
 }
 
+# The other compiler: the library, the inspector and a unit test that links
+# the library's LTO objects, built with clang under the project's -Werror.
+case_clang_build() {
+  command -v clang >/dev/null 2>&1 || skip "clang is not installed"
+  run "$W/configure.out" env CC=clang CXX=clang++ "$HG_CMAKE" -S "$HG_SOURCE_DIR" -B "$W/build"
+  expect_status 0 "$status" "configure with clang"
+  run "$W/build.out" "$HG_CMAKE" --build "$W/build" -j2 --target heapguard heapguard-inspect test_heap
+  expect_status 0 "$status" "build with clang (see $W/build.out)"
+  [ "$status" = 0 ] || return
+  run "$W/unit.out" "$W/build/tests/test_heap"
+  expect_status 0 "$status" "unit_heap built with clang"
+}
+
 case_shellcheck() {
   command -v shellcheck >/dev/null 2>&1 || skip "shellcheck is not installed"
   shellcheck -s sh "$HG_SOURCE_DIR/tools/heapguard.in" || fail "shellcheck tools/heapguard.in"
