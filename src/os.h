@@ -5,8 +5,11 @@
  * out of memory is reported to the caller (NULL / false, errno ENOMEM);
  * any other failure of a call that must not fail is fatal. None of them
  * allocates, and all are async-signal-safe. The other modules make no
- * system call of their own, but for what libunwind and the dynamic linker
- * do on their behalf (backtrace.c, stackdepot.c, cxx.c).
+ * system call of their own, but for what libc, libunwind and the dynamic
+ * linker do on their behalf (backtrace.c, which also reads
+ * /proc/self/exe once at start-up; stackdepot.c; cxx.c; flush.c, which
+ * blocks SIGPIPE and writes out the program's stdio before heapguard ends
+ * the process).
  */
 #ifndef HG_OS_H
 #define HG_OS_H
