@@ -87,9 +87,8 @@ static void note_start_up(void)
     return;
   static char text[16384];
   struct hg_buf b = HG_BUF(text);
-  hg_buf_str(&b, "==");
-  hg_buf_dec(&b, (uint64_t)hg_os_getpid());
-  hg_buf_str(&b, "== heapguard " HEAPGUARD_VERSION_STRING " in ");
+  hg_log_line_start(&b);
+  hg_buf_str(&b, " " HEAPGUARD_VERSION_STRING " in ");
   hg_buf_str(&b, hg_program_path());
   hg_buf_str(&b, ", options in effect: ");
   size_t before = b.len;

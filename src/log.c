@@ -75,3 +75,10 @@ void hg_log_note(unsigned level, const char *text, size_t len)
   hg_log_write(fd, text, len);
   hg_log_close(fd);
 }
+
+void hg_log_line_start(struct hg_buf *b)
+{
+  hg_buf_str(b, "==");
+  hg_buf_dec(b, (uint64_t)hg_os_getpid());
+  hg_buf_str(b, "== heapguard");
+}

@@ -1,11 +1,14 @@
 /*
  * log.h - where heapguard's words go (log.c): reports, leak reports, the
- * exit summary and notes. A leaf: options and system calls only.
+ * exit summary and notes. A leaf: options, text formatting and system
+ * calls only.
  */
 #ifndef HG_LOG_H
 #define HG_LOG_H
 
 #include <stddef.h>
+
+#include "fmt.h"
 
 /* At start-up, after the options: the stream, and a copy of it. */
 void hg_log_init(void);
@@ -30,5 +33,8 @@ void hg_log_write(int fd, const char *text, size_t len);
  * exactly what it prints without it until a bug is found.
  */
 void hg_log_note(unsigned level, const char *text, size_t len);
+
+/* "==PID== heapguard", how every line of heapguard's own but a report opens. */
+void hg_log_line_start(struct hg_buf *b);
 
 #endif

@@ -526,9 +526,8 @@ uint64_t hg_report_count(void)
 
 static void summary_text(struct hg_buf *out)
 {
-  hg_buf_str(out, "==");
-  hg_buf_dec(out, (uint64_t)hg_os_getpid());
-  hg_buf_str(out, "== heapguard: ");
+  hg_log_line_start(out);
+  hg_buf_str(out, ": ");
   hg_buf_dec(out, summary_total);
   hg_buf_str(out, summary_total == 1 ? " report, " : " reports, ");
   hg_buf_dec(out, summary_used);

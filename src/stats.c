@@ -59,9 +59,8 @@ static void segments_of(struct hg_buf *out, const struct hg_heap_counts *c, cons
 void hg_stats_format(struct hg_buf *out, const struct hg_stats *st)
 {
   const struct hg_heap_counts *t = &st->total, *guard = &st->kinds[HG_SEGMENT_GUARD];
-  hg_buf_str(out, "==");
-  hg_buf_dec(out, (uint64_t)hg_os_getpid());
-  hg_buf_str(out, "== heapguard statistics:\n  in use:       ");
+  hg_log_line_start(out);
+  hg_buf_str(out, " statistics:\n  in use:       ");
   blocks_and_bytes(out, t->used_blocks, t->used_bytes);
   hg_buf_str(out, " requested\n  quarantined:  ");
   blocks_and_bytes(out, t->quarantined_blocks, t->quarantined_bytes);
@@ -155,9 +154,8 @@ void hg_stats_xml(struct hg_buf *out, const struct hg_stats *st)
 static void summary_line(struct hg_buf *out, const struct hg_stats *st, uint64_t reports,
                          uint64_t suppressed)
 {
-  hg_buf_str(out, "==");
-  hg_buf_dec(out, (uint64_t)hg_os_getpid());
-  hg_buf_str(out, "== heapguard: at exit: ");
+  hg_log_line_start(out);
+  hg_buf_str(out, ": at exit: ");
   hg_buf_dec(out, reports);
   hg_buf_str(out, reports == 1 ? " report, " : " reports, ");
   hg_buf_dec(out, suppressed);

@@ -257,9 +257,8 @@ void hg_suppress_exit_note(void)
     return;
   static char text[RULES_MAX * (PATTERN_MAX + 64)];
   struct hg_buf b = HG_BUF(text);
-  hg_buf_str(&b, "==");
-  hg_buf_dec(&b, (uint64_t)hg_os_getpid());
-  hg_buf_str(&b, "== heapguard: ");
+  hg_log_line_start(&b);
+  hg_buf_str(&b, ": ");
   hg_buf_dec(&b, suppressed);
   hg_buf_str(&b, suppressed == 1 ? " finding suppressed\n" : " findings suppressed\n");
   hg_buf_str(&b, "  count      bytes rule\n");
