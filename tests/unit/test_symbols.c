@@ -77,7 +77,9 @@ static void demangles_cxx_names_without_allocating(void **state)
   assert_int_equal(allocations, before);
 }
 
-__attribute__((noinline)) static int probe_function(int x)
+/* Global, so that link-time optimisation keeps its symbol's name. */
+int probe_function(int x);
+__attribute__((noinline)) int probe_function(int x)
 {
   __asm__ volatile("" : "+r"(x));
   return x * 3 + 1;
