@@ -33,7 +33,6 @@
 
 #define PATH_CAP 512
 
-static uintptr_t self_base;
 static uintptr_t self_start, self_end; /* our executable segment */
 static char program_path[PATH_CAP];
 /* Load biases of the C library and the dynamic loader, for summaries. */
@@ -74,30 +73,43 @@ static size_t read_build_id(const struct dl_phdr_info *info, uint8_t *out, size_
   return 0;
 }
 
-static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
+static bool module_holds(const struct dl_phdr_info *info, uintptr_t addr)
+{
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    uintptr_t start = info->dlpi_addr + ph->p_vaddr;
+    if (ph->p_type == PT_LOAD && addr - start < ph->p_memsz)
+      return true;
+  }
+  return false;
+}
+
+/*
+ * Our own module (its code's range and build id) and the C library's
+ * bias, by the modules that hold one function of each: dladdr would look
+ * the addresses up in the symbol tables, a tenth of a small process's
+ * start-up.
+ */
+static int find_self_and_libc(struct dl_phdr_info *info, size_t size, void *arg)
 {
   (void)size;
   (void)arg;
-  if (info->dlpi_addr != self_base)
-    return 0;
-  for (int i = 0; i < info->dlpi_phnum; i++)
-    note_text_range(info, &info->dlpi_phdr[i]);
-  build_id_size = read_build_id(info, build_id, sizeof build_id);
-  return 1;
+  if (module_holds(info, (uintptr_t)hg_backtrace_init)) {
+    for (int i = 0; i < info->dlpi_phnum; i++)
+      note_text_range(info, &info->dlpi_phdr[i]);
+    build_id_size = read_build_id(info, build_id, sizeof build_id);
+  }
+  if (module_holds(info, (uintptr_t)&fclose))
+    libc_bias = info->dlpi_addr;
+  return 0;
 }
 
 void hg_backtrace_init(void)
 {
-  Dl_info info;
-  struct link_map *libc = NULL;
-  if (dladdr((void *)hg_backtrace_init, &info))
-    self_base = (uintptr_t)info.dli_fbase;
-  if (dladdr1((void *)&fclose, &info, (void **)&libc, RTLD_DL_LINKMAP) && libc)
-    libc_bias = libc->l_addr;
   loader_bias = getauxval(AT_BASE);
   ssize_t n = readlink("/proc/self/exe", program_path, sizeof program_path - 1);
   program_path[n > 0 ? n : 0] = 0;
-  dl_iterate_phdr(find_self, NULL);
+  dl_iterate_phdr(find_self_and_libc, NULL);
 }
 
 const char *hg_program_path(void)

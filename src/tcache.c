@@ -26,7 +26,8 @@ bool hg_tcache_fence_always;
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct hg_tcache *live_caches; /* every thread's, under registry_lock */
-static struct hg_tcache *spare_caches;
+static struct hg_tcache *spare_caches;             /* given back, to reuse */
+static struct hg_tcache *fresh_caches, *fresh_end; /* never used */
 
 static pthread_mutex_t world_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -44,20 +45,26 @@ void hg_tcache_init(void (*on_thread_exit)(void *cache))
 
 /* ---- the caches ---- */
 
+/*
+ * A cache given back by an ended thread, else the next never-used one of
+ * the current chunk: a chunk is mapped when the last is used up, and its
+ * pages are touched only as its caches are handed out.
+ */
 static struct hg_tcache *take_spare(void)
 {
-  if (!spare_caches) {
+  struct hg_tcache *c = spare_caches;
+  if (c) {
+    spare_caches = c->next;
+    return c;
+  }
+  if (fresh_caches == fresh_end) {
     struct hg_tcache *chunk = hg_os_map_fenced(CHUNK_BYTES);
     if (!chunk)
       return NULL;
-    for (unsigned i = 0; i < CACHES_PER_CHUNK; i++) {
-      chunk[i].next = spare_caches;
-      spare_caches = &chunk[i];
-    }
+    fresh_caches = chunk;
+    fresh_end = chunk + CACHES_PER_CHUNK;
   }
-  struct hg_tcache *c = spare_caches;
-  spare_caches = c->next;
-  return c;
+  return fresh_caches++;
 }
 
 static void link_live(struct hg_tcache *c)
@@ -84,7 +91,11 @@ struct hg_tcache *hg_tcache_create(void)
   pthread_mutex_lock(&registry_lock);
   struct hg_tcache *c = take_spare();
   if (c) {
-    memset(c, 0, sizeof *c);
+    /*
+     * Only the counts: entries past them are never read, and a cache's
+     * 256 KiB of entries stay untouched until the thread needs them.
+     */
+    memset(c, 0, offsetof(struct hg_tcache, pending));
     c->tid = (uint32_t)hg_os_gettid();
     link_live(c);
   }
