@@ -747,18 +747,15 @@ static struct hg_guard_slot *recycled_pop(unsigned c)
  * poison shows a write after free (it is then reported, and filed in the
  * quarantine inaccessible, where it stays out of use).
  */
-static struct hg_guard_slot *take_recycled(unsigned c, struct heapguard_finding *f)
+/* A recycled slot's poison is intact; otherwise f says where it was written. */
+static bool check_recycled(const struct hg_segment *s, const struct hg_guard_meta *m,
+                           const struct hg_guard_slot *slot, struct heapguard_finding *f)
 {
-  if (c >= RECYCLED_CLASSES || recycled[c].count <= RECYCLED_WAIT)
-    return NULL;
-  struct hg_guard_slot *slot = recycled_pop(c);
-  struct hg_segment *s = segment_of_slot(slot);
-  struct hg_guard_meta *m = meta_of(s);
   size_t n;
   const uint8_t *span = poison_span(s, m, slot, &n);
   struct hg_damage d;
   if (__builtin_expect(hg_poison_intact(span, n), 1) || hg_poison_verify(span, n, &d))
-    return slot;
+    return true;
   uintptr_t data = (uintptr_t)slot_data(s, m, slot);
   f->segment = (uintptr_t)s;
   f->address = data;
@@ -767,7 +764,18 @@ static struct hg_guard_slot *take_recycled(unsigned c, struct heapguard_finding 
   f->extent = d.last - d.first + 1;
   f->alloc_stack = slot->alloc_stack;
   f->free_stack = slot->free_stack;
-  hg_fail(f, HG_CHECK_GUARD_POISON, NULL, d.expected, d.found);
+  return hg_fail(f, HG_CHECK_GUARD_POISON, NULL, d.expected, d.found);
+}
+
+static struct hg_guard_slot *take_recycled(unsigned c, struct heapguard_finding *f)
+{
+  if (c >= RECYCLED_CLASSES || recycled[c].count <= RECYCLED_WAIT)
+    return NULL;
+  struct hg_guard_slot *slot = recycled_pop(c);
+  struct hg_segment *s = segment_of_slot(slot);
+  struct hg_guard_meta *m = meta_of(s);
+  if (__builtin_expect(check_recycled(s, m, slot, f), 1))
+    return slot;
   protect_and_quarantine(s, m, slot);
   return NULL;
 }
@@ -865,6 +873,14 @@ static void guard_check(const struct hg_segment *s, struct hg_findings *out)
       f->alloc_stack = m->slots[i].alloc_stack;
       hg_findings_keep(out);
     }
+  }
+  /* The freed slots of s that wait accessible in a ring (guard_recycle). */
+  unsigned c = m->class_index;
+  for (unsigned k = 0; c < RECYCLED_CLASSES && k < recycled[c].count && !hg_findings_full(out);
+       k++) {
+    const struct hg_guard_slot *slot = recycled[c].slot[(recycled[c].head + k) % RECYCLED_SLOTS];
+    if (segment_of_slot(slot) == s && !check_recycled(s, m, slot, hg_findings_next(out)))
+      hg_findings_keep(out);
   }
 }
 
