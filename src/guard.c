@@ -460,16 +460,44 @@ static uint8_t lead_byte(uint64_t pattern, size_t zeros, size_t i)
   return i <= zeros ? 0 : hg_tail_byte(pattern, i - 1);
 }
 
+/*
+ * The 8 bytes ending j * 8 bytes before the data, read as a word: byte i
+ * before the data is byte (i - 1) % 8 of the pattern, so every whole word
+ * of the canary is the pattern byte-reversed, but the nearest when it is
+ * zeros.
+ */
+static uint64_t lead_word(uint64_t pattern, size_t zeros, size_t j)
+{
+  return j == 0 && zeros == 8 ? 0 : __builtin_bswap64(pattern);
+}
+
 static void lead_write(const struct hg_segment *s, const struct hg_guard_meta *m,
                        const struct hg_guard_slot *slot)
 {
   uint8_t *data = (uint8_t *)slot_data(s, m, slot);
   uint64_t pattern = lead_pattern(data);
-  size_t n = lead_length(slot), zeros = lead_zeros(slot, n);
-  for (size_t i = 1; i <= n; i++)
-    data[-(ptrdiff_t)i] = hg_tail_byte(pattern, i - 1);
-  for (size_t i = 1; i <= zeros; i++)
-    data[-(ptrdiff_t)i] = 0;
+  size_t n = lead_length(slot), zeros = lead_zeros(slot, n), i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w = lead_word(pattern, zeros, i / 8);
+    __builtin_memcpy(data - i - 8, &w, 8);
+  }
+  for (i++; i <= n; i++)
+    data[-(ptrdiff_t)i] = lead_byte(pattern, zeros, i);
+}
+
+/* The quick test of check_lead: whole words first. */
+static bool lead_intact(const uint8_t *data, uint64_t pattern, size_t n, size_t zeros)
+{
+  uint64_t diff = 0;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    __builtin_memcpy(&w, data - i - 8, 8);
+    diff |= w ^ lead_word(pattern, zeros, i / 8);
+  }
+  for (i++; i <= n; i++)
+    diff |= data[-(ptrdiff_t)i] ^ lead_byte(pattern, zeros, i);
+  return diff == 0;
 }
 
 /* A changed byte i before the data: the nearest and farthest so far. */
@@ -651,6 +679,8 @@ static bool check_lead(const struct hg_segment *s, const struct hg_guard_meta *m
   const uint8_t *data = (const uint8_t *)slot_data(s, m, slot);
   uint64_t pattern = lead_pattern(data);
   size_t n = lead_length(slot), zeros = lead_zeros(slot, n);
+  if (__builtin_expect(lead_intact(data, pattern, n, zeros), 1))
+    return true;
   size_t nearest = 0, farthest = 0; /* distances before the data, 0: intact */
   for (size_t i = 1; i <= zeros; i++)
     if (data[-(ptrdiff_t)i])
