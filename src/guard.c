@@ -914,6 +914,16 @@ static void guard_check(const struct hg_segment *s, struct hg_findings *out)
   }
 }
 
+/* The slots of s waiting in a ring, accessible: they cost mappings as live ones do. */
+static uint64_t recycled_in(const struct hg_segment *s, const struct hg_guard_meta *m)
+{
+  uint64_t n = 0;
+  unsigned c = m->class_index;
+  for (unsigned k = 0; c < RECYCLED_CLASSES && k < recycled[c].count; k++)
+    n += segment_of_slot(recycled[c].slot[(recycled[c].head + k) % RECYCLED_SLOTS]) == s;
+  return n;
+}
+
 /* Slots by state; the mappings as the budget counts them. */
 static void guard_count(const struct hg_segment *s, struct hg_heap_counts *c)
 {
@@ -924,7 +934,7 @@ static void guard_count(const struct hg_segment *s, struct hg_heap_counts *c)
     return;
   const struct hg_guard_meta *m = meta_of(s);
   c->slots += m->slot_count;
-  c->mappings += SEGMENT_VMAS + (uint64_t)SLOT_VMAS * m->live;
+  c->mappings += SEGMENT_VMAS + (uint64_t)SLOT_VMAS * (m->live + recycled_in(s, m));
   for (uint32_t i = 0; i < m->slot_count; i++) {
     const struct hg_guard_slot *slot = &m->slots[i];
     if (slot->state == HG_SLOT_USED) {
