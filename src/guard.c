@@ -51,8 +51,8 @@
  * read-write, in its class's ring of RECYCLED_SLOTS; an allocation of the
  * class takes the oldest of them back once more than RECYCLED_WAIT later
  * frees of the class followed it, with no system call at either end, after
- * checking the poison (a write after free is reported then, as
- * GUARD_POISON; a read is not seen). A slot pushed out of a full ring is
+ * checking the poison (a write after free is reported then, or by a heap
+ * check, as GUARD_POISON; a read is not seen). A slot pushed out of a full ring is
  * protected and quarantined as above. Each guarded allocation and free
  * otherwise costs an mprotect that splits or merges a VMA (about 3 us each
  * on the 2-core test machine), which a program making millions of small
