@@ -46,6 +46,18 @@
  * zeroed when the slot is reused instead, so guarded blocks always start
  * zeroed. Only when memory runs out are free slots' pages given back.
  *
+ * With guard_recycle=1, a freed slot of the first RECYCLED_CLASSES classes
+ * skips that protection: its block is poisoned and the slot waits, still
+ * read-write, in its class's ring of RECYCLED_SLOTS; an allocation of the
+ * class takes the oldest of them back once more than RECYCLED_WAIT later
+ * frees of the class followed it, with no system call at either end, after
+ * checking the poison (a write after free is reported then, or by a heap
+ * check, as GUARD_POISON; a read is not seen). A slot pushed out of a full ring is
+ * protected and quarantined as above. Each guarded allocation and free
+ * otherwise costs an mprotect that splits or merges a VMA (about 3 us each
+ * on the 2-core test machine), which a program making millions of small
+ * allocations, such as bash, cannot afford.
+ *
  * A segment whose slots are all free (none in use or quarantined) is
  * empty: EMPTY_SEGMENTS_KEPT of them per class stay mapped for reuse, the
  * others are unmapped at once, and when memory runs out (guard_drain) the
@@ -105,6 +117,19 @@ static struct hg_quarantine quarantine;
 static _Atomic uint64_t vmas; /* mappings guard mode has created, estimated high */
 static uint64_t max_maps, vma_budget;
 static _Atomic bool budget_warned;
+
+/*
+ * Freed slots of the smallest classes wait read-write and poisoned in a
+ * ring of their class before the quarantine (guard_recycle).
+ */
+#define RECYCLED_CLASSES 4u /* slots of 1 to 8 pages */
+#define RECYCLED_SLOTS 1024u /* a ring's capacity */
+#define RECYCLED_WAIT 256u   /* later frees of its class a slot waits for, at least */
+struct recycle_ring {
+  struct hg_guard_slot *slot[RECYCLED_SLOTS];
+  unsigned head, count;
+};
+static struct recycle_ring recycled[RECYCLED_CLASSES];
 
 static HG_TLS uint64_t sample_countdown;
 static HG_TLS uint64_t sample_rng;
@@ -435,16 +460,44 @@ static uint8_t lead_byte(uint64_t pattern, size_t zeros, size_t i)
   return i <= zeros ? 0 : hg_tail_byte(pattern, i - 1);
 }
 
+/*
+ * The 8 bytes ending j * 8 bytes before the data, read as a word: byte i
+ * before the data is byte (i - 1) % 8 of the pattern, so every whole word
+ * of the canary is the pattern byte-reversed, but the nearest when it is
+ * zeros.
+ */
+static uint64_t lead_word(uint64_t pattern, size_t zeros, size_t j)
+{
+  return j == 0 && zeros == 8 ? 0 : __builtin_bswap64(pattern);
+}
+
 static void lead_write(const struct hg_segment *s, const struct hg_guard_meta *m,
                        const struct hg_guard_slot *slot)
 {
   uint8_t *data = (uint8_t *)slot_data(s, m, slot);
   uint64_t pattern = lead_pattern(data);
-  size_t n = lead_length(slot), zeros = lead_zeros(slot, n);
-  for (size_t i = 1; i <= n; i++)
-    data[-(ptrdiff_t)i] = hg_tail_byte(pattern, i - 1);
-  for (size_t i = 1; i <= zeros; i++)
-    data[-(ptrdiff_t)i] = 0;
+  size_t n = lead_length(slot), zeros = lead_zeros(slot, n), i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w = lead_word(pattern, zeros, i / 8);
+    __builtin_memcpy(data - i - 8, &w, 8);
+  }
+  for (i++; i <= n; i++)
+    data[-(ptrdiff_t)i] = lead_byte(pattern, zeros, i);
+}
+
+/* The quick test of check_lead: whole words first. */
+static bool lead_intact(const uint8_t *data, uint64_t pattern, size_t n, size_t zeros)
+{
+  uint64_t diff = 0;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    __builtin_memcpy(&w, data - i - 8, 8);
+    diff |= w ^ lead_word(pattern, zeros, i / 8);
+  }
+  for (i++; i <= n; i++)
+    diff |= data[-(ptrdiff_t)i] ^ lead_byte(pattern, zeros, i);
+  return diff == 0;
 }
 
 /* A changed byte i before the data: the nearest and farthest so far. */
@@ -455,29 +508,39 @@ static void note_lead_damage(size_t i, size_t *nearest, size_t *farthest)
   *farthest = i;
 }
 
+static struct hg_guard_slot *take_recycled(unsigned c, struct heapguard_finding *f);
+
 static void *alloc_locked(size_t request, size_t alignment, size_t pages, uint16_t kind,
-                          uint32_t stack)
+                          uint32_t stack, struct heapguard_finding *f)
 {
   unsigned c = class_for(pages);
-  uint64_t need = SLOT_VMAS + (c == DEDICATED || !open_segments[c] ? SEGMENT_VMAS : 0);
-  if (!budget_allows(need)) {
-    warn_budget();
+  struct hg_guard_slot *slot = take_recycled(c, f);
+  if (f->bug_class != HEAPGUARD_OK)
     return NULL;
+  bool reused = slot != NULL;
+  if (!slot) {
+    uint64_t need = SLOT_VMAS + (c == DEDICATED || !open_segments[c] ? SEGMENT_VMAS : 0);
+    if (!budget_allows(need)) {
+      warn_budget();
+      return NULL;
+    }
+    slot = take_slot(pages);
+    if (!slot)
+      return NULL;
   }
-  struct hg_guard_slot *slot = take_slot(pages);
-  if (!slot)
-    return NULL;
   struct hg_segment *s = segment_of_slot(slot);
   struct hg_guard_meta *m = meta_of(s);
   char *base = slot_base(s, m, slot);
   size_t bytes = (size_t)m->slot_pages * PAGE;
-  if (!hg_os_protect_rw(base, bytes)) {
-    give_back(s, m, slot);
-    warn_budget();
-    return NULL;
+  if (!reused) {
+    if (!hg_os_protect_rw(base, bytes)) {
+      give_back(s, m, slot);
+      warn_budget();
+      return NULL;
+    }
+    atomic_fetch_add(&vmas, SLOT_VMAS);
+    reused = atomic_load_explicit(&slot->state, memory_order_relaxed) == HG_SLOT_FREE;
   }
-  atomic_fetch_add(&vmas, SLOT_VMAS);
-  bool reused = atomic_load_explicit(&slot->state, memory_order_relaxed) == HG_SLOT_FREE;
   uintptr_t data = hg_options.guard_underflow
                      ? ((uintptr_t)base + alignment - 1) & ~(uintptr_t)(alignment - 1)
                      : ((uintptr_t)base + bytes - (request ? request : 1)) &
@@ -535,7 +598,6 @@ static bool chosen(size_t request)
 static void *guard_alloc(size_t request, size_t alignment, uint16_t kind, uint32_t stack,
                          bool *zeroed, struct heapguard_finding *f)
 {
-  (void)f;
   /* malloc's own alignment is the user's to trade for a closer guard page. */
   if (!alignment)
     alignment = HG_GUARD_ALIGNMENT(hg_options);
@@ -547,7 +609,7 @@ static void *guard_alloc(size_t request, size_t alignment, uint16_t kind, uint32
     pages = 1;
   int saved = errno;
   pthread_mutex_lock(&guard_lock);
-  void *p = alloc_locked(request, alignment, pages, kind, stack);
+  void *p = alloc_locked(request, alignment, pages, kind, stack, f);
   pthread_mutex_unlock(&guard_lock);
   /* Not guarded: the caller serves it from the normal heap, errno untouched. */
   errno = saved;
@@ -617,6 +679,8 @@ static bool check_lead(const struct hg_segment *s, const struct hg_guard_meta *m
   const uint8_t *data = (const uint8_t *)slot_data(s, m, slot);
   uint64_t pattern = lead_pattern(data);
   size_t n = lead_length(slot), zeros = lead_zeros(slot, n);
+  if (__builtin_expect(lead_intact(data, pattern, n, zeros), 1))
+    return true;
   size_t nearest = 0, farthest = 0; /* distances before the data, 0: intact */
   for (size_t i = 1; i <= zeros; i++)
     if (data[-(ptrdiff_t)i])
@@ -665,18 +729,13 @@ static void evict_oldest(void)
   give_back(s, meta_of(s), slot);
 }
 
-static void retire(struct hg_guard_slot *slot, uint32_t free_stack)
+/* A freed slot made inaccessible and filed in the quarantine. */
+static void protect_and_quarantine(struct hg_segment *s, struct hg_guard_meta *m,
+                                   struct hg_guard_slot *slot)
 {
-  struct hg_segment *s = segment_of_slot(slot);
-  struct hg_guard_meta *m = meta_of(s);
-  char *base = slot_base(s, m, slot);
-  size_t bytes = (size_t)m->slot_pages * PAGE;
-  slot->free_stack = free_stack;
-  atomic_store_explicit(&slot->state, HG_SLOT_QUARANTINED, memory_order_release);
-  m->live--;
-  if (hg_os_protect_none(base, bytes))
+  if (hg_os_protect_none(slot_base(s, m, slot), (size_t)m->slot_pages * PAGE))
     atomic_fetch_sub(&vmas, SLOT_VMAS);
-  struct hg_quarantined e = { slot, free_stack, quarantine_granules(slot) };
+  struct hg_quarantined e = { slot, slot->free_stack, quarantine_granules(slot) };
   if (!hg_options.quarantine_bytes || !hg_quarantine_push(&quarantine, e)) {
     atomic_store_explicit(&slot->state, HG_SLOT_FREE, memory_order_release);
     give_back(s, m, slot);
@@ -684,6 +743,95 @@ static void retire(struct hg_guard_slot *slot, uint32_t free_stack)
   }
   while (hg_quarantine_over(&quarantine, hg_quarantine_budget(1)))
     evict_oldest();
+}
+
+/* The 16-byte aligned span of a slot that covers its block: what is poisoned. */
+static uint8_t *poison_span(const struct hg_segment *s, const struct hg_guard_meta *m,
+                            const struct hg_guard_slot *slot, size_t *n)
+{
+  uintptr_t data = (uintptr_t)slot_data(s, m, slot);
+  uintptr_t start = data & ~(uintptr_t)15;
+  uintptr_t end = (data + (slot->requested ? slot->requested : 1) + 15) & ~(uintptr_t)15;
+  uintptr_t limit = (uintptr_t)slot_base(s, m, slot) + (size_t)m->slot_pages * PAGE;
+  *n = (end < limit ? end : limit) - start;
+  return (uint8_t *)start;
+}
+
+static bool recycles(const struct hg_guard_meta *m)
+{
+  return m->class_index < RECYCLED_CLASSES && hg_options.guard_recycle;
+}
+
+static struct hg_guard_slot *recycled_pop(unsigned c)
+{
+  struct recycle_ring *r = &recycled[c];
+  struct hg_guard_slot *slot = r->slot[r->head];
+  r->head = (r->head + 1) % RECYCLED_SLOTS;
+  r->count--;
+  return slot;
+}
+
+/*
+ * The oldest recycled slot of class c, once its ring is full, to be used
+ * again without a system call; NULL when the ring is not full, or when its
+ * poison shows a write after free (it is then reported, and filed in the
+ * quarantine inaccessible, where it stays out of use).
+ */
+/* A recycled slot's poison is intact; otherwise f says where it was written. */
+static bool check_recycled(const struct hg_segment *s, const struct hg_guard_meta *m,
+                           const struct hg_guard_slot *slot, struct heapguard_finding *f)
+{
+  size_t n;
+  const uint8_t *span = poison_span(s, m, slot, &n);
+  struct hg_damage d;
+  if (__builtin_expect(hg_poison_intact(span, n), 1) || hg_poison_verify(span, n, &d))
+    return true;
+  uintptr_t data = (uintptr_t)slot_data(s, m, slot);
+  f->segment = (uintptr_t)s;
+  f->address = data;
+  f->requested = slot->requested;
+  f->offset = (intptr_t)((uintptr_t)span + d.first - data);
+  f->extent = d.last - d.first + 1;
+  f->alloc_stack = slot->alloc_stack;
+  f->free_stack = slot->free_stack;
+  return hg_fail(f, HG_CHECK_GUARD_POISON, NULL, d.expected, d.found);
+}
+
+static struct hg_guard_slot *take_recycled(unsigned c, struct heapguard_finding *f)
+{
+  if (c >= RECYCLED_CLASSES || recycled[c].count <= RECYCLED_WAIT)
+    return NULL;
+  struct hg_guard_slot *slot = recycled_pop(c);
+  struct hg_segment *s = segment_of_slot(slot);
+  struct hg_guard_meta *m = meta_of(s);
+  if (__builtin_expect(check_recycled(s, m, slot, f), 1))
+    return slot;
+  protect_and_quarantine(s, m, slot);
+  return NULL;
+}
+
+static void retire(struct hg_guard_slot *slot, uint32_t free_stack)
+{
+  struct hg_segment *s = segment_of_slot(slot);
+  struct hg_guard_meta *m = meta_of(s);
+  slot->free_stack = free_stack;
+  atomic_store_explicit(&slot->state, HG_SLOT_QUARANTINED, memory_order_release);
+  m->live--;
+  if (!recycles(m)) {
+    protect_and_quarantine(s, m, slot);
+    return;
+  }
+  size_t n;
+  uint8_t *span = poison_span(s, m, slot, &n);
+  hg_poison_fill(span, n);
+  struct recycle_ring *r = &recycled[m->class_index];
+  if (r->count == RECYCLED_SLOTS) {
+    struct hg_guard_slot *old = recycled_pop(m->class_index);
+    struct hg_segment *os = segment_of_slot(old);
+    protect_and_quarantine(os, meta_of(os), old);
+  }
+  r->slot[(r->head + r->count) % RECYCLED_SLOTS] = slot;
+  r->count++;
 }
 
 static bool guard_free(struct hg_segment *s, void *p, uint16_t kind, size_t size,
@@ -756,6 +904,24 @@ static void guard_check(const struct hg_segment *s, struct hg_findings *out)
       hg_findings_keep(out);
     }
   }
+  /* The freed slots of s that wait accessible in a ring (guard_recycle). */
+  unsigned c = m->class_index;
+  for (unsigned k = 0; c < RECYCLED_CLASSES && k < recycled[c].count && !hg_findings_full(out);
+       k++) {
+    const struct hg_guard_slot *slot = recycled[c].slot[(recycled[c].head + k) % RECYCLED_SLOTS];
+    if (segment_of_slot(slot) == s && !check_recycled(s, m, slot, hg_findings_next(out)))
+      hg_findings_keep(out);
+  }
+}
+
+/* The slots of s waiting in a ring, accessible: they cost mappings as live ones do. */
+static uint64_t recycled_in(const struct hg_segment *s, const struct hg_guard_meta *m)
+{
+  uint64_t n = 0;
+  unsigned c = m->class_index;
+  for (unsigned k = 0; c < RECYCLED_CLASSES && k < recycled[c].count; k++)
+    n += segment_of_slot(recycled[c].slot[(recycled[c].head + k) % RECYCLED_SLOTS]) == s;
+  return n;
 }
 
 /* Slots by state; the mappings as the budget counts them. */
@@ -768,7 +934,7 @@ static void guard_count(const struct hg_segment *s, struct hg_heap_counts *c)
     return;
   const struct hg_guard_meta *m = meta_of(s);
   c->slots += m->slot_count;
-  c->mappings += SEGMENT_VMAS + (uint64_t)SLOT_VMAS * m->live;
+  c->mappings += SEGMENT_VMAS + (uint64_t)SLOT_VMAS * (m->live + recycled_in(s, m));
   for (uint32_t i = 0; i < m->slot_count; i++) {
     const struct hg_guard_slot *slot = &m->slots[i];
     if (slot->state == HG_SLOT_USED) {
@@ -950,6 +1116,12 @@ static bool guard_drain(struct heapguard_finding *f)
 {
   (void)f;
   pthread_mutex_lock(&guard_lock);
+  for (unsigned c = 0; c < RECYCLED_CLASSES; c++)
+    while (recycled[c].count) {
+      struct hg_guard_slot *slot = recycled_pop(c);
+      struct hg_segment *s = segment_of_slot(slot);
+      protect_and_quarantine(s, meta_of(s), slot);
+    }
   while (quarantine.count)
     evict_oldest();
   release_free_memory();

@@ -57,7 +57,7 @@ void *hg_heap_alloc(size_t request, size_t alignment, uint16_t kind, uint32_t st
     return hg_zero_ops.alloc(request, alignment, kind, stack, zeroed, f);
   if (hg_options.guard_mode != HG_GUARD_OFF) {
     void *p = hg_guard_ops.alloc(request, alignment, kind, stack, zeroed, f);
-    if (p)
+    if (p || f->bug_class != HEAPGUARD_OK) /* a recycled slot found damaged */
       return p;
   }
   if (!alignment)

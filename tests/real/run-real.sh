@@ -66,13 +66,23 @@ fi
 
 root=$(mktemp -d "${REAL_TMP:-${TMPDIR:-/tmp}}/real-$prog-$mode.XXXXXX") || exit 1
 
+# cpu_of FILE: the CPU time (user + system) of this shell's children in
+# FILE, which `times >FILE` wrote (run in this shell: a subshell, such as a
+# command substitution, would count its own children only).
+cpu_of() {
+  awk 'NR == 2 { n = split($0, t, /[ ms]+/); s = 0
+    for (i = 1; i + 1 <= n; i += 2) s += t[i] * 60 + t[i + 1]; printf "%.3f\n", s }' "$1"
+}
+
 # run_once NAME [ENV...]: run the workload in $root/NAME/work with a clean
-# environment plus ENV; leaves NAME.out, NAME.err, NAME.rc, NAME.time in $root.
+# environment plus ENV; leaves NAME.out, NAME.err, NAME.rc, NAME.time and
+# NAME.cpu (user + system seconds of the workload's processes) in $root.
 run_once() {
   local name=$1; shift
   local dir=$root/$name
   mkdir -p "$dir/work" "$dir/home" "$dir/tmp"
   local start end
+  times >"$root/$name.times0"
   start=$EPOCHREALTIME
   (
     cd "$dir/work" &&
@@ -93,6 +103,9 @@ run_once() {
   echo $? >"$root/$name.rc"
   end=$EPOCHREALTIME
   awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f\n", e - s }' >"$root/$name.time"
+  times >"$root/$name.times1"
+  awk -v s="$(cpu_of "$root/$name.times0")" -v e="$(cpu_of "$root/$name.times1")" \
+    'BEGIN { printf "%.3f\n", e - s }' >"$root/$name.cpu"
 }
 
 # normalise NAME STREAM: print the stream with what legitimately differs
@@ -151,9 +164,12 @@ if [ -n "$dumps" ]; then
   echo "$dumps"
 fi
 
+plain_c=$(cat "$root/plain.cpu") preload_c=$(cat "$root/preload.cpu")
 ratio=$(awk -v p="$plain_t" -v q="$preload_t" 'BEGIN { printf "%.2f", (p > 0 ? q / p : 0) }')
-printf 'real_%s_%s: plain %ss, preloaded %ss, time ratio %s (preloaded/plain) - %s\n' \
-  "$prog" "$mode" "$plain_t" "$preload_t" "$ratio" "$([ $fail = 0 ] && echo PASS || echo FAIL)"
+cpu_ratio=$(awk -v p="$plain_c" -v q="$preload_c" 'BEGIN { printf "%.2f", (p > 0 ? q / p : 0) }')
+printf 'real_%s_%s: plain %ss, preloaded %ss, time ratio %s; CPU (user+sys) %ss, %ss, ratio %s (preloaded/plain) - %s\n' \
+  "$prog" "$mode" "$plain_t" "$preload_t" "$ratio" "$plain_c" "$preload_c" "$cpu_ratio" \
+  "$([ $fail = 0 ] && echo PASS || echo FAIL)"
 
 if [ $fail = 0 ] && [ "${REAL_KEEP:-0}" != 1 ]; then
   rm -rf "$root"
