@@ -18,7 +18,7 @@ if [ "${HEAPGUARD_TEST_PACKAGES:-0}" = 1 ]; then
   # install), shellcheck, PyYAML to run examples/ci/heapguard.yml's steps.
   packages+=(chromium shellcheck python3-yaml)
   # The libFuzzer targets (allocator operations, corruptions, dumps), and
-  # tests/cli clang_build.
+  # tests/cli other_builds.
   packages+=(clang libclang-rt-14-dev)
 fi
 

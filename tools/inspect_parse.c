@@ -99,7 +99,7 @@ static void writer_version(const struct cursor *c,
   struct cursor quiet = {c->buf, c->len, ignored, sizeof ignored};
   size_t at = h->header_size;
   struct hg_dump_section sh;
-  const uint8_t *p;
+  const uint8_t *p = NULL; /* set by next_section; GCC -O3 cannot see it */
   out[0] = 0;
   if (!header_size_is_acceptable(&quiet, h))
     return;
@@ -269,7 +269,7 @@ bool hgi_parse(const uint8_t *buf, size_t len, struct hgi_dump *d, char *err,
   size_t at = h.header_size;
   for (uint32_t i = 0; i < h.section_count; i++) {
     struct hg_dump_section sh;
-    const uint8_t *p;
+    const uint8_t *p = NULL; /* set by next_section; GCC -O3 cannot see it */
     if (!next_section(&c, &at, i, h.section_count, &sh, &p))
       return false;
     size_t n = (size_t)sh.length;

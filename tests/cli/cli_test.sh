@@ -852,17 +852,29 @@ EOF
     "$2: the pkg-config consumer"
 }
 
-# The other compiler: the library, the inspector and a unit test that links
-# the library's LTO objects, built with clang under the project's -Werror.
-case_clang_build() {
-  command -v clang >/dev/null 2>&1 || skip "clang is not installed"
-  run "$W/configure.out" env CC=clang CXX=clang++ "$HG_CMAKE" -S "$HG_SOURCE_DIR" -B "$W/build"
-  expect_status 0 "$status" "configure with clang"
-  run "$W/build.out" "$HG_CMAKE" --build "$W/build" -j2 --target heapguard heapguard-inspect test_heap
-  expect_status 0 "$status" "build with clang (see $W/build.out)"
+# Builds the suite does not otherwise make, under the project's -Werror:
+# clang (with a unit test that links the library's LTO objects), and a
+# Release build, whose -O3 warns where -O2 does not.
+build_and_run_units() { # NAME CC CXX CMAKE_ARGS...
+  local name=$1 cc=$2 cxx=$3
+  shift 3
+  run "$W/$name.configure" env CC="$cc" CXX="$cxx" "$HG_CMAKE" -S "$HG_SOURCE_DIR" -B "$W/$name" "$@"
+  expect_status 0 "$status" "$name: configure"
+  run "$W/$name.build" "$HG_CMAKE" --build "$W/$name" -j2 --target heapguard heapguard-inspect \
+    test_heap test_inspect
+  expect_status 0 "$status" "$name: build (see $W/$name.build)"
   [ "$status" = 0 ] || return
-  run "$W/unit.out" "$W/build/tests/test_heap"
-  expect_status 0 "$status" "unit_heap built with clang"
+  run "$W/$name.unit" "$W/$name/tests/test_heap"
+  expect_status 0 "$status" "$name: unit_heap"
+}
+
+case_other_builds() {
+  if command -v clang >/dev/null 2>&1; then
+    build_and_run_units clang clang clang++
+  else
+    echo "clang is not installed: only the Release build"
+  fi
+  build_and_run_units release "$HG_CC" g++ -DCMAKE_BUILD_TYPE=Release
 }
 
 case_shellcheck() {

@@ -169,7 +169,7 @@ static size_t header_spans(const uint8_t *buf, size_t len, size_t at[],
  */
 static size_t image_offset(const uint8_t *buf, size_t len)
 {
-  size_t spans[16];
+  size_t spans[16] = { 0 };
   assert_true(header_spans(buf, len, spans, 16) >= 5);
   return spans[4] + 32;
 }
