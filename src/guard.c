@@ -691,6 +691,7 @@ static bool check_lead(const struct hg_segment *s, const struct hg_guard_meta *m
   if (!nearest)
     return true;
   f->segment = (uintptr_t)s;
+  f->address = (uintptr_t)data;
   f->requested = slot->requested;
   f->offset = -(intptr_t)farthest;
   f->extent = farthest - nearest + 1;
@@ -708,6 +709,7 @@ static bool check_tail(const struct hg_segment *s, const struct hg_guard_meta *m
                      tail_length(s, m, slot), tail_pattern(s, m, slot), &d))
     return true;
   f->segment = (uintptr_t)s;
+  f->address = (uintptr_t)slot_data(s, m, slot);
   f->requested = slot->requested;
   f->offset = (intptr_t)(slot->requested + d.first);
   f->extent = d.last - d.first + 1;
@@ -1067,13 +1069,13 @@ void hg_guard_init(void)
 /* ---- reports ---- */
 
 /* The slot whose block's data starts at data, described in a line. */
-static void describe_slot(struct hg_buf *out, const struct hg_segment *s, uintptr_t data)
+static bool describe_slot(struct hg_buf *out, const struct hg_segment *s, uintptr_t data)
 {
   struct hg_guard_meta *m = meta_of(s);
   bool in_guard = false;
   const struct hg_guard_slot *slot = slot_holding(s, m, data, &in_guard);
   if (!slot || (uintptr_t)slot_data(s, m, slot) != data)
-    return;
+    return false;
   uint16_t state = atomic_load_explicit(&slot->state, memory_order_acquire);
   hg_buf_str(out, "  guarded block ");
   hg_buf_hex(out, data);
@@ -1094,6 +1096,7 @@ static void describe_slot(struct hg_buf *out, const struct hg_segment *s, uintpt
   hg_buf_str(out, " of ");
   hg_buf_dec(out, m->slot_count);
   hg_buf_str(out, " slots in use)\n");
+  return true;
 }
 
 /*
@@ -1107,8 +1110,14 @@ static void guard_describe(struct hg_buf *out, const struct heapguard_finding *f
   bool names_a_slot = f->check != HG_CHECK_GUARD_WILD &&
                       f->check != HG_CHECK_GUARD_OUTSIDE_SLOTS &&
                       f->check != HG_CHECK_GUARD_TABLE;
-  if (names_a_slot && table_is_sane(s, meta_of(s)))
-    describe_slot(out, s, f->address - (uintptr_t)f->offset);
+  /*
+   * A fault's address is offset bytes into the block; a finding of free
+   * or of a heap check gives the block's own address, and offset is
+   * where the damage starts.
+   */
+  if (names_a_slot && table_is_sane(s, meta_of(s)) &&
+      !describe_slot(out, s, f->address - (uintptr_t)f->offset))
+    describe_slot(out, s, f->address);
   hg_describe_segment(out, s, NULL, NULL, 0);
 }
 

@@ -409,7 +409,8 @@ static void compose_text(struct hg_buf *out, const struct heapguard_finding *f,
   hg_buf_str(out, heapguard_bug_class_name(f->bug_class));
   hg_buf_str(out, " in ");
   hg_buf_str(out, f->operation ? f->operation : "a heap check");
-  if (f->address) {
+  /* At exit the address is the damaged block's, which the report names. */
+  if (f->address && !at_exit) {
     hg_buf_str(out, "(");
     hg_buf_hex(out, f->address);
     hg_buf_str(out, ")");

@@ -33,12 +33,12 @@ struct bug_case {
 };
 
 /* One byte past a block in use that nothing frees: the heap check at exit. */
-#define LIVE_OVERFLOW_AT_EXIT(size, dumps, options, where)                   \
+#define LIVE_OVERFLOW_AT_EXIT(size, dumps, options, where, also)             \
   { "live_damage_at_exit", "heap-buffer-overflow in the heap check at exit by thread", \
     "1 byte written past the end of a " size "-byte block, at offsets " size " to " size \
     " of its data" where,                                                    \
     "heap-buffer-overflow at exit, in a block allocated in overflow_kept_block", dumps, options, \
-    "found by the heap check at exit", "overflow=" size }
+    also, "overflow=" size }
 
 #define OVERFLOW_OF(size)                                                     \
   { "overflow_sizes", "heap-buffer-overflow in free(",                       \
@@ -158,9 +158,12 @@ static const struct bug_case cases[] = {
     "1 byte written past the end of a 24-byte block, at offsets 24 to 24",
     "heap-buffer-overflow at exit, in a block allocated in overflow_kept_block", 1, NULL,
     "found by the heap check at exit", "overflow" },
-  LIVE_OVERFLOW_AT_EXIT("100", 1, NULL, ""), LIVE_OVERFLOW_AT_EXIT("1000", 1, NULL, ""),
-  LIVE_OVERFLOW_AT_EXIT("24", 0, "guard_mode=all", " (in the slack before its guard page)"),
-  LIVE_OVERFLOW_AT_EXIT("1000", 0, "guard_mode=all", " (in the slack before its guard page)"),
+  LIVE_OVERFLOW_AT_EXIT("100", 1, NULL, "", "found by the heap check at exit"),
+  LIVE_OVERFLOW_AT_EXIT("1000", 1, NULL, "", "found by the heap check at exit"),
+  LIVE_OVERFLOW_AT_EXIT("24", 0, "guard_mode=all", " (in the slack before its guard page)",
+                        "guarded block 0x"),
+  LIVE_OVERFLOW_AT_EXIT("1000", 0, "guard_mode=all", " (in the slack before its guard page)",
+                        "guarded block 0x"),
   { "live_damage_at_exit", "metadata-corruption in the heap check at exit by thread",
     "check failed: header", NULL, 1, NULL, "SUMMARY: heapguard: metadata-corruption at exit",
     "underflow" },
@@ -168,7 +171,7 @@ static const struct bug_case cases[] = {
   { "live_damage_at_exit", "heap-buffer-overflow in the heap check at exit by thread",
     "1 byte written before the start of a 100-byte block, at offsets -3 to -3 of its data",
     "heap-buffer-overflow at exit, in a block allocated in underflow_kept_block", 0,
-    "guard_mode=all", NULL, "underflow" },
+    "guard_mode=all", "guarded block 0x", "underflow" },
   { "live_damage_at_exit", "heap-use-after-free in the heap check at exit by thread",
     "1 byte written after free to a 2097152-byte block, at offsets 8 to 8",
     "heap-use-after-free at exit, in a block allocated in write_freed_large_block", 1, NULL,
