@@ -95,7 +95,7 @@ static struct heapguard_finding finding_for(const char *operation, const void *p
  * lock is taken; the thread is flagged so that an allocation inside the
  * unwinder could not recurse into the heap.
  */
-static uint32_t caller_stack(struct hg_caller from)
+static inline __attribute__((always_inline)) uint32_t caller_stack(struct hg_caller from)
 {
   if (!hg_options.alloc_stacks)
     return 0;

@@ -155,8 +155,7 @@ static uint32_t current_tid(void)
   return tls_tid;
 }
 
-/* A capture the memo could not answer: walk, look up or store, remember. */
-static __attribute__((noinline)) uint32_t capture_walked(struct hg_caller from)
+uint32_t hg_stack_capture_walked(struct hg_caller from)
 {
   uintptr_t ip[HG_STACK_FRAMES];
   struct hg_unwind_trace trace;
@@ -170,12 +169,6 @@ static __attribute__((noinline)) uint32_t capture_walked(struct hg_caller from)
   if (id && remember)
     hg_stack_memo_note(from, id, &trace);
   return id;
-}
-
-uint32_t hg_stack_capture(struct hg_caller from)
-{
-  uint32_t id = hg_stack_memo_find(from);
-  return id ? id : capture_walked(from);
 }
 
 const uintptr_t *hg_stack_get(uint32_t id, size_t *n, uint32_t *tid)
