@@ -106,7 +106,7 @@ static inline __attribute__((always_inline)) uint32_t caller_stack(struct hg_cal
 }
 
 /* check_every=N: verify the whole heap on every Nth allocation call. */
-static void count_towards_heap_check(void)
+static __attribute__((noinline, cold)) void count_towards_heap_check(void)
 {
   if (!hg_options.check_every)
     return;
@@ -162,7 +162,8 @@ void *hg_front_alloc(struct hg_caller from, const char *operation, size_t size,
   if (__builtin_expect(hg_alloc_extras, 0) && too_big(operation, size))
     return NULL;
   enter_heap_call();
-  count_towards_heap_check();
+  if (__builtin_expect(hg_alloc_extras, 0))
+    count_towards_heap_check();
   uint32_t stack = caller_stack(from);
   bool zeroed;
   void *p;

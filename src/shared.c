@@ -64,7 +64,7 @@ static bool cacheable(uint32_t g, size_t alignment)
 }
 
 /* A free thread cache, outside any walk: NULL when the locked path must serve. */
-static struct hg_tcache *enter_cache(void)
+static inline __attribute__((always_inline)) struct hg_tcache *enter_cache(void)
 {
   struct hg_tcache *c = hg_tcache_get();
   if (!c)
@@ -126,7 +126,8 @@ HG_TAG_TARGET static struct hg_block *take_ready(struct hg_tcache *c, uint32_t g
   return b;
 }
 
-static void *alloc_locked(size_t request, size_t alignment, uint16_t kind, uint32_t stack,
+/* Out of line: the fast path that falls back to it need not pay for its frame. */
+static __attribute__((noinline)) void *alloc_locked(size_t request, size_t alignment, uint16_t kind, uint32_t stack,
                           struct heapguard_finding *f)
 {
   hg_finding_reset(f);
@@ -196,7 +197,8 @@ HG_TAG_TARGET static bool sound_to_free(const struct hg_segment *s, const struct
 }
 
 /* Seal a checked block quarantined and poison it; h is its header as read. */
-HG_TAG_TARGET static void quarantine(struct hg_block *b, struct hg_block *h)
+HG_TAG_TARGET static inline __attribute__((always_inline)) void quarantine(struct hg_block *b,
+                                                                          struct hg_block *h)
 {
   h->state = HG_STATE_QUARANTINED;
   hg_block_publish(&hg_key, b, h, false);
@@ -225,9 +227,9 @@ static bool file(struct hg_tcache *c, struct hg_segment *s, struct hg_block *b,
 /*
  * The locked path of free: the arena's checks name what is wrong; a block
  * that passes them after all (the lock-free checks raced with a merge of
- * its neighbour) is released as usual.
+ * its neighbour) is released as usual. Out of line, as alloc_locked.
  */
-static bool free_locked(struct hg_tcache *c, struct hg_segment *s, void *p, uint16_t kind,
+HG_TAG_TARGET static __attribute__((noinline)) bool free_locked(struct hg_tcache *c, struct hg_segment *s, void *p, uint16_t kind,
                         size_t size, uint32_t free_stack, struct heapguard_finding *f)
 {
   hg_finding_reset(f);
