@@ -73,8 +73,8 @@ void *hg_heap_alloc(size_t request, size_t alignment, uint16_t kind, uint32_t st
  * was sealed and is read-only since, so its kind and bounds are believed;
  * a p outside them is judged only after the metadata verifies again.
  */
-static const struct hg_kind_ops *locate(const void *p, struct hg_segment **sp,
-                                        struct heapguard_finding *f)
+static inline __attribute__((always_inline)) const struct hg_kind_ops *
+locate(const void *p, struct hg_segment **sp, struct heapguard_finding *f)
 {
   struct hg_segment *s = hg_segment_lookup((uintptr_t)p);
   if (!s) {

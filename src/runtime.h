@@ -33,7 +33,7 @@ extern bool hg_ready;
 extern bool hg_alloc_extras;
 
 /*
- * Set while this thread is inside start-up, a report, or a stack capture:
+ * Set while this thread is inside start-up, a report, or a stack walk:
  * any allocation it makes meanwhile is served from scratch memory
  * (scratch.h), never from the heap.
  */

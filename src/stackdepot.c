@@ -155,7 +155,8 @@ static uint32_t current_tid(void)
   return tls_tid;
 }
 
-uint32_t hg_stack_capture_walked(struct hg_caller from)
+/* A capture the memo could not answer: walk, look up or store, remember. */
+static uint32_t walk_and_store(struct hg_caller from)
 {
   uintptr_t ip[HG_STACK_FRAMES];
   struct hg_unwind_trace trace;
@@ -168,6 +169,15 @@ uint32_t hg_stack_capture_walked(struct hg_caller from)
     id = insert(hash, tid, ip, n);
   if (id && remember)
     hg_stack_memo_note(from, id, &trace);
+  return id;
+}
+
+uint32_t hg_stack_capture_walked(struct hg_caller from)
+{
+  bool was_reentered = hg_tls_reentered;
+  hg_tls_reentered = true;
+  uint32_t id = walk_and_store(from);
+  hg_tls_reentered = was_reentered;
   return id;
 }
 

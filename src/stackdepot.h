@@ -18,7 +18,11 @@
 
 #define HG_STACK_FRAMES 8u
 
-/* A capture the memo could not answer: walk, look up or store, remember. */
+/*
+ * A capture the memo could not answer: walk, look up or store, remember;
+ * with the thread flagged (hg_tls_reentered), so that an allocation
+ * inside the unwinder could not recurse into the heap.
+ */
 uint32_t hg_stack_capture_walked(struct hg_caller from);
 
 /*
