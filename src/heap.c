@@ -71,22 +71,28 @@ void *hg_heap_alloc(size_t request, size_t alignment, uint16_t kind, uint32_t st
  * The segment that holds p and its kind's operations, found in the
  * registry without reading memory at p. The metadata was verified when it
  * was sealed and is read-only since, so its kind and bounds are believed;
- * a p outside them is judged only after the metadata verifies again.
+ * a p outside them is judged only after the metadata verifies again
+ * (locate_failed, out of line: only on a bug).
  */
+static __attribute__((noinline, cold)) void locate_failed(const void *p,
+                                                          const struct hg_segment *s,
+                                                          struct heapguard_finding *f)
+{
+  hg_finding_reset(f);
+  if (!s)
+    hg_fail(f, HG_CHECK_NOT_OURS, NULL, 0, (uintptr_t)p);
+  else if (hg_check_segment(&hg_key, s, f))
+    hg_fail(f, HG_CHECK_OUTSIDE_BLOCKS, NULL, 0, (uintptr_t)p);
+}
+
 static inline __attribute__((always_inline)) const struct hg_kind_ops *
 locate(const void *p, struct hg_segment **sp, struct heapguard_finding *f)
 {
   struct hg_segment *s = hg_segment_lookup((uintptr_t)p);
-  if (!s) {
-    hg_finding_reset(f);
-    return hg_fail(f, HG_CHECK_NOT_OURS, NULL, 0, (uintptr_t)p), NULL;
-  }
-  if (__builtin_expect((const char *)p < (const char *)hg_segment_first(s) ||
+  if (__builtin_expect(!s || (const char *)p < (const char *)hg_segment_first(s) ||
                            (const char *)p >= hg_segment_end(s) || !hg_heap_ops(s),
                        0)) {
-    hg_finding_reset(f);
-    if (hg_check_segment(&hg_key, s, f))
-      hg_fail(f, HG_CHECK_OUTSIDE_BLOCKS, NULL, 0, (uintptr_t)p);
+    locate_failed(p, s, f);
     return NULL;
   }
   *sp = s;
