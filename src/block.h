@@ -105,12 +105,33 @@ const char *hg_header_fault_name(enum hg_header_fault f);
  * tag in place, with no call and the inputs in registers.
  */
 
+/*
+ * hg_block_expected_prev_tag and hg_block_mac always inline, for the fast
+ * paths (compiled HG_TAG_TARGET, which these need), where a call would
+ * cost about as much as the computation.
+ */
+static inline HG_TAG_INLINE uint32_t hg_prev_tag_inline(const struct hg_key *key,
+                                                        uint32_t prev_size, uintptr_t addr)
+{
+  return (uint32_t)HG_TAG_COMPUTE(&key->tag, HG_TAG_PREV, addr, prev_size, 0, 0).lo;
+}
+
+static inline HG_TAG_INLINE struct hg_tag hg_mac_inline(const struct hg_key *key,
+                                                        const struct hg_block *b, uintptr_t addr)
+{
+  uint32_t info; /* the tail, state and kind word as it is stored */
+  __builtin_memcpy(&info, (const char *)b + 24, sizeof info);
+  return HG_TAG_COMPUTE(&key->tag, HG_TAG_HEADER, addr,
+                        (uint64_t)b->size | (uint64_t)b->free_stack << 32,
+                        (uint64_t)b->stack | (uint64_t)info << 32, b->zero);
+}
+
 /* The prev_tag a header at addr with this prev_size must hold. */
 static inline HG_TAG_TARGET uint32_t hg_block_expected_prev_tag(const struct hg_key *key,
                                                                 uint32_t prev_size,
                                                                 uintptr_t addr)
 {
-  return (uint32_t)HG_TAG_COMPUTE(&key->tag, HG_TAG_PREV, addr, prev_size, 0, 0).lo;
+  return hg_prev_tag_inline(key, prev_size, addr);
 }
 
 /*
@@ -121,11 +142,7 @@ static inline HG_TAG_TARGET uint32_t hg_block_expected_prev_tag(const struct hg_
 static inline HG_TAG_TARGET struct hg_tag hg_block_mac(const struct hg_key *key,
                                                        const struct hg_block *b, uintptr_t addr)
 {
-  uint32_t info; /* the tail, state and kind word as it is stored */
-  __builtin_memcpy(&info, (const char *)b + 24, sizeof info);
-  return HG_TAG_COMPUTE(&key->tag, HG_TAG_HEADER, addr,
-                        (uint64_t)b->size | (uint64_t)b->free_stack << 32,
-                        (uint64_t)b->stack | (uint64_t)info << 32, b->zero);
+  return hg_mac_inline(key, b, addr);
 }
 
 static inline HG_TAG_TARGET uint32_t hg_block_expected_tag(const struct hg_key *key, const struct hg_block *b,
@@ -180,7 +197,7 @@ static inline HG_TAG_TARGET uint64_t hg_block_publish(const struct hg_key *key,
                                                       bool with_low_half)
 {
   copy->zero = 0;
-  struct hg_tag mac = hg_block_mac(key, copy, (uintptr_t)b);
+  struct hg_tag mac = hg_mac_inline(key, copy, (uintptr_t)b);
   copy->tag = (uint32_t)mac.lo;
   if (copy != b) {
     if (with_low_half)

@@ -125,7 +125,7 @@ static inline HG_TAG_TARGET bool hg_prev_ends_at(const struct hg_key *key,
                                                        ((size_t)prev_size << HG_GRANULE_SHIFT));
   struct hg_block h;
   hg_block_snapshot(p, &h);
-  return h.size == prev_size && h.tag == hg_block_expected_tag(key, &h, (uintptr_t)p);
+  return h.size == prev_size && h.tag == (uint32_t)hg_mac_inline(key, &h, (uintptr_t)p).lo;
 }
 
 /*

@@ -111,7 +111,7 @@ HG_TAG_TARGET static struct hg_block *take_ready(struct hg_tcache *c, uint32_t g
   struct hg_block h;
   hg_block_snapshot(b, &h);
   size_t capacity = ((size_t)g << HG_GRANULE_SHIFT) - HG_HEADER_SIZE;
-  if (__builtin_expect(h.tag != hg_block_expected_tag(&hg_key, &h, (uintptr_t)b) ||
+  if (__builtin_expect(h.tag != (uint32_t)hg_mac_inline(&hg_key, &h, (uintptr_t)b).lo ||
                            h.state != HG_STATE_QUARANTINED || h.size != g ||
                            !hg_poison_intact(hg_block_data(b), capacity),
                        0)) {
@@ -177,7 +177,7 @@ HG_TAG_TARGET static bool sound_to_free(const struct hg_segment *s, const struct
 {
   if (((uintptr_t)b & (HG_GRANULE - 1)) || (const char *)b < (const char *)hg_segment_first(s))
     return false;
-  struct hg_tag mac = hg_block_mac(&hg_key, b, (uintptr_t)b);
+  struct hg_tag mac = hg_mac_inline(&hg_key, b, (uintptr_t)b);
   size_t bytes = hg_block_bytes(b);
   if (b->tag != (uint32_t)mac.lo || b->state != HG_STATE_USED || b->size < HG_MIN_BLOCK_GRANULES ||
       (size_t)(hg_segment_end(s) - (const char *)b) < bytes || b->tail == 0 ||
@@ -193,7 +193,7 @@ HG_TAG_TARGET static bool sound_to_free(const struct hg_segment *s, const struct
     return true;
   uint64_t link = __atomic_load_n((const uint64_t *)n, __ATOMIC_RELAXED);
   return (uint32_t)link == b->size &&
-         (uint32_t)(link >> 32) == hg_block_expected_prev_tag(&hg_key, b->size, (uintptr_t)n);
+         (uint32_t)(link >> 32) == hg_prev_tag_inline(&hg_key, b->size, (uintptr_t)n);
 }
 
 /* Seal a checked block quarantined and poison it; h is its header as read. */
