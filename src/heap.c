@@ -50,21 +50,36 @@ static bool is_zero_request(size_t request, size_t alignment)
   return request == 0 && alignment <= HG_GRANULE;
 }
 
-void *hg_heap_alloc(size_t request, size_t alignment, uint16_t kind, uint32_t stack,
-                    bool *zeroed, struct heapguard_finding *f)
+/* A request guard mode does not take: a dedicated segment, or the shared heap. */
+static inline __attribute__((always_inline)) void *
+alloc_unguarded(size_t request, size_t alignment, uint16_t kind, uint32_t stack, bool *zeroed,
+                struct heapguard_finding *f)
 {
-  if (is_zero_request(request, alignment))
-    return hg_zero_ops.alloc(request, alignment, kind, stack, zeroed, f);
-  if (hg_options.guard_mode != HG_GUARD_OFF) {
-    void *p = hg_guard_ops.alloc(request, alignment, kind, stack, zeroed, f);
-    if (p)
-      return p;
-  }
   if (!alignment)
     alignment = HG_GRANULE;
   if (is_large_request(request, alignment))
     return hg_large_ops.alloc(request, alignment, kind, stack, zeroed, f);
   return hg_shared_alloc(request, alignment, kind, stack, zeroed, f);
+}
+
+/* Guard mode may take the request; out of line, so that without it no frame is needed. */
+static __attribute__((noinline)) void *alloc_guarded_first(size_t request, size_t alignment,
+                                                           uint16_t kind, uint32_t stack,
+                                                           bool *zeroed,
+                                                           struct heapguard_finding *f)
+{
+  void *p = hg_guard_ops.alloc(request, alignment, kind, stack, zeroed, f);
+  return p ? p : alloc_unguarded(request, alignment, kind, stack, zeroed, f);
+}
+
+void *hg_heap_alloc(size_t request, size_t alignment, uint16_t kind, uint32_t stack,
+                    bool *zeroed, struct heapguard_finding *f)
+{
+  if (is_zero_request(request, alignment))
+    return hg_zero_ops.alloc(request, alignment, kind, stack, zeroed, f);
+  if (__builtin_expect(hg_options.guard_mode != HG_GUARD_OFF, 0))
+    return alloc_guarded_first(request, alignment, kind, stack, zeroed, f);
+  return alloc_unguarded(request, alignment, kind, stack, zeroed, f);
 }
 
 /*
