@@ -114,6 +114,16 @@ locate(const void *p, struct hg_segment **sp, struct heapguard_finding *f)
   return hg_heap_ops(s);
 }
 
+/* A block of a kind other than shared; out of line, as the shared kind's free needs no frame. */
+static __attribute__((noinline)) bool free_in_kind(const struct hg_kind_ops *ops,
+                                                   struct hg_segment *s, void *p, uint16_t kind,
+                                                   size_t size, uint32_t free_stack,
+                                                   struct heapguard_finding *f)
+{
+  hg_finding_reset(f);
+  return ops->free(s, p, kind, size, free_stack, f);
+}
+
 bool hg_heap_free(void *p, uint16_t kind, size_t size, uint32_t free_stack,
                   struct heapguard_finding *f)
 {
@@ -121,10 +131,7 @@ bool hg_heap_free(void *p, uint16_t kind, size_t size, uint32_t free_stack,
   const struct hg_kind_ops *ops = locate(p, &s, f);
   if (__builtin_expect(ops == &hg_shared_ops, 1))
     return hg_shared_free(s, p, kind, size, free_stack, f);
-  if (!ops)
-    return false;
-  hg_finding_reset(f);
-  return ops->free(s, p, kind, size, free_stack, f);
+  return ops && free_in_kind(ops, s, p, kind, size, free_stack, f);
 }
 
 bool hg_heap_inspect(const void *p, struct hg_block_info *info,
