@@ -23,27 +23,8 @@ const char *hg_header_fault_name(enum hg_header_fault f)
                                                                 : "unknown";
 }
 
-HG_TAG_TARGET uint32_t hg_block_expected_prev_tag(const struct hg_key *key, uint32_t prev_size,
-                                                  uintptr_t addr)
-{
-  return (uint32_t)HG_TAG_COMPUTE(&key->tag, HG_TAG_PREV, addr, prev_size, 0, 0).lo;
-}
 
-/* The tail, state and kind word as it is stored. */
-static uint32_t info_word(const struct hg_block *b)
-{
-  uint32_t w;
-  __builtin_memcpy(&w, (const char *)b + 24, sizeof w);
-  return w;
-}
 
-HG_TAG_TARGET struct hg_tag hg_block_mac(const struct hg_key *key, const struct hg_block *b,
-                                        uintptr_t addr)
-{
-  return HG_TAG_COMPUTE(&key->tag, HG_TAG_HEADER, addr,
-                        (uint64_t)b->size | (uint64_t)b->free_stack << 32,
-                        (uint64_t)b->stack | (uint64_t)info_word(b) << 32, b->zero);
-}
 
 static bool state_is_known(unsigned state)
 {
@@ -83,51 +64,9 @@ void hg_block_set_prev(const struct hg_key *key, struct hg_block *b, uint32_t pr
   __atomic_store_n((uint64_t *)b, word, __ATOMIC_RELAXED);
 }
 
-typedef long long hg_v2di __attribute__((vector_size(16)));
-
-HG_TAG_TARGET uint64_t hg_block_publish(const struct hg_key *key, struct hg_block *b,
-                          struct hg_block *copy, bool with_low_half)
-{
-  copy->zero = 0;
-  struct hg_tag mac = hg_block_mac(key, copy, (uintptr_t)b);
-  copy->tag = (uint32_t)mac.lo;
-  if (copy != b) {
-    if (with_low_half)
-      __builtin_memcpy((char *)b + 8, (const char *)copy + 8, 8);
-    hg_v2di half;
-    __builtin_memcpy(&half, (const char *)copy + 16, sizeof half);
-    *(volatile hg_v2di *)((char *)b + 16) = half;
-  }
-  return hg_tail_pattern(mac.hi);
-}
-
-void hg_block_snapshot(const struct hg_block *b, struct hg_block *copy)
-{
-  uint64_t low[2];
-  low[0] = __atomic_load_n((const uint64_t *)b, __ATOMIC_RELAXED);
-  low[1] = __atomic_load_n((const uint64_t *)b + 1, __ATOMIC_RELAXED);
-  hg_v2di half = *(const volatile hg_v2di *)((const char *)b + 16);
-  __builtin_memcpy(copy, low, sizeof low);
-  __builtin_memcpy((char *)copy + 16, &half, sizeof half);
-}
-
-uint64_t hg_tail_pattern(uint64_t raw)
-{
-  /* No byte may be zero (the commonest overflow writes a NUL): 0xa5 instead. */
-  const uint64_t low7 = 0x7f7f7f7f7f7f7f7full;
-  uint64_t nonzero = ((raw & low7) + low7) | raw; /* high bit set in nonzero bytes */
-  uint64_t zero = ~nonzero & ~low7;                /* high bit set in zero bytes */
-  return raw | (zero >> 7) * 0xa5;
-}
-
 uint64_t hg_canary_pattern_at(const struct hg_key *key, uintptr_t at, bool leading)
 {
   return hg_tail_pattern(hg_tag_compute(&key->tag, HG_TAG_BYTES, at, leading, 0, 0).lo);
-}
-
-static size_t tail_checked_bytes(const struct hg_block *b)
-{
-  return b->tail < HG_TAIL_CHECKED ? b->tail : HG_TAIL_CHECKED;
 }
 
 /* The pattern as an 8-byte word at offset i of the canary. */
@@ -135,21 +74,6 @@ static uint64_t tail_word(uint64_t pattern, size_t i)
 {
   unsigned shift = (unsigned)(i & 7) * 8;
   return shift ? pattern >> shift | pattern << (64 - shift) : pattern;
-}
-
-void hg_tail_fill(uint8_t *end, size_t n, uint64_t pattern)
-{
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    __builtin_memcpy(end + i, &pattern, 8);
-  for (; i < n; i++)
-    end[i] = hg_tail_byte(pattern, i);
-}
-
-void hg_tail_write(const struct hg_block *b, uint64_t pattern)
-{
-  hg_tail_fill((uint8_t *)hg_block_data(b) + hg_block_requested(b), tail_checked_bytes(b),
-               pattern);
 }
 
 /* Whole words first: the common intact case costs a compare per 8 bytes. */
@@ -191,7 +115,7 @@ bool hg_tail_verify(const uint8_t *end, size_t n, uint64_t pattern, struct hg_da
 bool hg_tail_check(const struct hg_block *b, uint64_t pattern, struct hg_damage *damage)
 {
   return hg_tail_verify((const uint8_t *)hg_block_data(b) + hg_block_requested(b),
-                        tail_checked_bytes(b), pattern, damage);
+                        hg_tail_checked_bytes(b), pattern, damage);
 }
 
 /* Index of the first byte of data[0..n) that is not poison, or n. */

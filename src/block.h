@@ -99,18 +99,53 @@ enum hg_header_fault {
 
 const char *hg_header_fault_name(enum hg_header_fault f);
 
+/*
+ * The tag computations are inline, compiled for the AES instructions
+ * (HG_TAG_TARGET): the fast paths, compiled for them too, compute each
+ * tag in place, with no call and the inputs in registers.
+ */
+
+/*
+ * hg_block_expected_prev_tag and hg_block_mac always inline, for the fast
+ * paths (compiled HG_TAG_TARGET, which these need), where a call would
+ * cost about as much as the computation.
+ */
+static inline HG_TAG_INLINE uint32_t hg_prev_tag_inline(const struct hg_key *key,
+                                                        uint32_t prev_size, uintptr_t addr)
+{
+  return (uint32_t)HG_TAG_COMPUTE(&key->tag, HG_TAG_PREV, addr, prev_size, 0, 0).lo;
+}
+
+static inline HG_TAG_INLINE struct hg_tag hg_mac_inline(const struct hg_key *key,
+                                                        const struct hg_block *b, uintptr_t addr)
+{
+  uint32_t info; /* the tail, state and kind word as it is stored */
+  __builtin_memcpy(&info, (const char *)b + 24, sizeof info);
+  return HG_TAG_COMPUTE(&key->tag, HG_TAG_HEADER, addr,
+                        (uint64_t)b->size | (uint64_t)b->free_stack << 32,
+                        (uint64_t)b->stack | (uint64_t)info << 32, b->zero);
+}
+
 /* The prev_tag a header at addr with this prev_size must hold. */
-uint32_t hg_block_expected_prev_tag(const struct hg_key *key, uint32_t prev_size,
-                                    uintptr_t addr);
+static inline HG_TAG_TARGET uint32_t hg_block_expected_prev_tag(const struct hg_key *key,
+                                                                uint32_t prev_size,
+                                                                uintptr_t addr)
+{
+  return hg_prev_tag_inline(key, prev_size, addr);
+}
 
 /*
  * The keyed function of the header b as if it lived at addr: its low 32
  * bits are the tag the header must hold, its high 64 the pattern of its
  * trailing canary (hg_tail_pattern).
  */
-struct hg_tag hg_block_mac(const struct hg_key *key, const struct hg_block *b, uintptr_t addr);
+static inline HG_TAG_TARGET struct hg_tag hg_block_mac(const struct hg_key *key,
+                                                       const struct hg_block *b, uintptr_t addr)
+{
+  return hg_mac_inline(key, b, addr);
+}
 
-static inline uint32_t hg_block_expected_tag(const struct hg_key *key, const struct hg_block *b,
+static inline HG_TAG_TARGET uint32_t hg_block_expected_tag(const struct hg_key *key, const struct hg_block *b,
                                              uintptr_t addr)
 {
   return (uint32_t)hg_block_mac(key, b, addr).lo;
@@ -132,7 +167,7 @@ static inline enum hg_header_fault hg_block_verify(const struct hg_key *key,
 }
 
 /* Whether b's prev_size and prev_tag agree: its prev link is sealed. */
-static inline bool hg_block_prev_sound(const struct hg_key *key, const struct hg_block *b)
+static inline HG_TAG_TARGET bool hg_block_prev_sound(const struct hg_key *key, const struct hg_block *b)
 {
   return b->prev_tag == hg_block_expected_prev_tag(key, b->prev_size, (uintptr_t)b);
 }
@@ -140,22 +175,56 @@ static inline bool hg_block_prev_sound(const struct hg_key *key, const struct hg
 /* Set b's prev link, tagged, with one 8-byte store. */
 void hg_block_set_prev(const struct hg_key *key, struct hg_block *b, uint32_t prev_size);
 
+typedef long long hg_v2di __attribute__((vector_size(16)));
+
+/* The 8-byte pattern from a tag's high half: every zero byte replaced. */
+static inline uint64_t hg_tail_pattern(uint64_t raw)
+{
+  /* No byte may be zero (the commonest overflow writes a NUL): 0xa5 instead. */
+  const uint64_t low7 = 0x7f7f7f7f7f7f7f7full;
+  uint64_t nonzero = ((raw & low7) + low7) | raw; /* high bit set in nonzero bytes */
+  uint64_t zero = ~nonzero & ~low7;                /* high bit set in zero bytes */
+  return raw | (zero >> 7) * 0xa5;
+}
+
 /*
  * Seal the fields of copy as the header at b, into copy->tag; write its
  * holder's half (bytes 16-31) to b with one 16-byte store, and bytes 8-15
  * too when with_low_half. Returns the trailing canary pattern.
  */
-uint64_t hg_block_publish(const struct hg_key *key, struct hg_block *b,
-                          struct hg_block *copy, bool with_low_half);
+static inline HG_TAG_TARGET uint64_t hg_block_publish(const struct hg_key *key,
+                                                      struct hg_block *b, struct hg_block *copy,
+                                                      bool with_low_half)
+{
+  copy->zero = 0;
+  struct hg_tag mac = hg_mac_inline(key, copy, (uintptr_t)b);
+  copy->tag = (uint32_t)mac.lo;
+  if (copy != b) {
+    if (with_low_half)
+      __builtin_memcpy((char *)b + 8, (const char *)copy + 8, 8);
+    hg_v2di half;
+    __builtin_memcpy(&half, (const char *)copy + 16, sizeof half);
+    *(volatile hg_v2di *)((char *)b + 16) = half;
+  }
+  return hg_tail_pattern(mac.hi);
+}
 
 /* Seal every field of b but the prev link in place (blocks nobody else reads). */
-static inline uint64_t hg_block_seal(const struct hg_key *key, struct hg_block *b)
+static inline HG_TAG_TARGET uint64_t hg_block_seal(const struct hg_key *key, struct hg_block *b)
 {
   return hg_block_publish(key, b, b, true);
 }
 
 /* A copy of b read as its writers write it: 8 bytes, 8 bytes, 16 bytes. */
-void hg_block_snapshot(const struct hg_block *b, struct hg_block *copy);
+static inline void hg_block_snapshot(const struct hg_block *b, struct hg_block *copy)
+{
+  uint64_t low[2];
+  low[0] = __atomic_load_n((const uint64_t *)b, __ATOMIC_RELAXED);
+  low[1] = __atomic_load_n((const uint64_t *)b + 1, __ATOMIC_RELAXED);
+  hg_v2di half = *(const volatile hg_v2di *)((const char *)b + 16);
+  __builtin_memcpy(copy, low, sizeof low);
+  __builtin_memcpy((char *)copy + 16, &half, sizeof half);
+}
 
 static inline size_t hg_block_bytes(const struct hg_block *b)
 {
@@ -202,9 +271,6 @@ static inline struct hg_block *hg_block_prev(const struct hg_block *b)
  */
 #define HG_TAIL_CHECKED 64u
 
-/* The 8-byte pattern from a tag's high half: every zero byte replaced. */
-uint64_t hg_tail_pattern(uint64_t raw);
-
 /*
  * The pattern for canary bytes that go with no header (guard slots): keyed
  * on where they start, and on whether they lead or trail the block.
@@ -225,15 +291,36 @@ struct hg_damage {
   uint8_t found;
 };
 
+/* The canary bytes written and checked: the slack, at most HG_TAIL_CHECKED. */
+static inline size_t hg_tail_checked_bytes(const struct hg_block *b)
+{
+  return b->tail < HG_TAIL_CHECKED ? b->tail : HG_TAIL_CHECKED;
+}
+
+/* The pattern over n bytes from end. */
+static inline void hg_tail_fill(uint8_t *end, size_t n, uint64_t pattern)
+{
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    __builtin_memcpy(end + i, &pattern, 8);
+  for (; i < n; i++)
+    end[i] = hg_tail_byte(pattern, i);
+}
+
 /* The canary of a used block, with the pattern of its header. */
-void hg_tail_write(const struct hg_block *b, uint64_t pattern);
+static inline void hg_tail_write(const struct hg_block *b, uint64_t pattern)
+{
+  hg_tail_fill((uint8_t *)hg_block_data(b) + hg_block_requested(b), hg_tail_checked_bytes(b),
+               pattern);
+}
+
 bool hg_tail_check(const struct hg_block *b, uint64_t pattern, struct hg_damage *damage);
 
 /*
  * Seal b (its size and prev link set, nobody else reading it) in use for
  * request bytes allocated with kind at stack, and write its trailing canary.
  */
-static inline void hg_block_seal_used(const struct hg_key *key, struct hg_block *b,
+static inline HG_TAG_TARGET void hg_block_seal_used(const struct hg_key *key, struct hg_block *b,
                                       size_t request, uint16_t kind, uint32_t stack)
 {
   b->free_stack = 0;
@@ -248,7 +335,7 @@ static inline void hg_block_seal_used(const struct hg_key *key, struct hg_block 
 static inline bool hg_tail_intact(const struct hg_block *b, size_t requested, uint64_t pattern)
 {
   const uint8_t *end = (const uint8_t *)hg_block_data(b) + requested;
-  size_t n = b->tail < HG_TAIL_CHECKED ? b->tail : HG_TAIL_CHECKED;
+  size_t n = hg_tail_checked_bytes(b);
   uint64_t diff = 0;
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
@@ -261,8 +348,7 @@ static inline bool hg_tail_intact(const struct hg_block *b, size_t requested, ui
   return diff == 0;
 }
 
-/* The pattern over n bytes from end. */
-void hg_tail_fill(uint8_t *end, size_t n, uint64_t pattern);
+/* Whether the n bytes from end hold the pattern; otherwise fills *damage. */
 bool hg_tail_verify(const uint8_t *end, size_t n, uint64_t pattern, struct hg_damage *damage);
 
 /*
@@ -287,26 +373,42 @@ typedef uint64_t hg_v2u64 __attribute__((vector_size(16), aligned(8)));
 
 /*
  * Poison n bytes, and test them, 16 at a time: n is a block's capacity, a
- * multiple of the granule (16) and at least one granule.
+ * multiple of the granule (16) and at least one granule. After the first
+ * 16 bytes, one granule alone if an odd number follow, then two at a time:
+ * small blocks, the commonest, pay for few loop steps.
  */
 static inline void hg_poison_fill(uint8_t *data, size_t n)
 {
   const hg_v2u64 first = { 0, HG_POISON_WORD }, rest = { HG_POISON_WORD, HG_POISON_WORD };
   __builtin_memcpy(data, &first, 16);
-  for (size_t i = 16; i < n; i += 16)
+  size_t i = 16;
+  if (!(n & 16)) {
     __builtin_memcpy(data + i, &rest, 16);
+    i += 16;
+  }
+  for (; i < n; i += 32) {
+    __builtin_memcpy(data + i, &rest, 16);
+    __builtin_memcpy(data + i + 16, &rest, 16);
+  }
 }
 
 /* Whether the n bytes at data (n as above) are all poison: the quick test. */
 static inline bool hg_poison_intact(const uint8_t *data, size_t n)
 {
   const hg_v2u64 first = { 0, HG_POISON_WORD }, rest = { HG_POISON_WORD, HG_POISON_WORD };
-  hg_v2u64 w, diff;
+  hg_v2u64 w, v, diff;
   __builtin_memcpy(&diff, data, 16);
   diff ^= first;
-  for (size_t i = 16; i < n; i += 16) {
+  size_t i = 16;
+  if (!(n & 16)) {
     __builtin_memcpy(&w, data + i, 16);
     diff |= w ^ rest;
+    i += 16;
+  }
+  for (; i < n; i += 32) {
+    __builtin_memcpy(&w, data + i, 16);
+    __builtin_memcpy(&v, data + i + 16, 16);
+    diff |= (w ^ rest) | (v ^ rest);
   }
   return (diff[0] | diff[1]) == 0;
 }

@@ -167,22 +167,6 @@ bool hg_check_prev_link(const struct hg_key *key, const struct hg_segment *s,
   return true;
 }
 
-HG_TAG_TARGET bool hg_prev_ends_at(const struct hg_key *key, const struct hg_segment *s,
-                                   const struct hg_block *b)
-{
-  uint32_t prev_size = (uint32_t)__atomic_load_n((const uint64_t *)b, __ATOMIC_RELAXED);
-  size_t before = (size_t)((const char *)b - (const char *)hg_segment_first(s));
-  if (prev_size == 0)
-    return before == 0;
-  if (((size_t)prev_size << HG_GRANULE_SHIFT) > before)
-    return false;
-  const struct hg_block *p = (const struct hg_block *)((const char *)b -
-                                                       ((size_t)prev_size << HG_GRANULE_SHIFT));
-  struct hg_block h;
-  hg_block_snapshot(p, &h);
-  return h.size == prev_size && h.tag == hg_block_expected_tag(key, &h, (uintptr_t)p);
-}
-
 bool hg_check_prev_extent(const struct hg_key *key, const struct hg_segment *s,
                           const struct hg_block *b, struct heapguard_finding *f)
 {

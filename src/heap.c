@@ -50,16 +50,11 @@ static bool is_zero_request(size_t request, size_t alignment)
   return request == 0 && alignment <= HG_GRANULE;
 }
 
-void *hg_heap_alloc(size_t request, size_t alignment, uint16_t kind, uint32_t stack,
-                    bool *zeroed, struct heapguard_finding *f)
+/* A request guard mode does not take: a dedicated segment, or the shared heap. */
+static inline __attribute__((always_inline)) void *
+alloc_unguarded(size_t request, size_t alignment, uint16_t kind, uint32_t stack, bool *zeroed,
+                struct heapguard_finding *f)
 {
-  if (is_zero_request(request, alignment))
-    return hg_zero_ops.alloc(request, alignment, kind, stack, zeroed, f);
-  if (hg_options.guard_mode != HG_GUARD_OFF) {
-    void *p = hg_guard_ops.alloc(request, alignment, kind, stack, zeroed, f);
-    if (p || f->bug_class != HEAPGUARD_OK) /* a recycled slot found damaged */
-      return p;
-  }
   if (!alignment)
     alignment = HG_GRANULE;
   if (is_large_request(request, alignment))
@@ -67,30 +62,68 @@ void *hg_heap_alloc(size_t request, size_t alignment, uint16_t kind, uint32_t st
   return hg_shared_alloc(request, alignment, kind, stack, zeroed, f);
 }
 
+/* Guard mode may take the request; out of line, so that without it no frame is needed. */
+static __attribute__((noinline)) void *alloc_guarded_first(size_t request, size_t alignment,
+                                                           uint16_t kind, uint32_t stack,
+                                                           bool *zeroed,
+                                                           struct heapguard_finding *f)
+{
+  void *p = hg_guard_ops.alloc(request, alignment, kind, stack, zeroed, f);
+  if (p || f->bug_class != HEAPGUARD_OK) /* a recycled slot found damaged */
+    return p;
+  return alloc_unguarded(request, alignment, kind, stack, zeroed, f);
+}
+
+void *hg_heap_alloc(size_t request, size_t alignment, uint16_t kind, uint32_t stack,
+                    bool *zeroed, struct heapguard_finding *f)
+{
+  if (is_zero_request(request, alignment))
+    return hg_zero_ops.alloc(request, alignment, kind, stack, zeroed, f);
+  if (__builtin_expect(hg_options.guard_mode != HG_GUARD_OFF, 0))
+    return alloc_guarded_first(request, alignment, kind, stack, zeroed, f);
+  return alloc_unguarded(request, alignment, kind, stack, zeroed, f);
+}
+
 /*
  * The segment that holds p and its kind's operations, found in the
  * registry without reading memory at p. The metadata was verified when it
  * was sealed and is read-only since, so its kind and bounds are believed;
- * a p outside them is judged only after the metadata verifies again.
+ * a p outside them is judged only after the metadata verifies again
+ * (locate_failed, out of line: only on a bug).
  */
-static const struct hg_kind_ops *locate(const void *p, struct hg_segment **sp,
-                                        struct heapguard_finding *f)
+static __attribute__((noinline, cold)) void locate_failed(const void *p,
+                                                          const struct hg_segment *s,
+                                                          struct heapguard_finding *f)
+{
+  hg_finding_reset(f);
+  if (!s)
+    hg_fail(f, HG_CHECK_NOT_OURS, NULL, 0, (uintptr_t)p);
+  else if (hg_check_segment(&hg_key, s, f))
+    hg_fail(f, HG_CHECK_OUTSIDE_BLOCKS, NULL, 0, (uintptr_t)p);
+}
+
+static inline __attribute__((always_inline)) const struct hg_kind_ops *
+locate(const void *p, struct hg_segment **sp, struct heapguard_finding *f)
 {
   struct hg_segment *s = hg_segment_lookup((uintptr_t)p);
-  if (!s) {
-    hg_finding_reset(f);
-    return hg_fail(f, HG_CHECK_NOT_OURS, NULL, 0, (uintptr_t)p), NULL;
-  }
-  if (__builtin_expect((const char *)p < (const char *)hg_segment_first(s) ||
+  if (__builtin_expect(!s || (const char *)p < (const char *)hg_segment_first(s) ||
                            (const char *)p >= hg_segment_end(s) || !hg_heap_ops(s),
                        0)) {
-    hg_finding_reset(f);
-    if (hg_check_segment(&hg_key, s, f))
-      hg_fail(f, HG_CHECK_OUTSIDE_BLOCKS, NULL, 0, (uintptr_t)p);
+    locate_failed(p, s, f);
     return NULL;
   }
   *sp = s;
   return hg_heap_ops(s);
+}
+
+/* A block of a kind other than shared; out of line, as the shared kind's free needs no frame. */
+static __attribute__((noinline)) bool free_in_kind(const struct hg_kind_ops *ops,
+                                                   struct hg_segment *s, void *p, uint16_t kind,
+                                                   size_t size, uint32_t free_stack,
+                                                   struct heapguard_finding *f)
+{
+  hg_finding_reset(f);
+  return ops->free(s, p, kind, size, free_stack, f);
 }
 
 bool hg_heap_free(void *p, uint16_t kind, size_t size, uint32_t free_stack,
@@ -100,10 +133,7 @@ bool hg_heap_free(void *p, uint16_t kind, size_t size, uint32_t free_stack,
   const struct hg_kind_ops *ops = locate(p, &s, f);
   if (__builtin_expect(ops == &hg_shared_ops, 1))
     return hg_shared_free(s, p, kind, size, free_stack, f);
-  if (!ops)
-    return false;
-  hg_finding_reset(f);
-  return ops->free(s, p, kind, size, free_stack, f);
+  return ops && free_in_kind(ops, s, p, kind, size, free_stack, f);
 }
 
 bool hg_heap_inspect(const void *p, struct hg_block_info *info,

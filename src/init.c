@@ -110,7 +110,8 @@ static void start_up(void)
                on_thread_exit);
   hg_backtrace_init();
   hg_log_init();
-  hg_alloc_extras = hg_options.max_allocation || hg_options.malloc_fill_byte <= 0xff;
+  hg_alloc_extras = hg_options.max_allocation || hg_options.malloc_fill_byte <= 0xff ||
+                    hg_options.check_every;
   note_start_up();
   hg_suppress_load();
   hg_fault_init();

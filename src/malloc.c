@@ -92,21 +92,15 @@ static struct heapguard_finding finding_for(const char *operation, const void *p
 
 /*
  * Where this call came from, as a stack-depot id. Captured before any heap
- * lock is taken; the thread is flagged so that an allocation inside the
- * unwinder could not recurse into the heap.
+ * lock is taken (a walk flags the thread itself, stackdepot.h).
  */
-static uint32_t caller_stack(struct hg_caller from)
+static inline __attribute__((always_inline)) uint32_t caller_stack(struct hg_caller from)
 {
-  if (!hg_options.alloc_stacks)
-    return 0;
-  hg_tls_reentered = true;
-  uint32_t id = hg_stack_capture(from);
-  hg_tls_reentered = false;
-  return id;
+  return hg_options.alloc_stacks ? hg_stack_capture(from) : 0;
 }
 
 /* check_every=N: verify the whole heap on every Nth allocation call. */
-static void count_towards_heap_check(void)
+static __attribute__((noinline, cold)) void count_towards_heap_check(void)
 {
   if (!hg_options.check_every)
     return;
@@ -154,15 +148,22 @@ static __attribute__((noinline, cold)) void fill(void *p, size_t from, size_t to
     memset((char *)p + from, (int)hg_options.malloc_fill_byte, to - from);
 }
 
-void *hg_front_alloc(struct hg_caller from, const char *operation, size_t size,
-                     size_t alignment, uint16_t kind, bool zero)
+/*
+ * hg_front_alloc and hg_front_release, inline in malloc and free (and the
+ * other entry points of this file): one call less on the paths every
+ * program takes most.
+ */
+static inline __attribute__((always_inline)) void *
+front_alloc(struct hg_caller from, const char *operation, size_t size, size_t alignment,
+            uint16_t kind, bool zero)
 {
   if (__builtin_expect(must_use_scratch(), 0))
     return hg_scratch_alloc(size, alignment ? alignment : HG_GRANULE);
   if (__builtin_expect(hg_alloc_extras, 0) && too_big(operation, size))
     return NULL;
   enter_heap_call();
-  count_towards_heap_check();
+  if (__builtin_expect(hg_alloc_extras, 0))
+    count_towards_heap_check();
   uint32_t stack = caller_stack(from);
   bool zeroed;
   void *p;
@@ -192,8 +193,8 @@ void *hg_front_alloc(struct hg_caller from, const char *operation, size_t size,
   return p;
 }
 
-void hg_front_release(struct hg_caller from, const char *operation, void *p, uint16_t kind,
-                      size_t size)
+static inline __attribute__((always_inline)) void
+front_release(struct hg_caller from, const char *operation, void *p, uint16_t kind, size_t size)
 {
   if (!p || hg_scratch_owns(p))
     return;
@@ -212,14 +213,26 @@ void hg_front_release(struct hg_caller from, const char *operation, void *p, uin
   errno = saved;
 }
 
+void *hg_front_alloc(struct hg_caller from, const char *operation, size_t size,
+                     size_t alignment, uint16_t kind, bool zero)
+{
+  return front_alloc(from, operation, size, alignment, kind, zero);
+}
+
+void hg_front_release(struct hg_caller from, const char *operation, void *p, uint16_t kind,
+                      size_t size)
+{
+  front_release(from, operation, p, kind, size);
+}
+
 HG_EXPORT void *malloc(size_t size)
 {
-  return hg_front_alloc(HG_CALLER, "malloc", size, 0, HG_KIND_MALLOC, false);
+  return front_alloc(HG_CALLER, "malloc", size, 0, HG_KIND_MALLOC, false);
 }
 
 HG_EXPORT void free(void *p)
 {
-  hg_front_release(HG_CALLER, "free", p, HG_KIND_MALLOC, 0);
+  front_release(HG_CALLER, "free", p, HG_KIND_MALLOC, 0);
 }
 
 HG_EXPORT void *calloc(size_t n, size_t size)

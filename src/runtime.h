@@ -25,14 +25,15 @@ extern uint64_t hg_secret[2];
 extern bool hg_ready;
 
 /*
- * Set at start-up when max_allocation or malloc_fill_byte is: then every
- * allocation checks its size and fills its block (malloc.c), which the
- * others do not pay for.
+ * Set at start-up when max_allocation, malloc_fill_byte or check_every
+ * is: then every allocation checks its size, fills its block and counts
+ * towards the periodic heap check (malloc.c), which the others do not pay
+ * for.
  */
 extern bool hg_alloc_extras;
 
 /*
- * Set while this thread is inside start-up, a report, or a stack capture:
+ * Set while this thread is inside start-up, a report, or a stack walk:
  * any allocation it makes meanwhile is served from scratch memory
  * (scratch.h), never from the heap.
  */

@@ -64,7 +64,7 @@ static bool cacheable(uint32_t g, size_t alignment)
 }
 
 /* A free thread cache, outside any walk: NULL when the locked path must serve. */
-static struct hg_tcache *enter_cache(void)
+static inline __attribute__((always_inline)) struct hg_tcache *enter_cache(void)
 {
   struct hg_tcache *c = hg_tcache_get();
   if (!c)
@@ -111,7 +111,7 @@ HG_TAG_TARGET static struct hg_block *take_ready(struct hg_tcache *c, uint32_t g
   struct hg_block h;
   hg_block_snapshot(b, &h);
   size_t capacity = ((size_t)g << HG_GRANULE_SHIFT) - HG_HEADER_SIZE;
-  if (__builtin_expect(h.tag != hg_block_expected_tag(&hg_key, &h, (uintptr_t)b) ||
+  if (__builtin_expect(h.tag != (uint32_t)hg_mac_inline(&hg_key, &h, (uintptr_t)b).lo ||
                            h.state != HG_STATE_QUARANTINED || h.size != g ||
                            !hg_poison_intact(hg_block_data(b), capacity),
                        0)) {
@@ -126,7 +126,8 @@ HG_TAG_TARGET static struct hg_block *take_ready(struct hg_tcache *c, uint32_t g
   return b;
 }
 
-static void *alloc_locked(size_t request, size_t alignment, uint16_t kind, uint32_t stack,
+/* Out of line: the fast path that falls back to it need not pay for its frame. */
+static __attribute__((noinline)) void *alloc_locked(size_t request, size_t alignment, uint16_t kind, uint32_t stack,
                           struct heapguard_finding *f)
 {
   hg_finding_reset(f);
@@ -176,7 +177,7 @@ HG_TAG_TARGET static bool sound_to_free(const struct hg_segment *s, const struct
 {
   if (((uintptr_t)b & (HG_GRANULE - 1)) || (const char *)b < (const char *)hg_segment_first(s))
     return false;
-  struct hg_tag mac = hg_block_mac(&hg_key, b, (uintptr_t)b);
+  struct hg_tag mac = hg_mac_inline(&hg_key, b, (uintptr_t)b);
   size_t bytes = hg_block_bytes(b);
   if (b->tag != (uint32_t)mac.lo || b->state != HG_STATE_USED || b->size < HG_MIN_BLOCK_GRANULES ||
       (size_t)(hg_segment_end(s) - (const char *)b) < bytes || b->tail == 0 ||
@@ -192,11 +193,12 @@ HG_TAG_TARGET static bool sound_to_free(const struct hg_segment *s, const struct
     return true;
   uint64_t link = __atomic_load_n((const uint64_t *)n, __ATOMIC_RELAXED);
   return (uint32_t)link == b->size &&
-         (uint32_t)(link >> 32) == hg_block_expected_prev_tag(&hg_key, b->size, (uintptr_t)n);
+         (uint32_t)(link >> 32) == hg_prev_tag_inline(&hg_key, b->size, (uintptr_t)n);
 }
 
 /* Seal a checked block quarantined and poison it; h is its header as read. */
-HG_TAG_TARGET static void quarantine(struct hg_block *b, struct hg_block *h)
+HG_TAG_TARGET static inline __attribute__((always_inline)) void quarantine(struct hg_block *b,
+                                                                          struct hg_block *h)
 {
   h->state = HG_STATE_QUARANTINED;
   hg_block_publish(&hg_key, b, h, false);
@@ -225,9 +227,9 @@ static bool file(struct hg_tcache *c, struct hg_segment *s, struct hg_block *b,
 /*
  * The locked path of free: the arena's checks name what is wrong; a block
  * that passes them after all (the lock-free checks raced with a merge of
- * its neighbour) is released as usual.
+ * its neighbour) is released as usual. Out of line, as alloc_locked.
  */
-static bool free_locked(struct hg_tcache *c, struct hg_segment *s, void *p, uint16_t kind,
+HG_TAG_TARGET static __attribute__((noinline)) bool free_locked(struct hg_tcache *c, struct hg_segment *s, void *p, uint16_t kind,
                         size_t size, uint32_t free_stack, struct heapguard_finding *f)
 {
   hg_finding_reset(f);

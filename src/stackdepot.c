@@ -156,7 +156,7 @@ static uint32_t current_tid(void)
 }
 
 /* A capture the memo could not answer: walk, look up or store, remember. */
-static __attribute__((noinline)) uint32_t capture_walked(struct hg_caller from)
+static uint32_t walk_and_store(struct hg_caller from)
 {
   uintptr_t ip[HG_STACK_FRAMES];
   struct hg_unwind_trace trace;
@@ -172,10 +172,13 @@ static __attribute__((noinline)) uint32_t capture_walked(struct hg_caller from)
   return id;
 }
 
-uint32_t hg_stack_capture(struct hg_caller from)
+uint32_t hg_stack_capture_walked(struct hg_caller from)
 {
-  uint32_t id = hg_stack_memo_find(from);
-  return id ? id : capture_walked(from);
+  bool was_reentered = hg_tls_reentered;
+  hg_tls_reentered = true;
+  uint32_t id = walk_and_store(from);
+  hg_tls_reentered = was_reentered;
+  return id;
 }
 
 const uintptr_t *hg_stack_get(uint32_t id, size_t *n, uint32_t *tid)

@@ -13,15 +13,28 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "stackmemo.h"
 #include "unwind.h"
 
 #define HG_STACK_FRAMES 8u
 
 /*
+ * A capture the memo could not answer: walk, look up or store, remember;
+ * with the thread flagged (hg_tls_reentered), so that an allocation
+ * inside the unwinder could not recurse into the heap.
+ */
+uint32_t hg_stack_capture_walked(struct hg_caller from);
+
+/*
  * Capture the stack of the program's call into heapguard (heapguard's
  * frames left out) and store it; from is that call's HG_CALLER (unwind.h).
+ * Inline: most captures are the memo's answer, a few loads and compares.
  */
-uint32_t hg_stack_capture(struct hg_caller from);
+static inline uint32_t hg_stack_capture(struct hg_caller from)
+{
+  uint32_t id = hg_stack_memo_find(from);
+  return __builtin_expect(id != 0, 1) ? id : hg_stack_capture_walked(from);
+}
 
 /* The stack named by id; NULL (and *n 0) for 0 or an id never issued. */
 const uintptr_t *hg_stack_get(uint32_t id, size_t *n, uint32_t *tid);

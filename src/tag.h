@@ -75,6 +75,11 @@ extern bool hg_tag_aes;
 #include <immintrin.h>
 
 #define HG_TAG_TARGET __attribute__((target("aes")))
+/*
+ * Always inline, for small tag computations on the fast paths: only
+ * functions compiled with HG_TAG_TARGET may call them.
+ */
+#define HG_TAG_INLINE __attribute__((always_inline, target("aes")))
 
 static inline HG_TAG_TARGET struct hg_tag
 hg_tag_compute_aes(const struct hg_tag_key *key, enum hg_tag_domain domain, uint64_t a,
@@ -97,6 +102,7 @@ hg_tag_compute_aes(const struct hg_tag_key *key, enum hg_tag_domain domain, uint
                                    : hg_tag_compute_soft(key, domain, a, b, c, d))
 #else
 #define HG_TAG_TARGET
+#define HG_TAG_INLINE __attribute__((always_inline))
 #define HG_TAG_COMPUTE(key, domain, a, b, c, d) hg_tag_compute_soft(key, domain, a, b, c, d)
 #endif
 

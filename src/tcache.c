@@ -92,8 +92,8 @@ struct hg_tcache *hg_tcache_create(void)
   struct hg_tcache *c = take_spare();
   if (c) {
     /*
-     * Only the counts: entries past them are never read, and a cache's
-     * 256 KiB of entries stay untouched until the thread needs them.
+     * The fields before the arrays: no entry past a count is ever read,
+     * so the arrays' pages this thread never fills stay untouched.
      */
     memset(c, 0, offsetof(struct hg_tcache, pending));
     c->tid = (uint32_t)hg_os_gettid();
@@ -144,8 +144,7 @@ static bool poison_intact(struct hg_quarantined e)
 static bool keeps_ready(const struct hg_tcache *c, struct hg_quarantined e, unsigned cls)
 {
   return c && cls < HG_TCACHE_CLASSES && c->ready_count[cls] < HG_TCACHE_DEPTH &&
-         c->ready_bytes + ((size_t)e.granules << HG_GRANULE_SHIFT) <= HG_TCACHE_READY_BYTES &&
-         !hg_options.random_placement;
+         c->ready_bytes + ((size_t)e.granules << HG_GRANULE_SHIFT) <= HG_TCACHE_READY_BYTES;
 }
 
 /* Merge checked blocks into their arenas, taking each arena's lock once per run. */
@@ -177,11 +176,13 @@ static bool merge_all(struct hg_quarantined *list, unsigned n, struct heapguard_
 
 /*
  * Blocks out of the quarantine: each checked, then kept ready by c (when
- * not NULL and it has room) or merged.
+ * not NULL and it has room, and placement is not random) or merged.
  */
 static bool settle(struct hg_tcache *c, struct hg_quarantined *out, unsigned n,
                    struct heapguard_finding *f)
 {
+  if (hg_options.random_placement)
+    c = NULL;
   struct hg_quarantined to_merge[EVICT_BATCH + HG_TCACHE_PENDING];
   unsigned merging = 0;
   bool clean = true;
