@@ -143,16 +143,6 @@ __attribute__((constructor(101))) static void heapguard_constructor(void)
 }
 
 /*
- * A block whose release a report refused (halt_on_error=0) stays as it
- * was found, damaged and out of use: that report said it all.
- */
-static bool reported_before(const struct heapguard_finding *f)
-{
-  return f->block && hg_report_kept(f->block, f->block + HG_HEADER_SIZE + f->requested + 1,
-                                    f->alloc_stack);
-}
-
-/*
  * Every damaged block the walk can reach, with halt_on_error=0; the first
  * ends the process otherwise. Reported once the heap is let go, so the
  * report's own reads (its dump, its description) see it as it was.
@@ -165,7 +155,7 @@ static void check_heap_at_exit(void)
                     "the heap check at exit");
   hg_heap_check_each(&out);
   for (unsigned i = 0; i < out.count; i++)
-    if (!reported_before(&found[i]))
+    if (!hg_report_refused_before(&found[i]))
       hg_report_at_exit(&found[i]);
   if (hg_findings_full(&out) && out.cap > 1) {
     static const char msg[] = "heapguard: the heap check at exit stopped after "

@@ -489,7 +489,8 @@ static unsigned kept_used;
 
 static void note_kept(const struct heapguard_finding *f)
 {
-  if (f->block && f->address && f->bug_class != HEAPGUARD_DOUBLE_FREE &&
+  bool names_a_block = f->block || f->segment; /* a guarded block has no header */
+  if (names_a_block && f->address && f->bug_class != HEAPGUARD_DOUBLE_FREE &&
       f->bug_class != HEAPGUARD_USE_AFTER_FREE && kept_used < KEPT_SLOTS)
     kept[kept_used++] = (struct kept_block){ f->address, f->alloc_stack };
 }
@@ -501,6 +502,12 @@ bool hg_report_kept(uintptr_t start, uintptr_t end, uint32_t stack)
         (!kept[i].stack || kept[i].stack == stack))
       return true;
   return false;
+}
+
+bool hg_report_refused_before(const struct heapguard_finding *f)
+{
+  uintptr_t start = f->block ? f->block : f->address;
+  return start && hg_report_kept(start, data_of(f) + f->requested + 1, f->alloc_stack);
 }
 
 static void remember(const struct heapguard_finding *f, const uintptr_t *ips, size_t n,

@@ -39,6 +39,13 @@ uint64_t hg_report_count(void);
  */
 bool hg_report_kept(uintptr_t start, uintptr_t end, uint32_t stack);
 
+/*
+ * Whether f, a finding of the heap check at exit, is about a block whose
+ * release a report refused (halt_on_error=0): it stays as it was found,
+ * damaged and out of use, and that report said it all.
+ */
+bool hg_report_refused_before(const struct heapguard_finding *f);
+
 /* A JSON member key: [frames {ip, function, module, offsets, build_id, file, line}]. */
 void hg_report_json_frames(struct hg_buf *out, const char *key, const uintptr_t *ips,
                            size_t n);
