@@ -207,12 +207,7 @@ static int first_nonempty_bin(const struct hg_arena *a, unsigned from)
 static void init_free_header(struct hg_block *b, uint32_t size, uint32_t free_stack)
 {
   b->size = size;
-  b->free_stack = free_stack;
-  b->stack = 0;
-  b->state = HG_STATE_FREE;
-  b->kind = 0;
-  b->tail = 0;
-  hg_block_seal(&hg_key, b);
+  hg_block_seal_free(&hg_key, b, free_stack);
 }
 
 /* A new segment's one free block, taken for use at once. */

@@ -331,6 +331,18 @@ static inline HG_TAG_TARGET void hg_block_seal_used(const struct hg_key *key, st
   hg_tail_write(b, hg_block_seal(key, b));
 }
 
+/* Seal b (its size and prev link set) free, released at free_stack. */
+static inline void hg_block_seal_free(const struct hg_key *key, struct hg_block *b,
+                                      uint32_t free_stack)
+{
+  b->free_stack = free_stack;
+  b->stack = 0;
+  b->state = HG_STATE_FREE;
+  b->kind = 0;
+  b->tail = 0;
+  hg_block_seal(key, b);
+}
+
 /* The quick test of the canary of a block with requested bytes in use. */
 static inline bool hg_tail_intact(const struct hg_block *b, size_t requested, uint64_t pattern)
 {

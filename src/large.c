@@ -224,12 +224,7 @@ static bool large_free(struct hg_segment *s, void *p, uint16_t kind, size_t size
     struct hg_block *b = hg_segment_first(s);
     size_t requested = hg_block_requested(b);
     uint32_t alloc_stack = b->stack;
-    b->free_stack = free_stack;
-    b->tail = 0;
-    b->state = HG_STATE_FREE;
-    b->kind = 0;
-    b->stack = 0;
-    hg_block_seal(&hg_key, b);
+    hg_block_seal_free(&hg_key, b, free_stack);
     if (!put_data_out_of_reach(b) || !large_cache_put(s, requested, alloc_stack))
       hg_segment_destroy(s);
   } else {
