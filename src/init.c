@@ -109,6 +109,7 @@ static void start_up(void)
   hg_heap_init(hg_options.arenas ? (unsigned)hg_options.arenas : default_arena_count(),
                on_thread_exit);
   hg_backtrace_init();
+  hg_stack_memo_init();
   hg_log_init();
   hg_alloc_extras = hg_options.max_allocation || hg_options.malloc_fill_byte <= 0xff ||
                     hg_options.check_every;

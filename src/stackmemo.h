@@ -9,8 +9,10 @@
  * a remembered caller whose words all still hold their values gets the id
  * back for a load and a compare per word, without walking and without
  * looking the stack up in the depot. Captures on another stack than the
- * thread's own, or through a signal frame, are not remembered. Nothing
- * here allocates, locks or makes a system call.
+ * thread's own, or through a signal frame, are not remembered. A
+ * thread's memo is mapped at its first walk worth remembering and
+ * unmapped when it ends; besides that, nothing here allocates, locks or
+ * makes a system call.
  */
 #ifndef HG_STACKMEMO_H
 #define HG_STACKMEMO_H
@@ -22,10 +24,20 @@
 #include "runtime.h"
 #include "unwind.h"
 
-/* Two entries a set, so that two callers never push each other out. */
-#define HG_MEMO_SETS 16u
+/*
+ * Two entries a set, so that two callers never push each other out. A
+ * call site reached at many stack depths (recursion, an interpreter's
+ * nested evaluation) takes an entry per depth: bash's string expansion
+ * keeps several hundred live, and a memo of 32 entries answered a fifth
+ * of its captures. A thread starts with the first HG_MEMO_FIRST_SETS
+ * sets (two pages), and uses all HG_MEMO_SETS once it has remembered
+ * HG_MEMO_GROW_AFTER walks: a short process then touches two pages of
+ * its memo, not sixty.
+ */
+#define HG_MEMO_SETS 512u
+#define HG_MEMO_FIRST_SETS 16u
 #define HG_MEMO_WAYS 2u
-#define HG_MEMO_SET_SHIFT 60u /* 64 - log2(HG_MEMO_SETS) */
+#define HG_MEMO_GROW_AFTER 4096u
 
 /*
  * One remembered capture. gen is odd while the entry is being written,
@@ -49,11 +61,20 @@ struct hg_memo_set {
   unsigned last;    /* the way answered or written last: the other one is replaced */
 };
 
-extern HG_TLS struct hg_memo_set hg_tls_memo[HG_MEMO_SETS];
+/*
+ * The calling thread's memo: HG_MEMO_SETS sets, of which the first
+ * 2^(64 - shift) are in use; sets is NULL before the first remembered walk.
+ */
+struct hg_memo_ref {
+  struct hg_memo_set *sets;
+  unsigned shift;
+};
+extern HG_TLS struct hg_memo_ref hg_tls_memo;
 
-static inline struct hg_memo_set *hg_memo_set_for(uintptr_t ra, uintptr_t sp)
+static inline struct hg_memo_set *hg_memo_set_for(struct hg_memo_ref memo, uintptr_t ra,
+                                                  uintptr_t sp)
 {
-  return &hg_tls_memo[(ra ^ sp) * 0x9e3779b97f4a7c15ull >> HG_MEMO_SET_SHIFT];
+  return &memo.sets[(ra ^ sp) * 0x9e3779b97f4a7c15ull >> memo.shift];
 }
 
 typedef uintptr_t __attribute__((may_alias)) hg_stack_word;
@@ -85,8 +106,11 @@ static inline uint32_t hg_memo_answer(const struct hg_memo *m, uintptr_t ra,
 /* The stack id remembered for this caller if its walk would repeat; else 0. */
 static inline uint32_t hg_stack_memo_find(struct hg_caller from)
 {
+  struct hg_memo_ref memo = hg_tls_memo;
+  if (__builtin_expect(memo.sets == NULL, 0))
+    return 0;
   uintptr_t ra = hg_caller_ra(from);
-  struct hg_memo_set *set = hg_memo_set_for(ra, from.sp);
+  struct hg_memo_set *set = hg_memo_set_for(memo, ra, from.sp);
   for (unsigned w = 0; w < HG_MEMO_WAYS; w++) {
     uint32_t id = hg_memo_answer(&set->way[w], ra, from);
     if (id) {
@@ -106,8 +130,14 @@ static inline uint32_t hg_stack_memo_find(struct hg_caller from)
  */
 bool hg_stack_memo_wants(struct hg_caller from);
 
-/* Remember that the walk from this caller, which read what trace says, gave id. */
+/*
+ * Remember that the walk from this caller, which read what trace says,
+ * gave id; the thread's memo is mapped here, the first time.
+ */
 void hg_stack_memo_note(struct hg_caller from, uint32_t id, const struct hg_unwind_trace *trace);
+
+/* At start-up: a thread's memo is unmapped when the thread ends. */
+void hg_stack_memo_init(void);
 
 /* After fork: ids name the parent's thread, so nothing is kept. */
 void hg_stack_memo_forget(void);

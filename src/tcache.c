@@ -141,10 +141,15 @@ static bool poison_intact(struct hg_quarantined e)
   return hg_poison_intact(hg_block_data(e.item), capacity);
 }
 
+static bool within_ready_bytes(const struct hg_tcache *c, struct hg_quarantined e)
+{
+  return c->ready_bytes + ((size_t)e.granules << HG_GRANULE_SHIFT) <= HG_TCACHE_READY_BYTES;
+}
+
 static bool keeps_ready(const struct hg_tcache *c, struct hg_quarantined e, unsigned cls)
 {
   return c && cls < HG_TCACHE_CLASSES && c->ready_count[cls] < HG_TCACHE_DEPTH &&
-         c->ready_bytes + ((size_t)e.granules << HG_GRANULE_SHIFT) <= HG_TCACHE_READY_BYTES;
+         within_ready_bytes(c, e);
 }
 
 /* Merge checked blocks into their arenas, taking each arena's lock once per run. */
@@ -174,6 +179,30 @@ static bool merge_all(struct hg_quarantined *list, unsigned n, struct heapguard_
   return clean;
 }
 
+static bool settle(struct hg_tcache *c, struct hg_quarantined *out, unsigned n,
+                   struct heapguard_finding *f);
+
+/*
+ * A cache whose ready blocks fill HG_TCACHE_READY_BYTES holds mostly
+ * sizes the program no longer asks for (it moved on to other sizes, and
+ * their blocks find no room): the older half of every size goes back to
+ * the arenas. Without this, bash's string processing sent a quarter of
+ * its allocations and frees through the arenas' splits and merges.
+ */
+static bool shed_ready(struct hg_tcache *c, struct heapguard_finding *f)
+{
+  bool clean = true;
+  for (unsigned cls = 0; cls < HG_TCACHE_CLASSES; cls++) {
+    struct hg_quarantined *ready = c->ready[cls];
+    unsigned n = c->ready_count[cls], shed = (n + 1) / 2;
+    clean = settle(NULL, ready, shed, f) && clean;
+    memmove(ready, ready + shed, (n - shed) * sizeof *ready);
+    c->ready_count[cls] = n - shed;
+    c->ready_bytes -= (size_t)shed * (HG_MIN_BLOCK_GRANULES + cls) << HG_GRANULE_SHIFT;
+  }
+  return clean;
+}
+
 /*
  * Blocks out of the quarantine: each checked, then kept ready by c (when
  * not NULL and it has room, and placement is not random) or merged.
@@ -185,10 +214,11 @@ static bool settle(struct hg_tcache *c, struct hg_quarantined *out, unsigned n,
     c = NULL;
   struct hg_quarantined to_merge[EVICT_BATCH + HG_TCACHE_PENDING];
   unsigned merging = 0;
-  bool clean = true;
+  bool clean = true, full = false;
   for (unsigned i = 0; i < n; i++) {
     unsigned cls = hg_tcache_class(out[i].granules);
     bool ready = keeps_ready(c, out[i], cls);
+    full |= c && cls < HG_TCACHE_CLASSES && !within_ready_bytes(c, out[i]);
     if (!ready || __builtin_expect(!poison_intact(out[i]), 0)) {
       struct heapguard_finding found = { .operation = f->operation, .address = f->address };
       if (!keep_first(check_leaving(out[i], !ready, &found), &found, f)) {
@@ -207,7 +237,8 @@ static bool settle(struct hg_tcache *c, struct hg_quarantined *out, unsigned n,
       merging = 0;
     }
   }
-  return merge_all(to_merge, merging, f) && clean;
+  clean = merge_all(to_merge, merging, f) && clean;
+  return full ? shed_ready(c, f) && clean : clean;
 }
 
 /*

@@ -20,6 +20,7 @@
 #include "runtime.h"
 #include "segment.h"
 #include "sizeclass.h"
+#include "tcache.h"
 #include "zero.h"
 
 /* hg_heap_alloc with the alignment of malloc and no stack. */
@@ -281,6 +282,35 @@ static void recycled_blocks_return_at_their_size_checked(void **state)
   hg_options.quarantine_bytes = 0;
 }
 
+/*
+ * Ready blocks of sizes the program stopped asking for fill the thread's
+ * cache; half of every size is then merged, and a block of a size in use
+ * is still kept ready (not merged) on its way out of the quarantine.
+ */
+static void ready_blocks_of_old_sizes_make_room(void **state)
+{
+  (void)state;
+  struct heapguard_finding f = { 0 };
+  hg_options.quarantine_bytes = 64 << 10;
+  enum { OLD = 3000, OLD_SIZE = 232 };
+  static char *old[OLD];
+  for (unsigned i = 0; i < OLD; i++)
+    old[i] = heap_alloc(OLD_SIZE + i % 2 * 16, HG_GRANULE, HG_KIND_MALLOC, &f);
+  for (unsigned i = 0; i < OLD; i++)
+    assert_true(hg_heap_free(old[i], HG_KIND_MALLOC, 0, 0, &f));
+  push_out_of_quarantine(hg_options.quarantine_bytes);
+  assert_true(hg_tls_cache->ready_bytes <= HG_TCACHE_READY_BYTES / 2 + (64 << 10));
+  char *a = heap_alloc(40, HG_GRANULE, HG_KIND_MALLOC, &f);
+  assert_true(hg_heap_free(a, HG_KIND_MALLOC, 0, 0, &f));
+  push_out_of_quarantine(hg_options.quarantine_bytes);
+  assert_int_equal(hg_block_of(a)->state, HG_STATE_QUARANTINED);
+  assert_ptr_equal(heap_alloc(40, HG_GRANULE, HG_KIND_MALLOC, &f), a);
+  assert_true(hg_heap_free(a, HG_KIND_MALLOC, 0, 0, &f));
+  assert_true(hg_heap_drain(&f));
+  assert_true(hg_heap_check_all(&f));
+  hg_options.quarantine_bytes = 0;
+}
+
 static void heap_check_walks_free_lists(void **state)
 {
   (void)state;
@@ -534,6 +564,7 @@ int main(void)
     cmocka_unit_test(interior_pointer_is_diagnosed),
     cmocka_unit_test(quarantine_holds_poisons_and_checks),
     cmocka_unit_test(recycled_blocks_return_at_their_size_checked),
+    cmocka_unit_test(ready_blocks_of_old_sizes_make_room),
     cmocka_unit_test(random_placement_varies_neighbours),
     cmocka_unit_test(heap_check_walks_free_lists),
     cmocka_unit_test(heap_check_keeps_every_damaged_block),

@@ -17,16 +17,19 @@
 #include <cmocka.h>
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <libunwind.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/time.h>
 #include <ucontext.h>
 
 #include "backtrace.h"
+#include "config.h"
 #include "stackmemo.h"
 #include "unwind.h"
 #include "unwind_shapes.h"
@@ -528,6 +531,47 @@ static void trace_holds_what_decided_the_walk(void **state)
   }
 }
 
+/*
+ * A thread's memo is mapped at its first note, uses its first sets until
+ * HG_MEMO_GROW_AFTER notes, then all of them, answering again once noted
+ * again; and it is unmapped when the thread ends.
+ */
+static void *note_until_grown(void *arg)
+{
+  struct fake_stack s;
+  lay_out(&s, shape_call_site_fp());
+  uintptr_t ips[MAX_FRAMES];
+  struct hg_unwind_trace trace;
+  assert_int_equal(hg_unwind(s.from, ips, MAX_FRAMES, &trace), 3);
+  assert_null(hg_tls_memo.sets);
+  hg_stack_memo_note(s.from, 9, &trace);
+  assert_non_null(hg_tls_memo.sets);
+  assert_int_equal(hg_tls_memo.shift, 64u - __builtin_ctz(HG_MEMO_FIRST_SETS));
+  for (unsigned i = 1; i < HG_MEMO_GROW_AFTER - 1; i++)
+    hg_stack_memo_note(s.from, 9, &trace);
+  assert_int_equal(hg_stack_memo_find(s.from), 9);
+  assert_int_equal(hg_tls_memo.shift, 64u - __builtin_ctz(HG_MEMO_FIRST_SETS));
+  hg_stack_memo_note(s.from, 10, &trace);
+  assert_int_equal(hg_tls_memo.shift, 64u - __builtin_ctz(HG_MEMO_SETS));
+  hg_stack_memo_note(s.from, 11, &trace);
+  assert_int_equal(hg_stack_memo_find(s.from), 11);
+  *(void **)arg = hg_tls_memo.sets;
+  return NULL;
+}
+
+static void memo_grows_and_ends_with_its_thread(void **state)
+{
+  (void)state;
+  void *sets = NULL;
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, note_until_grown, &sets), 0);
+  assert_int_equal(pthread_join(t, NULL), 0);
+  assert_non_null(sets);
+  unsigned char in_core;
+  assert_int_equal(mincore(sets, HG_PAGE_SIZE, &in_core), -1);
+  assert_int_equal(errno, ENOMEM);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -546,6 +590,8 @@ int main(void)
     cmocka_unit_test(memo_keeps_two_callers_apart),
     cmocka_unit_test(memo_keeps_no_walk_it_cannot_repeat),
     cmocka_unit_test(trace_holds_what_decided_the_walk),
+    cmocka_unit_test(memo_grows_and_ends_with_its_thread),
   };
+  hg_stack_memo_init();
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
