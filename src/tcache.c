@@ -207,11 +207,25 @@ static bool shed_ready(struct hg_tcache *c, struct heapguard_finding *f)
  * Blocks out of the quarantine: each checked, then kept ready by c (when
  * not NULL and it has room, and placement is not random) or merged.
  */
+/*
+ * Blocks out of the quarantine were freed long ago and their lines have
+ * left the caches: asking for the first two lines of each (the header,
+ * and the poison after it) before checking any lets the misses overlap.
+ */
+static void prefetch_blocks(const struct hg_quarantined *out, unsigned n)
+{
+  for (unsigned i = 0; i < n; i++) {
+    __builtin_prefetch(out[i].item);
+    __builtin_prefetch((const char *)out[i].item + 63);
+  }
+}
+
 static bool settle(struct hg_tcache *c, struct hg_quarantined *out, unsigned n,
                    struct heapguard_finding *f)
 {
   if (hg_options.random_placement)
     c = NULL;
+  prefetch_blocks(out, n);
   struct hg_quarantined to_merge[EVICT_BATCH + HG_TCACHE_PENDING];
   unsigned merging = 0;
   bool clean = true, full = false;
