@@ -170,11 +170,13 @@ static bool bin_links_sound(const struct hg_arena *a, const struct hg_block *b,
   return true;
 }
 
-static bool bin_remove(struct hg_arena *a, struct hg_block *b,
-                       struct heapguard_finding *f)
+/*
+ * Take b out of its bin; its links and the blocks they name were found
+ * sound (bin_links_sound), by this caller or, for a block whose bin
+ * neighbour was unlinked since, through that neighbour's check.
+ */
+static void bin_unlink(struct hg_arena *a, struct hg_block *b)
 {
-  if (!bin_links_sound(a, b, f))
-    return false;
   unsigned bin = hg_bin_of_block(b->size);
   struct hg_block *next = link_get(b, LINK_NEXT);
   struct hg_block *prev = link_get(b, LINK_PREV);
@@ -186,6 +188,14 @@ static bool bin_remove(struct hg_arena *a, struct hg_block *b,
     link_set(next, LINK_PREV, prev);
   if (!a->bins[bin])
     bin_mark(a, bin, false);
+}
+
+static bool bin_remove(struct hg_arena *a, struct hg_block *b,
+                       struct heapguard_finding *f)
+{
+  if (!bin_links_sound(a, b, f))
+    return false;
+  bin_unlink(a, b);
   return true;
 }
 
@@ -378,11 +388,11 @@ static bool release_block(struct hg_arena *a, struct hg_segment *s,
   struct hg_block *start = b;
   uint32_t size = b->size;
   if (merge_next) {
-    bin_remove(a, next, f);
+    bin_unlink(a, next);
     size += next->size;
   }
   if (merge_prev) {
-    bin_remove(a, prev, f);
+    bin_unlink(a, prev);
     start = prev;
     size += prev->size;
   }
