@@ -5,7 +5,6 @@
 #include "stackmemo.h"
 
 #include <pthread.h>
-#include <string.h>
 
 #include "os.h"
 
@@ -125,8 +124,12 @@ void hg_stack_memo_note(struct hg_caller from, uint32_t id, const struct hg_unwi
   m->gen++;
 }
 
+/*
+ * Dropping the pages reads them back as zeros: in a forked child, writing
+ * zeros would first copy every page the parent touched.
+ */
 void hg_stack_memo_forget(void)
 {
   if (hg_tls_memo.sets)
-    memset(hg_tls_memo.sets, 0, MEMO_BYTES);
+    hg_os_discard(hg_tls_memo.sets, MEMO_BYTES);
 }

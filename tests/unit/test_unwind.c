@@ -572,6 +572,29 @@ static void memo_grows_and_ends_with_its_thread(void **state)
   assert_int_equal(errno, ENOMEM);
 }
 
+/*
+ * After fork the memo is forgotten by dropping its pages, not by writing
+ * zeros over them, which would copy every page the parent had touched.
+ */
+static void memo_is_forgotten_by_dropping_its_pages(void **state)
+{
+  (void)state;
+  struct fake_stack s;
+  lay_out(&s, shape_call_site_fp());
+  uintptr_t ips[MAX_FRAMES];
+  struct hg_unwind_trace trace;
+  assert_int_equal(hg_unwind(s.from, ips, MAX_FRAMES, &trace), 3);
+  hg_stack_memo_note(s.from, 5, &trace);
+  assert_int_equal(hg_stack_memo_find(s.from), 5);
+  hg_stack_memo_forget();
+  enum { PAGES = (HG_MEMO_SETS * sizeof(struct hg_memo_set) + HG_PAGE_SIZE - 1) / HG_PAGE_SIZE };
+  unsigned char in_core[PAGES];
+  assert_int_equal(mincore(hg_tls_memo.sets, PAGES * HG_PAGE_SIZE, in_core), 0);
+  for (unsigned i = 0; i < PAGES; i++)
+    assert_int_equal(in_core[i] & 1, 0);
+  assert_int_equal(hg_stack_memo_find(s.from), 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -591,6 +614,7 @@ int main(void)
     cmocka_unit_test(memo_keeps_no_walk_it_cannot_repeat),
     cmocka_unit_test(trace_holds_what_decided_the_walk),
     cmocka_unit_test(memo_grows_and_ends_with_its_thread),
+    cmocka_unit_test(memo_is_forgotten_by_dropping_its_pages),
   };
   hg_stack_memo_init();
   return cmocka_run_group_tests(tests, NULL, NULL);
