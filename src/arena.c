@@ -155,37 +155,43 @@ static bool check_link_target(const struct hg_arena *a, const struct hg_block *f
   return true;
 }
 
-/* The free block b can be unlinked: both links and its bin agree. */
+/* A free block's two list links, unmasked: each read costs a tag. */
+struct bin_links {
+  struct hg_block *next, *prev;
+};
+
+static struct bin_links links_of(const struct hg_block *b)
+{
+  return (struct bin_links){ link_get(b, LINK_NEXT), link_get(b, LINK_PREV) };
+}
+
+/* The free block b, whose links are l, can be unlinked: both links and its bin agree. */
 static bool bin_links_sound(const struct hg_arena *a, const struct hg_block *b,
-                            struct heapguard_finding *f)
+                            struct bin_links l, struct heapguard_finding *f)
 {
   unsigned bin = hg_bin_of_block(b->size);
-  struct hg_block *next = link_get(b, LINK_NEXT);
-  struct hg_block *prev = link_get(b, LINK_PREV);
-  if (!check_link_target(a, b, next, LINK_PREV, f) ||
-      !check_link_target(a, b, prev, LINK_NEXT, f))
+  if (!check_link_target(a, b, l.next, LINK_PREV, f) ||
+      !check_link_target(a, b, l.prev, LINK_NEXT, f))
     return false;
-  if (!prev && a->bins[bin] != b)
+  if (!l.prev && a->bins[bin] != b)
     return hg_fail(f, HG_CHECK_FREE_LIST_HEAD, b, (uintptr_t)a->bins[bin], (uintptr_t)b);
   return true;
 }
 
 /*
- * Take b out of its bin; its links and the blocks they name were found
- * sound (bin_links_sound), by this caller or, for a block whose bin
- * neighbour was unlinked since, through that neighbour's check.
+ * Take b, whose links are l, out of its bin; l and the blocks it names
+ * were found sound (bin_links_sound), by this caller or, for a block
+ * whose bin neighbour was unlinked since, through that neighbour's check.
  */
-static void bin_unlink(struct hg_arena *a, struct hg_block *b)
+static void bin_unlink(struct hg_arena *a, struct hg_block *b, struct bin_links l)
 {
   unsigned bin = hg_bin_of_block(b->size);
-  struct hg_block *next = link_get(b, LINK_NEXT);
-  struct hg_block *prev = link_get(b, LINK_PREV);
-  if (prev)
-    link_set(prev, LINK_NEXT, next);
+  if (l.prev)
+    link_set(l.prev, LINK_NEXT, l.next);
   else
-    a->bins[bin] = next;
-  if (next)
-    link_set(next, LINK_PREV, prev);
+    a->bins[bin] = l.next;
+  if (l.next)
+    link_set(l.next, LINK_PREV, l.prev);
   if (!a->bins[bin])
     bin_mark(a, bin, false);
 }
@@ -193,9 +199,10 @@ static void bin_unlink(struct hg_arena *a, struct hg_block *b)
 static bool bin_remove(struct hg_arena *a, struct hg_block *b,
                        struct heapguard_finding *f)
 {
-  if (!bin_links_sound(a, b, f))
+  struct bin_links l = links_of(b);
+  if (!bin_links_sound(a, b, l, f))
     return false;
-  bin_unlink(a, b);
+  bin_unlink(a, b, l);
   return true;
 }
 
@@ -379,20 +386,22 @@ static bool release_block(struct hg_arena *a, struct hg_segment *s,
   struct hg_block *prev = b->prev_size ? hg_block_prev(b) : NULL;
   bool merge_next = (char *)next != hg_segment_end(s) && next->state == HG_STATE_FREE;
   bool merge_prev = prev && prev->state == HG_STATE_FREE;
-  if ((merge_next &&
-       !(bin_links_sound(a, next, f) && hg_check_next_link(&hg_key, s, next, f))) ||
-      (merge_prev && !bin_links_sound(a, prev, f)))
+  struct bin_links next_links = merge_next ? links_of(next) : (struct bin_links){ 0 };
+  if ((merge_next && !(bin_links_sound(a, next, next_links, f) &&
+                       hg_check_next_link(&hg_key, s, next, f))) ||
+      (merge_prev && !bin_links_sound(a, prev, links_of(prev), f)))
     return false;
 
   init_free_header(b, b->size, free_stack);
   struct hg_block *start = b;
   uint32_t size = b->size;
   if (merge_next) {
-    bin_unlink(a, next);
+    bin_unlink(a, next, next_links);
     size += next->size;
   }
   if (merge_prev) {
-    bin_unlink(a, prev);
+    /* Read again: unlinking next rewrote them if the two were neighbours in a bin. */
+    bin_unlink(a, prev, links_of(prev));
     start = prev;
     size += prev->size;
   }
@@ -545,9 +554,12 @@ static bool check_free_lists(const struct hg_arena *a, struct heapguard_finding 
 {
   for (unsigned bin = 0; bin < HG_BIN_COUNT; bin++) {
     size_t steps = 0;
-    for (const struct hg_block *b = a->bins[bin]; b; b = link_get(b, LINK_NEXT)) {
-      if (!hg_check_free_block(&hg_key, hg_segment_of_shared(b), b, f) ||
-          !bin_links_sound(a, b, f))
+    struct bin_links l;
+    for (const struct hg_block *b = a->bins[bin]; b; b = l.next) {
+      if (!hg_check_free_block(&hg_key, hg_segment_of_shared(b), b, f))
+        return false;
+      l = links_of(b);
+      if (!bin_links_sound(a, b, l, f))
         return false;
       if (hg_bin_of_block(b->size) != bin || ++steps > MAX_LIST_WALK)
         return hg_fail(f, HG_CHECK_FREE_LIST, b, bin, hg_bin_of_block(b->size));
