@@ -28,8 +28,8 @@
  * Two entries a set, so that two callers never push each other out. A
  * call site reached at many stack depths (recursion, an interpreter's
  * nested evaluation) takes an entry per depth: bash's string expansion
- * keeps several hundred live, and a memo of 32 entries answered a fifth
- * of its captures. A thread starts with the first HG_MEMO_FIRST_SETS
+ * keeps several hundred live, and a memo of 32 entries answered one of
+ * its captures in eight. A thread starts with the first HG_MEMO_FIRST_SETS
  * sets (two pages), and uses all HG_MEMO_SETS once it has remembered
  * HG_MEMO_GROW_AFTER walks: a short process then touches two pages of
  * its memo, not sixty.
