@@ -429,15 +429,20 @@ static void lay_out(struct fake_stack *s, uintptr_t site)
   s->from = caller_in(s->words, site, (uintptr_t)&s->words[4]);
 }
 
+/* Lay out the fake stack and walk it, tracing what the walk read: three frames. */
+static void walk_fake(struct fake_stack *s, struct hg_unwind_trace *trace)
+{
+  uintptr_t ips[MAX_FRAMES];
+  lay_out(s, shape_call_site_fp());
+  assert_int_equal(hg_unwind(s->from, ips, MAX_FRAMES, trace), 3);
+}
+
 static void memo_answers_while_the_read_words_hold(void **state)
 {
   (void)state;
-  uintptr_t site = shape_call_site_fp();
   struct fake_stack s;
-  lay_out(&s, site);
-  uintptr_t ips[MAX_FRAMES];
   struct hg_unwind_trace trace;
-  assert_int_equal(hg_unwind(s.from, ips, MAX_FRAMES, &trace), 3);
+  walk_fake(&s, &trace);
   assert_true(trace.repeatable);
   assert_true(trace.uses_fp);
   for (unsigned i = 0; i < trace.reads; i++)
@@ -517,10 +522,8 @@ static void trace_holds_what_decided_the_walk(void **state)
 {
   (void)state;
   struct fake_stack s;
-  lay_out(&s, shape_call_site_fp());
-  uintptr_t ips[MAX_FRAMES];
   struct hg_unwind_trace trace;
-  assert_int_equal(hg_unwind(s.from, ips, MAX_FRAMES, &trace), 3);
+  walk_fake(&s, &trace);
   assert_true(trace.repeatable);
   assert_true(trace.uses_fp);
   static const unsigned read[] = { 5, 4, 11, 10, 17 };
@@ -539,10 +542,8 @@ static void trace_holds_what_decided_the_walk(void **state)
 static void *note_until_grown(void *arg)
 {
   struct fake_stack s;
-  lay_out(&s, shape_call_site_fp());
-  uintptr_t ips[MAX_FRAMES];
   struct hg_unwind_trace trace;
-  assert_int_equal(hg_unwind(s.from, ips, MAX_FRAMES, &trace), 3);
+  walk_fake(&s, &trace);
   assert_null(hg_tls_memo.sets);
   hg_stack_memo_note(s.from, 9, &trace);
   assert_non_null(hg_tls_memo.sets);
@@ -580,10 +581,8 @@ static void memo_is_forgotten_by_dropping_its_pages(void **state)
 {
   (void)state;
   struct fake_stack s;
-  lay_out(&s, shape_call_site_fp());
-  uintptr_t ips[MAX_FRAMES];
   struct hg_unwind_trace trace;
-  assert_int_equal(hg_unwind(s.from, ips, MAX_FRAMES, &trace), 3);
+  walk_fake(&s, &trace);
   hg_stack_memo_note(s.from, 5, &trace);
   assert_int_equal(hg_stack_memo_find(s.from), 5);
   hg_stack_memo_forget();
