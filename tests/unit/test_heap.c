@@ -399,20 +399,27 @@ static void random_placement_varies_neighbours(void **state)
   assert_true(hg_heap_check_all(&f));
 }
 
+/* The segments of one kind the registry holds. */
+struct kind_count {
+  unsigned kind;
+  size_t n;
+};
+
+static void count_kind(struct hg_segment *s, void *arg)
+{
+  struct kind_count *k = arg;
+  if (s->kind == k->kind)
+    k->n++;
+}
+
+static size_t segments_of_kind(unsigned kind)
+{
+  struct kind_count k = { kind, 0 };
+  hg_segment_for_each(count_kind, &k);
+  return k.n;
+}
+
 /* ---- zero-size blocks ---- */
-
-static void count_zero_segment(struct hg_segment *s, void *arg)
-{
-  if (s->kind == HG_SEGMENT_ZERO)
-    ++*(size_t *)arg;
-}
-
-static size_t zero_segments(void)
-{
-  size_t n = 0;
-  hg_segment_for_each(count_zero_segment, &n);
-  return n;
-}
 
 /*
  * More zero-size blocks than a segment holds: distinct, in zero segments;
@@ -432,11 +439,11 @@ static void zero_size_blocks_fill_and_leave_segments(void **state)
     assert_true((hg_segment_lookup((uintptr_t)p[i])->kind == HG_SEGMENT_ZERO));
     assert_true(i == 0 || p[i] != p[i - 1]);
   }
-  assert_int_equal(zero_segments(), 2);
+  assert_int_equal(segments_of_kind(HG_SEGMENT_ZERO), 2);
   assert_true(hg_heap_check_all(&f));
   for (int i = 0; i < MANY; i++)
     assert_true(hg_heap_free(p[i], HG_KIND_MALLOC, 0, 0, &f));
-  assert_int_equal(zero_segments(), 1);
+  assert_int_equal(segments_of_kind(HG_SEGMENT_ZERO), 1);
   assert_false(hg_heap_free(p[MANY - 1], HG_KIND_MALLOC, 0, 0, &f));
   assert_int_equal(f.check, HG_CHECK_ZERO_ALREADY_FREE);
 
@@ -449,7 +456,7 @@ static void zero_size_blocks_fill_and_leave_segments(void **state)
   hg_options.quarantine_bytes = 0;
 
   assert_true(hg_heap_drain(&f));
-  assert_int_equal(zero_segments(), 0);
+  assert_int_equal(segments_of_kind(HG_SEGMENT_ZERO), 0);
 }
 
 /* ---- guard mode: these run last, it stays on in this process ---- */
@@ -460,19 +467,6 @@ static void enable_guard_mode(void)
     return;
   hg_options.guard_mode = HG_GUARD_ALL;
   hg_guard_init();
-}
-
-static void count_guard_segment(struct hg_segment *s, void *arg)
-{
-  if (s->kind == HG_SEGMENT_GUARD)
-    ++*(size_t *)arg;
-}
-
-static size_t guard_segments(void)
-{
-  size_t n = 0;
-  hg_segment_for_each(count_guard_segment, &n);
-  return n;
 }
 
 /* Blocks of 60000 bytes get 16-page slots, 60 to a guard segment. */
@@ -487,7 +481,7 @@ static void free_medium_blocks(void)
     p[i] = heap_alloc(MEDIUM, HG_GRANULE, HG_KIND_MALLOC, &f);
     assert_non_null(p[i]);
   }
-  assert_true(guard_segments() >= 20);
+  assert_true(segments_of_kind(HG_SEGMENT_GUARD) >= 20);
   for (int i = 0; i < MEDIUM_BLOCKS; i++)
     assert_true(hg_heap_free(p[i], HG_KIND_MALLOC, 0, 0, &f));
 }
@@ -499,7 +493,7 @@ static void guard_segments_left_empty_are_unmapped(void **state)
   hg_options.quarantine_bytes = (size_t)MEDIUM * MEDIUM_BLOCKS;
   free_medium_blocks();
   /* Quarantined slots keep their segments mapped. */
-  size_t medium_segments = guard_segments();
+  size_t medium_segments = segments_of_kind(HG_SEGMENT_GUARD);
   /*
    * A small working set pushes them out of a smaller quarantine: their
    * segments are left empty, and all but the one kept for reuse are unmapped.
@@ -522,8 +516,8 @@ static void guard_segments_left_empty_are_unmapped(void **state)
     }
     assert_true(hg_heap_free(p, HG_KIND_MALLOC, 0, 0, &f));
   }
-  assert_true(guard_segments() <= small_count + 1);
-  assert_true(guard_segments() < medium_segments);
+  assert_true(segments_of_kind(HG_SEGMENT_GUARD) <= small_count + 1);
+  assert_true(segments_of_kind(HG_SEGMENT_GUARD) < medium_segments);
   assert_true(hg_heap_check_all(&f));
   hg_options.quarantine_bytes = 0;
 }
@@ -540,12 +534,12 @@ static void draining_for_oom_unmaps_empty_guard_segments(void **state)
   free_medium_blocks();
   /* Everything but the segment of the block in use goes, the cached one too. */
   assert_true(hg_heap_drain(&f));
-  assert_int_equal(guard_segments(), 1);
+  assert_int_equal(segments_of_kind(HG_SEGMENT_GUARD), 1);
   assert_ptr_equal(hg_segment_lookup((uintptr_t)keep), kept);
   assert_true(hg_heap_check_all(&f));
   assert_true(hg_heap_free(keep, HG_KIND_MALLOC, 0, 0, &f));
   assert_true(hg_heap_drain(&f));
-  assert_int_equal(guard_segments(), 0);
+  assert_int_equal(segments_of_kind(HG_SEGMENT_GUARD), 0);
   hg_options.quarantine_bytes = 0;
 }
 
