@@ -146,12 +146,6 @@ static bool within_ready_bytes(const struct hg_tcache *c, struct hg_quarantined 
   return c->ready_bytes + ((size_t)e.granules << HG_GRANULE_SHIFT) <= HG_TCACHE_READY_BYTES;
 }
 
-static bool keeps_ready(const struct hg_tcache *c, struct hg_quarantined e, unsigned cls)
-{
-  return c && cls < HG_TCACHE_CLASSES && c->ready_count[cls] < HG_TCACHE_DEPTH &&
-         within_ready_bytes(c, e);
-}
-
 /* Merge checked blocks into their arenas, taking each arena's lock once per run. */
 static bool merge_all(struct hg_quarantined *list, unsigned n, struct heapguard_finding *f)
 {
@@ -231,8 +225,10 @@ static bool settle(struct hg_tcache *c, struct hg_quarantined *out, unsigned n,
   bool clean = true, full = false;
   for (unsigned i = 0; i < n; i++) {
     unsigned cls = hg_tcache_class(out[i].granules);
-    bool ready = keeps_ready(c, out[i], cls);
-    full |= c && cls < HG_TCACHE_CLASSES && !within_ready_bytes(c, out[i]);
+    bool cacheable = c && cls < HG_TCACHE_CLASSES;
+    bool room = cacheable && within_ready_bytes(c, out[i]);
+    bool ready = room && c->ready_count[cls] < HG_TCACHE_DEPTH;
+    full |= cacheable && !room;
     if (!ready || __builtin_expect(!poison_intact(out[i]), 0)) {
       struct heapguard_finding found = { .operation = f->operation, .address = f->address };
       if (!keep_first(check_leaving(out[i], !ready, &found), &found, f)) {
