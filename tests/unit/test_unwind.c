@@ -161,6 +161,66 @@ static void deep_recursion(void **state)
   assert_int_equal(k.n, MAX_FRAMES);
 }
 
+/* A capture through call site n of the sites shape fn, checked. */
+static void run_site(shape_fn fn, int n, struct capture *k)
+{
+  struct step steps[] = { { fn, n } };
+  RUN_CHAIN(steps, k);
+  expect_frames_of_libunwind(k, true);
+}
+
+/*
+ * The return address in fn that a capture went through: the first frame
+ * just above fn's start (its helpers are placed before it, and the
+ * callers in another file).
+ */
+static uintptr_t return_address_in(shape_fn fn, const struct capture *k)
+{
+  for (size_t i = 0; i < k->n; i++)
+    if (k->ours[i] > (uintptr_t)fn && k->ours[i] - (uintptr_t)fn < 4096)
+      return k->ours[i];
+  fail_msg("no frame in the sites shape");
+  return 0;
+}
+
+/*
+ * The rules of the four call sites of one function, computed in the
+ * order of their addresses in one copy (each run of its program goes on
+ * from where the last one stopped) and in the reverse order in another
+ * (each run must start again). The copies run after a first one, which
+ * finds that order and computes the rules of the helpers they call, so
+ * that their own program is the only one run.
+ */
+static void expect_sites_like_libunwind(shape_fn first, shape_fn ascending, shape_fn descending)
+{
+  struct capture k;
+  uintptr_t ra[4];
+  int order[4];
+  for (int n = 0; n < 4; n++) {
+    run_site(first, n, &k);
+    ra[n] = return_address_in(first, &k);
+    order[n] = n;
+    for (int i = n; i > 0 && ra[order[i - 1]] >= ra[order[i]]; i--) {
+      assert_true(ra[order[i - 1]] != ra[order[i]]);
+      int t = order[i];
+      order[i] = order[i - 1];
+      order[i - 1] = t;
+    }
+  }
+  for (int i = 0; i < 4; i++)
+    run_site(ascending, order[i], &k);
+  for (int i = 3; i >= 0; i--)
+    run_site(descending, order[i], &k);
+}
+
+static void call_sites_of_one_function_in_any_order(void **state)
+{
+  (void)state;
+  expect_sites_like_libunwind(shape_sites_a_nofp, shape_sites_b_nofp, shape_sites_c_nofp);
+  expect_sites_like_libunwind(shape_sites_a_fp, shape_sites_b_fp, shape_sites_c_fp);
+  expect_sites_like_libunwind(shape_sites_a_lib, shape_sites_b_lib, shape_sites_c_lib);
+}
+
 static void frames_with_and_without_frame_pointers(void **state)
 {
   (void)state;
@@ -599,6 +659,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(deep_recursion),
     cmocka_unit_test(frames_with_and_without_frame_pointers),
+    cmocka_unit_test(call_sites_of_one_function_in_any_order),
     cmocka_unit_test(alloca_frames),
     cmocka_unit_test(calls_across_a_shared_library),
     cmocka_unit_test(in_a_thread),

@@ -47,6 +47,54 @@ __attribute__((noinline)) void SHAPE(shape_saves)(int n, shape_next next, void *
   SHAPE(shape_sink) += a + b + c + d + e + f;
 }
 
+/*
+ * Calls with arguments on the stack: the caller's CFA offset grows for
+ * them. noipa keeps the compiler from dropping arguments it could see.
+ */
+#if defined(__clang__)
+#define NOIPA __attribute__((noinline))
+#else
+#define NOIPA __attribute__((noipa))
+#endif
+
+NOIPA static void SHAPE(pass_on_8)(long a, long b, long c, long d, long e,
+                                                       long f, long g, long h, shape_next next,
+                                                       void *arg)
+{
+  next(arg);
+  SHAPE(shape_sink) += (int)(a + b + c + d + e + f + g + h);
+}
+
+NOIPA static void SHAPE(pass_on_6)(long a, long b, long c, long d, long e,
+                                                       long f, shape_next next, void *arg)
+{
+  next(arg);
+  SHAPE(shape_sink) += (int)(a + b + c + d + e + f);
+}
+
+/* Early returns give the program remember_state and restore_state. */
+#define SHAPE_SITES(name)                                                     \
+  __attribute__((noinline)) void SHAPE(name)(int n, shape_next next, void *arg) \
+  {                                                                           \
+    if (n == 0) {                                                             \
+      next(arg);                                                              \
+      SHAPE(shape_sink)++;                                                    \
+      return;                                                                 \
+    }                                                                         \
+    long v = SHAPE(shape_sink), w = v * 3, x = w ^ 5, y = x + v;              \
+    if (n == 1)                                                               \
+      SHAPE(pass_on_8)(v, w, x, y, v + 1, w + 2, x + 3, y + 4, next, arg);    \
+    else if (n == 2)                                                          \
+      SHAPE(pass_on_6)(y, x, w, v, y + 5, x + 6, next, arg);                  \
+    else                                                                      \
+      next(arg);                                                              \
+    SHAPE(shape_sink) += (int)(v + w + x + y);                                \
+  }
+
+SHAPE_SITES(shape_sites_a)
+SHAPE_SITES(shape_sites_b)
+SHAPE_SITES(shape_sites_c)
+
 __attribute__((noinline)) static uintptr_t SHAPE(return_address)(void)
 {
   uintptr_t ra = (uintptr_t)__builtin_return_address(0);

@@ -22,6 +22,11 @@ typedef void (*shape_fn)(int n, shape_next next, void *arg);
   void shape_big_frame_##suffix(int n, shape_next next, void *arg);             \
   /* values live across the call in every callee-saved register */            \
   void shape_saves_##suffix(int n, shape_next next, void *arg);                 \
+  /* next called from call site n (0-3) of four, at different CFA offsets;  \
+     three copies, for their rules to be computed in different orders */     \
+  void shape_sites_a_##suffix(int n, shape_next next, void *arg);              \
+  void shape_sites_b_##suffix(int n, shape_next next, void *arg);              \
+  void shape_sites_c_##suffix(int n, shape_next next, void *arg);              \
   /* the return address of a call made from this function's body */            \
   uintptr_t shape_call_site_##suffix(void)
 
