@@ -221,7 +221,7 @@ static int first_nonempty_bin(const struct hg_arena *a, unsigned from)
 /* ---- blocks ---- */
 
 /* Seal b as a free block of size granules; its prev link is left as it is. */
-static void init_free_header(struct hg_block *b, uint32_t size, uint32_t free_stack)
+HG_TAG_TARGET static void init_free_header(struct hg_block *b, uint32_t size, uint32_t free_stack)
 {
   b->size = size;
   hg_block_seal_free(&hg_key, b, free_stack);
@@ -376,7 +376,7 @@ static struct hg_block *carve_block(struct hg_arena *a, uint32_t g, size_t align
  * already checked. Everything a merge reads or rewrites (both links, the
  * free neighbours' list links) is checked before anything is written.
  */
-static bool release_block(struct hg_arena *a, struct hg_segment *s,
+HG_TAG_TARGET static bool release_block(struct hg_arena *a, struct hg_segment *s,
                           struct hg_block *b, uint32_t free_stack,
                           struct heapguard_finding *f)
 {
@@ -445,7 +445,7 @@ void hg_arena_unlock(struct hg_arena *a)
   pthread_mutex_unlock(&a->lock);
 }
 
-struct hg_block *hg_arena_alloc(struct hg_arena *a, size_t request, size_t alignment,
+HG_TAG_TARGET struct hg_block *hg_arena_alloc(struct hg_arena *a, size_t request, size_t alignment,
                                 uint16_t kind, uint32_t stack, struct heapguard_finding *f)
 {
   struct hg_block *b = carve_block(a, hg_granules_for(request), alignment, f);
@@ -480,7 +480,7 @@ bool hg_arena_merge(struct hg_arena *a, struct hg_segment *s, struct hg_block *b
 }
 
 /* Merge the free block r with a free block right after it, if there is one. */
-static bool merge_with_free_successor(struct hg_arena *a, struct hg_segment *s,
+HG_TAG_TARGET static bool merge_with_free_successor(struct hg_arena *a, struct hg_segment *s,
                                       struct hg_block *r, struct heapguard_finding *f)
 {
   struct hg_block *after = hg_block_next(r);
@@ -499,7 +499,7 @@ static bool merge_with_free_successor(struct hg_arena *a, struct hg_segment *s,
 }
 
 /* Grow b into its free successor, or shrink it, keeping the data in place. */
-bool hg_arena_resize(struct hg_arena *a, struct hg_segment *s, struct hg_block *b,
+HG_TAG_TARGET bool hg_arena_resize(struct hg_arena *a, struct hg_segment *s, struct hg_block *b,
                           size_t request, struct heapguard_finding *f)
 {
   uint32_t g = hg_granules_for(request);

@@ -40,8 +40,9 @@ static bool size_is_plausible(const struct hg_block *b)
   return b->tail >= 1 && b->tail <= hg_block_capacity(b) && b->kind != HG_KIND_ANY;
 }
 
-enum hg_header_fault hg_block_verify_at(const struct hg_key *key, const struct hg_block *b,
-                                        uintptr_t addr, uint64_t *pattern)
+HG_TAG_TARGET enum hg_header_fault hg_block_verify_at(const struct hg_key *key,
+                                                      const struct hg_block *b, uintptr_t addr,
+                                                      uint64_t *pattern)
 {
   if (b->prev_tag != hg_block_expected_prev_tag(key, b->prev_size, addr))
     return HG_HEADER_BAD_CANARY;
@@ -57,7 +58,7 @@ enum hg_header_fault hg_block_verify_at(const struct hg_key *key, const struct h
   return HG_HEADER_OK;
 }
 
-void hg_block_set_prev(const struct hg_key *key, struct hg_block *b, uint32_t prev_size)
+HG_TAG_TARGET void hg_block_set_prev(const struct hg_key *key, struct hg_block *b, uint32_t prev_size)
 {
   uint64_t word = (uint64_t)prev_size |
                   (uint64_t)hg_block_expected_prev_tag(key, prev_size, (uintptr_t)b) << 32;

@@ -59,7 +59,7 @@ static bool block_fits_segment(const struct hg_segment *s, const struct hg_block
  * link, and its holder its other half, while a check runs without their
  * locks; each writes its part with one store.
  */
-static bool check_header_for_pattern(const struct hg_key *key, const struct hg_segment *s,
+HG_TAG_TARGET static bool check_header_for_pattern(const struct hg_key *key, const struct hg_segment *s,
                                      const struct hg_block *b, uint64_t *pattern,
                                      struct heapguard_finding *f)
 {
@@ -114,7 +114,7 @@ static bool check_tail_pattern(const struct hg_block *b, uint64_t pattern,
   return hg_fail(f, HG_CHECK_TRAILING_CANARY, b, d.expected, d.found);
 }
 
-bool hg_check_trailing_canary(const struct hg_key *key, const struct hg_block *b,
+HG_TAG_TARGET bool hg_check_trailing_canary(const struct hg_key *key, const struct hg_block *b,
                               struct heapguard_finding *f)
 {
   return check_tail_pattern(b, hg_tail_pattern(hg_block_mac(key, b, (uintptr_t)b).hi), f);
@@ -167,7 +167,7 @@ bool hg_check_prev_link(const struct hg_key *key, const struct hg_segment *s,
   return true;
 }
 
-bool hg_check_prev_extent(const struct hg_key *key, const struct hg_segment *s,
+HG_TAG_TARGET bool hg_check_prev_extent(const struct hg_key *key, const struct hg_segment *s,
                           const struct hg_block *b, struct heapguard_finding *f)
 {
   if (hg_prev_ends_at(key, s, b))
@@ -202,7 +202,7 @@ bool hg_check_poison_head(const struct hg_block *b, size_t n, struct heapguard_f
   return hg_fail(f, HG_CHECK_POISON, b, d.expected, d.found);
 }
 
-bool hg_check_quarantined(const struct hg_key *key, const struct hg_segment *s,
+HG_TAG_TARGET bool hg_check_quarantined(const struct hg_key *key, const struct hg_segment *s,
                           const struct hg_block *b, uint32_t granules,
                           struct heapguard_finding *f)
 {
