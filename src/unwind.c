@@ -629,15 +629,39 @@ static void keep_checkpoint(struct checkpoint *k, const uint8_t *fde, const stru
 }
 
 /*
+ * The CIE this thread parsed last, where it lies: a module's FDEs share a
+ * few CIEs, so most first steps that go on from no checkpoint parse none
+ * (cc1 parsed 58 for 5,979 first steps, 3,346 without this). Not when
+ * nested (own), like the checkpoints; and the same dlclose() limit.
+ */
+static HG_TLS const uint8_t *tls_cie_at;
+static HG_TLS struct cie tls_cie;
+
+static bool cie_at(const uint8_t *p, bool own, struct cie *cie)
+{
+  if (own && p == tls_cie_at) {
+    *cie = tls_cie;
+    return true;
+  }
+  if (!parse_cie(p, cie))
+    return false;
+  if (own) {
+    tls_cie = *cie;
+    tls_cie_at = p;
+  }
+  return true;
+}
+
+/*
  * The FDE whose body is c, its CIE parsed and its header read: cie, where its
  * range starts and how long it is, and its program in *pg.
  */
-static bool open_fde(struct cursor c, struct cie *cie, uintptr_t *start,
+static bool open_fde(struct cursor c, bool own, struct cie *cie, uintptr_t *start,
                      uintptr_t *range, struct program *pg)
 {
   const uint8_t *id_at = c.p;
   uint32_t cie_offset = (uint32_t)take_fixed(&c, 4);
-  if (cie_offset == 0 || !parse_cie(id_at - cie_offset, cie))
+  if (cie_offset == 0 || !cie_at(id_at - cie_offset, own, cie))
     return false;
   *start = take_encoded(&c, cie->fde_enc, 0);
   *range = take_encoded(&c, cie->fde_enc & PE_FORMAT, 0);
@@ -671,7 +695,7 @@ static bool rule_from_fde(const uint8_t *fde, uintptr_t key, uintptr_t pc, struc
     resume(k, body, &pg);
     ok = true;
   } else {
-    ok = open_fde(body, &cie, &start, &range, &pg) && key >= start && key - start < range;
+    ok = open_fde(body, own, &cie, &start, &range, &pg) && key >= start && key - start < range;
   }
   if (ok && cie.signal_frame) {
     *out = (struct rule){ .kind = RULE_SIGNAL };
