@@ -15,7 +15,10 @@
  * Invariants kept under the arena lock:
  *   - blocks tile each segment; no two free blocks are adjacent;
  *   - every free block of a shared segment is in exactly one bin, the one
- *     hg_bin_of_block() names, and its bit in `nonempty` is set;
+ *     hg_bin_of_block() names, and its bit in `nonempty` is set; but for
+ *     the arena's top: the last block of a segment, free, in no bin, its
+ *     links masked NULLs (checked when it is taken, as a list's links),
+ *     so that a block carved from fresh space costs no list work;
  *   - a segment is empty when one free block spans it; at most
  *     EMPTY_SEGMENTS_KEPT empty segments per arena stay mapped;
  *   - free blocks, and the prev link of every block, change only under
@@ -39,6 +42,7 @@ struct hg_arena {
   pthread_mutex_t lock;
   uint16_t index;
   uint32_t empty_segments; /* shared segments with no used block, kept */
+  struct hg_block *top; /* NULL when none, and always with random_placement */
   uint64_t nonempty[HG_BIN_WORDS];
   struct hg_block *bins[HG_BIN_COUNT];
 } __attribute__((aligned(64)));
@@ -206,6 +210,71 @@ static bool bin_remove(struct hg_arena *a, struct hg_block *b,
   return true;
 }
 
+/* The links of a free block in no list: both masked NULLs. */
+static bool unlinked_sound(const struct hg_block *b, struct bin_links l,
+                           struct heapguard_finding *f)
+{
+  if (l.next || l.prev)
+    return hg_fail(f, HG_CHECK_FREE_LIST_LINK, b, 0, (uintptr_t)(l.next ? l.next : l.prev));
+  return true;
+}
+
+/* The free block b, whose links are l, can be taken out of its bin or the top. */
+static bool links_sound(const struct hg_arena *a, const struct hg_block *b, struct bin_links l,
+                        struct heapguard_finding *f)
+{
+  return b == a->top ? unlinked_sound(b, l, f) : bin_links_sound(a, b, l, f);
+}
+
+/* Take b, whose links l are sound, out of its bin or the top. */
+static void detach(struct hg_arena *a, struct hg_block *b, struct bin_links l)
+{
+  if (b == a->top)
+    a->top = NULL;
+  else
+    bin_unlink(a, b, l);
+}
+
+/* Take the free block b out of its bin or the top, its links checked first. */
+static bool unfile(struct hg_arena *a, struct hg_block *b, struct heapguard_finding *f)
+{
+  struct bin_links l = links_of(b);
+  if (!links_sound(a, b, l, f))
+    return false;
+  detach(a, b, l);
+  return true;
+}
+
+static bool ends_segment(const struct hg_segment *s, const struct hg_block *b)
+{
+  return (const char *)hg_block_next(b) == hg_segment_end(s);
+}
+
+/*
+ * File the free block b, its header sealed: the last block of its segment
+ * becomes the top, and the top it replaces, checked, goes to its bin; any
+ * other block goes to its bin.
+ */
+static bool file_free(struct hg_arena *a, struct hg_segment *s, struct hg_block *b,
+                      struct heapguard_finding *f)
+{
+  if (hg_options.random_placement || !ends_segment(s, b)) {
+    bin_insert(a, b);
+    return true;
+  }
+  struct hg_block *old = a->top;
+  link_set(b, LINK_NEXT, NULL);
+  link_set(b, LINK_PREV, NULL);
+  a->top = b;
+  if (!old)
+    return true;
+  if (!hg_check_free_block(&hg_key, hg_segment_of_shared(old), old, f) ||
+      !unlinked_sound(old, links_of(old), f))
+    return false; /* damaged: it stays out of use */
+  bin_insert(a, old);
+  return true;
+}
+
 static int first_nonempty_bin(const struct hg_arena *a, unsigned from)
 {
   for (unsigned w = from / 64; w < HG_BIN_WORDS; w++) {
@@ -239,13 +308,36 @@ static struct hg_block *fresh_segment_block(struct hg_arena *a)
   return b;
 }
 
+/*
+ * The top, checked and taken, when it holds g granules; else (the top
+ * going to its bin) a new segment's block. A damaged top stays out of use.
+ */
+static struct hg_block *take_top(struct hg_arena *a, uint32_t g, struct heapguard_finding *f)
+{
+  struct hg_block *b = a->top;
+  if (!b)
+    return fresh_segment_block(a);
+  struct hg_segment *s = hg_segment_of_shared(b);
+  if (!hg_check_free_block(&hg_key, s, b, f) || !unfile(a, b, f)) {
+    a->top = NULL;
+    return NULL;
+  }
+  if (b->size < g) {
+    bin_insert(a, b);
+    return fresh_segment_block(a);
+  }
+  if (spans_segment(s, b))
+    a->empty_segments--;
+  return b;
+}
+
 /* NULL with f->bug_class unset means the OS has no memory to give. */
 static struct hg_block *take_free_block(struct hg_arena *a, uint32_t g,
                                         struct heapguard_finding *f)
 {
   int bin = first_nonempty_bin(a, hg_bin_for_request(g));
   if (bin < 0)
-    return fresh_segment_block(a);
+    return take_top(a, g, f);
   struct hg_block *b = a->bins[bin];
   struct hg_segment *s = hg_segment_of_shared(b);
   bool sound = hg_check_free_block(&hg_key, s, b, f);
@@ -288,8 +380,7 @@ static bool split_tail(struct hg_arena *a, struct hg_segment *s, struct hg_block
   struct hg_block *r = hg_block_next(b);
   hg_block_set_prev(&hg_key, r, g);
   init_free_header(r, rest, 0);
-  bin_insert(a, r);
-  return true;
+  return file_free(a, s, r, f);
 }
 
 /* Give the first lead granules of *bp back to the free lists; *bp moves up. */
@@ -387,7 +478,7 @@ HG_TAG_TARGET static bool release_block(struct hg_arena *a, struct hg_segment *s
   bool merge_next = (char *)next != hg_segment_end(s) && next->state == HG_STATE_FREE;
   bool merge_prev = prev && prev->state == HG_STATE_FREE;
   struct bin_links next_links = merge_next ? links_of(next) : (struct bin_links){ 0 };
-  if ((merge_next && !(bin_links_sound(a, next, next_links, f) &&
+  if ((merge_next && !(links_sound(a, next, next_links, f) &&
                        hg_check_next_link(&hg_key, s, next, f))) ||
       (merge_prev && !bin_links_sound(a, prev, links_of(prev), f)))
     return false;
@@ -396,11 +487,14 @@ HG_TAG_TARGET static bool release_block(struct hg_arena *a, struct hg_segment *s
   struct hg_block *start = b;
   uint32_t size = b->size;
   if (merge_next) {
-    bin_unlink(a, next, next_links);
+    detach(a, next, next_links);
     size += next->size;
   }
   if (merge_prev) {
-    /* Read again: unlinking next rewrote them if the two were neighbours in a bin. */
+    /*
+     * Read again: unlinking next rewrote them if the two were neighbours
+     * in a bin. prev is never the top, which ends its segment.
+     */
     bin_unlink(a, prev, links_of(prev));
     start = prev;
     size += prev->size;
@@ -419,8 +513,7 @@ HG_TAG_TARGET static bool release_block(struct hg_arena *a, struct hg_segment *s
     }
     a->empty_segments++;
   }
-  bin_insert(a, start);
-  return true;
+  return file_free(a, s, start, f);
 }
 
 /* ---- what shared.c calls, with the arena's lock held ---- */
@@ -487,15 +580,14 @@ HG_TAG_TARGET static bool merge_with_free_successor(struct hg_arena *a, struct h
   if ((char *)after == hg_segment_end(s) || after->state != HG_STATE_FREE ||
       r->state != HG_STATE_FREE)
     return true;
-  if (!bin_remove(a, r, f) || !bin_remove(a, after, f))
+  if (!unfile(a, r, f) || !unfile(a, after, f))
     return false;
   uint32_t merged = r->size + after->size;
   if (!relink_next(s, after, merged, f))
     return false;
   r->size = merged;
   hg_block_seal(&hg_key, r);
-  bin_insert(a, r);
-  return true;
+  return file_free(a, s, r, f);
 }
 
 /* Grow b into its free successor, or shrink it, keeping the data in place. */
@@ -509,7 +601,7 @@ HG_TAG_TARGET bool hg_arena_resize(struct hg_arena *a, struct hg_segment *s, str
     bool next_is_free = (char *)n != hg_segment_end(s) && n->state == HG_STATE_FREE;
     if (!next_is_free || b->size + n->size < g)
       return false;
-    if (!bin_remove(a, n, f))
+    if (!unfile(a, n, f))
       return false;
     uint32_t merged = b->size + n->size;
     if (!relink_next(s, n, merged, f))
@@ -568,10 +660,18 @@ static bool check_free_lists(const struct hg_arena *a, struct heapguard_finding 
   return true;
 }
 
+/* The top, if any: a sound free block, in no list. */
+static bool check_top(const struct hg_arena *a, struct heapguard_finding *f)
+{
+  const struct hg_block *t = a->top;
+  return !t || (hg_check_free_block(&hg_key, hg_segment_of_shared(t), t, f) &&
+                unlinked_sound(t, links_of(t), f));
+}
+
 bool hg_arena_check_free_lists(struct heapguard_finding *f)
 {
   for (unsigned i = 0; i < arena_count; i++)
-    if (!check_free_lists(&arenas[i], f))
+    if (!check_free_lists(&arenas[i], f) || !check_top(&arenas[i], f))
       return false;
   return true;
 }

@@ -41,6 +41,37 @@ static int setup(void **state)
   return 0;
 }
 
+/*
+ * The free space at the end of a segment (the arena's top) is in no free
+ * list, but its links hold masked NULLs all the same: a write over them is
+ * found by the heap check (and by the next allocation carved from it:
+ * bugs/use_after_free_top.c). Run before any other test allocates, so
+ * that the first block is carved from a new segment's top.
+ */
+static void heap_check_reads_the_top(void **state)
+{
+  (void)state;
+  struct heapguard_finding f = { 0 };
+  char *a = heap_alloc(64, HG_GRANULE, HG_KIND_MALLOC, &f);
+  assert_non_null(a);
+  struct hg_block *top = hg_block_next(hg_block_of(a));
+  assert_int_equal(top->state, HG_STATE_FREE);
+  assert_ptr_equal((char *)hg_block_next(top), hg_segment_end(hg_segment_of_shared(top)));
+  char *prev_link = (char *)hg_block_data(top) + sizeof(uintptr_t);
+  uintptr_t saved, smashed;
+  memcpy(&saved, prev_link, sizeof saved);
+  smashed = saved ^ 0x4000;
+  memcpy(prev_link, &smashed, sizeof smashed);
+  assert_false(hg_heap_check_all(&f));
+  assert_int_equal(f.bug_class, HEAPGUARD_METADATA_CORRUPTION);
+  assert_string_equal(f.what, "free-list link");
+  memcpy(prev_link, &saved, sizeof saved);
+  f = (struct heapguard_finding){ 0 };
+  assert_true(hg_heap_check_all(&f));
+  assert_true(hg_heap_free(a, HG_KIND_MALLOC, 0, 0, &f));
+  assert_true(hg_heap_check_all(&f));
+}
+
 static void bins_cover_sizes_in_order(void **state)
 {
   (void)state;
@@ -549,6 +580,7 @@ int main(void)
     cmocka_unit_test(bins_cover_sizes_in_order),
     cmocka_unit_test(registry_finds_segments_and_nothing_else),
     cmocka_unit_test(every_flipped_segment_byte_is_caught),
+    cmocka_unit_test(heap_check_reads_the_top),
     cmocka_unit_test(split_and_coalesce_keep_the_segment_tiled),
     cmocka_unit_test(freed_memory_is_reused),
     cmocka_unit_test(double_free_is_found_without_modifying),
