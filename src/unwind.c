@@ -4,7 +4,9 @@
  * A step over a return address needs its rule: how to find the CFA (the
  * caller's stack pointer) and where the return address and the caller's
  * rbp are saved. The rule is computed once from the module's .eh_frame
- * and kept in rule_cache; the walk itself only reads the stack.
+ * (each thread going on from where its last run of the same FDE's
+ * program stopped, with the CIE it parsed last) and kept in rule_cache;
+ * the walk itself only reads the stack.
  */
 #define _GNU_SOURCE
 #include "unwind.h"
