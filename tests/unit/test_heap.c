@@ -41,6 +41,22 @@ static int setup(void **state)
   return 0;
 }
 
+/* A heap check finds the masked link at slot changed, and passes once it is restored. */
+static void expect_heap_check_finds_link_smashed(char *slot)
+{
+  struct heapguard_finding f = { 0 };
+  uintptr_t saved, smashed;
+  memcpy(&saved, slot, sizeof saved);
+  smashed = saved ^ 0x4000;
+  memcpy(slot, &smashed, sizeof smashed);
+  assert_false(hg_heap_check_all(&f));
+  assert_int_equal(f.bug_class, HEAPGUARD_METADATA_CORRUPTION);
+  assert_string_equal(f.what, "free-list link");
+  memcpy(slot, &saved, sizeof saved);
+  f = (struct heapguard_finding){ 0 };
+  assert_true(hg_heap_check_all(&f));
+}
+
 /*
  * The free space at the end of a segment (the arena's top) is in no free
  * list, but its links hold masked NULLs all the same: a write over them is
@@ -57,17 +73,7 @@ static void heap_check_reads_the_top(void **state)
   struct hg_block *top = hg_block_next(hg_block_of(a));
   assert_int_equal(top->state, HG_STATE_FREE);
   assert_ptr_equal((char *)hg_block_next(top), hg_segment_end(hg_segment_of_shared(top)));
-  char *prev_link = (char *)hg_block_data(top) + sizeof(uintptr_t);
-  uintptr_t saved, smashed;
-  memcpy(&saved, prev_link, sizeof saved);
-  smashed = saved ^ 0x4000;
-  memcpy(prev_link, &smashed, sizeof smashed);
-  assert_false(hg_heap_check_all(&f));
-  assert_int_equal(f.bug_class, HEAPGUARD_METADATA_CORRUPTION);
-  assert_string_equal(f.what, "free-list link");
-  memcpy(prev_link, &saved, sizeof saved);
-  f = (struct heapguard_finding){ 0 };
-  assert_true(hg_heap_check_all(&f));
+  expect_heap_check_finds_link_smashed((char *)hg_block_data(top) + sizeof(uintptr_t));
   assert_true(hg_heap_free(a, HG_KIND_MALLOC, 0, 0, &f));
   assert_true(hg_heap_check_all(&f));
 }
@@ -350,17 +356,7 @@ static void heap_check_walks_free_lists(void **state)
   char *keep = heap_alloc(200, HG_GRANULE, HG_KIND_MALLOC, &f);
   assert_true(hg_heap_free(a, HG_KIND_MALLOC, 0, 0, &f));
   assert_true(hg_heap_check_all(&f));
-  uintptr_t saved;
-  memcpy(&saved, a, sizeof saved);
-  uintptr_t smashed = saved ^ 0x4000;
-  memcpy(a, &smashed, sizeof smashed); /* the free block's mangled next link */
-  f = (struct heapguard_finding){ 0 };
-  assert_false(hg_heap_check_all(&f));
-  assert_int_equal(f.bug_class, HEAPGUARD_METADATA_CORRUPTION);
-  assert_string_equal(f.what, "free-list link");
-  memcpy(a, &saved, sizeof saved);
-  f = (struct heapguard_finding){ 0 };
-  assert_true(hg_heap_check_all(&f));
+  expect_heap_check_finds_link_smashed(a); /* the free block's mangled next link */
   assert_true(hg_heap_free(keep, HG_KIND_MALLOC, 0, 0, &f));
 }
 
