@@ -70,13 +70,6 @@ uint64_t hg_canary_pattern_at(const struct hg_key *key, uintptr_t at, bool leadi
   return hg_tail_pattern(hg_tag_compute(&key->tag, HG_TAG_BYTES, at, leading, 0, 0).lo);
 }
 
-/* The pattern as an 8-byte word at offset i of the canary. */
-static uint64_t tail_word(uint64_t pattern, size_t i)
-{
-  unsigned shift = (unsigned)(i & 7) * 8;
-  return shift ? pattern >> shift | pattern << (64 - shift) : pattern;
-}
-
 /* Whole words first: the common intact case costs a compare per 8 bytes. */
 static bool tail_words_intact(const uint8_t *end, size_t n, uint64_t pattern)
 {
@@ -84,7 +77,7 @@ static bool tail_words_intact(const uint8_t *end, size_t n, uint64_t pattern)
   for (; i + 8 <= n; i += 8) {
     uint64_t w;
     __builtin_memcpy(&w, end + i, 8);
-    if (w != tail_word(pattern, i))
+    if (w != hg_tail_word(pattern, i))
       return false;
   }
   for (; i < n; i++)

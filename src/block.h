@@ -283,6 +283,13 @@ static inline uint8_t hg_tail_byte(uint64_t pattern, size_t i)
   return (uint8_t)(pattern >> ((i & 7) * 8));
 }
 
+/* The 8 canary bytes from offset i, as one word; i is taken mod 8. */
+static inline uint64_t hg_tail_word(uint64_t pattern, size_t i)
+{
+  unsigned shift = (unsigned)(i & 7) * 8;
+  return shift ? pattern >> shift | pattern << (64 - shift) : pattern;
+}
+
 /* Bytes found changed in a canary or in poison. */
 struct hg_damage {
   size_t first;   /* offset, from the start of the bytes checked, of the first bad byte */
@@ -297,12 +304,20 @@ static inline size_t hg_tail_checked_bytes(const struct hg_block *b)
   return b->tail < HG_TAIL_CHECKED ? b->tail : HG_TAIL_CHECKED;
 }
 
-/* The pattern over n bytes from end. */
+/*
+ * The pattern over n bytes from end: whole words, then the bytes left in
+ * one store that overlaps the word before them when there is one.
+ */
 static inline void hg_tail_fill(uint8_t *end, size_t n, uint64_t pattern)
 {
   size_t i = 0;
   for (; i + 8 <= n; i += 8)
     __builtin_memcpy(end + i, &pattern, 8);
+  if (i < n && n >= 8) {
+    uint64_t last = hg_tail_word(pattern, n - 8);
+    __builtin_memcpy(end + n - 8, &last, 8);
+    return;
+  }
   for (; i < n; i++)
     end[i] = hg_tail_byte(pattern, i);
 }
@@ -343,7 +358,12 @@ static inline void hg_block_seal_free(const struct hg_key *key, struct hg_block 
   hg_block_seal(key, b);
 }
 
-/* The quick test of the canary of a block with requested bytes in use. */
+/*
+ * The quick test of the canary of a block with requested bytes in use:
+ * whole words, then the bytes left in one load ending at the canary's end.
+ * Its bytes before the canary (data, or the header's last word: a block
+ * has 32 header bytes before its data) are masked out.
+ */
 static inline bool hg_tail_intact(const struct hg_block *b, size_t requested, uint64_t pattern)
 {
   const uint8_t *end = (const uint8_t *)hg_block_data(b) + requested;
@@ -355,8 +375,11 @@ static inline bool hg_tail_intact(const struct hg_block *b, size_t requested, ui
     __builtin_memcpy(&w, end + i, 8);
     diff |= w ^ pattern;
   }
-  for (; i < n; i++)
-    diff |= (uint64_t)(end[i] ^ hg_tail_byte(pattern, i));
+  if (i < n) {
+    uint64_t w, keep = n >= 8 ? ~(uint64_t)0 : ~(uint64_t)0 << ((8 - n) * 8);
+    __builtin_memcpy(&w, end + n - 8, 8);
+    diff |= (w ^ hg_tail_word(pattern, n - 8)) & keep;
+  }
   return diff == 0;
 }
 

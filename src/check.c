@@ -106,7 +106,7 @@ static bool check_tail_pattern(const struct hg_block *b, uint64_t pattern,
                                struct heapguard_finding *f)
 {
   struct hg_damage d;
-  if (hg_tail_check(b, pattern, &d))
+  if (hg_tail_intact(b, hg_block_requested(b), pattern) || hg_tail_check(b, pattern, &d))
     return true;
   f->requested = hg_block_requested(b);
   f->offset = (intptr_t)(f->requested + d.first);
