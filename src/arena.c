@@ -200,16 +200,6 @@ static void bin_unlink(struct hg_arena *a, struct hg_block *b, struct bin_links 
     bin_mark(a, bin, false);
 }
 
-static bool bin_remove(struct hg_arena *a, struct hg_block *b,
-                       struct heapguard_finding *f)
-{
-  struct bin_links l = links_of(b);
-  if (!bin_links_sound(a, b, l, f))
-    return false;
-  bin_unlink(a, b, l);
-  return true;
-}
-
 /* The links of a free block in no list: both masked NULLs. */
 static bool unlinked_sound(const struct hg_block *b, struct bin_links l,
                            struct heapguard_finding *f)
@@ -233,6 +223,13 @@ static void detach(struct hg_arena *a, struct hg_block *b, struct bin_links l)
     a->top = NULL;
   else
     bin_unlink(a, b, l);
+}
+
+/* A top (or one just replaced): a sound free block whose links are masked NULLs. */
+static bool top_sound(const struct hg_block *t, struct heapguard_finding *f)
+{
+  return hg_check_free_block(&hg_key, hg_segment_of_shared(t), t, f) &&
+         unlinked_sound(t, links_of(t), f);
 }
 
 /* Take the free block b out of its bin or the top, its links checked first. */
@@ -268,8 +265,7 @@ static bool file_free(struct hg_arena *a, struct hg_segment *s, struct hg_block 
   a->top = b;
   if (!old)
     return true;
-  if (!hg_check_free_block(&hg_key, hg_segment_of_shared(old), old, f) ||
-      !unlinked_sound(old, links_of(old), f))
+  if (!top_sound(old, f))
     return false; /* damaged: it stays out of use */
   bin_insert(a, old);
   return true;
@@ -317,11 +313,10 @@ static struct hg_block *take_top(struct hg_arena *a, uint32_t g, struct heapguar
   struct hg_block *b = a->top;
   if (!b)
     return fresh_segment_block(a);
-  struct hg_segment *s = hg_segment_of_shared(b);
-  if (!hg_check_free_block(&hg_key, s, b, f) || !unfile(a, b, f)) {
-    a->top = NULL;
+  a->top = NULL; /* taken, or, damaged, kept out of use */
+  if (!top_sound(b, f))
     return NULL;
-  }
+  struct hg_segment *s = hg_segment_of_shared(b);
   if (b->size < g) {
     bin_insert(a, b);
     return fresh_segment_block(a);
@@ -343,7 +338,7 @@ static struct hg_block *take_free_block(struct hg_arena *a, uint32_t g,
   bool sound = hg_check_free_block(&hg_key, s, b, f);
   if (sound && (b->size < g || hg_bin_of_block(b->size) != (unsigned)bin))
     sound = hg_fail(f, HG_CHECK_FREE_WRONG_BIN, b, (uint64_t)bin, hg_bin_of_block(b->size));
-  if (sound && bin_remove(a, b, f)) {
+  if (sound && unfile(a, b, f)) {
     if (spans_segment(s, b))
       a->empty_segments--;
     return b;
@@ -660,12 +655,9 @@ static bool check_free_lists(const struct hg_arena *a, struct heapguard_finding 
   return true;
 }
 
-/* The top, if any: a sound free block, in no list. */
 static bool check_top(const struct hg_arena *a, struct heapguard_finding *f)
 {
-  const struct hg_block *t = a->top;
-  return !t || (hg_check_free_block(&hg_key, hg_segment_of_shared(t), t, f) &&
-                unlinked_sound(t, links_of(t), f));
+  return !a->top || top_sound(a->top, f);
 }
 
 bool hg_arena_check_free_lists(struct heapguard_finding *f)
