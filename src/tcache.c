@@ -198,10 +198,6 @@ static bool shed_ready(struct hg_tcache *c, struct heapguard_finding *f)
 }
 
 /*
- * Blocks out of the quarantine: each checked, then kept ready by c (when
- * not NULL and it has room, and placement is not random) or merged.
- */
-/*
  * Blocks out of the quarantine were freed long ago and their lines have
  * left the caches: asking for the first two lines of each (the header,
  * and the poison after it) before checking any lets the misses overlap.
@@ -214,6 +210,11 @@ static void prefetch_blocks(const struct hg_quarantined *out, unsigned n)
   }
 }
 
+/*
+ * Blocks out of the quarantine: each checked, then kept ready by c (when
+ * not NULL and it has room, and placement is not random) or merged; when
+ * c's ready bytes were full, it sheds the older half of every size.
+ */
 static bool settle(struct hg_tcache *c, struct hg_quarantined *out, unsigned n,
                    struct heapguard_finding *f)
 {
