@@ -326,13 +326,16 @@ static struct hg_block *take_top(struct hg_arena *a, uint32_t g, struct heapguar
   return b;
 }
 
-/* NULL with f->bug_class unset means the OS has no memory to give. */
-static struct hg_block *take_free_block(struct hg_arena *a, uint32_t g,
+/*
+ * NULL with f->bug_class unset means the OS has no memory to give, or,
+ * unless fresh, that no free list has a block that fits.
+ */
+static struct hg_block *take_free_block(struct hg_arena *a, uint32_t g, bool fresh,
                                         struct heapguard_finding *f)
 {
   int bin = first_nonempty_bin(a, hg_bin_for_request(g));
   if (bin < 0)
-    return take_top(a, g, f);
+    return fresh ? take_top(a, g, f) : NULL;
   struct hg_block *b = a->bins[bin];
   struct hg_segment *s = hg_segment_of_shared(b);
   bool sound = hg_check_free_block(&hg_key, s, b, f);
@@ -441,12 +444,12 @@ static bool place_randomly(struct hg_arena *a, struct hg_segment *s, struct hg_b
 
 /* A block of g granules cut from the free lists, aligned. */
 static struct hg_block *carve_block(struct hg_arena *a, uint32_t g, size_t alignment,
-                                    struct heapguard_finding *f)
+                                    bool fresh, struct heapguard_finding *f)
 {
   uint32_t search = alignment > HG_GRANULE
                       ? g + (uint32_t)(alignment >> HG_GRANULE_SHIFT) + HG_MIN_BLOCK_GRANULES
                       : g;
-  struct hg_block *b = take_free_block(a, search, f);
+  struct hg_block *b = take_free_block(a, search, fresh, f);
   struct hg_segment *s = b ? hg_segment_of_shared(b) : NULL;
   bool ok = b &&
             (alignment <= HG_GRANULE ||
@@ -518,6 +521,11 @@ struct hg_arena *hg_arena_of_thread(void)
   return arena_for_thread();
 }
 
+unsigned hg_arena_index(const struct hg_arena *a)
+{
+  return a->index;
+}
+
 struct hg_arena *hg_arena_of(const struct hg_segment *s, struct heapguard_finding *f)
 {
   return arena_of(s, f);
@@ -534,9 +542,10 @@ void hg_arena_unlock(struct hg_arena *a)
 }
 
 HG_TAG_TARGET struct hg_block *hg_arena_alloc(struct hg_arena *a, size_t request, size_t alignment,
-                                uint16_t kind, uint32_t stack, struct heapguard_finding *f)
+                                uint16_t kind, uint32_t stack, bool fresh,
+                                struct heapguard_finding *f)
 {
-  struct hg_block *b = carve_block(a, hg_granules_for(request), alignment, f);
+  struct hg_block *b = carve_block(a, hg_granules_for(request), alignment, fresh, f);
   if (b)
     hg_block_seal_used(&hg_key, b, request, kind, stack);
   return b;

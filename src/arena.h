@@ -28,18 +28,22 @@ static inline uint32_t hg_granules_for(size_t request)
 
 /* The arena this thread allocates from (threads are spread round-robin). */
 struct hg_arena *hg_arena_of_thread(void);
+/* Its index, below HG_MAX_ARENAS. */
+unsigned hg_arena_index(const struct hg_arena *a);
 /* The arena of a verified shared segment; NULL with f when it names none. */
 struct hg_arena *hg_arena_of(const struct hg_segment *s, struct heapguard_finding *f);
 void hg_arena_lock(struct hg_arena *a);
 void hg_arena_unlock(struct hg_arena *a);
 
 /*
- * A block for request bytes aligned to alignment, cut from the free lists
- * (a new segment when none fits) and marked used. NULL with errno left to
- * the caller when memory runs out, or with f set when the lists are damaged.
+ * A block for request bytes aligned to alignment, cut from the free lists,
+ * else, if fresh, from memory not used yet (the top, or a new segment),
+ * and marked used. NULL with errno left to the caller when memory runs
+ * out or nothing fits, or with f set when the lists are damaged.
  */
 struct hg_block *hg_arena_alloc(struct hg_arena *a, size_t request, size_t alignment,
-                                uint16_t kind, uint32_t stack, struct heapguard_finding *f);
+                                uint16_t kind, uint32_t stack, bool fresh,
+                                struct heapguard_finding *f);
 
 /*
  * The checks free() runs on the block at p in segment s: a sound header,

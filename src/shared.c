@@ -28,6 +28,7 @@
 #include "check.h"
 #include "describe.h"
 #include "options.h"
+#include "pool.h"
 #include "runtime.h"
 #include "tcache.h"
 
@@ -126,15 +127,31 @@ HG_TAG_TARGET static struct hg_block *take_ready(struct hg_tcache *c, uint32_t g
   return b;
 }
 
-/* Out of line: the fast path that falls back to it need not pay for its frame. */
+static struct hg_block *arena_alloc(struct hg_arena *a, size_t request, size_t alignment,
+                                    uint16_t kind, uint32_t stack, bool fresh,
+                                    struct heapguard_finding *f)
+{
+  hg_arena_lock(a);
+  struct hg_block *b = hg_arena_alloc(a, request, alignment, kind, stack, fresh, f);
+  hg_arena_unlock(a);
+  return b;
+}
+
+/*
+ * Out of line: the fast path that falls back to it need not pay for its
+ * frame. Before the arena carves memory it has not used yet, a pool
+ * holding more than HG_POOL_KEPT_BYTES is merged back (pool.h).
+ */
 static __attribute__((noinline)) void *alloc_locked(size_t request, size_t alignment, uint16_t kind, uint32_t stack,
                           struct heapguard_finding *f)
 {
   hg_finding_reset(f);
   struct hg_arena *a = hg_arena_of_thread();
-  hg_arena_lock(a);
-  struct hg_block *b = hg_arena_alloc(a, request, alignment, kind, stack, f);
-  hg_arena_unlock(a);
+  bool fresh = hg_pool_bytes(hg_arena_index(a)) <= HG_POOL_KEPT_BYTES;
+  struct hg_block *b = arena_alloc(a, request, alignment, kind, stack, fresh, f);
+  if (!b && !fresh && f->bug_class == HEAPGUARD_OK &&
+      hg_tcache_consolidate(hg_arena_index(a), f))
+    b = arena_alloc(a, request, alignment, kind, stack, true, f);
   if (!b) {
     if (f->bug_class == HEAPGUARD_OK)
       errno = ENOMEM;
@@ -413,10 +430,12 @@ static void shared_lock_all(void)
 {
   hg_tcache_stop_world();
   hg_arena_lock_all();
+  hg_pool_lock_all();
 }
 
 static void shared_unlock_all(void)
 {
+  hg_pool_unlock_all();
   hg_arena_unlock_all();
   hg_tcache_resume_world();
 }
@@ -424,6 +443,7 @@ static void shared_unlock_all(void)
 static void shared_fork_child(void)
 {
   hg_arena_fork_child();
+  hg_pool_fork_child();
   hg_tcache_fork_child();
 }
 

@@ -12,6 +12,7 @@
 #include "check.h"
 #include "options.h"
 #include "os.h"
+#include "pool.h"
 #include "runtime.h"
 
 /* Caches are mapped this many at a time and never unmapped: reused. */
@@ -39,6 +40,7 @@ HG_TLS struct hg_tcache *hg_tls_cache;
 
 void hg_tcache_init(void (*on_thread_exit)(void *cache))
 {
+  hg_pool_init();
   pthread_key_create(&exit_key, on_thread_exit);
   hg_tcache_fence_always = !hg_os_membarrier_register();
 }
@@ -97,6 +99,7 @@ struct hg_tcache *hg_tcache_create(void)
      */
     memset(c, 0, offsetof(struct hg_tcache, pending));
     c->tid = (uint32_t)hg_os_gettid();
+    c->arena = hg_arena_index(hg_arena_of_thread());
     link_live(c);
   }
   pthread_mutex_unlock(&registry_lock);
@@ -173,15 +176,55 @@ static bool merge_all(struct hg_quarantined *list, unsigned n, struct heapguard_
   return clean;
 }
 
+/* Blocks out of a pool, or refused by one: each checked whole, then merged. */
+static bool merge_checked(struct hg_quarantined *list, unsigned n, struct heapguard_finding *f)
+{
+  bool clean = true;
+  unsigned kept = 0;
+  for (unsigned i = 0; i < n; i++) {
+    struct heapguard_finding found = { .operation = f->operation, .address = f->address };
+    if (keep_first(check_leaving(list[i], true, &found), &found, f))
+      list[kept++] = list[i];
+    else
+      clean = false;
+  }
+  return merge_all(list, kept, f) && clean;
+}
+
+/*
+ * Blocks whose poison was checked, into the pools of their arenas, a run
+ * of one arena at a time; what a full pool refuses is merged.
+ */
+static bool pool_all(struct hg_quarantined *list, unsigned n, struct heapguard_finding *f)
+{
+  bool clean = true;
+  for (unsigned i = 0; i < n;) {
+    struct heapguard_finding found = { .operation = f->operation, .address = f->address };
+    struct hg_arena *a = hg_arena_of(hg_segment_of_shared(list[i].item), &found);
+    if (!a) {
+      clean = keep_first(false, &found, f);
+      i++;
+      continue;
+    }
+    unsigned run = 1;
+    while (i + run < n && hg_arena_of(hg_segment_of_shared(list[i + run].item), &found) == a)
+      run++;
+    unsigned pooled = hg_pool_put(hg_arena_index(a), list + i, run);
+    clean = merge_checked(list + i + pooled, run - pooled, f) && clean;
+    i += run;
+  }
+  return clean;
+}
+
 static bool settle(struct hg_tcache *c, struct hg_quarantined *out, unsigned n,
                    struct heapguard_finding *f);
 
 /*
  * A cache whose ready blocks fill HG_TCACHE_READY_BYTES holds mostly
  * sizes the program no longer asks for (it moved on to other sizes, and
- * their blocks find no room): the older half of every size goes back to
- * the arenas. Without this, bash's string processing sent a quarter of
- * its allocations and frees through the arenas' splits and merges.
+ * their blocks find no room): the older half of every size goes to the
+ * pools. Without this, bash's string processing sent a quarter of its
+ * allocations and frees through the arenas' splits and merges.
  */
 static bool shed_ready(struct hg_tcache *c, struct heapguard_finding *f)
 {
@@ -212,25 +255,31 @@ static void prefetch_blocks(const struct hg_quarantined *out, unsigned n)
 
 /*
  * Blocks out of the quarantine: each checked, then kept ready by c (when
- * not NULL and it has room, and placement is not random) or merged; when
- * c's ready bytes were full, it sheds the older half of every size.
+ * not NULL and it has room, and placement is not random), else pooled when
+ * a cache would keep its size, else merged; when c's ready bytes were
+ * full, it sheds the older half of every size. A block kept ready or
+ * pooled has its poison checked now and its header when it is handed out
+ * or merged; a block merged now, both now.
  */
 static bool settle(struct hg_tcache *c, struct hg_quarantined *out, unsigned n,
                    struct heapguard_finding *f)
 {
-  if (hg_options.random_placement)
+  bool pooling = !hg_options.random_placement;
+  if (!pooling)
     c = NULL;
   prefetch_blocks(out, n);
+  struct hg_quarantined to_pool[EVICT_BATCH + HG_TCACHE_PENDING];
   struct hg_quarantined to_merge[EVICT_BATCH + HG_TCACHE_PENDING];
-  unsigned merging = 0;
+  unsigned pooled = 0, merging = 0;
   bool clean = true, full = false;
   for (unsigned i = 0; i < n; i++) {
     unsigned cls = hg_tcache_class(out[i].granules);
     bool cacheable = c && cls < HG_TCACHE_CLASSES;
     bool room = cacheable && within_ready_bytes(c, out[i]);
     bool ready = room && c->ready_count[cls] < HG_TCACHE_DEPTH;
+    bool pool = !ready && pooling && cls < HG_TCACHE_CLASSES;
     full |= cacheable && !room;
-    if (!ready || __builtin_expect(!poison_intact(out[i]), 0)) {
+    if (!(ready || pool) || __builtin_expect(!poison_intact(out[i]), 0)) {
       struct heapguard_finding found = { .operation = f->operation, .address = f->address };
       if (!keep_first(check_leaving(out[i], !ready, &found), &found, f)) {
         clean = false;
@@ -240,14 +289,21 @@ static bool settle(struct hg_tcache *c, struct hg_quarantined *out, unsigned n,
     if (ready) {
       c->ready[cls][c->ready_count[cls]++] = out[i];
       c->ready_bytes += (size_t)out[i].granules << HG_GRANULE_SHIFT;
-      continue;
-    }
-    to_merge[merging++] = out[i];
-    if (merging == sizeof to_merge / sizeof *to_merge) {
-      clean = merge_all(to_merge, merging, f) && clean;
-      merging = 0;
+    } else if (pool) {
+      to_pool[pooled++] = out[i];
+      if (pooled == sizeof to_pool / sizeof *to_pool) {
+        clean = pool_all(to_pool, pooled, f) && clean;
+        pooled = 0;
+      }
+    } else {
+      to_merge[merging++] = out[i];
+      if (merging == sizeof to_merge / sizeof *to_merge) {
+        clean = merge_all(to_merge, merging, f) && clean;
+        merging = 0;
+      }
     }
   }
+  clean = pool_all(to_pool, pooled, f) && clean;
   clean = merge_all(to_merge, merging, f) && clean;
   return full ? shed_ready(c, f) && clean : clean;
 }
@@ -308,12 +364,33 @@ static bool release_cache(struct hg_tcache *c, struct heapguard_finding *f)
   return clean;
 }
 
+bool hg_tcache_refill(struct hg_tcache *c, unsigned cls)
+{
+  unsigned n = hg_pool_take(c->arena, cls, c->ready[cls], HG_TCACHE_PENDING);
+  c->ready_count[cls] = n;
+  c->ready_bytes += (size_t)n * (HG_MIN_BLOCK_GRANULES + cls) << HG_GRANULE_SHIFT;
+  return n != 0;
+}
+
+bool hg_tcache_consolidate(unsigned arena, struct heapguard_finding *f)
+{
+  bool clean = true;
+  struct hg_quarantined out[EVICT_BATCH];
+  unsigned n;
+  while ((n = hg_pool_take_any(arena, out, EVICT_BATCH)) > 0)
+    clean = merge_checked(out, n, f) && clean;
+  return clean;
+}
+
 bool hg_tcache_drain(struct heapguard_finding *f)
 {
   bool clean = true;
   if (hg_tls_cache)
     clean = release_cache(hg_tls_cache, f);
-  return drain_quarantine(f) && clean;
+  clean = drain_quarantine(f) && clean;
+  for (unsigned i = 0; i < HG_MAX_ARENAS; i++)
+    clean = hg_tcache_consolidate(i, f) && clean;
+  return clean;
 }
 
 bool hg_tcache_thread_exit(void *cache, struct heapguard_finding *f)
@@ -383,9 +460,10 @@ static uint32_t find_in_cache(const struct hg_tcache *c, const void *block)
 }
 
 /*
- * The calling thread's cache can always be read; the others and the
- * quarantine only while the world is stopped (by this thread: walks call
- * this), or the quarantine when its lock is free.
+ * The calling thread's cache can always be read; the others, the
+ * quarantine and the pools only while the world is stopped (by this
+ * thread: walks call this), or the quarantine and a pool when its lock is
+ * free.
  */
 uint32_t hg_tcache_free_stack(const void *block)
 {
@@ -399,7 +477,9 @@ uint32_t hg_tcache_free_stack(const void *block)
     id = hg_quarantine_free_stack(&quarantine, block);
     pthread_mutex_unlock(&quarantine_lock);
   }
-  return id;
+  return id ? id
+            : hg_pool_free_stack(block,
+                                 __atomic_load_n(&hg_tcache_world_stopped, __ATOMIC_ACQUIRE));
 }
 
 /* ---- fork ---- */

@@ -9,11 +9,13 @@
  *     quarantined, not yet filed in the global quarantine; they are filed
  *     HG_TCACHE_PENDING at a time, under the quarantine's lock;
  *   - ready: blocks pushed out of the global quarantine by this thread's
- *     filings, checked on their way out (header and poison), kept per
- *     exact size for reuse. A ready block is still quarantined for the
- *     rest of the heap; its poison is checked again when it is reused.
- * Blocks out of the quarantine that no cache keeps are merged back into
- * their arenas (arena.h), arena by arena.
+ *     filings, or taken from its arena's pool, kept per exact size for
+ *     reuse; their poison was checked on the way out. A ready block is
+ *     still quarantined for the rest of the heap; its header and poison
+ *     are checked when it is reused.
+ * Blocks out of the quarantine that no cache keeps go to the pool of their
+ * arena (pool.h) when a cache would keep their size, and are merged back
+ * into their arenas (arena.h) otherwise, arena by arena.
  *
  * Whole-heap walks need the heap to hold still, but the fast paths take no
  * lock: each thread marks the span of a lock-free operation in its cache
@@ -56,6 +58,7 @@ struct hg_tcache {
   struct hg_tcache *next, *prev; /* every live cache, for walks and reports */
   volatile uint32_t active;      /* inside a lock-free operation */
   uint32_t tid;
+  unsigned arena; /* the index of the thread's arena, whose pool refills it */
   unsigned pending_count;
   unsigned ready_count[HG_TCACHE_CLASSES];
   size_t ready_bytes;
@@ -115,10 +118,16 @@ static inline unsigned hg_tcache_class(uint32_t g)
   return c < HG_TCACHE_CLASSES ? c : HG_TCACHE_CLASSES;
 }
 
+/*
+ * An empty size takes a batch of that size from the pool of the thread's
+ * arena (pool.h); false when it has none either.
+ */
+bool hg_tcache_refill(struct hg_tcache *c, unsigned cls);
+
 /* Take a ready block of class c into *e; false when there is none. */
 static inline bool hg_tcache_take(struct hg_tcache *c, unsigned cls, struct hg_quarantined *e)
 {
-  if (c->ready_count[cls] == 0)
+  if (c->ready_count[cls] == 0 && !hg_tcache_refill(c, cls))
     return false;
   *e = c->ready[cls][--c->ready_count[cls]];
   c->ready_bytes -= (size_t)e->granules << HG_GRANULE_SHIFT;
@@ -135,9 +144,17 @@ static inline bool hg_tcache_take(struct hg_tcache *c, unsigned cls, struct hg_q
 bool hg_tcache_file(struct hg_tcache *c, struct hg_quarantined e, struct heapguard_finding *f);
 
 /*
- * Memory is running out: this thread's pending and ready blocks and the
- * whole global quarantine are checked and merged back into the arenas
- * (other threads' caches stay as they are).
+ * The pool of the arena with this index is merged back, each block
+ * checked first: the arena is to carve fresh memory, or memory ran out.
+ * False with the first finding in *f when one is damaged (it stays out
+ * of use; the others are merged).
+ */
+bool hg_tcache_consolidate(unsigned arena, struct heapguard_finding *f);
+
+/*
+ * Memory is running out: this thread's pending and ready blocks, the
+ * whole global quarantine and every pool are checked and merged back into
+ * the arenas (other threads' caches stay as they are).
  */
 bool hg_tcache_drain(struct heapguard_finding *f);
 
@@ -153,7 +170,7 @@ void hg_tcache_stop_world(void);
 void hg_tcache_resume_world(void);
 void hg_tcache_wait_world(void);
 
-/* Where a quarantined block was freed, if a cache or the quarantine holds it. */
+/* Where a quarantined block was freed, if a cache, the quarantine or a pool holds it. */
 uint32_t hg_tcache_free_stack(const void *block);
 
 /* In the child of a fork made with the world stopped. */

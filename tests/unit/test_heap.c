@@ -16,6 +16,7 @@
 #include "check.h"
 #include "guard.h"
 #include "options.h"
+#include "pool.h"
 #include "quarantine.h"
 #include "runtime.h"
 #include "segment.h"
@@ -321,8 +322,8 @@ static void recycled_blocks_return_at_their_size_checked(void **state)
 
 /*
  * Ready blocks of sizes the program stopped asking for fill the thread's
- * cache; half of every size is then merged, and a block of a size in use
- * is still kept ready (not merged) on its way out of the quarantine.
+ * cache; half of every size then goes to the pool, and a block of a size
+ * in use is still kept ready on its way out of the quarantine.
  */
 static void ready_blocks_of_old_sizes_make_room(void **state)
 {
@@ -345,6 +346,102 @@ static void ready_blocks_of_old_sizes_make_room(void **state)
   assert_true(hg_heap_free(a, HG_KIND_MALLOC, 0, 0, &f));
   assert_true(hg_heap_drain(&f));
   assert_true(hg_heap_check_all(&f));
+  hg_options.quarantine_bytes = 0;
+}
+
+/* Whether this thread's cache holds b ready for reuse. */
+static bool kept_ready(const struct hg_block *b)
+{
+  const struct hg_tcache *c = hg_tls_cache;
+  for (unsigned cls = 0; cls < HG_TCACHE_CLASSES; cls++)
+    for (unsigned i = 0; i < c->ready_count[cls]; i++)
+      if (c->ready[cls][i].item == b)
+        return true;
+  return false;
+}
+
+static bool is_one_of(char *const *list, unsigned n, const char *p)
+{
+  for (unsigned i = 0; i < n; i++)
+    if (list[i] == p)
+      return true;
+  return false;
+}
+
+/*
+ * Blocks out of the quarantine that the thread's cache has no room for
+ * wait in their arena's pool, sealed quarantined and poisoned: a second
+ * free names where the first was, a write into one is found when an
+ * allocation takes it back, the others come back at their size without
+ * a split, and a pool that holds much is merged back before the arena
+ * carves fresh memory.
+ */
+static void pooled_blocks_are_checked_reused_and_merged_before_fresh_memory(void **state)
+{
+  (void)state;
+  struct heapguard_finding f = { 0 };
+  assert_true(hg_heap_drain(&f));
+  hg_options.quarantine_bytes = 64 << 10;
+  enum { N = 10000, SIZE = 200, PUSHERS = 4 * (64 << 10) / 2000 };
+  static char *p[N], *pusher[PUSHERS];
+  /* Allocated first: an allocation of fresh memory could merge the pool. */
+  for (unsigned i = 0; i < PUSHERS; i++)
+    pusher[i] = heap_alloc(2000, HG_GRANULE, HG_KIND_MALLOC, &f);
+  for (unsigned i = 0; i < N; i++)
+    p[i] = heap_alloc(SIZE, HG_GRANULE, HG_KIND_MALLOC, &f);
+  for (unsigned i = 0; i < N; i++)
+    assert_true(hg_heap_free(p[i], HG_KIND_MALLOC, 0, 1000 + i, &f));
+  for (unsigned i = 0; i < PUSHERS; i++)
+    assert_true(hg_heap_free(pusher[i], HG_KIND_MALLOC, 0, 0, &f));
+  unsigned arena = hg_tls_cache->arena, pooled = 0, victim = N;
+  for (unsigned i = 0; i < N; i++) {
+    assert_int_equal(hg_block_of(p[i])->state, HG_STATE_QUARANTINED);
+    if (!kept_ready(hg_block_of(p[i]))) {
+      assert_int_equal(hg_pool_free_stack(hg_block_of(p[i]), false), 1000 + i);
+      pooled++;
+      victim = i;
+    }
+  }
+  assert_true(pooled > N / 2);
+  assert_true(hg_pool_bytes(arena) > HG_POOL_KEPT_BYTES);
+
+  assert_false(hg_heap_free(p[victim], HG_KIND_MALLOC, 0, 7, &f));
+  assert_int_equal(f.bug_class, HEAPGUARD_DOUBLE_FREE);
+  assert_int_equal(f.free_stack, 1000 + victim);
+
+  /* Taken back before anything is carved: the ready blocks, then the pool's. */
+  p[victim][9] = 1;
+  f = (struct heapguard_finding){ 0 };
+  static char *q[N];
+  unsigned taken = 0;
+  while (taken < N && (q[taken] = heap_alloc(SIZE, HG_GRANULE, HG_KIND_MALLOC, &f)) != NULL)
+    assert_true(is_one_of(p, N, q[taken++]));
+  assert_true(taken < N);
+  assert_int_equal(f.bug_class, HEAPGUARD_USE_AFTER_FREE);
+  assert_int_equal(f.block, (uintptr_t)hg_block_of(p[victim]));
+  assert_int_equal(f.offset, 9);
+  assert_int_equal(f.free_stack, 1000 + victim);
+  p[victim][9] = (char)HG_POISON; /* it stays out of use all the same */
+  for (unsigned i = 0; i < taken; i++)
+    assert_true(hg_heap_free(q[i], HG_KIND_MALLOC, 0, 0, &f));
+
+  /*
+   * Blocks too big for the free lists are carved from fresh memory: the
+   * pool, holding more than it may keep then, is merged first.
+   */
+  assert_true(hg_pool_bytes(arena) > HG_POOL_KEPT_BYTES);
+  f = (struct heapguard_finding){ 0 };
+  static char *big[16];
+  unsigned grown = 0;
+  while (hg_pool_bytes(arena) && grown < 16) {
+    big[grown] = heap_alloc(900 << 10, HG_GRANULE, HG_KIND_MALLOC, &f);
+    assert_non_null(big[grown++]);
+  }
+  assert_int_equal(hg_pool_bytes(arena), 0);
+  assert_true(hg_heap_check_all(&f));
+  for (unsigned i = 0; i < grown; i++)
+    assert_true(hg_heap_free(big[i], HG_KIND_MALLOC, 0, 0, &f));
+  assert_true(hg_heap_drain(&f));
   hg_options.quarantine_bytes = 0;
 }
 
@@ -587,6 +684,7 @@ int main(void)
     cmocka_unit_test(quarantine_holds_poisons_and_checks),
     cmocka_unit_test(recycled_blocks_return_at_their_size_checked),
     cmocka_unit_test(ready_blocks_of_old_sizes_make_room),
+    cmocka_unit_test(pooled_blocks_are_checked_reused_and_merged_before_fresh_memory),
     cmocka_unit_test(random_placement_varies_neighbours),
     cmocka_unit_test(heap_check_walks_free_lists),
     cmocka_unit_test(heap_check_keeps_every_damaged_block),
