@@ -17,8 +17,16 @@
 #include "tcache.h"
 
 #define CHUNK_SLOTS 42u
-/* Chunks a pool has at most: 8 MiB, 688,128 blocks, touched as they are used. */
-#define POOL_CHUNKS 16384u
+/*
+ * Chunks a pool has at most: enough for HG_POOL_MAX_BYTES of the smallest
+ * blocks, and a part-filled chunk for each size (2.1 MiB, touched as they
+ * are used).
+ */
+#define POOL_CHUNKS                                                          \
+  (HG_POOL_MAX_BYTES / ((size_t)HG_MIN_BLOCK_GRANULES << HG_GRANULE_SHIFT) / CHUNK_SLOTS + \
+   HG_TCACHE_CLASSES)
+#define POOL_MAP_BYTES                                                       \
+  ((POOL_CHUNKS * sizeof(struct chunk) + HG_PAGE_SIZE - 1) & ~(size_t)(HG_PAGE_SIZE - 1))
 
 struct chunk {
   uint32_t next;  /* index + 1 of the next chunk of its size, or spare; 0 ends */
@@ -90,15 +98,17 @@ unsigned hg_pool_put(unsigned arena, const struct hg_quarantined *e, unsigned n)
   struct pool *p = &pools[arena];
   pthread_mutex_lock(&p->lock);
   if (!p->chunks)
-    p->chunks = hg_os_map_fenced((size_t)POOL_CHUNKS * sizeof *p->chunks);
+    p->chunks = hg_os_map_fenced(POOL_MAP_BYTES);
   unsigned put = 0;
-  size_t bytes = 0;
-  for (struct chunk *c; put < n && p->chunks &&
-                        (c = room_for(p, hg_tcache_class(e[put].granules))) != NULL;
-       put++) {
+  size_t held = atomic_load_explicit(&p->bytes, memory_order_relaxed), bytes = 0;
+  for (struct chunk *c; put < n && p->chunks; put++) {
+    size_t size = (size_t)e[put].granules << HG_GRANULE_SHIFT;
+    if (held + bytes + size > HG_POOL_MAX_BYTES ||
+        (c = room_for(p, hg_tcache_class(e[put].granules))) == NULL)
+      break;
     c->item[c->count] = e[put].item;
     c->free_stack[c->count++] = e[put].free_stack;
-    bytes += (size_t)e[put].granules << HG_GRANULE_SHIFT;
+    bytes += size;
   }
   atomic_fetch_add_explicit(&p->bytes, bytes, memory_order_relaxed);
   pthread_mutex_unlock(&p->lock);
@@ -134,7 +144,7 @@ unsigned hg_pool_take_any(unsigned arena, struct hg_quarantined *out, unsigned m
     return 0;
   pthread_mutex_lock(&p->lock);
   unsigned n = 0;
-  for (unsigned cls = 0; cls < HG_TCACHE_CLASSES && n < max; cls++)
+  for (unsigned cls = HG_TCACHE_CLASSES; cls-- > 0 && n < max;)
     for (; n < max && p->head[cls]; n++)
       out[n] = pop(p, cls);
   atomic_fetch_sub_explicit(&p->bytes, taken_bytes(out, n), memory_order_relaxed);

@@ -10,11 +10,16 @@
  * sealed quarantined and poisoned, as in a thread's cache: a thread of its
  * arena that finds its cache empty takes a batch of that size
  * (tcache.h), whose headers and poison are checked as each is handed out.
- * The pool is merged back, every block checked first, when memory runs
- * out, and when its arena would otherwise carve memory it has not used
- * yet while the pool holds more than HG_POOL_KEPT_BYTES: as glibc
- * consolidates its fastbins, free memory is not held by the wrong sizes
- * while the heap grows, beyond that bound.
+ * A pool holds at most HG_POOL_MAX_BYTES; the blocks it has no room for
+ * are merged. It is merged back, every block checked first, when memory
+ * runs out; and when its arena would otherwise carve memory it has not
+ * used yet while the pool holds more than HG_POOL_KEPT_BYTES, its largest
+ * sizes are merged back until it holds half that: as glibc consolidates
+ * its fastbins, free memory is not held by the wrong sizes while the heap
+ * grows. Merging the whole pool there instead made bench_churn and
+ * bench_tree slower than with no pool at all (each block put in, taken
+ * out and merged), and a pool without bound held a million blocks of
+ * bench_churn (its records 12 bytes each, peak RSS 188 to 197 MB).
  *
  * The pool's records live in a mapping of their own, out of band like the
  * quarantine's ring. Each pool has its own lock, taken after any other
@@ -29,21 +34,22 @@
 
 #include "quarantine.h"
 
-#define HG_POOL_KEPT_BYTES ((size_t)1 << 20)
+#define HG_POOL_MAX_BYTES ((size_t)8 << 20)
+#define HG_POOL_KEPT_BYTES ((size_t)256 << 10)
 
 void hg_pool_init(void);
 
 /*
  * Pool the first of n blocks of arena's segments, each of a size a
  * thread's cache keeps; returns how many it took (a full pool takes no
- * more).
+ * more: HG_POOL_MAX_BYTES).
  */
 unsigned hg_pool_put(unsigned arena, const struct hg_quarantined *e, unsigned n);
 
 /* Take up to max blocks of class cls (tcache.h) out of arena's pool into out. */
 unsigned hg_pool_take(unsigned arena, unsigned cls, struct hg_quarantined *out, unsigned max);
 
-/* Take up to max blocks of any size, to merge them. */
+/* Take up to max blocks, the largest sizes first, to merge them. */
 unsigned hg_pool_take_any(unsigned arena, struct hg_quarantined *out, unsigned max);
 
 /* The bytes of the blocks arena's pool holds (read without the lock: a hint). */

@@ -140,7 +140,8 @@ static struct hg_block *arena_alloc(struct hg_arena *a, size_t request, size_t a
 /*
  * Out of line: the fast path that falls back to it need not pay for its
  * frame. Before the arena carves memory it has not used yet, a pool
- * holding more than HG_POOL_KEPT_BYTES is merged back (pool.h).
+ * holding more than HG_POOL_KEPT_BYTES is merged back down to half that
+ * (pool.h).
  */
 static __attribute__((noinline)) void *alloc_locked(size_t request, size_t alignment, uint16_t kind, uint32_t stack,
                           struct heapguard_finding *f)
@@ -150,7 +151,7 @@ static __attribute__((noinline)) void *alloc_locked(size_t request, size_t align
   bool fresh = hg_pool_bytes(hg_arena_index(a)) <= HG_POOL_KEPT_BYTES;
   struct hg_block *b = arena_alloc(a, request, alignment, kind, stack, fresh, f);
   if (!b && !fresh && f->bug_class == HEAPGUARD_OK &&
-      hg_tcache_consolidate(hg_arena_index(a), f))
+      hg_tcache_consolidate(hg_arena_index(a), HG_POOL_KEPT_BYTES / 2, f))
     b = arena_alloc(a, request, alignment, kind, stack, true, f);
   if (!b) {
     if (f->bug_class == HEAPGUARD_OK)

@@ -372,12 +372,12 @@ bool hg_tcache_refill(struct hg_tcache *c, unsigned cls)
   return n != 0;
 }
 
-bool hg_tcache_consolidate(unsigned arena, struct heapguard_finding *f)
+bool hg_tcache_consolidate(unsigned arena, size_t keep, struct heapguard_finding *f)
 {
   bool clean = true;
   struct hg_quarantined out[EVICT_BATCH];
   unsigned n;
-  while ((n = hg_pool_take_any(arena, out, EVICT_BATCH)) > 0)
+  while (hg_pool_bytes(arena) > keep && (n = hg_pool_take_any(arena, out, EVICT_BATCH)) > 0)
     clean = merge_checked(out, n, f) && clean;
   return clean;
 }
@@ -389,7 +389,7 @@ bool hg_tcache_drain(struct heapguard_finding *f)
     clean = release_cache(hg_tls_cache, f);
   clean = drain_quarantine(f) && clean;
   for (unsigned i = 0; i < HG_MAX_ARENAS; i++)
-    clean = hg_tcache_consolidate(i, f) && clean;
+    clean = hg_tcache_consolidate(i, 0, f) && clean;
   return clean;
 }
 

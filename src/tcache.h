@@ -144,12 +144,12 @@ static inline bool hg_tcache_take(struct hg_tcache *c, unsigned cls, struct hg_q
 bool hg_tcache_file(struct hg_tcache *c, struct hg_quarantined e, struct heapguard_finding *f);
 
 /*
- * The pool of the arena with this index is merged back, each block
- * checked first: the arena is to carve fresh memory, or memory ran out.
- * False with the first finding in *f when one is damaged (it stays out
- * of use; the others are merged).
+ * The pool of the arena with this index is merged back until it holds at
+ * most keep bytes, each block checked first: the arena is to carve fresh
+ * memory, or memory ran out. False with the first finding in *f when one
+ * is damaged (it stays out of use; the others are merged).
  */
-bool hg_tcache_consolidate(unsigned arena, struct heapguard_finding *f);
+bool hg_tcache_consolidate(unsigned arena, size_t keep, struct heapguard_finding *f);
 
 /*
  * Memory is running out: this thread's pending and ready blocks, the
