@@ -115,14 +115,6 @@ unsigned hg_pool_put(unsigned arena, const struct hg_quarantined *e, unsigned n)
   return put;
 }
 
-static size_t taken_bytes(const struct hg_quarantined *out, unsigned n)
-{
-  size_t bytes = 0;
-  for (unsigned i = 0; i < n; i++)
-    bytes += (size_t)out[i].granules << HG_GRANULE_SHIFT;
-  return bytes;
-}
-
 unsigned hg_pool_take(unsigned arena, unsigned cls, struct hg_quarantined *out, unsigned max)
 {
   struct pool *p = &pools[arena];
@@ -132,7 +124,7 @@ unsigned hg_pool_take(unsigned arena, unsigned cls, struct hg_quarantined *out, 
   unsigned n = 0;
   for (; n < max && p->head[cls]; n++)
     out[n] = pop(p, cls);
-  atomic_fetch_sub_explicit(&p->bytes, taken_bytes(out, n), memory_order_relaxed);
+  atomic_fetch_sub_explicit(&p->bytes, hg_quarantined_bytes(out, n), memory_order_relaxed);
   pthread_mutex_unlock(&p->lock);
   return n;
 }
@@ -147,7 +139,7 @@ unsigned hg_pool_take_any(unsigned arena, struct hg_quarantined *out, unsigned m
   for (unsigned cls = HG_TCACHE_CLASSES; cls-- > 0 && n < max;)
     for (; n < max && p->head[cls]; n++)
       out[n] = pop(p, cls);
-  atomic_fetch_sub_explicit(&p->bytes, taken_bytes(out, n), memory_order_relaxed);
+  atomic_fetch_sub_explicit(&p->bytes, hg_quarantined_bytes(out, n), memory_order_relaxed);
   pthread_mutex_unlock(&p->lock);
   return n;
 }

@@ -47,7 +47,7 @@ struct hg_quarantined hg_quarantine_pop(struct hg_quarantine *q)
   return e;
 }
 
-static size_t entry_bytes(const struct hg_quarantined *e, size_t n)
+size_t hg_quarantined_bytes(const struct hg_quarantined *e, size_t n)
 {
   size_t bytes = 0;
   for (size_t i = 0; i < n; i++)
@@ -67,7 +67,7 @@ size_t hg_quarantine_push_many(struct hg_quarantine *q, const struct hg_quaranti
   memcpy(q->ring + at, e, first * sizeof *e);
   memcpy(q->ring, e + first, (n - first) * sizeof *e);
   q->count += n;
-  q->bytes += entry_bytes(e, n);
+  q->bytes += hg_quarantined_bytes(e, n);
   return n;
 }
 

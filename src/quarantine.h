@@ -31,6 +31,9 @@ struct hg_quarantine {
   size_t bytes;
 };
 
+/* The bytes n entries weigh. */
+size_t hg_quarantined_bytes(const struct hg_quarantined *e, size_t n);
+
 /* This quarantine's budget when `shares` quarantines split quarantine_bytes. */
 size_t hg_quarantine_budget(unsigned shares);
 
