@@ -149,11 +149,17 @@ size_t hg_pool_bytes(unsigned arena)
   return atomic_load_explicit(&pools[arena].bytes, memory_order_relaxed);
 }
 
+/*
+ * A report may read a pool whose lock another thread holds (the world
+ * stopped by someone else): every index read is a whole word, so each
+ * is valid, and the walk of a list being changed is bounded.
+ */
 static uint32_t find_in(const struct pool *p, const void *block)
 {
   for (unsigned cls = 0; cls < HG_TCACHE_CLASSES; cls++)
-    for (uint32_t i = p->head[cls]; i; i = p->chunks[i - 1].next)
-      for (unsigned k = 0; k < p->chunks[i - 1].count; k++)
+    for (uint32_t i = p->head[cls], steps = 0; i && steps < POOL_CHUNKS;
+         i = p->chunks[i - 1].next, steps++)
+      for (unsigned k = 0; k < p->chunks[i - 1].count && k < CHUNK_SLOTS; k++)
         if (p->chunks[i - 1].item[k] == block)
           return p->chunks[i - 1].free_stack[k];
   return 0;
