@@ -46,13 +46,10 @@ struct pool {
   struct chunk *chunks; /* mapped at the first block pooled */
 } __attribute__((aligned(64)));
 
-static struct pool pools[HG_MAX_ARENAS];
-
-void hg_pool_init(void)
-{
-  for (unsigned i = 0; i < HG_MAX_ARENAS; i++)
-    pthread_mutex_init(&pools[i].lock, NULL);
-}
+/* Initialized statically: a process that pools nothing touches none of it. */
+static struct pool pools[HG_MAX_ARENAS] = {
+  [0 ... HG_MAX_ARENAS - 1] = { .lock = PTHREAD_MUTEX_INITIALIZER }
+};
 
 static struct chunk *chunk_at(struct pool *p, uint32_t index)
 {
@@ -196,5 +193,6 @@ void hg_pool_unlock_all(void)
 
 void hg_pool_fork_child(void)
 {
-  hg_pool_init();
+  for (unsigned i = 0; i < HG_MAX_ARENAS; i++)
+    pthread_mutex_init(&pools[i].lock, NULL);
 }

@@ -37,8 +37,6 @@
 #define HG_POOL_MAX_BYTES ((size_t)8 << 20)
 #define HG_POOL_KEPT_BYTES ((size_t)256 << 10)
 
-void hg_pool_init(void);
-
 /*
  * Pool the first of n blocks of arena's segments, each of a size a
  * thread's cache keeps; returns how many it took (a full pool takes no

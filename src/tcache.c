@@ -40,7 +40,6 @@ HG_TLS struct hg_tcache *hg_tls_cache;
 
 void hg_tcache_init(void (*on_thread_exit)(void *cache))
 {
-  hg_pool_init();
   pthread_key_create(&exit_key, on_thread_exit);
   hg_tcache_fence_always = !hg_os_membarrier_register();
 }
