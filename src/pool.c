@@ -112,18 +112,30 @@ unsigned hg_pool_put(unsigned arena, const struct hg_quarantined *e, unsigned n)
   return put;
 }
 
+/* Up to max blocks of size cls into out, after n already there; with the lock held. */
+static unsigned pop_into(struct pool *p, unsigned cls, struct hg_quarantined *out, unsigned n,
+                         unsigned max)
+{
+  for (; n < max && p->head[cls]; n++)
+    out[n] = pop(p, cls);
+  return n;
+}
+
+/* The n blocks popped leave the pool's count of bytes; its lock is released. */
+static unsigned release_taken(struct pool *p, const struct hg_quarantined *out, unsigned n)
+{
+  atomic_fetch_sub_explicit(&p->bytes, hg_quarantined_bytes(out, n), memory_order_relaxed);
+  pthread_mutex_unlock(&p->lock);
+  return n;
+}
+
 unsigned hg_pool_take(unsigned arena, unsigned cls, struct hg_quarantined *out, unsigned max)
 {
   struct pool *p = &pools[arena];
   if (!__atomic_load_n(&p->head[cls], __ATOMIC_RELAXED))
     return 0;
   pthread_mutex_lock(&p->lock);
-  unsigned n = 0;
-  for (; n < max && p->head[cls]; n++)
-    out[n] = pop(p, cls);
-  atomic_fetch_sub_explicit(&p->bytes, hg_quarantined_bytes(out, n), memory_order_relaxed);
-  pthread_mutex_unlock(&p->lock);
-  return n;
+  return release_taken(p, out, pop_into(p, cls, out, 0, max));
 }
 
 unsigned hg_pool_take_any(unsigned arena, struct hg_quarantined *out, unsigned max)
@@ -134,11 +146,8 @@ unsigned hg_pool_take_any(unsigned arena, struct hg_quarantined *out, unsigned m
   pthread_mutex_lock(&p->lock);
   unsigned n = 0;
   for (unsigned cls = HG_TCACHE_CLASSES; cls-- > 0 && n < max;)
-    for (; n < max && p->head[cls]; n++)
-      out[n] = pop(p, cls);
-  atomic_fetch_sub_explicit(&p->bytes, hg_quarantined_bytes(out, n), memory_order_relaxed);
-  pthread_mutex_unlock(&p->lock);
-  return n;
+    n = pop_into(p, cls, out, n, max);
+  return release_taken(p, out, n);
 }
 
 size_t hg_pool_bytes(unsigned arena)

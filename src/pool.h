@@ -18,8 +18,8 @@
  * its fastbins, free memory is not held by the wrong sizes while the heap
  * grows. Merging the whole pool there instead made bench_churn and
  * bench_tree slower than with no pool at all (each block put in, taken
- * out and merged), and a pool without bound held a million blocks of
- * bench_churn (its records 12 bytes each, peak RSS 188 to 197 MB).
+ * out and merged), and a pool without bound held hundreds of thousands
+ * of bench_churn's blocks (peak RSS 188 to 197 MB, mostly their records).
  *
  * The pool's records live in a mapping of their own, out of band like the
  * quarantine's ring. Each pool has its own lock, taken after any other

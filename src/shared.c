@@ -148,10 +148,11 @@ static __attribute__((noinline)) void *alloc_locked(size_t request, size_t align
 {
   hg_finding_reset(f);
   struct hg_arena *a = hg_arena_of_thread();
-  bool fresh = hg_pool_bytes(hg_arena_index(a)) <= HG_POOL_KEPT_BYTES;
+  unsigned index = hg_arena_index(a);
+  bool fresh = hg_pool_bytes(index) <= HG_POOL_KEPT_BYTES;
   struct hg_block *b = arena_alloc(a, request, alignment, kind, stack, fresh, f);
   if (!b && !fresh && f->bug_class == HEAPGUARD_OK &&
-      hg_tcache_consolidate(hg_arena_index(a), HG_POOL_KEPT_BYTES / 2, f))
+      hg_tcache_consolidate(index, HG_POOL_KEPT_BYTES / 2, f))
     b = arena_alloc(a, request, alignment, kind, stack, true, f);
   if (!b) {
     if (f->bug_class == HEAPGUARD_OK)
