@@ -155,20 +155,24 @@ static uint32_t current_tid(void)
   return tls_tid;
 }
 
-/* A capture the memo could not answer: walk, look up or store, remember. */
+/* A capture the inline memo could not answer: a variant's answer, or walk, look up or store, remember. */
 static uint32_t walk_and_store(struct hg_caller from)
 {
+  struct hg_memo_plan plan;
+  uint32_t id = hg_stack_memo_recall(from, &plan);
+  if (id)
+    return id;
   uintptr_t ip[HG_STACK_FRAMES];
   struct hg_unwind_trace trace;
-  bool remember = hg_stack_memo_wants(from);
+  bool remember = plan.entry || plan.variant;
   size_t n = hg_unwind(from, ip, HG_STACK_FRAMES, remember ? &trace : NULL);
   uint32_t tid = current_tid();
   uint32_t hash = hash_stack(ip, n, tid);
-  uint32_t id = find(hash, tid, ip, n);
+  id = find(hash, tid, ip, n);
   if (!id)
     id = insert(hash, tid, ip, n);
   if (id && remember)
-    hg_stack_memo_note(from, id, &trace);
+    hg_stack_memo_note(from, id, &trace, &plan);
   return id;
 }
 

@@ -5,10 +5,11 @@
 #include "stackmemo.h"
 
 #include <pthread.h>
+#include <string.h>
 
 #include "os.h"
 
-#define MEMO_BYTES (HG_MEMO_SETS * sizeof(struct hg_memo_set))
+#define MEMO_BYTES ((HG_MEMO_SETS + HG_MEMO_VARIANT_SETS) * sizeof(struct hg_memo_set))
 
 HG_TLS struct hg_memo_ref hg_tls_memo;
 /* Set when the thread's memo was given back: captures after that walk every time. */
@@ -19,6 +20,16 @@ static bool memo_key_made;
 
 /* Walks from a caller whose stack varies that pass unremembered before the next is kept. */
 #define PASS_VARYING 15u
+
+/*
+ * A caller's credit: a new entry starts with CREDIT_FIRST; each walk from
+ * it takes one, each answer from one of its variants gives CREDIT_ANSWER,
+ * so that it stays above 0 while more than one capture in five is
+ * answered.
+ */
+#define CREDIT_FIRST 16u
+#define CREDIT_ANSWER 4u
+#define CREDIT_MAX 64u
 
 /* log2 of a power of two. */
 static unsigned log2_of(unsigned n)
@@ -77,37 +88,73 @@ static struct hg_memo *entry_of(struct hg_memo_set *set, uintptr_t ra, uintptr_t
   return NULL;
 }
 
-bool hg_stack_memo_wants(struct hg_caller from)
+/*
+ * Where the caller's variants are: a hash of the words its entry's walk
+ * read, as they are now. The entry's offsets are copied first and used
+ * only if the entry was not rewritten meanwhile (by a signal handler):
+ * they were read at this same sp, so the words they name are readable.
+ */
+static bool variant_key(const struct hg_memo *m, uintptr_t ra, uintptr_t sp, uint64_t *key)
 {
-  if (!hg_tls_memo.sets)
-    return !tls_memo_ended;
-  uintptr_t ra = hg_caller_ra(from);
-  struct hg_memo *m = entry_of(hg_memo_set_for(hg_tls_memo, ra, from.sp), ra, from.sp);
-  if (!m || m->passed == PASS_VARYING) {
-    if (m)
-      m->passed = 0;
-    return true;
-  }
-  m->passed++;
-  return false;
+  uint32_t offset[HG_UNWIND_READS];
+  unsigned gen = m->gen;
+  atomic_signal_fence(memory_order_seq_cst);
+  unsigned reads = m->reads;
+  memcpy(offset, m->offset, sizeof offset);
+  atomic_signal_fence(memory_order_seq_cst);
+  if (gen % 2 || m->gen != gen || m->ra != ra || m->sp != sp || reads > HG_UNWIND_READS)
+    return false;
+  uint64_t h = (ra ^ sp) * 0x9e3779b97f4a7c15ull;
+  for (unsigned i = 0; i < reads; i++)
+    h = (h + *(const hg_stack_word *)(sp + offset[i])) * 0xff51afd7ed558ccdull;
+  *key = h;
+  return true;
 }
 
-void hg_stack_memo_note(struct hg_caller from, uint32_t id, const struct hg_unwind_trace *trace)
+static struct hg_memo_set *variant_set(struct hg_memo_ref memo, uint64_t key)
 {
-  if (!trace->repeatable)
-    return;
-  struct hg_memo_ref memo = memo_of_thread();
+  return &memo.sets[HG_MEMO_SETS + (key >> (64u - log2_of(HG_MEMO_VARIANT_SETS)))];
+}
+
+uint32_t hg_stack_memo_recall(struct hg_caller from, struct hg_memo_plan *plan)
+{
+  *plan = (struct hg_memo_plan){ .entry = !tls_memo_ended };
+  struct hg_memo_ref memo = hg_tls_memo;
   if (!memo.sets)
-    return;
-  count_note();
+    return 0;
   uintptr_t ra = hg_caller_ra(from);
-  struct hg_memo_set *set = hg_memo_set_for(memo, ra, from.sp);
-  struct hg_memo *m = entry_of(set, ra, from.sp);
-  if (!m) {
-    m = &set->way[set->last ^ 1];
-    m->passed = 0;
+  struct hg_memo *m = entry_of(hg_memo_set_for(memo, ra, from.sp), ra, from.sp);
+  if (!m)
+    return 0;
+  if (m->credit || m->passed == PASS_VARYING)
+    plan->variant = variant_key(m, ra, from.sp, &plan->key);
+  if (plan->variant) {
+    struct hg_memo_set *set = variant_set(memo, plan->key);
+    for (unsigned w = 0; w < HG_MEMO_WAYS; w++) {
+      uint32_t id = hg_memo_answer(&set->way[w], ra, from);
+      if (id) {
+        set->last = w;
+        m->credit = (uint8_t)(m->credit + CREDIT_ANSWER < CREDIT_MAX ? m->credit + CREDIT_ANSWER
+                                                                      : CREDIT_MAX);
+        if (m->passed++ < PASS_VARYING)
+          return id;
+        /* Its stack may have changed for good: walk once more, to make that the entry. */
+        m->passed = 0;
+        *plan = (struct hg_memo_plan){ .entry = true };
+        return 0;
+      }
+    }
+    m->credit -= m->credit != 0;
   }
-  set->last = (unsigned)(m - set->way);
+  plan->entry = m->passed == PASS_VARYING;
+  m->passed = plan->entry ? 0 : m->passed + 1;
+  return 0;
+}
+
+/* Write a walk's result into one entry, odd gen while it is half written. */
+static void write_entry(struct hg_memo *m, uintptr_t ra, struct hg_caller from, uint32_t id,
+                        const struct hg_unwind_trace *trace)
+{
   m->gen++;
   atomic_signal_fence(memory_order_seq_cst);
   m->ra = ra;
@@ -122,6 +169,34 @@ void hg_stack_memo_note(struct hg_caller from, uint32_t id, const struct hg_unwi
   }
   atomic_signal_fence(memory_order_seq_cst);
   m->gen++;
+}
+
+void hg_stack_memo_note(struct hg_caller from, uint32_t id, const struct hg_unwind_trace *trace,
+                        const struct hg_memo_plan *plan)
+{
+  if (!trace->repeatable)
+    return;
+  struct hg_memo_ref memo = memo_of_thread();
+  if (!memo.sets)
+    return;
+  count_note();
+  uintptr_t ra = hg_caller_ra(from);
+  if (plan->entry) {
+    struct hg_memo_set *set = hg_memo_set_for(memo, ra, from.sp);
+    struct hg_memo *m = entry_of(set, ra, from.sp);
+    if (!m) {
+      m = &set->way[set->last ^ 1];
+      m->passed = 0;
+      m->credit = CREDIT_FIRST;
+    }
+    set->last = (unsigned)(m - set->way);
+    write_entry(m, ra, from, id, trace);
+  }
+  if (plan->variant) {
+    struct hg_memo_set *set = variant_set(memo, plan->key);
+    set->last ^= 1;
+    write_entry(&set->way[set->last], ra, from, id, trace);
+  }
 }
 
 /*

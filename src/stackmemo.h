@@ -8,11 +8,20 @@
  * the stack id a walk gave and the words that walk read; a capture from
  * a remembered caller whose words all still hold their values gets the id
  * back for a load and a compare per word, without walking and without
- * looking the stack up in the depot. Captures on another stack than the
- * thread's own, or through a signal frame, are not remembered. A
- * thread's memo is mapped at its first walk worth remembering and
- * unmapped when it ends; besides that, nothing here allocates, locks or
- * makes a system call.
+ * looking the stack up in the depot.
+ *
+ * A caller reached down many paths at one depth (a recursive function
+ * building a tree: each path from the root is another stack) finds its
+ * words changed at almost every capture. Its other stacks are kept as
+ * variants, in a table of their own, found by a hash of the words its
+ * entry's walk read, as they are now: a capture the entry cannot answer
+ * reads those words once more and looks its variant up instead of
+ * walking.
+ *
+ * Captures on another stack than the thread's own, or through a signal
+ * frame, are not remembered. A thread's memo is mapped at its first walk
+ * worth remembering and unmapped when it ends; besides that, nothing here
+ * allocates, locks or makes a system call.
  */
 #ifndef HG_STACKMEMO_H
 #define HG_STACKMEMO_H
@@ -38,6 +47,8 @@
 #define HG_MEMO_FIRST_SETS 16u
 #define HG_MEMO_WAYS 2u
 #define HG_MEMO_GROW_AFTER 4096u
+/* Two variants a set; touched only by a thread whose callers vary. */
+#define HG_MEMO_VARIANT_SETS 1024u
 
 /*
  * One remembered capture. gen is odd while the entry is being written,
@@ -50,6 +61,7 @@ struct hg_memo {
   bool uses_fp;     /* from.fp decided a step: it must match too */
   uint8_t reads;
   uint8_t passed;   /* walks from this caller not remembered since its stack last changed */
+  uint8_t credit;   /* while not 0, every walk from this caller is kept as a variant */
   uint32_t id;      /* the stack-depot id; 0 for an empty entry */
   uintptr_t ra, sp, fp;
   uint32_t offset[HG_UNWIND_READS]; /* of each word read, from sp */
@@ -63,7 +75,8 @@ struct hg_memo_set {
 
 /*
  * The calling thread's memo: HG_MEMO_SETS sets, of which the first
- * 2^(64 - shift) are in use; sets is NULL before the first remembered walk.
+ * 2^(64 - shift) are in use, then HG_MEMO_VARIANT_SETS sets of variants;
+ * sets is NULL before the first remembered walk.
  */
 struct hg_memo_ref {
   struct hg_memo_set *sets;
@@ -121,20 +134,35 @@ static inline uint32_t hg_stack_memo_find(struct hg_caller from)
   return 0;
 }
 
-/*
- * Whether the walk from this caller, which the memo could not answer, is
- * worth tracing and remembering. A caller whose remembered stack no
- * longer holds calls from a stack that varies (recursion, several paths
- * to one site): its walks are remembered only now and then, so that the
- * memo costs it little.
- */
-bool hg_stack_memo_wants(struct hg_caller from);
+/* What to remember of a walk the memo could not answer. */
+struct hg_memo_plan {
+  bool entry;   /* as the caller's entry */
+  bool variant; /* as one of its variants, under key */
+  uint64_t key;
+};
 
 /*
- * Remember that the walk from this caller, which read what trace says,
- * gave id; the thread's memo is mapped here, the first time.
+ * A capture the inline lookup could not answer: the id one of the
+ * caller's variants remembers if its walk would repeat; else 0, and
+ * plan says what to remember of the walk. A caller whose words no longer
+ * hold calls from a stack that varies, or that changed for good: its
+ * entry is replaced only now and then (every sixteenth capture its entry
+ * did not answer is walked and kept as its entry), so that a variant's
+ * hash (the words at its entry's offsets) mostly stays valid, and the
+ * stack it settles on is found inline again. Every walk from it is kept
+ * as a variant while its variants answer often enough to pay for that
+ * (one capture in five: a walk and a depot lookup cost about five times
+ * what finding and keeping a variant costs), otherwise only now and then.
  */
-void hg_stack_memo_note(struct hg_caller from, uint32_t id, const struct hg_unwind_trace *trace);
+uint32_t hg_stack_memo_recall(struct hg_caller from, struct hg_memo_plan *plan);
+
+/*
+ * Remember, as plan says, that the walk from this caller, which read
+ * what trace says, gave id; the thread's memo is mapped here, the first
+ * time.
+ */
+void hg_stack_memo_note(struct hg_caller from, uint32_t id, const struct hg_unwind_trace *trace,
+                        const struct hg_memo_plan *plan);
 
 /* At start-up: a thread's memo is unmapped when the thread ends. */
 void hg_stack_memo_init(void);

@@ -497,6 +497,13 @@ static void walk_fake(struct fake_stack *s, struct hg_unwind_trace *trace)
   assert_int_equal(hg_unwind(s->from, ips, MAX_FRAMES, trace), 3);
 }
 
+/* Remember a walk as its caller's entry, as the first walk from a caller is. */
+static void note_entry(struct hg_caller from, uint32_t id, const struct hg_unwind_trace *trace)
+{
+  const struct hg_memo_plan plan = { .entry = true };
+  hg_stack_memo_note(from, id, trace, &plan);
+}
+
 static void memo_answers_while_the_read_words_hold(void **state)
 {
   (void)state;
@@ -510,7 +517,7 @@ static void memo_answers_while_the_read_words_hold(void **state)
 
   hg_stack_memo_forget();
   assert_int_equal(hg_stack_memo_find(s.from), 0);
-  hg_stack_memo_note(s.from, 42, &trace);
+  note_entry(s.from, 42, &trace);
   assert_int_equal(hg_stack_memo_find(s.from), 42);
 
   /* Any word the walk read, changed, and the walk might differ. */
@@ -553,10 +560,129 @@ static void memo_keeps_two_callers_apart(void **state)
     s.words[0] = shape_call_site_fp() + id % 2; /* another return address, same frames */
     assert_int_equal(hg_unwind(from, ips, MAX_FRAMES, &trace), 3);
     if (id <= 2)
-      hg_stack_memo_note(from, id, &trace);
+      note_entry(from, id, &trace);
     else
       assert_int_equal(hg_stack_memo_find(from), 2 - id % 2);
   }
+}
+
+/*
+ * The fake stack with the return addresses of its first two frames set
+ * by the low bits of path: another path to the same call site, walked
+ * the same way to three frames.
+ */
+static void take_path(struct fake_stack *s, unsigned path, struct hg_unwind_trace *trace)
+{
+  uintptr_t ips[MAX_FRAMES];
+  s->words[5] = shape_call_site_fp() + (path & 1);
+  s->words[11] = shape_call_site_fp() + (path >> 1 & 1);
+  assert_int_equal(hg_unwind(s->from, ips, MAX_FRAMES, trace), 3);
+  assert_int_equal(ips[1], s->words[5]);
+  assert_int_equal(ips[2], s->words[11]);
+}
+
+/*
+ * A fresh memo with path 0 of the fake stack as the caller's entry (id
+ * 100) and the paths given (each walked once) as its variants (100 + path).
+ */
+static void remember_paths(struct fake_stack *s, const unsigned *paths, unsigned n)
+{
+  struct hg_unwind_trace trace;
+  struct hg_memo_plan plan;
+  walk_fake(s, &trace);
+  hg_stack_memo_forget();
+  assert_int_equal(hg_stack_memo_recall(s->from, &plan), 0);
+  assert_true(plan.entry);
+  assert_false(plan.variant);
+  hg_stack_memo_note(s->from, 100, &trace, &plan);
+  for (unsigned i = 0; i < n; i++) {
+    take_path(s, paths[i], &trace);
+    assert_int_equal(hg_stack_memo_find(s->from), 0);
+    assert_int_equal(hg_stack_memo_recall(s->from, &plan), 0);
+    assert_true(plan.variant);
+    assert_false(plan.entry);
+    hg_stack_memo_note(s->from, 100 + paths[i], &trace, &plan);
+  }
+}
+
+/*
+ * A caller reached down several paths, as a recursive function is: the
+ * first path walked is its entry, every other one is recalled as a
+ * variant once walked, and a path never walked, or a variant with any
+ * word it read changed (one its entry did not read included), is not.
+ * Fewer than sixteen captures each time, so that none is walked to renew
+ * the entry.
+ */
+static void memo_recalls_each_path_of_a_varying_caller(void **state)
+{
+  (void)state;
+  struct fake_stack s;
+  struct hg_unwind_trace trace;
+  struct hg_memo_plan plan;
+  static const unsigned paths[] = { 1, 2 };
+  remember_paths(&s, paths, 2);
+  for (unsigned round = 0; round < 2; round++) {
+    take_path(&s, 0, &trace);
+    assert_int_equal(hg_stack_memo_find(s.from), 100);
+    for (unsigned path = 1; path < 3; path++) {
+      take_path(&s, path, &trace);
+      assert_int_equal(hg_stack_memo_find(s.from), 0);
+      assert_int_equal(hg_stack_memo_recall(s.from, &plan), 100 + path);
+    }
+    take_path(&s, 3, &trace);
+    assert_int_equal(hg_stack_memo_recall(s.from, &plan), 0);
+  }
+
+  remember_paths(&s, paths + 1, 1);
+  take_path(&s, 2, &trace);
+  for (unsigned i = 0; i < trace.reads; i++) {
+    volatile uintptr_t *w = (volatile uintptr_t *)(s.from.sp + trace.offset[i]);
+    uintptr_t saved = *w;
+    *w = saved + 8;
+    assert_int_equal(hg_stack_memo_recall(s.from, &plan), 0);
+    *w = saved;
+    assert_int_equal(hg_stack_memo_recall(s.from, &plan), 102);
+  }
+
+  /* A fourth frame: the variant reads words its entry did not read, and checks them too. */
+  remember_paths(&s, NULL, 0);
+  s.words[16] = (uintptr_t)&s.words[22];
+  s.words[17] = shape_call_site_fp();
+  uintptr_t ips[MAX_FRAMES];
+  assert_int_equal(hg_unwind(s.from, ips, MAX_FRAMES, &trace), 4);
+  assert_int_equal(hg_stack_memo_recall(s.from, &plan), 0);
+  hg_stack_memo_note(s.from, 104, &trace, &plan);
+  assert_int_equal(hg_stack_memo_recall(s.from, &plan), 104);
+  s.words[23] = shape_call_site_fp();
+  assert_int_equal(hg_stack_memo_recall(s.from, &plan), 0);
+  s.words[23] = 0;
+  assert_int_equal(hg_stack_memo_recall(s.from, &plan), 104);
+}
+
+/*
+ * A caller whose stack changed for good: of the captures its entry does
+ * not answer, the first is walked and kept as a variant, which answers
+ * the next fourteen; the sixteenth is walked and kept as its entry, and
+ * the entry answers from then on.
+ */
+static void memo_makes_a_lasting_variant_the_entry(void **state)
+{
+  (void)state;
+  struct fake_stack s;
+  struct hg_unwind_trace trace;
+  struct hg_memo_plan plan;
+  static const unsigned paths[] = { 1 };
+  remember_paths(&s, paths, 1);
+  take_path(&s, 1, &trace);
+  for (unsigned i = 0; i < 14; i++)
+    assert_int_equal(hg_stack_memo_recall(s.from, &plan), 101);
+  assert_int_equal(hg_stack_memo_recall(s.from, &plan), 0);
+  assert_true(plan.entry);
+  assert_false(plan.variant);
+  hg_stack_memo_note(s.from, 101, &trace, &plan);
+  assert_int_equal(hg_stack_memo_find(s.from), 101);
+  take_path(&s, 0, &trace);
+  assert_int_equal(hg_stack_memo_find(s.from), 0);
 }
 
 static void memo_keeps_no_walk_it_cannot_repeat(void **state)
@@ -569,7 +695,7 @@ static void memo_keeps_no_walk_it_cannot_repeat(void **state)
   assert_int_equal(hg_unwind(off_stack, ips, MAX_FRAMES, &trace), 1);
   assert_false(trace.repeatable);
   hg_stack_memo_forget();
-  hg_stack_memo_note(off_stack, 7, &trace);
+  note_entry(off_stack, 7, &trace);
   assert_int_equal(hg_stack_memo_find(off_stack), 0);
 }
 
@@ -605,16 +731,16 @@ static void *note_until_grown(void *arg)
   struct hg_unwind_trace trace;
   walk_fake(&s, &trace);
   assert_null(hg_tls_memo.sets);
-  hg_stack_memo_note(s.from, 9, &trace);
+  note_entry(s.from, 9, &trace);
   assert_non_null(hg_tls_memo.sets);
   assert_int_equal(hg_tls_memo.shift, 64u - __builtin_ctz(HG_MEMO_FIRST_SETS));
   for (unsigned i = 1; i < HG_MEMO_GROW_AFTER - 1; i++)
-    hg_stack_memo_note(s.from, 9, &trace);
+    note_entry(s.from, 9, &trace);
   assert_int_equal(hg_stack_memo_find(s.from), 9);
   assert_int_equal(hg_tls_memo.shift, 64u - __builtin_ctz(HG_MEMO_FIRST_SETS));
-  hg_stack_memo_note(s.from, 10, &trace);
+  note_entry(s.from, 10, &trace);
   assert_int_equal(hg_tls_memo.shift, 64u - __builtin_ctz(HG_MEMO_SETS));
-  hg_stack_memo_note(s.from, 11, &trace);
+  note_entry(s.from, 11, &trace);
   assert_int_equal(hg_stack_memo_find(s.from), 11);
   *(void **)arg = hg_tls_memo.sets;
   return NULL;
@@ -643,15 +769,24 @@ static void memo_is_forgotten_by_dropping_its_pages(void **state)
   struct fake_stack s;
   struct hg_unwind_trace trace;
   walk_fake(&s, &trace);
-  hg_stack_memo_note(s.from, 5, &trace);
+  note_entry(s.from, 5, &trace);
   assert_int_equal(hg_stack_memo_find(s.from), 5);
+  struct hg_memo_plan plan;
+  take_path(&s, 1, &trace);
+  assert_int_equal(hg_stack_memo_recall(s.from, &plan), 0);
+  hg_stack_memo_note(s.from, 6, &trace, &plan);
+  assert_int_equal(hg_stack_memo_recall(s.from, &plan), 6);
   hg_stack_memo_forget();
-  enum { PAGES = (HG_MEMO_SETS * sizeof(struct hg_memo_set) + HG_PAGE_SIZE - 1) / HG_PAGE_SIZE };
+  enum {
+    PAGES = ((HG_MEMO_SETS + HG_MEMO_VARIANT_SETS) * sizeof(struct hg_memo_set) + HG_PAGE_SIZE - 1) /
+            HG_PAGE_SIZE
+  };
   unsigned char in_core[PAGES];
   assert_int_equal(mincore(hg_tls_memo.sets, PAGES * HG_PAGE_SIZE, in_core), 0);
   for (unsigned i = 0; i < PAGES; i++)
     assert_int_equal(in_core[i] & 1, 0);
   assert_int_equal(hg_stack_memo_find(s.from), 0);
+  assert_int_equal(hg_stack_memo_recall(s.from, &plan), 0);
 }
 
 int main(void)
@@ -671,6 +806,8 @@ int main(void)
     cmocka_unit_test(own_leading_frames_are_left_out),
     cmocka_unit_test(memo_answers_while_the_read_words_hold),
     cmocka_unit_test(memo_keeps_two_callers_apart),
+    cmocka_unit_test(memo_recalls_each_path_of_a_varying_caller),
+    cmocka_unit_test(memo_makes_a_lasting_variant_the_entry),
     cmocka_unit_test(memo_keeps_no_walk_it_cannot_repeat),
     cmocka_unit_test(trace_holds_what_decided_the_walk),
     cmocka_unit_test(memo_grows_and_ends_with_its_thread),
