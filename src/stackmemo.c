@@ -1,5 +1,6 @@
 /*
- * stackmemo.c - the per-thread memo of captured stacks: filling it, and
+ * stackmemo.c - the per-thread memo of captured stacks: filling it,
+ * looking up and keeping the variants of callers whose stacks vary, and
  * mapping and unmapping each thread's.
  */
 #include "stackmemo.h"
@@ -18,7 +19,7 @@ static HG_TLS unsigned tls_memo_notes;
 static pthread_key_t memo_key;
 static bool memo_key_made;
 
-/* Walks from a caller whose stack varies that pass unremembered before the next is kept. */
+/* Captures a caller's entry does not answer before the next walk from it replaces it. */
 #define PASS_VARYING 15u
 
 /*

@@ -60,7 +60,7 @@ struct hg_memo {
   unsigned gen;
   bool uses_fp;     /* from.fp decided a step: it must match too */
   uint8_t reads;
-  uint8_t passed;   /* walks from this caller not remembered since its stack last changed */
+  uint8_t passed;   /* captures this entry did not answer since it was written */
   uint8_t credit;   /* while not 0, every walk from this caller is kept as a variant */
   uint32_t id;      /* the stack-depot id; 0 for an empty entry */
   uintptr_t ra, sp, fp;
