@@ -152,6 +152,9 @@ static const struct bug_case cases[] = {
     "1 byte written after free to a 48-byte block, at offsets 5 to 5",
     "heap-use-after-free in allocate_again", 1, NULL,
     "the block was freed by thread " },
+  { "use_after_free_recursive", "heap-use-after-free in malloc by thread",
+    "8 bytes written after free to a 24-byte block, at offsets 16 to 23",
+    "heap-use-after-free in build", 1, NULL, "the block was freed by thread " },
   { "use_after_free_exit", "heap-use-after-free in the heap check at exit by thread",
     "8 bytes written after free to a 64-byte block, at offsets 24 to 31",
     "heap-use-after-free at exit, in a block allocated in write_after_free", 1, NULL,
@@ -660,6 +663,50 @@ static void frames_are_named_by_covering_symbols(void **state)
   assert_non_null(strstr(r.output, "in main+0x"));
   if (strstr(r.output, "__libc_init_first"))
     fail_msg("a libc frame named by a symbol that does not cover it:\n%s", r.output);
+  hg_run_cleanup(&r);
+}
+
+/* The first frames after heading, a line each, are at the source lines of want, in order. */
+static void expect_frames(const struct hg_run *r, const char *heading, const char *const *want,
+                          size_t n)
+{
+  const char *p = strstr(r->output, heading);
+  if (!p)
+    fail_msg("no '%s' in:\n%s", heading, r->output);
+  for (size_t i = 0; i < n; i++) {
+    p = strstr(p, "\n    #");
+    if (!p)
+      fail_msg("'%s': no frame %zu in:\n%s", heading, i, r->output);
+    p++;
+    char line[1024];
+    snprintf(line, sizeof line, "%.*s", (int)strcspn(p, "\n"), p);
+    if (!strstr(line, want[i]))
+      fail_msg("'%s': frame %zu is not at %s in:\n%s", heading, i, want[i], r->output);
+  }
+}
+
+/*
+ * Each leaf of a tree built and freed by recursive functions has stacks of
+ * its own, which the stack memo keeps as variants after the first trees:
+ * the report names the marked leaf's own path (its last seven turns,
+ * innermost first) in the stack that allocated it and in the one that
+ * freed it (use_after_free_recursive.c).
+ */
+static void recursive_stacks_name_their_path(void **state)
+{
+  (void)state;
+  static const char turns[] = "RLRRLLLRLR";
+  static struct hg_run r;
+  run_test_program(&r, "use_after_free_recursive", NULL, NULL);
+  const char *alloc[8] = { "use_after_free_recursive.c:21 (" };
+  const char *freed[8] = { "use_after_free_recursive.c:39 (" };
+  for (size_t i = 1; i < 8; i++) {
+    int right = turns[sizeof turns - 1 - i] == 'R';
+    alloc[i] = right ? "use_after_free_recursive.c:28 (" : "use_after_free_recursive.c:27 (";
+    freed[i] = right ? "use_after_free_recursive.c:38 (" : "use_after_free_recursive.c:37 (";
+  }
+  expect_frames(&r, "the block was allocated by thread ", alloc, 8);
+  expect_frames(&r, "the block was freed by thread ", freed, 8);
   hg_run_cleanup(&r);
 }
 
@@ -1230,6 +1277,7 @@ int main(void)
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(refused_releases_are_not_leaks);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(frames_are_named_by_covering_symbols);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(reports_give_source_lines);
+  tests[n++] = (struct CMUnitTest)cmocka_unit_test(recursive_stacks_name_their_path);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(symbolizer_failures_leave_reports_whole);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(program_output_is_kept);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(json_reports_parse);
