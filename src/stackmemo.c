@@ -112,6 +112,18 @@ static bool variant_key(const struct hg_memo *m, uintptr_t ra, uintptr_t sp, uin
   return true;
 }
 
+static void earn_credit(struct hg_memo *m)
+{
+  m->credit = (uint8_t)(m->credit < CREDIT_MAX - CREDIT_ANSWER ? m->credit + CREDIT_ANSWER
+                                                                : CREDIT_MAX);
+}
+
+static void spend_credit(struct hg_memo *m)
+{
+  if (m->credit)
+    m->credit--;
+}
+
 static struct hg_memo_set *variant_set(struct hg_memo_ref memo, uint64_t key)
 {
   return &memo.sets[HG_MEMO_SETS + (key >> (64u - log2_of(HG_MEMO_VARIANT_SETS)))];
@@ -130,22 +142,18 @@ uint32_t hg_stack_memo_recall(struct hg_caller from, struct hg_memo_plan *plan)
   if (m->credit || m->passed == PASS_VARYING)
     plan->variant = variant_key(m, ra, from.sp, &plan->key);
   if (plan->variant) {
-    struct hg_memo_set *set = variant_set(memo, plan->key);
-    for (unsigned w = 0; w < HG_MEMO_WAYS; w++) {
-      uint32_t id = hg_memo_answer(&set->way[w], ra, from);
-      if (id) {
-        set->last = w;
-        m->credit = (uint8_t)(m->credit + CREDIT_ANSWER < CREDIT_MAX ? m->credit + CREDIT_ANSWER
-                                                                      : CREDIT_MAX);
-        if (m->passed++ < PASS_VARYING)
-          return id;
-        /* Its stack may have changed for good: walk once more, to make that the entry. */
-        m->passed = 0;
-        *plan = (struct hg_memo_plan){ .entry = true };
-        return 0;
-      }
+    uint32_t id = hg_memo_set_answer(variant_set(memo, plan->key), ra, from);
+    if (!id) {
+      spend_credit(m);
+    } else {
+      earn_credit(m);
+      if (m->passed++ < PASS_VARYING)
+        return id;
+      /* Its stack may have changed for good: walk once more, to make that the entry. */
+      m->passed = 0;
+      *plan = (struct hg_memo_plan){ .entry = true };
+      return 0;
     }
-    m->credit -= m->credit != 0;
   }
   plan->entry = m->passed == PASS_VARYING;
   m->passed = plan->entry ? 0 : m->passed + 1;

@@ -116,14 +116,10 @@ static inline uint32_t hg_memo_answer(const struct hg_memo *m, uintptr_t ra,
   return gen % 2 == 0 && m->gen == gen ? id : 0;
 }
 
-/* The stack id remembered for this caller if its walk would repeat; else 0. */
-static inline uint32_t hg_stack_memo_find(struct hg_caller from)
+/* The id a way of set remembers for this caller if its walk would repeat (that way is last); else 0. */
+static inline uint32_t hg_memo_set_answer(struct hg_memo_set *set, uintptr_t ra,
+                                          struct hg_caller from)
 {
-  struct hg_memo_ref memo = hg_tls_memo;
-  if (__builtin_expect(memo.sets == NULL, 0))
-    return 0;
-  uintptr_t ra = hg_caller_ra(from);
-  struct hg_memo_set *set = hg_memo_set_for(memo, ra, from.sp);
   for (unsigned w = 0; w < HG_MEMO_WAYS; w++) {
     uint32_t id = hg_memo_answer(&set->way[w], ra, from);
     if (id) {
@@ -132,6 +128,16 @@ static inline uint32_t hg_stack_memo_find(struct hg_caller from)
     }
   }
   return 0;
+}
+
+/* The stack id remembered for this caller if its walk would repeat; else 0. */
+static inline uint32_t hg_stack_memo_find(struct hg_caller from)
+{
+  struct hg_memo_ref memo = hg_tls_memo;
+  if (__builtin_expect(memo.sets == NULL, 0))
+    return 0;
+  uintptr_t ra = hg_caller_ra(from);
+  return hg_memo_set_answer(hg_memo_set_for(memo, ra, from.sp), ra, from);
 }
 
 /* What to remember of a walk the memo could not answer. */
