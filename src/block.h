@@ -31,7 +31,7 @@
  * Bytes 8-15 change only while the block is free (arena-owned). Bytes
  * 16-31 belong to whoever holds the block (the program, or a thread's
  * quarantine and cache), who writes them as one 16-byte store
- * (hg_block_publish), so that a reader that takes a snapshot
+ * (hg_block_seal_half), so that a reader that takes a snapshot
  * (hg_block_snapshot) never sees half of a change.
  *
  * The next link is checked through the next block: its prev_size must be
@@ -187,6 +187,43 @@ static inline uint64_t hg_tail_pattern(uint64_t raw)
   return raw | (zero >> 7) * 0xa5;
 }
 
+/* The word at bytes 24-27 of a header with these fields, as the bitfields lay it out. */
+static inline uint32_t hg_block_info_word(unsigned state, unsigned kind, uint32_t tail)
+{
+  return (uint32_t)state | (uint32_t)kind << 2 | tail << 4;
+}
+
+/* The word at bytes 24-27 of b with its state replaced: kind and tail kept. */
+static inline uint32_t hg_block_info_as(const struct hg_block *b, unsigned state)
+{
+  uint32_t info;
+  __builtin_memcpy(&info, (const char *)b + 24, sizeof info);
+  return (info & ~3u) | state;
+}
+
+/*
+ * Seal a holder's half made of these fields as the header at b, whose
+ * bytes 8-15 hold size and free_stack: the tag is computed and the half
+ * assembled in registers, and written with one 16-byte store. Returns the
+ * keyed function (its low 32 bits are the tag). A half assembled field by
+ * field in a copy on the stack and then read back whole would wait for
+ * those stores to drain (a failed store forwarding) on every free and
+ * allocation.
+ */
+static inline HG_TAG_INLINE struct hg_tag hg_block_seal_half(const struct hg_key *key,
+                                                             struct hg_block *b, uint32_t size,
+                                                             uint32_t free_stack, uint32_t stack,
+                                                             uint32_t info)
+{
+  struct hg_tag mac = HG_TAG_COMPUTE(&key->tag, HG_TAG_HEADER, (uintptr_t)b,
+                                     (uint64_t)size | (uint64_t)free_stack << 32,
+                                     (uint64_t)stack | (uint64_t)info << 32, 0);
+  hg_v2di half = { (long long)((uint64_t)(uint32_t)mac.lo | (uint64_t)stack << 32),
+                   (long long)info };
+  *(volatile hg_v2di *)((char *)b + 16) = half;
+  return mac;
+}
+
 /*
  * Seal the fields of copy as the header at b, into copy->tag; write its
  * holder's half (bytes 16-31) to b with one 16-byte store, and bytes 8-15
@@ -196,15 +233,14 @@ static inline HG_TAG_TARGET uint64_t hg_block_publish(const struct hg_key *key,
                                                       struct hg_block *b, struct hg_block *copy,
                                                       bool with_low_half)
 {
-  copy->zero = 0;
-  struct hg_tag mac = hg_mac_inline(key, copy, (uintptr_t)b);
-  copy->tag = (uint32_t)mac.lo;
+  if (with_low_half && copy != b)
+    __builtin_memcpy((char *)b + 8, (const char *)copy + 8, 8);
+  struct hg_tag mac =
+    hg_block_seal_half(key, b, copy->size, copy->free_stack, copy->stack,
+                       hg_block_info_word(copy->state, copy->kind, copy->tail));
   if (copy != b) {
-    if (with_low_half)
-      __builtin_memcpy((char *)b + 8, (const char *)copy + 8, 8);
-    hg_v2di half;
-    __builtin_memcpy(&half, (const char *)copy + 16, sizeof half);
-    *(volatile hg_v2di *)((char *)b + 16) = half;
+    copy->tag = (uint32_t)mac.lo;
+    copy->zero = 0;
   }
   return hg_tail_pattern(mac.hi);
 }

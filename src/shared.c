@@ -119,11 +119,10 @@ HG_TAG_TARGET static struct hg_block *take_ready(struct hg_tcache *c, uint32_t g
     report_damaged_ready(b, e, f);
     return NULL;
   }
-  h.state = HG_STATE_USED;
-  h.kind = kind;
-  h.tail = (uint32_t)(capacity - request);
-  h.stack = stack;
-  hg_tail_write(b, hg_block_publish(&hg_key, b, &h, false));
+  struct hg_tag mac = hg_block_seal_half(
+    &hg_key, b, g, h.free_stack, stack,
+    hg_block_info_word(HG_STATE_USED, kind, (uint32_t)(capacity - request)));
+  hg_tail_write(b, hg_tail_pattern(mac.hi));
   return b;
 }
 
@@ -215,13 +214,12 @@ HG_TAG_TARGET static bool sound_to_free(const struct hg_segment *s, const struct
          (uint32_t)(link >> 32) == hg_prev_tag_inline(&hg_key, b->size, (uintptr_t)n);
 }
 
-/* Seal a checked block quarantined and poison it; h is its header as read. */
-HG_TAG_TARGET static inline __attribute__((always_inline)) void quarantine(struct hg_block *b,
-                                                                          struct hg_block *h)
+/* Seal a checked block quarantined and poison it. */
+HG_TAG_TARGET static inline __attribute__((always_inline)) void quarantine(struct hg_block *b)
 {
-  h->state = HG_STATE_QUARANTINED;
-  hg_block_publish(&hg_key, b, h, false);
-  hg_poison_fill(hg_block_data(b), hg_block_capacity(h));
+  hg_block_seal_half(&hg_key, b, b->size, b->free_stack, b->stack,
+                     hg_block_info_as(b, HG_STATE_QUARANTINED));
+  hg_poison_fill(hg_block_data(b), hg_block_capacity(b));
 }
 
 /*
@@ -263,9 +261,7 @@ HG_TAG_TARGET static __attribute__((noinline)) bool free_locked(struct hg_tcache
   } else if (!hg_options.quarantine_bytes) {
     ok = hg_arena_merge(a, s, b, free_stack, f);
   } else {
-    struct hg_block h;
-    hg_block_snapshot(b, &h);
-    quarantine(b, &h);
+    quarantine(b);
   }
   hg_arena_unlock(a);
   if (ok && hg_options.quarantine_bytes)
@@ -280,10 +276,8 @@ HG_TAG_TARGET bool hg_shared_free(struct hg_segment *s, void *p, uint16_t kind, 
   struct hg_tcache *c = hg_options.quarantine_bytes ? enter_cache() : NULL;
   if (c) {
     bool sound = sound_to_free(s, b, kind, size);
-    if (sound) {
-      struct hg_block h = *b;
-      quarantine(b, &h);
-    }
+    if (sound)
+      quarantine(b);
     hg_tcache_leave(c);
     if (sound)
       return hg_tcache_file(c, (struct hg_quarantined){ b, free_stack, b->size }, f);

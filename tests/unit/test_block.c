@@ -201,6 +201,41 @@ static void published_half_is_what_a_snapshot_reads(void **state)
   assert_int_equal(hg_block_verify(&key, b), HG_HEADER_OK);
 }
 
+/*
+ * The half sealed from fields in registers is the half sealed from a copy
+ * with those fields: the info word packs state, kind and tail as the
+ * bitfields lay them out, and hg_block_info_as keeps kind and tail.
+ */
+HG_TAG_TARGET static void half_from_fields_is_half_from_a_copy(void **state)
+{
+  (void)state;
+  struct hg_block *b = make_used_block();
+  struct hg_block copy = *b;
+  copy.state = HG_STATE_QUARANTINED;
+  copy.kind = HG_KIND_NEW_ARRAY;
+  copy.tail = 5;
+  copy.stack = 1234;
+  uint64_t pattern = hg_block_publish(&key, b, &copy, false);
+  struct hg_block expected;
+  hg_block_snapshot(b, &expected);
+
+  b = make_used_block();
+  uint32_t info = hg_block_info_word(HG_STATE_QUARANTINED, HG_KIND_NEW_ARRAY, 5);
+  struct hg_tag mac = hg_block_seal_half(&key, b, copy.size, copy.free_stack, 1234, info);
+  struct hg_block seen;
+  hg_block_snapshot(b, &seen);
+  assert_memory_equal(&seen, &expected, sizeof seen);
+  assert_int_equal(hg_tail_pattern(mac.hi), pattern);
+  assert_int_equal(hg_block_verify(&key, b), HG_HEADER_OK);
+
+  struct hg_block fields = { .state = HG_STATE_QUARANTINED, .kind = HG_KIND_NEW, .tail = HG_MAX_TAIL };
+  uint32_t word;
+  memcpy(&word, (const char *)&fields + 24, sizeof word);
+  assert_int_equal(word, hg_block_info_word(HG_STATE_QUARANTINED, HG_KIND_NEW, HG_MAX_TAIL));
+  assert_int_equal(hg_block_info_as(&fields, HG_STATE_USED),
+                   hg_block_info_word(HG_STATE_USED, HG_KIND_NEW, HG_MAX_TAIL));
+}
+
 static uint64_t le64(const uint8_t *p)
 {
   uint64_t v = 0;
@@ -262,6 +297,7 @@ int main(void)
     cmocka_unit_test(poison_starts_with_a_zero_word),
     cmocka_unit_test(links_round_trip_and_depend_on_slot),
     cmocka_unit_test(published_half_is_what_a_snapshot_reads),
+    cmocka_unit_test(half_from_fields_is_half_from_a_copy),
     cmocka_unit_test(tag_rounds_are_aes_rounds),
     cmocka_unit_test(tag_instructions_and_tables_agree),
   };
