@@ -526,6 +526,11 @@ unsigned hg_arena_index(const struct hg_arena *a)
   return a->index;
 }
 
+unsigned hg_arena_count(void)
+{
+  return arena_count;
+}
+
 struct hg_arena *hg_arena_of(const struct hg_segment *s, struct heapguard_finding *f)
 {
   return arena_of(s, f);

@@ -28,8 +28,10 @@ static inline uint32_t hg_granules_for(size_t request)
 
 /* The arena this thread allocates from (threads are spread round-robin). */
 struct hg_arena *hg_arena_of_thread(void);
-/* Its index, below HG_MAX_ARENAS. */
+/* Its index, below hg_arena_count(). */
 unsigned hg_arena_index(const struct hg_arena *a);
+/* The arenas in use (the `arenas` option, set at start-up): 0 before. */
+unsigned hg_arena_count(void);
 /* The arena of a verified shared segment; NULL with f when it names none. */
 struct hg_arena *hg_arena_of(const struct hg_segment *s, struct heapguard_finding *f);
 void hg_arena_lock(struct hg_arena *a);

@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "arena.h"
 #include "config.h"
 #include "os.h"
 #include "tcache.h"
@@ -174,7 +175,7 @@ static uint32_t find_in(const struct pool *p, const void *block)
 uint32_t hg_pool_free_stack(const void *block, bool world_stopped)
 {
   uint32_t id = 0;
-  for (unsigned i = 0; !id && i < HG_MAX_ARENAS; i++) {
+  for (unsigned i = 0; !id && i < hg_arena_count(); i++) {
     struct pool *p = &pools[i];
     if (!hg_pool_bytes(i)) {
       continue;
@@ -188,20 +189,21 @@ uint32_t hg_pool_free_stack(const void *block, bool world_stopped)
   return id;
 }
 
+/* Only the pools of arenas in use: the others' pages stay untouched. */
 void hg_pool_lock_all(void)
 {
-  for (unsigned i = 0; i < HG_MAX_ARENAS; i++)
+  for (unsigned i = 0; i < hg_arena_count(); i++)
     pthread_mutex_lock(&pools[i].lock);
 }
 
 void hg_pool_unlock_all(void)
 {
-  for (unsigned i = HG_MAX_ARENAS; i-- > 0;)
+  for (unsigned i = hg_arena_count(); i-- > 0;)
     pthread_mutex_unlock(&pools[i].lock);
 }
 
 void hg_pool_fork_child(void)
 {
-  for (unsigned i = 0; i < HG_MAX_ARENAS; i++)
+  for (unsigned i = 0; i < hg_arena_count(); i++)
     pthread_mutex_init(&pools[i].lock, NULL);
 }

@@ -5,6 +5,9 @@
 #include "tag.h"
 
 #include <string.h>
+#if defined(__x86_64__) && __has_include(<sys/platform/x86.h>)
+#include <sys/platform/x86.h>
+#endif
 
 static uint8_t sbox[256];
 static uint32_t mix_table[256]; /* SubBytes then MixColumns of one byte in row 0 */
@@ -43,15 +46,30 @@ static void build_tables(void)
   }
 }
 
+/*
+ * Whether the AES instructions can be used: from what the dynamic loader
+ * found at start-up where glibc tells it (each cpuid instruction is a
+ * trap to the hypervisor in a virtual machine, and libgcc's
+ * __builtin_cpu_init runs a dozen in every process).
+ */
+static bool cpu_has_aes(void)
+{
+#if defined(__x86_64__) && __has_include(<sys/platform/x86.h>)
+  return CPU_FEATURE_ACTIVE(AES);
+#elif defined(__x86_64__)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("aes");
+#else
+  return false;
+#endif
+}
+
 void hg_tag_init(void)
 {
   if (tables_ready)
     return;
   build_tables();
-#if defined(__x86_64__)
-  __builtin_cpu_init();
-  hg_tag_aes = __builtin_cpu_supports("aes");
-#endif
+  hg_tag_aes = cpu_has_aes();
   tables_ready = true;
 }
 

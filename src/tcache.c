@@ -387,7 +387,7 @@ bool hg_tcache_drain(struct heapguard_finding *f)
   if (hg_tls_cache)
     clean = release_cache(hg_tls_cache, f);
   clean = drain_quarantine(f) && clean;
-  for (unsigned i = 0; i < HG_MAX_ARENAS; i++)
+  for (unsigned i = 0; i < hg_arena_count(); i++)
     clean = hg_tcache_consolidate(i, 0, f) && clean;
   return clean;
 }
