@@ -16,6 +16,7 @@ HG_TLS struct hg_memo_ref hg_tls_memo;
 /* Set when the thread's memo was given back: captures after that walk every time. */
 static HG_TLS bool tls_memo_ended;
 static HG_TLS unsigned tls_memo_notes;
+static HG_TLS unsigned tls_variant_answers;
 static pthread_key_t memo_key;
 static bool memo_key_made;
 
@@ -124,9 +125,18 @@ static void spend_credit(struct hg_memo *m)
     m->credit--;
 }
 
+/* The variant sets in use: the first few, or all once variants paid (stackmemo.h). */
 static struct hg_memo_set *variant_set(struct hg_memo_ref memo, uint64_t key)
 {
-  return &memo.sets[HG_MEMO_SETS + (key >> (64u - log2_of(HG_MEMO_VARIANT_SETS)))];
+  unsigned sets = tls_variant_answers < HG_MEMO_VARIANT_GROW_AFTER ? HG_MEMO_VARIANT_FIRST_SETS
+                                                                  : HG_MEMO_VARIANT_SETS;
+  return &memo.sets[HG_MEMO_SETS + (key >> (64u - log2_of(sets)))];
+}
+
+static void count_variant_answer(void)
+{
+  if (tls_variant_answers < HG_MEMO_VARIANT_GROW_AFTER)
+    tls_variant_answers++;
 }
 
 uint32_t hg_stack_memo_recall(struct hg_caller from, struct hg_memo_plan *plan)
@@ -147,6 +157,7 @@ uint32_t hg_stack_memo_recall(struct hg_caller from, struct hg_memo_plan *plan)
       spend_credit(m);
     } else {
       earn_credit(m);
+      count_variant_answer();
       if (m->passed++ < PASS_VARYING)
         return id;
       /* Its stack may have changed for good: walk once more, to make that the entry. */

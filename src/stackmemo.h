@@ -47,8 +47,16 @@
 #define HG_MEMO_FIRST_SETS 16u
 #define HG_MEMO_WAYS 2u
 #define HG_MEMO_GROW_AFTER 4096u
-/* Two variants a set; touched only by a thread whose callers vary. */
+/*
+ * Two variants a set; touched only by a thread whose callers vary. A
+ * thread starts with the first HG_MEMO_VARIANT_FIRST_SETS (eight pages)
+ * and uses all once its variants have answered HG_MEMO_VARIANT_GROW_AFTER
+ * captures: a short process whose callers vary without repeating (a
+ * compiler's) touched every page of the table, 480 KiB, for nothing.
+ */
 #define HG_MEMO_VARIANT_SETS 1024u
+#define HG_MEMO_VARIANT_FIRST_SETS 64u
+#define HG_MEMO_VARIANT_GROW_AFTER 2048u
 
 /*
  * One remembered capture. gen is odd while the entry is being written,
