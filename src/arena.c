@@ -47,7 +47,7 @@ struct hg_arena {
   struct hg_block *bins[HG_BIN_COUNT];
 } __attribute__((aligned(64)));
 
-static struct hg_arena arenas[HG_MAX_ARENAS];
+static HG_LARGE_BSS struct hg_arena arenas[HG_MAX_ARENAS];
 static unsigned arena_count;
 static _Atomic unsigned next_arena;
 static HG_TLS struct hg_arena *tls_arena;

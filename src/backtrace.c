@@ -242,7 +242,7 @@ static bool maps_line_names(const char *line, uintptr_t addr, char *path, size_t
 /* The absolute path of the file mapped at addr, as the kernel names it. */
 static bool mapped_path(uintptr_t addr, char *path, size_t cap)
 {
-  static char buf[4096], line[PATH_CAP + 128];
+  static HG_LARGE_BSS char buf[4096], line[PATH_CAP + 128];
   int fd = hg_os_open_read("/proc/self/maps");
   if (fd < 0)
     return false;
@@ -310,7 +310,7 @@ struct image {
   size_t build_id_size;
 };
 
-static struct image images[IMAGES];
+static HG_LARGE_BSS struct image images[IMAGES];
 static unsigned next_image;
 
 /*
@@ -388,9 +388,9 @@ struct location {
   uint32_t line; /* 0: not found */
 };
 
-static struct location locations[LOCATIONS];
+static HG_LARGE_BSS struct location locations[LOCATIONS];
 static unsigned location_count;
-static char location_files[1 << 15];
+static HG_LARGE_BSS char location_files[1 << 15];
 static uint32_t location_files_used;
 
 static const struct location *location_of(uintptr_t ip)

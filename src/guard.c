@@ -129,7 +129,7 @@ struct recycle_ring {
   struct hg_guard_slot *slot[RECYCLED_SLOTS];
   unsigned head, count;
 };
-static struct recycle_ring recycled[RECYCLED_CLASSES];
+static HG_LARGE_BSS struct recycle_ring recycled[RECYCLED_CLASSES];
 
 static HG_TLS uint64_t sample_countdown;
 static HG_TLS uint64_t sample_rng;

@@ -21,6 +21,7 @@
 #include "options.h"
 #include "os.h"
 #include "report.h"
+#include "runtime.h"
 #include "segment.h"
 #include "stackdepot.h"
 #include "stats.h"
@@ -85,7 +86,7 @@ static void note_start_up(void)
 {
   if (hg_options.verbosity < 1)
     return;
-  static char text[16384];
+  static HG_LARGE_BSS char text[16384];
   struct hg_buf b = HG_BUF(text);
   hg_log_line_start(&b);
   hg_buf_str(&b, " " HEAPGUARD_VERSION_STRING " in ");
@@ -150,7 +151,7 @@ __attribute__((constructor(101))) static void heapguard_constructor(void)
  */
 static void check_heap_at_exit(void)
 {
-  static struct heapguard_finding found[HG_EXIT_FINDINGS];
+  static HG_LARGE_BSS struct heapguard_finding found[HG_EXIT_FINDINGS];
   struct hg_findings out;
   hg_findings_start(&out, found, hg_options.halt_on_error ? 1 : HG_EXIT_FINDINGS,
                     "the heap check at exit");

@@ -17,6 +17,7 @@
 #include "options.h"
 #include "os.h"
 #include "report.h"
+#include "runtime.h"
 #include "stackdepot.h"
 #include "suppress.h"
 
@@ -132,7 +133,7 @@ struct group {
 #define GROUPS 4096u
 #define GROUPS_SHOWN 32u
 
-static struct group groups[GROUPS];
+static HG_LARGE_BSS struct group groups[GROUPS];
 static uint64_t total_blocks, total_bytes, ungrouped_blocks;
 
 /*
@@ -229,7 +230,7 @@ static void drop_suppressed_groups(void)
   }
 }
 
-static char text[1 << 17];
+static HG_LARGE_BSS char text[1 << 17];
 
 static void write_report(void)
 {

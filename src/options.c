@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "os.h"
+#include "runtime.h"
 
 struct hg_options hg_options;
 
@@ -383,7 +384,7 @@ static const char *find_in_environ(char **env)
 /* Early in process start libc may not have set environ yet. */
 static const char *find_in_proc_environ(void)
 {
-  static char buf[1 << 16];
+  static HG_LARGE_BSS char buf[1 << 16];
   int fd = hg_os_open_read("/proc/self/environ");
   if (fd < 0)
     return NULL;

@@ -244,7 +244,7 @@ static bool finding_damages_segment(const struct heapguard_finding *f)
 
 /* One report at a time: a second thread that fails waits for the first. */
 static _Atomic int reporting;
-static char text_storage[1 << 16];
+static HG_LARGE_BSS char text_storage[1 << 16];
 
 static _Noreturn void finish(void)
 {
@@ -305,7 +305,7 @@ static void json_stack(struct hg_buf *out, const char *key, uint32_t id)
 /* The description lines of the text report, as an array of strings. */
 static void json_description(struct hg_buf *out, const struct heapguard_finding *f)
 {
-  static char lines[8192];
+  static HG_LARGE_BSS char lines[8192];
   struct hg_buf text = HG_BUF(lines);
   hg_report_describe(&text, f);
   hg_json_key(out, "description");
@@ -467,7 +467,7 @@ struct summary_entry {
   uint64_t count;
 };
 
-static struct summary_entry summary[SUMMARY_SLOTS];
+static HG_LARGE_BSS struct summary_entry summary[SUMMARY_SLOTS];
 static unsigned summary_used;
 static uint64_t summary_total;
 
@@ -484,7 +484,7 @@ struct kept_block {
   uint32_t stack;    /* the block's allocation stack, 0 unknown */
 };
 
-static struct kept_block kept[KEPT_SLOTS];
+static HG_LARGE_BSS struct kept_block kept[KEPT_SLOTS];
 static unsigned kept_used;
 
 static void note_kept(const struct heapguard_finding *f)

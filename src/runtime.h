@@ -14,6 +14,15 @@
 #include "block.h"
 
 #define HG_TLS __attribute__((tls_model("initial-exec"))) __thread
+/*
+ * Large zero-initialized arrays (buffers that only reports, leak checks,
+ * suppressions or guard slots use; tables touched sparsely) go after
+ * every other zero-initialized variable: the small variables every
+ * process touches then share a few pages, instead of one page each
+ * between the arrays, and each page touched is a page fault, two when it
+ * is read before it is written.
+ */
+#define HG_LARGE_BSS __attribute__((section(".lbss")))
 /* Exported symbols; everything else is hidden (see exports.map). */
 #define HG_EXPORT __attribute__((visibility("default")))
 

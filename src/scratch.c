@@ -8,10 +8,11 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "runtime.h"
 
 #define SCRATCH_SIZE ((size_t)1 << 20)
 
-static _Alignas(HG_PAGE_SIZE) char scratch[SCRATCH_SIZE];
+static HG_LARGE_BSS _Alignas(HG_PAGE_SIZE) char scratch[SCRATCH_SIZE];
 static _Atomic size_t scratch_used;
 
 /* Each block is preceded by its size, for realloc and malloc_usable_size. */

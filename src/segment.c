@@ -26,7 +26,7 @@
 
 typedef hg_registry_slot registry_slot;
 
-registry_slot *hg_registry_root[ROOT_SLOTS];
+HG_LARGE_BSS registry_slot *hg_registry_root[ROOT_SLOTS];
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic uint32_t segment_seq;
 

@@ -7,6 +7,7 @@
 #include "log.h"
 #include "options.h"
 #include "os.h"
+#include "runtime.h"
 
 static void add_counts(struct hg_heap_counts *to, const struct hg_heap_counts *c)
 {
@@ -171,7 +172,7 @@ void hg_stats_exit_note(uint64_t reports, uint64_t suppressed)
   bool block = hg_options.print_stats || hg_options.verbosity >= 2;
   if (!block && hg_options.verbosity < 1)
     return;
-  static char text[4096];
+  static HG_LARGE_BSS char text[4096];
   struct hg_buf out = HG_BUF(text);
   struct hg_stats st;
   hg_stats_collect(&st);

@@ -10,6 +10,7 @@
 #include "names.h"
 #include "options.h"
 #include "os.h"
+#include "runtime.h"
 
 #define FILE_MAX ((size_t)1 << 16)
 #define RULES_MAX 512u
@@ -22,8 +23,8 @@ struct rule {
   uint64_t hits, bytes;
 };
 
-static char file_text[FILE_MAX];
-static struct rule rules[RULES_MAX];
+static HG_LARGE_BSS char file_text[FILE_MAX];
+static HG_LARGE_BSS struct rule rules[RULES_MAX];
 static unsigned rule_count;
 static uint64_t suppressed;
 
@@ -255,7 +256,7 @@ void hg_suppress_exit_note(void)
 {
   if (!suppressed || hg_options.verbosity < 1)
     return;
-  static char text[RULES_MAX * (PATTERN_MAX + 64)];
+  static HG_LARGE_BSS char text[RULES_MAX * (PATTERN_MAX + 64)];
   struct hg_buf b = HG_BUF(text);
   hg_log_line_start(&b);
   hg_buf_str(&b, ": ");

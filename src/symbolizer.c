@@ -5,6 +5,7 @@
 
 #include "fmt.h"
 #include "os.h"
+#include "runtime.h"
 
 /* addr2line reads a program's line table in milliseconds; a huge one may not. */
 #define TIMEOUT_MS 3000
@@ -71,7 +72,7 @@ bool hg_symbolizer_locate(const char *path, const uint64_t *vaddrs, size_t n,
                           hg_location_fn fn, void *arg)
 {
   static char numbers[ADDRESSES_MAX][20];
-  static char answer[1 << 14];
+  static HG_LARGE_BSS char answer[1 << 14];
   static char name[] = "addr2line", option[] = "-e", locale[] = "LC_ALL=C";
   if (tool_state == TOOL_UNKNOWN)
     tool_state = find_tool() ? TOOL_READY : TOOL_UNAVAILABLE;

@@ -77,7 +77,7 @@ struct rule {
 #define CFA_ON_FP ((uint64_t)1 << 2)
 #define MAX_KEY ((uintptr_t)1 << (64u - TAG_SHIFT + SET_BITS))
 
-static _Atomic uint64_t rule_cache[2u << SET_BITS];
+static HG_LARGE_BSS _Atomic uint64_t rule_cache[2u << SET_BITS];
 
 /* The key's low bits: return addresses spread evenly over them. */
 static _Atomic uint64_t *set_of(uintptr_t key)
