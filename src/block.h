@@ -235,9 +235,10 @@ static inline HG_TAG_TARGET uint64_t hg_block_publish(const struct hg_key *key,
 {
   if (with_low_half && copy != b)
     __builtin_memcpy((char *)b + 8, (const char *)copy + 8, 8);
+  uint32_t info; /* one 4-byte load: the bitfields' own stores forward to it */
+  __builtin_memcpy(&info, (const char *)copy + 24, sizeof info);
   struct hg_tag mac =
-    hg_block_seal_half(key, b, copy->size, copy->free_stack, copy->stack,
-                       hg_block_info_word(copy->state, copy->kind, copy->tail));
+    hg_block_seal_half(key, b, copy->size, copy->free_stack, copy->stack, info);
   if (copy != b) {
     copy->tag = (uint32_t)mac.lo;
     copy->zero = 0;
