@@ -1,6 +1,7 @@
 /*
  * runtime.h - process-wide state that every layer reads: the key and the
- * secret, whether start-up is done, and the per-thread re-entry flag.
+ * secret, whether start-up is done, and the per-thread re-entry flag;
+ * and the attributes of thread-local, exported and large static data.
  *
  * A leaf: runtime.c only defines this state; init.c sets it up (init.h),
  * and nothing here calls into any other module.
