@@ -144,11 +144,11 @@ static uint64_t total_blocks, total_bytes, ungrouped_blocks;
  */
 static bool allocated_by_loader(uint32_t stack)
 {
+  uintptr_t ips[HG_STACK_FRAMES];
   size_t n;
   uint32_t tid;
-  const uintptr_t *ips = hg_stack_get(stack, &n, &tid);
   Dl_info info;
-  return ips && n && dladdr((void *)(ips[0] - 1), &info) &&
+  return hg_stack_get(stack, ips, &n, &tid) && n && dladdr((void *)(ips[0] - 1), &info) &&
          (uintptr_t)info.dli_fbase == getauxval(AT_BASE);
 }
 
@@ -181,15 +181,16 @@ static struct group *take_largest(void)
 
 static void group_text(struct hg_buf *out, const struct group *g)
 {
+  uintptr_t ips[HG_STACK_FRAMES];
   size_t n;
   uint32_t tid;
-  const uintptr_t *ips = hg_stack_get(g->stack, &n, &tid);
+  bool known = hg_stack_get(g->stack, ips, &n, &tid);
   hg_buf_str(out, "\n  ");
   hg_buf_dec(out, g->bytes);
   hg_buf_str(out, " bytes in ");
   hg_buf_dec(out, g->blocks);
   hg_buf_str(out, g->blocks == 1 ? " block" : " blocks");
-  if (!ips) {
+  if (!known) {
     hg_buf_str(out, " allocated where no stack was recorded (alloc_stacks=0?)\n");
     return;
   }
@@ -201,14 +202,15 @@ static void group_text(struct hg_buf *out, const struct group *g)
 
 static void group_json(struct hg_buf *out, const struct group *g)
 {
+  uintptr_t ips[HG_STACK_FRAMES];
   size_t n;
   uint32_t tid = 0;
-  const uintptr_t *ips = hg_stack_get(g->stack, &n, &tid);
+  bool known = hg_stack_get(g->stack, ips, &n, &tid);
   hg_buf_char(out, '{');
   hg_json_dec(out, "bytes", g->bytes);
   hg_json_dec(out, "blocks", g->blocks);
   hg_json_dec(out, "thread", tid);
-  hg_report_json_frames(out, "backtrace", ips, ips ? n : 0);
+  hg_report_json_frames(out, "backtrace", ips, known ? n : 0);
   hg_buf_char(out, '}');
 }
 
@@ -219,10 +221,11 @@ static void drop_suppressed_groups(void)
     return;
   for (uint32_t i = 0; i < GROUPS; i++) {
     struct group *g = &groups[i];
+    uintptr_t ips[HG_STACK_FRAMES];
     size_t n;
     uint32_t tid;
-    const uintptr_t *ips = g->blocks ? hg_stack_get(g->stack, &n, &tid) : NULL;
-    if (ips && hg_suppress_match(HG_SUPPRESS_LEAK, ips, n, g->bytes)) {
+    if (g->blocks && hg_stack_get(g->stack, ips, &n, &tid) &&
+        hg_suppress_match(HG_SUPPRESS_LEAK, ips, n, g->bytes)) {
       total_blocks -= g->blocks;
       total_bytes -= g->bytes;
       g->blocks = 0;

@@ -255,10 +255,10 @@ static _Noreturn void finish(void)
 
 static void describe_stack(struct hg_buf *out, const char *what, uint32_t id)
 {
+  uintptr_t ips[HG_STACK_FRAMES];
   size_t n;
   uint32_t tid;
-  const uintptr_t *ips = hg_stack_get(id, &n, &tid);
-  if (!ips)
+  if (!hg_stack_get(id, ips, &n, &tid))
     return;
   line_start(out);
   hg_buf_str(out, what);
@@ -288,11 +288,12 @@ void hg_report_json_frames(struct hg_buf *out, const char *key, const uintptr_t 
 
 static void json_stack(struct hg_buf *out, const char *key, uint32_t id)
 {
+  uintptr_t ips[HG_STACK_FRAMES];
   size_t n;
   uint32_t tid;
-  const uintptr_t *ips = hg_stack_get(id, &n, &tid);
+  bool known = hg_stack_get(id, ips, &n, &tid);
   hg_json_key(out, key);
-  if (!ips) {
+  if (!known) {
     hg_buf_str(out, "null");
     return;
   }
@@ -381,14 +382,14 @@ static struct place place_of(const struct heapguard_finding *f, const uintptr_t 
 {
   if (!at_exit)
     return (struct place){ " in ", true, n ? ips[hg_backtrace_summary_frame(ips, n)] : 0 };
+  uintptr_t alloc[HG_STACK_FRAMES];
   uint32_t tid;
   bool own = f->alloc_stack != 0;
-  ips = hg_stack_get(own ? f->alloc_stack : f->neighbour_stack, &n, &tid);
-  if (!ips || !n)
+  if (!hg_stack_get(own ? f->alloc_stack : f->neighbour_stack, alloc, &n, &tid) || !n)
     return (struct place){ " at exit", false, 0 };
   return (struct place){ own ? " at exit, in a block allocated in "
                              : " at exit, after a block allocated in ",
-                         true, ips[hg_backtrace_summary_frame(ips, n)] };
+                         true, alloc[hg_backtrace_summary_frame(alloc, n)] };
 }
 
 static void place_text(struct hg_buf *out, const struct place *p)
@@ -607,10 +608,11 @@ static bool suppressed(const struct heapguard_finding *f, const uintptr_t *ips, 
     return false;
   if (!at_exit)
     return hg_suppress_match(f->bug_class, ips, frames, 0);
+  uintptr_t alloc[HG_STACK_FRAMES];
   size_t n;
   uint32_t tid;
-  const uintptr_t *alloc = hg_stack_get(f->alloc_stack, &n, &tid);
-  return alloc && hg_suppress_match(f->bug_class, alloc, n, 0);
+  return hg_stack_get(f->alloc_stack, alloc, &n, &tid) &&
+         hg_suppress_match(f->bug_class, alloc, n, 0);
 }
 
 static void report(const struct heapguard_finding *f, bool at_exit)

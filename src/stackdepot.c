@@ -18,11 +18,29 @@
 /* The first index's slots; each new index has twice as many. */
 #define INDEX_FIRST_SLOTS ((size_t)1 << 10)
 
+/*
+ * A record: the stack's thread, its shape, and its frames in 4-byte
+ * words: each return address as its signed 32-bit difference from the one
+ * before when that fits (frames of one module, or of neighbouring
+ * libraries), else whole, in two words, as the first one always is; the
+ * shape says which. Eight frames of one module take 44 bytes instead of
+ * 72, eight that go from the program into the C library and back 52, and
+ * the depots of programs with many distinct stacks (half a million in
+ * bench_bintree) shrink by as much.
+ */
+#define RECORD_HEAD_WORDS 2u
+#define RECORD_MAX_WORDS (RECORD_HEAD_WORDS + 2u * HG_STACK_FRAMES)
+#define SHAPE_FRAMES 0xffu
+#define SHAPE_WHOLE_SHIFT 8u /* then a bit a frame: stored whole */
+
 struct record {
   uint32_t tid;
-  uint32_t frames;
-  uintptr_t ip[];
+  uint32_t shape; /* frame count, and which frames are whole */
+  uint32_t word[];
 };
+
+static_assert(HG_STACK_FRAMES <= SHAPE_FRAMES && HG_STACK_FRAMES <= 32u - SHAPE_WHOLE_SHIFT,
+              "a shape holds a record's frame count and one bit a frame");
 
 /*
  * The index: open addressing over slots that each hold a record's id and
@@ -45,10 +63,36 @@ static size_t index_ids;       /* ids in depot_index, under depot_lock */
 static pthread_mutex_t depot_lock = PTHREAD_MUTEX_INITIALIZER;
 static HG_TLS uint32_t tls_tid;
 
-/* Ids are 8-byte word offsets + 1, so 0 means "no stack". */
+/* Ids are 4-byte word offsets + 1, so 0 means "no stack". */
 static struct record *record_of(uint32_t id)
 {
-  return (struct record *)(depot + (size_t)(id - 1) * 8);
+  return (struct record *)(depot + (size_t)(id - 1) * 4);
+}
+
+static size_t shape_frames(uint32_t shape)
+{
+  return shape & SHAPE_FRAMES;
+}
+
+static bool shape_whole(uint32_t shape, size_t i)
+{
+  return (shape >> (SHAPE_WHOLE_SHIFT + i)) & 1;
+}
+
+/* A shape that some record could have: no bits past its frames, the first frame whole. */
+static bool shape_is_sound(uint32_t shape)
+{
+  size_t n = shape_frames(shape);
+  return n <= HG_STACK_FRAMES && (shape >> (SHAPE_WHOLE_SHIFT + n)) == 0 &&
+         (n == 0 || shape_whole(shape, 0));
+}
+
+static size_t record_words(uint32_t shape)
+{
+  size_t words = RECORD_HEAD_WORDS;
+  for (size_t i = 0; i < shape_frames(shape); i++)
+    words += shape_whole(shape, i) ? 2 : 1;
+  return words;
 }
 
 /* A multiplicative hash: its high half depends on every bit of every frame. */
@@ -60,13 +104,61 @@ static uint32_t hash_stack(const uintptr_t *ip, size_t n, uint32_t tid)
   return (uint32_t)(h >> 32);
 }
 
+/* The record of a stack of n <= HG_STACK_FRAMES frames, into r; returns its length in words. */
+static size_t encode(uint32_t tid, const uintptr_t *ip, size_t n, struct record *r)
+{
+  uint32_t shape = (uint32_t)n;
+  uint32_t *w = r->word;
+  for (size_t i = 0; i < n; i++) {
+    int64_t d = i ? (int64_t)(ip[i] - ip[i - 1]) : 0;
+    if (i && d == (int32_t)d) {
+      *w++ = (uint32_t)d;
+    } else {
+      shape |= (uint32_t)1 << (SHAPE_WHOLE_SHIFT + i);
+      *w++ = (uint32_t)ip[i];
+      *w++ = (uint32_t)((uint64_t)ip[i] >> 32);
+    }
+  }
+  r->tid = tid;
+  r->shape = shape;
+  return (size_t)(w - (uint32_t *)r);
+}
+
+/* Frame i of a record, from frame i - 1 (prev) and the words from *w on, which it moves past. */
+static uintptr_t next_frame(uint32_t shape, size_t i, uintptr_t prev, const uint32_t **w)
+{
+  const uint32_t *at = *w;
+  if (shape_whole(shape, i)) {
+    *w = at + 2;
+    return (uintptr_t)((uint64_t)at[0] | (uint64_t)at[1] << 32);
+  }
+  *w = at + 1;
+  return prev + (uintptr_t)(intptr_t)(int32_t)at[0];
+}
+
+/* The frames of a record whose shape is sound, into ip; returns how many. */
+static size_t decode(const struct record *r, uintptr_t *ip)
+{
+  size_t n = shape_frames(r->shape);
+  const uint32_t *w = r->word;
+  for (size_t i = 0; i < n; i++)
+    ip[i] = next_frame(r->shape, i, i ? ip[i - 1] : 0, &w);
+  return n;
+}
+
+/* Whether r is the record of these frames, read as they are stored (no encoding of the query). */
 static bool record_matches(const struct record *r, uint32_t tid, const uintptr_t *ip, size_t n)
 {
-  if (r->tid != tid || r->frames != n)
+  uint32_t shape = r->shape;
+  if (r->tid != tid || shape_frames(shape) != n)
     return false;
-  for (size_t i = 0; i < n; i++)
-    if (r->ip[i] != ip[i])
+  const uint32_t *w = r->word;
+  uintptr_t frame = 0;
+  for (size_t i = 0; i < n; i++) {
+    frame = next_frame(shape, i, frame, &w);
+    if (frame != ip[i])
       return false;
+  }
   return true;
 }
 
@@ -125,22 +217,18 @@ static bool index_has_room(void)
   return true;
 }
 
+/* Store the record of these frames if it is new, under the lock: its id, 0 when memory ran out. */
 static uint32_t insert(uint32_t hash, uint32_t tid, const uintptr_t *ip, size_t n)
 {
-  size_t bytes = sizeof(struct record) + n * sizeof(uintptr_t);
   pthread_mutex_lock(&depot_lock);
   uint32_t id = find(hash, tid, ip, n);
   if (!id && !depot)
     depot = hg_os_map_fenced(DEPOT_BYTES);
   size_t used = atomic_load_explicit(&depot_used, memory_order_relaxed);
-  if (!id && depot && used + bytes <= DEPOT_BYTES && index_has_room()) {
-    struct record *r = (struct record *)(depot + used);
-    r->tid = tid;
-    r->frames = (uint32_t)n;
-    for (size_t i = 0; i < n; i++)
-      r->ip[i] = ip[i];
-    id = (uint32_t)(used / 8 + 1);
-    atomic_store_explicit(&depot_used, used + bytes, memory_order_release);
+  if (!id && depot && used + RECORD_MAX_WORDS * 4 <= DEPOT_BYTES && index_has_room()) {
+    size_t words = encode(tid, ip, n, (struct record *)(depot + used));
+    id = (uint32_t)(used / 4 + 1);
+    atomic_store_explicit(&depot_used, used + words * 4, memory_order_release);
     put(atomic_load_explicit(&depot_index, memory_order_relaxed), (uint64_t)hash << 32 | id);
     index_ids++;
   }
@@ -155,6 +243,15 @@ static uint32_t current_tid(void)
   return tls_tid;
 }
 
+uint32_t hg_stack_store(const uintptr_t *ip, size_t n)
+{
+  n = n < HG_STACK_FRAMES ? n : HG_STACK_FRAMES;
+  uint32_t tid = current_tid();
+  uint32_t hash = hash_stack(ip, n, tid);
+  uint32_t id = find(hash, tid, ip, n);
+  return id ? id : insert(hash, tid, ip, n);
+}
+
 /* A capture the inline memo could not answer: a variant's answer, or walk, look up or store, remember. */
 static uint32_t walk_and_store(struct hg_caller from)
 {
@@ -166,11 +263,7 @@ static uint32_t walk_and_store(struct hg_caller from)
   struct hg_unwind_trace trace;
   bool remember = plan.entry || plan.variant;
   size_t n = hg_unwind(from, ip, HG_STACK_FRAMES, remember ? &trace : NULL);
-  uint32_t tid = current_tid();
-  uint32_t hash = hash_stack(ip, n, tid);
-  id = find(hash, tid, ip, n);
-  if (!id)
-    id = insert(hash, tid, ip, n);
+  id = hg_stack_store(ip, n);
   if (id && remember)
     hg_stack_memo_note(from, id, &trace, &plan);
   return id;
@@ -185,19 +278,19 @@ uint32_t hg_stack_capture_walked(struct hg_caller from)
   return id;
 }
 
-const uintptr_t *hg_stack_get(uint32_t id, size_t *n, uint32_t *tid)
+bool hg_stack_get(uint32_t id, uintptr_t ip[HG_STACK_FRAMES], size_t *n, uint32_t *tid)
 {
   *n = 0;
   size_t used = atomic_load_explicit(&depot_used, memory_order_acquire);
-  if (id == 0 || (size_t)(id - 1) * 8 + sizeof(struct record) > used)
-    return NULL;
+  size_t at = (size_t)(id - 1) * 4;
+  if (id == 0 || at + sizeof(struct record) > used)
+    return false;
   const struct record *r = record_of(id);
-  if ((size_t)(id - 1) * 8 + sizeof *r + r->frames * sizeof(uintptr_t) > used ||
-      r->frames > HG_STACK_FRAMES)
-    return NULL;
-  *n = r->frames;
+  if (!shape_is_sound(r->shape) || at + record_words(r->shape) * 4 > used)
+    return false;
+  *n = decode(r, ip);
   *tid = r->tid;
-  return r->ip;
+  return true;
 }
 
 void hg_stack_fork_prepare(void)

@@ -10,6 +10,7 @@
 #ifndef HG_STACKDEPOT_H
 #define HG_STACKDEPOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,8 +37,17 @@ static inline uint32_t hg_stack_capture(struct hg_caller from)
   return __builtin_expect(id != 0, 1) ? id : hg_stack_capture_walked(from);
 }
 
-/* The stack named by id; NULL (and *n 0) for 0 or an id never issued. */
-const uintptr_t *hg_stack_get(uint32_t id, size_t *n, uint32_t *tid);
+/*
+ * The id of the calling thread's stack of these n frames (at most
+ * HG_STACK_FRAMES are kept), stored if it is new; 0 when the depot is full.
+ */
+uint32_t hg_stack_store(const uintptr_t *ip, size_t n);
+
+/*
+ * The stack named by id: its *n frames into ip, and its thread; false
+ * (and *n 0) for 0 or an id never issued.
+ */
+bool hg_stack_get(uint32_t id, uintptr_t ip[HG_STACK_FRAMES], size_t *n, uint32_t *tid);
 
 void hg_stack_fork_prepare(void);
 void hg_stack_fork_parent(void);

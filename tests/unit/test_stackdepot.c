@@ -44,10 +44,10 @@ static void each_stack_is_stored_once(void **state)
   }
   for (uintptr_t i = 0; i < STACKS; i++) {
     assert_int_equal(hg_stack_capture(caller_at(0x1000 + i * 16)), ids[i]);
+    uintptr_t ip[HG_STACK_FRAMES];
     size_t n;
     uint32_t tid;
-    const uintptr_t *ip = hg_stack_get(ids[i], &n, &tid);
-    assert_non_null(ip);
+    assert_true(hg_stack_get(ids[i], ip, &n, &tid));
     assert_int_equal(n, 1);
     assert_int_equal(ip[0], 0x1000 + i * 16);
     if (i > 0)
@@ -58,11 +58,12 @@ static void each_stack_is_stored_once(void **state)
 static void unknown_ids_give_nothing(void **state)
 {
   (void)state;
+  uintptr_t ip[HG_STACK_FRAMES];
   size_t n = 99;
   uint32_t tid;
-  assert_null(hg_stack_get(0, &n, &tid));
+  assert_false(hg_stack_get(0, ip, &n, &tid));
   assert_int_equal(n, 0);
-  assert_null(hg_stack_get(UINT32_MAX, &n, &tid));
+  assert_false(hg_stack_get(UINT32_MAX, ip, &n, &tid));
   assert_int_equal(n, 0);
 }
 
@@ -82,10 +83,11 @@ static void threads_get_their_own_ids(void **state)
   assert_int_equal(pthread_join(t, NULL), 0);
   assert_int_not_equal(there, 0);
   assert_int_not_equal(here, there);
+  uintptr_t ip[HG_STACK_FRAMES];
   size_t n;
   uint32_t tid_here, tid_there;
-  assert_non_null(hg_stack_get(here, &n, &tid_here));
-  assert_non_null(hg_stack_get(there, &n, &tid_there));
+  assert_true(hg_stack_get(here, ip, &n, &tid_here));
+  assert_true(hg_stack_get(there, ip, &n, &tid_there));
   assert_int_not_equal(tid_here, tid_there);
 }
 
@@ -109,15 +111,83 @@ static void a_repeated_capture_gives_the_same_id(void **state)
       first = id;
     assert_int_equal(id, first);
   }
+  uintptr_t ip[HG_STACK_FRAMES];
   size_t n;
   uint32_t tid;
-  assert_non_null(hg_stack_get(first, &n, &tid));
+  assert_true(hg_stack_get(first, ip, &n, &tid));
   assert_true(n >= 2);
+}
+
+/* Store frames and read them back: the same frames, the same id again. */
+static uint32_t round_trip(const uintptr_t *frames, size_t n)
+{
+  uint32_t id = hg_stack_store(frames, n);
+  assert_int_not_equal(id, 0);
+  assert_int_equal(hg_stack_store(frames, n), id);
+  uintptr_t back[HG_STACK_FRAMES];
+  size_t got;
+  uint32_t tid;
+  assert_true(hg_stack_get(id, back, &got, &tid));
+  size_t kept = n < HG_STACK_FRAMES ? n : HG_STACK_FRAMES;
+  assert_int_equal(got, kept);
+  assert_memory_equal(back, frames, kept * sizeof *frames);
+  return id;
+}
+
+/*
+ * Frames within 2 GiB of the one before are kept as differences, the
+ * others whole; either way they come back as they were, and frames that
+ * differ only where one form gives way to the other are other stacks.
+ */
+static void stored_stacks_come_back_whole_packed_or_not(void **state)
+{
+  (void)state;
+  const uintptr_t near[HG_STACK_FRAMES] = { 0x555555601234, 0x555555600010, 0x555555700000,
+                                            0x5555556fffff, 0x555555400000, 0x555555401000,
+                                            0x555555401008, 0x555555401001 };
+  const uintptr_t far[HG_STACK_FRAMES] = { 0x555555601234, 0x7f00aabb0010, 0x555555700000,
+                                           0x7f00aabb1000, 0x7f00aabb0000, 0x555555401000,
+                                           0x1000, 0xffffffffff600000 };
+  const uintptr_t edge[3] = { 0x7f0000000000, 0x7f0000000000 + 0x7fffffff,
+                              0x7f0000000000 + 0x7fffffff - 0x80000000 };
+  const uintptr_t past_edge[3] = { 0x7f0000000000, 0x7f0000000000 + 0x80000000,
+                                   0x7f0000000000 };
+  const uintptr_t nine[HG_STACK_FRAMES + 1] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 };
+  uint32_t ids[] = { round_trip(near, HG_STACK_FRAMES), round_trip(far, HG_STACK_FRAMES),
+                     round_trip(edge, 3), round_trip(past_edge, 3),
+                     round_trip(near, 3), round_trip(nine, HG_STACK_FRAMES + 1),
+                     round_trip(near, 0) };
+  for (size_t i = 0; i < sizeof ids / sizeof *ids; i++)
+    for (size_t j = 0; j < i; j++)
+      assert_int_not_equal(ids[i], ids[j]);
+  assert_int_equal(round_trip(nine, HG_STACK_FRAMES), ids[5]);
+}
+
+/*
+ * Eight frames of one module take 44 bytes, not 72: the next id is 11
+ * words on; four that go into another module and back take two words
+ * for each frame stored whole and one for the other (9 words).
+ */
+static void packed_stacks_take_a_word_a_frame(void **state)
+{
+  (void)state;
+  uintptr_t frames[HG_STACK_FRAMES];
+  for (size_t i = 0; i < HG_STACK_FRAMES; i++)
+    frames[i] = 0x555555600000 + i * 0x40 + 0x1234567;
+  uint32_t first = round_trip(frames, HG_STACK_FRAMES);
+  frames[HG_STACK_FRAMES - 1] += 8;
+  assert_int_equal(round_trip(frames, HG_STACK_FRAMES), first + 11);
+  uintptr_t mixed[4] = { 0x555555601000, 0x7f00aabb0010, 0x7f00aabb2000, 0x555555601100 };
+  uint32_t crossing = round_trip(mixed, 4);
+  mixed[3] += 8;
+  assert_int_equal(round_trip(mixed, 4), crossing + 9);
 }
 
 int main(void)
 {
   const struct CMUnitTest tests[] = {
+    cmocka_unit_test(stored_stacks_come_back_whole_packed_or_not),
+    cmocka_unit_test(packed_stacks_take_a_word_a_frame),
     cmocka_unit_test(each_stack_is_stored_once),
     cmocka_unit_test(unknown_ids_give_nothing),
     cmocka_unit_test(threads_get_their_own_ids),
