@@ -1,7 +1,8 @@
 /*
  * test_stackdepot.c - the stack depot on its own: each distinct stack
  * stored once under one id, through the growth of its index, ids of
- * other threads kept apart, and the memo in front of it.
+ * other threads kept apart, the memo in front of it, and records packed
+ * as differences where frames allow and read back as they were stored.
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
