@@ -115,6 +115,15 @@ void hg_os_discard(void *p, size_t size)
   madvise(p, size, MADV_DONTNEED);
 }
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+void hg_os_populate(void *p, size_t size)
+{
+  madvise(p, size, MADV_POPULATE_WRITE);
+}
+
 uint64_t hg_os_max_map_count(void)
 {
   char text[32];

@@ -36,6 +36,11 @@ bool hg_os_protect_rw(void *p, size_t size);
 bool hg_os_protect_read(void *p, size_t size);
 /* Give the pages of [p, p+size) back to the kernel; they read as zero after. */
 void hg_os_discard(void *p, size_t size);
+/*
+ * Fault the pages of [p, p+size) in for writing now, in one call
+ * (MADV_POPULATE_WRITE, Linux 5.14); on older kernels, nothing.
+ */
+void hg_os_populate(void *p, size_t size);
 /* vm.max_map_count, read without allocating; 0 when it cannot be read. */
 uint64_t hg_os_max_map_count(void);
 

@@ -77,7 +77,7 @@ struct rule {
 #define CFA_ON_FP ((uint64_t)1 << 2)
 #define MAX_KEY ((uintptr_t)1 << (64u - TAG_SHIFT + SET_BITS))
 
-static HG_LARGE_BSS _Atomic uint64_t rule_cache[2u << SET_BITS];
+static HG_LARGE_BSS _Alignas(HG_PAGE_SIZE) _Atomic uint64_t rule_cache[2u << SET_BITS];
 
 /* The key's low bits: return addresses spread evenly over them. */
 static _Atomic uint64_t *set_of(uintptr_t key)
@@ -723,8 +723,23 @@ static bool compute_rule(uintptr_t key, uintptr_t pc, struct rule *out)
   return fde && rule_from_fde(fde, key, pc, out);
 }
 
+/*
+ * Rules spread over every page of the cache at once, and each page would
+ * fault twice: read as the zero page by a probe, then copied when a rule
+ * is stored. The first rule computed (the first walk's first step, after
+ * one probe) faults them all in with one system call instead.
+ */
+static void populate_cache_once(void)
+{
+  static _Atomic bool populated;
+  if (!atomic_load_explicit(&populated, memory_order_relaxed) &&
+      !atomic_exchange_explicit(&populated, true, memory_order_relaxed))
+    hg_os_populate(rule_cache, sizeof rule_cache);
+}
+
 static bool rule_for(uintptr_t key, uintptr_t pc, struct rule *r)
 {
+  populate_cache_once();
   if (unpack(cached_word(key), key, r))
     return true;
   if (!compute_rule(key, pc, r))
