@@ -116,14 +116,23 @@ static inline HG_TAG_INLINE uint32_t hg_prev_tag_inline(const struct hg_key *key
   return (uint32_t)HG_TAG_COMPUTE(&key->tag, HG_TAG_PREV, addr, prev_size, 0, 0).lo;
 }
 
+/*
+ * The word at bytes 24-27 (state, kind and tail) as it is stored: one
+ * 4-byte load, which the bitfields' own 4-byte stores forward to.
+ */
+static inline uint32_t hg_block_info_of(const struct hg_block *b)
+{
+  uint32_t info;
+  __builtin_memcpy(&info, (const char *)b + 24, sizeof info);
+  return info;
+}
+
 static inline HG_TAG_INLINE struct hg_tag hg_mac_inline(const struct hg_key *key,
                                                         const struct hg_block *b, uintptr_t addr)
 {
-  uint32_t info; /* the tail, state and kind word as it is stored */
-  __builtin_memcpy(&info, (const char *)b + 24, sizeof info);
   return HG_TAG_COMPUTE(&key->tag, HG_TAG_HEADER, addr,
                         (uint64_t)b->size | (uint64_t)b->free_stack << 32,
-                        (uint64_t)b->stack | (uint64_t)info << 32, b->zero);
+                        (uint64_t)b->stack | (uint64_t)hg_block_info_of(b) << 32, b->zero);
 }
 
 /* The prev_tag a header at addr with this prev_size must hold. */
@@ -196,9 +205,7 @@ static inline uint32_t hg_block_info_word(unsigned state, unsigned kind, uint32_
 /* The word at bytes 24-27 of b with its state replaced: kind and tail kept. */
 static inline uint32_t hg_block_info_as(const struct hg_block *b, unsigned state)
 {
-  uint32_t info;
-  __builtin_memcpy(&info, (const char *)b + 24, sizeof info);
-  return (info & ~3u) | state;
+  return (hg_block_info_of(b) & ~3u) | state;
 }
 
 /*
@@ -235,10 +242,8 @@ static inline HG_TAG_TARGET uint64_t hg_block_publish(const struct hg_key *key,
 {
   if (with_low_half && copy != b)
     __builtin_memcpy((char *)b + 8, (const char *)copy + 8, 8);
-  uint32_t info; /* one 4-byte load: the bitfields' own stores forward to it */
-  __builtin_memcpy(&info, (const char *)copy + 24, sizeof info);
-  struct hg_tag mac =
-    hg_block_seal_half(key, b, copy->size, copy->free_stack, copy->stack, info);
+  struct hg_tag mac = hg_block_seal_half(key, b, copy->size, copy->free_stack, copy->stack,
+                                         hg_block_info_of(copy));
   if (copy != b) {
     copy->tag = (uint32_t)mac.lo;
     copy->zero = 0;

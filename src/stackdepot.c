@@ -87,12 +87,11 @@ static bool shape_is_sound(uint32_t shape)
          (n == 0 || shape_whole(shape, 0));
 }
 
+/* A word a frame, and one more for each frame stored whole. */
 static size_t record_words(uint32_t shape)
 {
-  size_t words = RECORD_HEAD_WORDS;
-  for (size_t i = 0; i < shape_frames(shape); i++)
-    words += shape_whole(shape, i) ? 2 : 1;
-  return words;
+  return RECORD_HEAD_WORDS + shape_frames(shape) +
+         (size_t)__builtin_popcount(shape >> SHAPE_WHOLE_SHIFT);
 }
 
 /* A multiplicative hash: its high half depends on every bit of every frame. */
