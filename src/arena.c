@@ -531,6 +531,12 @@ unsigned hg_arena_count(void)
   return arena_count;
 }
 
+unsigned hg_arenas_in_use(void)
+{
+  unsigned given = atomic_load_explicit(&next_arena, memory_order_relaxed);
+  return given == 0 ? 1 : given < arena_count ? given : arena_count;
+}
+
 struct hg_arena *hg_arena_of(const struct hg_segment *s, struct heapguard_finding *f)
 {
   return arena_of(s, f);

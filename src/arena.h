@@ -1,8 +1,8 @@
 /*
  * arena.h - the boundary-tag heap of shared segments (arena.c), as the
  * shared kind (shared.c) uses it. Every function but hg_arena_of_thread,
- * hg_arena_of, hg_arena_lock and the start-up, whole-heap and fork calls
- * runs with the arena's lock held.
+ * hg_arena_of, hg_arena_lock, the index and counts, and the start-up,
+ * whole-heap and fork calls runs with the arena's lock held.
  */
 #ifndef HG_ARENA_H
 #define HG_ARENA_H
@@ -30,8 +30,10 @@ static inline uint32_t hg_granules_for(size_t request)
 struct hg_arena *hg_arena_of_thread(void);
 /* Its index, below hg_arena_count(). */
 unsigned hg_arena_index(const struct hg_arena *a);
-/* The arenas in use (the `arenas` option, set at start-up): 0 before. */
+/* The arenas there are (the `arenas` option, set at start-up): 0 before. */
 unsigned hg_arena_count(void);
+/* The arenas given to threads so far: at least 1, at most hg_arena_count(). */
+unsigned hg_arenas_in_use(void);
 /* The arena of a verified shared segment; NULL with f when it names none. */
 struct hg_arena *hg_arena_of(const struct hg_segment *s, struct heapguard_finding *f);
 void hg_arena_lock(struct hg_arena *a);

@@ -1,14 +1,15 @@
 /*
  * quarantine.h - the quarantine policy: freed memory waits, in first-in
- * first-out order, until quarantine_bytes of newer frees push it out.
+ * first-out order, until newer frees fill its budget (quarantine_bytes, or
+ * a share of it) and push it out.
  *
  * One policy for every kind that quarantines: the shared heap's arenas
- * (each holds its share of the budget; the blocks wait poisoned) and guard
- * mode (its slots wait inaccessible). A quarantine is a ring of entries in
+ * (each holds its share of the budget, tcache.c; the blocks wait
+ * poisoned) and guard mode (its slots wait inaccessible). A quarantine is a ring of entries in
  * its own fenced mapping, out of band, so a write after free cannot
  * corrupt it. An entry keeps its size and free stack beside it, so that
  * moving it on does not touch the memory it names. Callers hold the lock
- * of the kind the quarantine belongs to.
+ * that guards the quarantine.
  */
 #ifndef HG_QUARANTINE_H
 #define HG_QUARANTINE_H

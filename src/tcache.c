@@ -1,6 +1,6 @@
 /*
- * tcache.c - per-thread caches, the global quarantine of the shared heap,
- * and stopping the world for whole-heap walks.
+ * tcache.c - per-thread caches, the quarantines of the shared heap (one
+ * per arena), and stopping the world for whole-heap walks.
  */
 #define _GNU_SOURCE
 #include "tcache.h"
@@ -32,8 +32,26 @@ static struct hg_tcache *fresh_caches, *fresh_end; /* never used */
 
 static pthread_mutex_t world_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static pthread_mutex_t quarantine_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct hg_quarantine quarantine;
+/*
+ * One quarantine per arena, filed by the threads given that arena: threads
+ * of different arenas share neither its lock nor its lines, and the blocks
+ * a thread pushes out of it, to reuse, are mostly ones it freed itself.
+ * With a single quarantine, two threads reused each other's blocks, and
+ * each operation took twice as long (cache lines moving between cores).
+ *
+ * The shards hold at most quarantine_bytes together (held_bytes): a
+ * filing pushes out of its own shard what puts them back under it, but
+ * never below the shard's share (quarantine_bytes split among the arenas
+ * given to threads so far); beyond that, it takes the excess from another
+ * shard. So a thread that frees while the others do not keeps the whole
+ * budget, and threads that free alike keep a share each.
+ */
+struct shard {
+  pthread_mutex_t lock;
+  struct hg_quarantine q;
+} __attribute__((aligned(64)));
+static HG_LARGE_BSS struct shard shards[HG_MAX_ARENAS];
+static size_t held_bytes; /* in all the shards; atomic */
 
 static pthread_key_t exit_key;
 HG_TLS struct hg_tcache *hg_tls_cache;
@@ -41,6 +59,8 @@ HG_TLS struct hg_tcache *hg_tls_cache;
 void hg_tcache_init(void (*on_thread_exit)(void *cache))
 {
   pthread_key_create(&exit_key, on_thread_exit);
+  for (unsigned i = 0; i < hg_arena_count(); i++)
+    pthread_mutex_init(&shards[i].lock, NULL);
   hg_tcache_fence_always = !hg_os_membarrier_register();
 }
 
@@ -308,22 +328,83 @@ static bool settle(struct hg_tcache *c, struct hg_quarantined *out, unsigned n,
 }
 
 /*
- * File the pending blocks, and take out what the quarantine holds beyond
- * budget (all of it for a budget of 0), up to EVICT_BATCH at a time.
- * Blocks the ring has no room for come back out at once.
+ * What shard q keeps when the shards hold held bytes together: all it has
+ * while that is within quarantine_bytes, else what brings them back
+ * within it, but at least its share.
  */
-static unsigned file_and_evict(struct hg_quarantined *pending, unsigned count, size_t budget,
+static size_t shard_keeps(const struct shard *q, size_t held)
+{
+  size_t budget = hg_options.quarantine_bytes;
+  size_t over = held > budget ? held - budget : 0;
+  size_t keep = q->q.bytes > over ? q->q.bytes - over : 0;
+  size_t share = hg_quarantine_budget(hg_arenas_in_use());
+  return keep > share ? keep : share;
+}
+
+/* With q's lock held: its oldest blocks out into out while it holds more than keep. */
+static unsigned evict(struct shard *q, size_t keep, struct hg_quarantined *out, size_t max)
+{
+  size_t before = q->q.bytes;
+  unsigned n = (unsigned)hg_quarantine_pop_over(&q->q, keep, out, max);
+  __atomic_sub_fetch(&held_bytes, before - q->q.bytes, __ATOMIC_RELAXED);
+  return n;
+}
+
+static bool over_budget(void)
+{
+  return __atomic_load_n(&held_bytes, __ATOMIC_RELAXED) > hg_options.quarantine_bytes;
+}
+
+/*
+ * The shards hold more than quarantine_bytes while self keeps no more
+ * than its share: the excess waits in the shard of threads that free less
+ * (or ended). It comes out of the first other shard over its share whose
+ * lock is free.
+ */
+static unsigned evict_elsewhere(const struct shard *self, struct hg_quarantined *out,
+                                size_t max)
+{
+  unsigned n = 0;
+  for (unsigned i = 0; n == 0 && i < hg_arena_count() && over_budget(); i++) {
+    struct shard *q = &shards[i];
+    if (q == self || pthread_mutex_trylock(&q->lock) != 0)
+      continue;
+    n = evict(q, shard_keeps(q, __atomic_load_n(&held_bytes, __ATOMIC_RELAXED)), out, max);
+    pthread_mutex_unlock(&q->lock);
+  }
+  return n;
+}
+
+/*
+ * File the pending blocks in shard q, and take out what the shards hold
+ * beyond quarantine_bytes, up to EVICT_BATCH at a time. Blocks the ring
+ * has no room for come back out at once.
+ */
+static unsigned file_and_evict(struct shard *q, struct hg_quarantined *pending, unsigned count,
                                struct hg_quarantined *out)
 {
-  pthread_mutex_lock(&quarantine_lock);
-  size_t filed = hg_quarantine_push_many(&quarantine, pending, count);
+  const size_t max = EVICT_BATCH + HG_TCACHE_PENDING;
+  pthread_mutex_lock(&q->lock);
+  size_t before = q->q.bytes;
+  size_t filed = hg_quarantine_push_many(&q->q, pending, count);
   size_t n = count - filed;
   if (n)
     __builtin_memcpy(out, pending + filed, n * sizeof *out);
-  n += hg_quarantine_pop_over(&quarantine, budget, out + n,
-                              EVICT_BATCH + HG_TCACHE_PENDING - n);
-  pthread_mutex_unlock(&quarantine_lock);
+  size_t held = __atomic_add_fetch(&held_bytes, q->q.bytes - before, __ATOMIC_RELAXED);
+  n += evict(q, shard_keeps(q, held), out + n, max - n);
+  pthread_mutex_unlock(&q->lock);
+  if (n < max && over_budget())
+    n += evict_elsewhere(q, out + n, max - n);
   return (unsigned)n;
+}
+
+/* c's pending blocks into its arena's shard; what that pushes out, settled. */
+static bool file_pending(struct hg_tcache *c, struct hg_tcache *keeper, struct heapguard_finding *f)
+{
+  struct hg_quarantined out[EVICT_BATCH + HG_TCACHE_PENDING];
+  unsigned n = file_and_evict(&shards[c->arena], c->pending, c->pending_count, out);
+  c->pending_count = 0;
+  return settle(keeper, out, n, f);
 }
 
 bool hg_tcache_file(struct hg_tcache *c, struct hg_quarantined e, struct heapguard_finding *f)
@@ -331,30 +412,30 @@ bool hg_tcache_file(struct hg_tcache *c, struct hg_quarantined e, struct heapgua
   c->pending[c->pending_count++] = e;
   if (c->pending_count < HG_TCACHE_PENDING)
     return true;
-  struct hg_quarantined out[EVICT_BATCH + HG_TCACHE_PENDING];
-  unsigned n = file_and_evict(c->pending, c->pending_count, hg_quarantine_budget(1), out);
-  c->pending_count = 0;
-  return settle(c, out, n, f);
+  return file_pending(c, c, f);
 }
 
-/* Empty the quarantine into the arenas, batch by batch. */
+/* Empty every shard into the arenas, batch by batch. */
 static bool drain_quarantine(struct heapguard_finding *f)
 {
   bool clean = true;
   struct hg_quarantined out[EVICT_BATCH + HG_TCACHE_PENDING];
-  unsigned n;
-  while ((n = file_and_evict(NULL, 0, 0, out)) > 0)
-    clean = settle(NULL, out, n, f) && clean;
+  for (unsigned i = 0; i < hg_arena_count(); i++) {
+    unsigned n;
+    do {
+      pthread_mutex_lock(&shards[i].lock);
+      n = evict(&shards[i], 0, out, sizeof out / sizeof *out);
+      pthread_mutex_unlock(&shards[i].lock);
+      clean = settle(NULL, out, n, f) && clean;
+    } while (n > 0);
+  }
   return clean;
 }
 
 /* c's pending blocks into the quarantine, its ready ones back to the arenas. */
 static bool release_cache(struct hg_tcache *c, struct heapguard_finding *f)
 {
-  struct hg_quarantined out[EVICT_BATCH + HG_TCACHE_PENDING];
-  unsigned n = file_and_evict(c->pending, c->pending_count, hg_quarantine_budget(1), out);
-  c->pending_count = 0;
-  bool clean = settle(NULL, out, n, f);
+  bool clean = file_pending(c, NULL, f);
   for (unsigned cls = 0; cls < HG_TCACHE_CLASSES; cls++) {
     clean = settle(NULL, c->ready[cls], c->ready_count[cls], f) && clean;
     c->ready_count[cls] = 0;
@@ -423,12 +504,14 @@ void hg_tcache_stop_world(void)
   for (struct hg_tcache *c = live_caches; c; c = c->next)
     while (__atomic_load_n(&c->active, __ATOMIC_ACQUIRE) && c != hg_tls_cache)
       hg_os_yield();
-  pthread_mutex_lock(&quarantine_lock);
+  for (unsigned i = 0; i < hg_arena_count(); i++)
+    pthread_mutex_lock(&shards[i].lock);
 }
 
 void hg_tcache_resume_world(void)
 {
-  pthread_mutex_unlock(&quarantine_lock);
+  for (unsigned i = hg_arena_count(); i-- > 0;)
+    pthread_mutex_unlock(&shards[i].lock);
   __atomic_store_n(&hg_tcache_world_stopped, 0, __ATOMIC_RELEASE);
   pthread_mutex_unlock(&registry_lock);
   pthread_mutex_unlock(&world_lock);
@@ -458,27 +541,35 @@ static uint32_t find_in_cache(const struct hg_tcache *c, const void *block)
   return id;
 }
 
+/* A shard can be read while the world is stopped (its lock is held) or when its lock is free. */
+static uint32_t find_in_shards(const void *block, bool stopped)
+{
+  uint32_t id = 0;
+  for (unsigned i = 0; !id && i < hg_arena_count(); i++) {
+    if (stopped) {
+      id = hg_quarantine_free_stack(&shards[i].q, block);
+    } else if (pthread_mutex_trylock(&shards[i].lock) == 0) {
+      id = hg_quarantine_free_stack(&shards[i].q, block);
+      pthread_mutex_unlock(&shards[i].lock);
+    }
+  }
+  return id;
+}
+
 /*
- * The calling thread's cache can always be read; the others, the
- * quarantine and the pools only while the world is stopped (by this
- * thread: walks call this), or the quarantine and a pool when its lock is
- * free.
+ * The calling thread's cache can always be read; the others, the shards
+ * and the pools only while the world is stopped (by this thread: walks
+ * call this), or a shard and a pool when its lock is free.
  */
 uint32_t hg_tcache_free_stack(const void *block)
 {
+  bool stopped = __atomic_load_n(&hg_tcache_world_stopped, __ATOMIC_ACQUIRE);
   uint32_t id = hg_tls_cache ? find_in_cache(hg_tls_cache, block) : 0;
-  if (__atomic_load_n(&hg_tcache_world_stopped, __ATOMIC_ACQUIRE))
-    for (const struct hg_tcache *c = live_caches; !id && c; c = c->next)
-      id = find_in_cache(c, block);
-  if (!id && __atomic_load_n(&hg_tcache_world_stopped, __ATOMIC_ACQUIRE)) {
-    id = hg_quarantine_free_stack(&quarantine, block);
-  } else if (!id && pthread_mutex_trylock(&quarantine_lock) == 0) {
-    id = hg_quarantine_free_stack(&quarantine, block);
-    pthread_mutex_unlock(&quarantine_lock);
-  }
-  return id ? id
-            : hg_pool_free_stack(block,
-                                 __atomic_load_n(&hg_tcache_world_stopped, __ATOMIC_ACQUIRE));
+  for (const struct hg_tcache *c = live_caches; stopped && !id && c; c = c->next)
+    id = find_in_cache(c, block);
+  if (!id)
+    id = find_in_shards(block, stopped);
+  return id ? id : hg_pool_free_stack(block, stopped);
 }
 
 /* ---- fork ---- */
@@ -489,7 +580,8 @@ uint32_t hg_tcache_free_stack(const void *block)
  */
 void hg_tcache_fork_child(void)
 {
-  pthread_mutex_init(&quarantine_lock, NULL);
+  for (unsigned i = 0; i < hg_arena_count(); i++)
+    pthread_mutex_init(&shards[i].lock, NULL);
   pthread_mutex_init(&registry_lock, NULL);
   pthread_mutex_init(&world_lock, NULL);
   hg_tcache_world_stopped = 0;

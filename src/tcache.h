@@ -6,9 +6,9 @@
  * Each thread has a cache (mapped out of band, from a pool; never next to
  * the heap), which holds:
  *   - pending: blocks this thread freed, already poisoned and sealed
- *     quarantined, not yet filed in the global quarantine; they are filed
- *     HG_TCACHE_PENDING at a time, under the quarantine's lock;
- *   - ready: blocks pushed out of the global quarantine by this thread's
+ *     quarantined, not yet filed in the quarantine of its arena; they are
+ *     filed HG_TCACHE_PENDING at a time, under that quarantine's lock;
+ *   - ready: blocks pushed out of that quarantine by this thread's
  *     filings, or taken from its arena's pool, kept per exact size for
  *     reuse; their poison was checked on the way out. A ready block is
  *     still quarantined for the rest of the heap; its header and poison
@@ -37,7 +37,7 @@
 #include "quarantine.h"
 #include "runtime.h"
 
-/* Blocks filed into the global quarantine at once. */
+/* Blocks filed into the quarantine at once. */
 #define HG_TCACHE_PENDING 32u
 /* Sizes kept ready: blocks of HG_MIN_BLOCK_GRANULES to that + classes - 1 granules. */
 #define HG_TCACHE_CLASSES 64u
@@ -136,8 +136,9 @@ static inline bool hg_tcache_take(struct hg_tcache *c, unsigned cls, struct hg_q
 
 /*
  * File a block this thread freed (poisoned, sealed quarantined). When the
- * pending blocks fill up they join the global quarantine, and the oldest
- * blocks it holds beyond quarantine_bytes come out: checked, then kept
+ * pending blocks fill up they join the quarantine of the thread's arena,
+ * and the oldest blocks it holds beyond its share of quarantine_bytes (the
+ * arenas given to threads split it) come out: checked, then kept
  * ready or merged. False with the first finding in *f when one of those
  * is damaged (the others are still released).
  */
@@ -153,7 +154,7 @@ bool hg_tcache_consolidate(unsigned arena, size_t keep, struct heapguard_finding
 
 /*
  * Memory is running out: this thread's pending and ready blocks, the
- * whole global quarantine and every pool are checked and merged back into
+ * quarantines of every arena and every pool are checked and merged back into
  * the arenas (other threads' caches stay as they are).
  */
 bool hg_tcache_drain(struct heapguard_finding *f);
@@ -164,13 +165,13 @@ bool hg_tcache_thread_exit(void *cache, struct heapguard_finding *f);
 /*
  * Wait for every lock-free operation in flight to end, and hold new ones
  * (hg_tcache_enter fails) until resume_world; wait_world blocks until then.
- * The quarantine's lock is held in between, so it holds still too.
+ * The quarantines' locks are held in between, so they hold still too.
  */
 void hg_tcache_stop_world(void);
 void hg_tcache_resume_world(void);
 void hg_tcache_wait_world(void);
 
-/* Where a quarantined block was freed, if a cache, the quarantine or a pool holds it. */
+/* Where a quarantined block was freed, if a cache, a quarantine or a pool holds it. */
 uint32_t hg_tcache_free_stack(const void *block);
 
 /* In the child of a fork made with the world stopped. */

@@ -2,6 +2,7 @@
  * test_heap.c - segments, the registry, bins and the arena logic, driven
  * in-process through the internal API (the test's own malloc stays glibc's).
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -446,6 +447,111 @@ static void pooled_blocks_are_checked_reused_and_merged_before_fresh_memory(void
   hg_options.quarantine_bytes = 0;
 }
 
+/* Frees, in a thread of its own, of blocks too big to recycle. */
+struct frees_in_thread {
+  size_t bytes;
+  bool clean; /* every free passed */
+};
+
+static void *free_in_thread(void *arg)
+{
+  struct frees_in_thread *w = arg;
+  struct heapguard_finding f = { 0 };
+  w->clean = true;
+  for (size_t done = 0; done < w->bytes; done += 2000)
+    w->clean = hg_heap_free(heap_alloc(2000, HG_GRANULE, HG_KIND_MALLOC, &f), HG_KIND_MALLOC, 0,
+                            0, &f) &&
+               w->clean;
+  return NULL;
+}
+
+static bool frees_in_thread(size_t bytes)
+{
+  struct frees_in_thread w = { .bytes = bytes };
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, free_in_thread, &w), 0);
+  assert_int_equal(pthread_join(t, NULL), 0);
+  return w.clean;
+}
+
+/* Frees of HG_TCACHE_PENDING blocks from this thread, so that its pending ones are filed. */
+static void file_pending_frees(void)
+{
+  struct heapguard_finding f = { 0 };
+  for (unsigned i = 0; i < HG_TCACHE_PENDING; i++)
+    assert_true(hg_heap_free(heap_alloc(40, HG_GRANULE, HG_KIND_MALLOC, &f), HG_KIND_MALLOC, 0,
+                             0, &f));
+}
+
+/* A heap check finds the write at a[offset], which is then undone. */
+static void expect_write_after_free_found(char *a, size_t offset)
+{
+  struct heapguard_finding f = { 0 };
+  assert_false(hg_heap_check_all(&f));
+  assert_int_equal(f.bug_class, HEAPGUARD_USE_AFTER_FREE);
+  assert_int_equal(f.block, (uintptr_t)hg_block_of(a));
+  assert_int_equal(f.offset, offset);
+  a[offset] = (char)HG_POISON;
+}
+
+/*
+ * Each arena has its own quarantine: a thread that frees much pushes out
+ * its own blocks and the excess of others, never the share of a thread
+ * that freed less. A block main freed, written after its free, is still
+ * waiting after another thread freed four times the budget.
+ */
+static void threads_push_out_their_own_quarantine(void **state)
+{
+  (void)state;
+  struct heapguard_finding f = { 0 };
+  assert_true(hg_heap_drain(&f));
+  hg_options.quarantine_bytes = 64 << 10;
+  char *a = heap_alloc(40, HG_GRANULE, HG_KIND_MALLOC, &f);
+  assert_true(hg_heap_free(a, HG_KIND_MALLOC, 0, 0, &f));
+  file_pending_frees();
+  a[17] = 1;
+  assert_true(frees_in_thread(4 * hg_options.quarantine_bytes));
+  assert_int_equal(hg_block_of(a)->state, HG_STATE_QUARANTINED);
+  expect_write_after_free_found(a, 17);
+  assert_true(hg_heap_drain(&f));
+  hg_options.quarantine_bytes = 0;
+}
+
+/*
+ * The arenas share quarantine_bytes, but a thread that frees while the
+ * others do not keeps all of it: a block waits while up to the whole
+ * budget is freed after it, and no longer.
+ */
+static void a_thread_freeing_alone_keeps_the_whole_quarantine(void **state)
+{
+  (void)state;
+  struct heapguard_finding f = { 0 };
+  assert_true(frees_in_thread(0)); /* two arenas in use at least */
+  assert_true(hg_heap_drain(&f));
+  hg_options.quarantine_bytes = 64 << 10;
+  char *a = heap_alloc(40, HG_GRANULE, HG_KIND_MALLOC, &f);
+  assert_true(hg_heap_free(a, HG_KIND_MALLOC, 0, 0, &f));
+  a[19] = 1;
+  /* Blocks of 512 bytes: filed HG_TCACHE_PENDING at a time, they fill the budget in several filings. */
+  size_t freed = 0;
+  for (; freed < 3 * hg_options.quarantine_bytes / 4; freed += 512)
+    assert_true(hg_heap_free(heap_alloc(512, HG_GRANULE, HG_KIND_MALLOC, &f), HG_KIND_MALLOC,
+                             0, 0, &f));
+  expect_write_after_free_found(a, 19);
+
+  a[19] = 1;
+  f = (struct heapguard_finding){ 0 };
+  for (; freed < 2 * hg_options.quarantine_bytes; freed += 512)
+    if (!hg_heap_free(heap_alloc(512, HG_GRANULE, HG_KIND_MALLOC, &f), HG_KIND_MALLOC, 0, 0, &f))
+      break;
+  assert_int_equal(f.bug_class, HEAPGUARD_USE_AFTER_FREE);
+  assert_int_equal(f.block, (uintptr_t)hg_block_of(a));
+  assert_int_equal(f.offset, 19);
+  a[19] = (char)HG_POISON; /* it stays out of use all the same */
+  assert_true(hg_heap_drain(&f));
+  hg_options.quarantine_bytes = 0;
+}
+
 static void heap_check_walks_free_lists(void **state)
 {
   (void)state;
@@ -686,6 +792,8 @@ int main(void)
     cmocka_unit_test(recycled_blocks_return_at_their_size_checked),
     cmocka_unit_test(ready_blocks_of_old_sizes_make_room),
     cmocka_unit_test(pooled_blocks_are_checked_reused_and_merged_before_fresh_memory),
+    cmocka_unit_test(threads_push_out_their_own_quarantine),
+    cmocka_unit_test(a_thread_freeing_alone_keeps_the_whole_quarantine),
     cmocka_unit_test(random_placement_varies_neighbours),
     cmocka_unit_test(heap_check_walks_free_lists),
     cmocka_unit_test(heap_check_keeps_every_damaged_block),
