@@ -51,7 +51,7 @@ struct heapguard_finding {
   uint32_t alloc_stack;  /* stack ids (see reports) of the block's allocation, */
   uint32_t free_stack;   /* of its free, */
   uint32_t neighbour_stack; /* and of the neighbour's allocation; 0 unknown */
-  uint32_t check;        /* the id of the check that failed (docs/checks.md), 0 none */
+  uint32_t check;        /* the id of the check that failed (src/checks.inc), 0 none */
 };
 
 /* Name of a bug class as it appears in reports, e.g. "double-free". */

@@ -185,12 +185,13 @@ bool hg_check_live_block(const struct hg_key *key, const struct hg_segment *s,
          hg_check_next_link(key, s, b, f) && hg_check_prev_extent(key, s, b, f);
 }
 
-bool hg_check_poison(const struct hg_block *b, struct heapguard_finding *f)
+bool hg_check_poison(const struct hg_block *b, enum hg_check moment, struct heapguard_finding *f)
 {
-  return hg_check_poison_head(b, hg_block_capacity(b), f);
+  return hg_check_poison_head(b, hg_block_capacity(b), moment, f);
 }
 
-bool hg_check_poison_head(const struct hg_block *b, size_t n, struct heapguard_finding *f)
+bool hg_check_poison_head(const struct hg_block *b, size_t n, enum hg_check moment,
+                          struct heapguard_finding *f)
 {
   struct hg_damage d;
   if (__builtin_expect(hg_poison_intact(hg_block_data(b), n), 1) ||
@@ -199,7 +200,7 @@ bool hg_check_poison_head(const struct hg_block *b, size_t n, struct heapguard_f
   f->offset = (intptr_t)d.first;
   f->extent = d.last - d.first + 1;
   f->requested = hg_block_requested(b);
-  return hg_fail(f, HG_CHECK_POISON, b, d.expected, d.found);
+  return hg_fail(f, moment, b, d.expected, d.found);
 }
 
 HG_TAG_TARGET bool hg_check_quarantined(const struct hg_key *key, const struct hg_segment *s,
@@ -335,7 +336,7 @@ void hg_check_segment_blocks(const struct hg_key *key, const struct hg_segment *
       hg_fail(f, HG_CHECK_NEXT_PREV_LINK, b, prev->size, b->prev_size);
       hg_findings_keep(out);
     } else if (b->state == HG_STATE_USED ? !check_tail_pattern(b, pattern, f)
-               : b->state == HG_STATE_QUARANTINED ? !hg_check_poison(b, f)
+               : b->state == HG_STATE_QUARANTINED ? !hg_check_poison(b, HG_CHECK_POISON_IN_HEAP_CHECK, f)
                                                   : false) {
       hg_findings_keep(out);
     }

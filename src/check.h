@@ -161,11 +161,16 @@ bool hg_check_quarantined(const struct hg_key *key, const struct hg_segment *s,
                           const struct hg_block *b, uint32_t granules,
                           struct heapguard_finding *f);
 
-/* The poison of a quarantined block is intact (else heap-use-after-free). */
-bool hg_check_poison(const struct hg_block *b, struct heapguard_finding *f);
+/*
+ * The poison of a quarantined block is intact (else heap-use-after-free,
+ * as the check `moment`: one of the HG_CHECK_POISON family, which says
+ * when it was found).
+ */
+bool hg_check_poison(const struct hg_block *b, enum hg_check moment, struct heapguard_finding *f);
 
 /* The same for the first n bytes of its data (n a nonzero multiple of 16). */
-bool hg_check_poison_head(const struct hg_block *b, size_t n, struct heapguard_finding *f);
+bool hg_check_poison_head(const struct hg_block *b, size_t n, enum hg_check moment,
+                          struct heapguard_finding *f);
 
 /* A block taken from a free list: sound header, status free, in bounds. */
 bool hg_check_free_block(const struct hg_key *key, const struct hg_segment *s,

@@ -11,7 +11,7 @@ static void line_start(struct hg_buf *out)
 }
 
 void hg_describe_header(struct hg_buf *out, const struct hg_key *key, const char *label,
-                        uintptr_t addr)
+                        uintptr_t addr, const char *state)
 {
   const struct hg_block *b = (const struct hg_block *)addr;
   line_start(out);
@@ -33,7 +33,7 @@ void hg_describe_header(struct hg_buf *out, const struct hg_key *key, const char
   }
   hg_buf_dec(out, hg_block_bytes(b));
   hg_buf_str(out, " bytes, ");
-  hg_buf_str(out, hg_state_name(b->state));
+  hg_buf_str(out, state ? state : hg_state_name(b->state));
   if (b->state != HG_STATE_FREE) {
     hg_buf_str(out, ", ");
     hg_buf_dec(out, hg_block_requested(b));
@@ -44,13 +44,13 @@ void hg_describe_header(struct hg_buf *out, const struct hg_key *key, const char
 }
 
 void hg_describe_block_and_neighbour(struct hg_buf *out, const struct hg_key *key,
-                                     const struct heapguard_finding *f)
+                                     const struct heapguard_finding *f, const char *state)
 {
   if (f->block)
-    hg_describe_header(out, key, "block", f->block);
+    hg_describe_header(out, key, "block", f->block, state);
   if (!f->neighbour)
     return;
-  hg_describe_header(out, key, "the block before it, the likely writer:", f->neighbour);
+  hg_describe_header(out, key, "the block before it, the likely writer:", f->neighbour, NULL);
   struct hg_damage d;
   uint64_t pattern;
   const struct hg_block *n = (const struct hg_block *)f->neighbour;

@@ -18,17 +18,20 @@
 
 /*
  * "<label> <addr> (data ...): <size> bytes, <state>, <requested> bytes
- * requested with <call>", or what a damaged header reads.
+ * requested with <call>", or what a damaged header reads. The state is
+ * its header's (names.h), or state when not NULL: the kind may know more,
+ * such as where a freed block waits.
  */
 void hg_describe_header(struct hg_buf *out, const struct hg_key *key, const char *label,
-                        uintptr_t addr);
+                        uintptr_t addr, const char *state);
 
 /*
- * The block f names and, for a smashed header, the block before it as the
- * likely writer (with its damaged trailing canary, if it is).
+ * The block f names (its state in those words, when not NULL) and, for a
+ * smashed header, the block before it as the likely writer (with its
+ * damaged trailing canary, if it is).
  */
 void hg_describe_block_and_neighbour(struct hg_buf *out, const struct hg_key *key,
-                                     const struct heapguard_finding *f);
+                                     const struct heapguard_finding *f, const char *state);
 
 /*
  * "segment <addr> (#seq, <kind or arena>, N bytes mapped, <count> <one or

@@ -123,10 +123,11 @@ static bool put_data_out_of_reach(struct hg_block *b)
   return !rest || hg_os_protect_none(hg_block_data(b) + head, rest);
 }
 
-static bool freed_head_intact(const struct hg_block *b, struct heapguard_finding *f)
+static bool freed_head_intact(const struct hg_block *b, enum hg_check moment,
+                              struct heapguard_finding *f)
 {
   size_t head = freed_head(b);
-  return !head || hg_check_poison_head(b, head, f);
+  return !head || hg_check_poison_head(b, head, moment, f);
 }
 
 /*
@@ -137,7 +138,7 @@ static bool freed_head_intact(const struct hg_block *b, struct heapguard_finding
 static bool bring_back(const struct cached *c, struct heapguard_finding *f)
 {
   struct hg_block *b = hg_segment_first(c->segment);
-  if (!freed_head_intact(b, f)) {
+  if (!freed_head_intact(b, HG_CHECK_POISON_AT_REUSE, f)) {
     f->segment = (uintptr_t)c->segment;
     f->requested = c->requested;
     f->alloc_stack = c->alloc_stack;
@@ -276,7 +277,7 @@ static void large_check(const struct hg_segment *s, struct hg_findings *out)
   hg_check_segment_blocks(&hg_key, s, out);
   const struct hg_block *b = hg_segment_first(s);
   if (out->count == first && b->state == HG_STATE_FREE &&
-      !freed_head_intact(b, hg_findings_next(out)))
+      !freed_head_intact(b, HG_CHECK_POISON_IN_HEAP_CHECK, hg_findings_next(out)))
     hg_findings_keep(out);
   for (unsigned i = first; i < out->count; i++)
     note_stacks(&out->kept[i]);
@@ -311,7 +312,7 @@ static void large_count(const struct hg_segment *s, struct hg_heap_counts *c)
 
 static void large_describe(struct hg_buf *out, const struct heapguard_finding *f)
 {
-  hg_describe_block_and_neighbour(out, &hg_key, f);
+  hg_describe_block_and_neighbour(out, &hg_key, f, NULL);
   hg_describe_segment(out, (const struct hg_segment *)f->segment, NULL, NULL, 0);
 }
 

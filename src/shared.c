@@ -45,7 +45,7 @@ static void note_stacks(struct heapguard_finding *f)
       if (h.state == HG_STATE_FREE)
         f->free_stack = h.free_stack;
       else if (h.state == HG_STATE_QUARANTINED && !f->free_stack)
-        f->free_stack = hg_tcache_free_stack(b);
+        f->free_stack = hg_tcache_find(b).free_stack;
     }
   }
   const struct hg_block *n = (const struct hg_block *)f->neighbour;
@@ -90,7 +90,7 @@ report_damaged_ready(struct hg_block *b, struct hg_quarantined e, struct heapgua
 {
   hg_finding_reset(f);
   if (hg_check_quarantined(&hg_key, hg_segment_of_shared(b), b, e.granules, f))
-    hg_check_poison(b, f);
+    hg_check_poison(b, HG_CHECK_POISON_AT_REUSE, f);
   f->free_stack = e.free_stack;
   note_stacks(f);
 }
@@ -382,10 +382,44 @@ static bool count_used(const struct hg_segment *s, uint64_t *count)
   return true;
 }
 
+/*
+ * Where the quarantined block a finding names waits. A poison check names
+ * the step that found it, and the block is held by none then: it was
+ * taken out of the quarantine, of a cache or a pool, to be checked. NULL
+ * when it is not quarantined, or held where it cannot be looked up now.
+ */
+static const char *where_quarantined(const struct heapguard_finding *f)
+{
+  const struct hg_block *b = (const struct hg_block *)f->block;
+  if (!b || hg_block_verify(&hg_key, b) != HG_HEADER_OK || b->state != HG_STATE_QUARANTINED)
+    return NULL;
+  switch (f->check) {
+  case HG_CHECK_POISON:
+    return "freed, leaving the quarantine";
+  case HG_CHECK_POISON_AT_REUSE:
+    return "freed, out of the quarantine, taken for reuse";
+  case HG_CHECK_POISON_LEAVING_CACHE:
+    return "freed, out of the quarantine, leaving a thread's cache or its arena's pool";
+  default:
+    break;
+  }
+  switch (hg_tcache_find(b).in) {
+  case HG_WAITS_IN_QUARANTINE:
+    return "freed, in quarantine";
+  case HG_WAITS_IN_CACHE:
+    return "freed, out of the quarantine, kept for reuse by a thread";
+  case HG_WAITS_IN_POOL:
+    return "freed, out of the quarantine, in its arena's pool";
+  case HG_WAITS_UNKNOWN:
+    break;
+  }
+  return NULL;
+}
+
 static void shared_describe(struct hg_buf *out, const struct heapguard_finding *f)
 {
   const struct hg_segment *s = (const struct hg_segment *)f->segment;
-  hg_describe_block_and_neighbour(out, &hg_key, f);
+  hg_describe_block_and_neighbour(out, &hg_key, f, where_quarantined(f));
   uint64_t used;
   bool counted = count_used(s, &used);
   hg_describe_segment(out, s, counted ? " block in use" : NULL, " blocks in use", used);

@@ -146,7 +146,8 @@ static bool keep_first(bool ok, const struct heapguard_finding *found,
  * was filed with. Its prev link is the arena's, checked when it is merged.
  * A damaged one stays out of use, and f says why.
  */
-static bool check_leaving(struct hg_quarantined e, bool header, struct heapguard_finding *f)
+static bool check_leaving(struct hg_quarantined e, bool header, enum hg_check moment,
+                          struct heapguard_finding *f)
 {
   const struct hg_segment *s = hg_segment_of_shared(e.item);
   f->segment = (uintptr_t)s;
@@ -154,7 +155,7 @@ static bool check_leaving(struct hg_quarantined e, bool header, struct heapguard
   f->alloc_stack = ((const struct hg_block *)e.item)->stack;
   if (header && !hg_check_quarantined(&hg_key, s, e.item, e.granules, f))
     return false;
-  return hg_check_poison(e.item, f);
+  return hg_check_poison(e.item, moment, f);
 }
 
 static bool poison_intact(struct hg_quarantined e)
@@ -196,13 +197,14 @@ static bool merge_all(struct hg_quarantined *list, unsigned n, struct heapguard_
 }
 
 /* Blocks out of a pool, or refused by one: each checked whole, then merged. */
-static bool merge_checked(struct hg_quarantined *list, unsigned n, struct heapguard_finding *f)
+static bool merge_checked(struct hg_quarantined *list, unsigned n, enum hg_check moment,
+                          struct heapguard_finding *f)
 {
   bool clean = true;
   unsigned kept = 0;
   for (unsigned i = 0; i < n; i++) {
     struct heapguard_finding found = { .operation = f->operation, .address = f->address };
-    if (keep_first(check_leaving(list[i], true, &found), &found, f))
+    if (keep_first(check_leaving(list[i], true, moment, &found), &found, f))
       list[kept++] = list[i];
     else
       clean = false;
@@ -214,7 +216,8 @@ static bool merge_checked(struct hg_quarantined *list, unsigned n, struct heapgu
  * Blocks whose poison was checked, into the pools of their arenas, a run
  * of one arena at a time; what a full pool refuses is merged.
  */
-static bool pool_all(struct hg_quarantined *list, unsigned n, struct heapguard_finding *f)
+static bool pool_all(struct hg_quarantined *list, unsigned n, enum hg_check moment,
+                     struct heapguard_finding *f)
 {
   bool clean = true;
   for (unsigned i = 0; i < n;) {
@@ -229,14 +232,14 @@ static bool pool_all(struct hg_quarantined *list, unsigned n, struct heapguard_f
     while (i + run < n && hg_arena_of(hg_segment_of_shared(list[i + run].item), &found) == a)
       run++;
     unsigned pooled = hg_pool_put(hg_arena_index(a), list + i, run);
-    clean = merge_checked(list + i + pooled, run - pooled, f) && clean;
+    clean = merge_checked(list + i + pooled, run - pooled, moment, f) && clean;
     i += run;
   }
   return clean;
 }
 
 static bool settle(struct hg_tcache *c, struct hg_quarantined *out, unsigned n,
-                   struct heapguard_finding *f);
+                   enum hg_check moment, struct heapguard_finding *f);
 
 /*
  * A cache whose ready blocks fill HG_TCACHE_READY_BYTES holds mostly
@@ -251,7 +254,7 @@ static bool shed_ready(struct hg_tcache *c, struct heapguard_finding *f)
   for (unsigned cls = 0; cls < HG_TCACHE_CLASSES; cls++) {
     struct hg_quarantined *ready = c->ready[cls];
     unsigned n = c->ready_count[cls], shed = (n + 1) / 2;
-    clean = settle(NULL, ready, shed, f) && clean;
+    clean = settle(NULL, ready, shed, HG_CHECK_POISON_LEAVING_CACHE, f) && clean;
     memmove(ready, ready + shed, (n - shed) * sizeof *ready);
     c->ready_count[cls] = n - shed;
     c->ready_bytes -= (size_t)shed * (HG_MIN_BLOCK_GRANULES + cls) << HG_GRANULE_SHIFT;
@@ -273,15 +276,17 @@ static void prefetch_blocks(const struct hg_quarantined *out, unsigned n)
 }
 
 /*
- * Blocks out of the quarantine: each checked, then kept ready by c (when
- * not NULL and it has room, and placement is not random), else pooled when
- * a cache would keep its size, else merged; when c's ready bytes were
- * full, it sheds the older half of every size. A block kept ready or
- * pooled has its poison checked now and its header when it is handed out
- * or merged; a block merged now, both now.
+ * Blocks out of the quarantine (or out of a cache): each checked, then
+ * kept ready by c (when not NULL and it has room, and placement is not
+ * random), else pooled when a cache would keep its size, else merged; when
+ * c's ready bytes were full, it sheds the older half of every size. A
+ * block kept ready or pooled has its poison checked now and its header
+ * when it is handed out or merged; a block merged now, both now. A write
+ * after free fails the poison check `moment`, which names where the
+ * blocks come from.
  */
 static bool settle(struct hg_tcache *c, struct hg_quarantined *out, unsigned n,
-                   struct heapguard_finding *f)
+                   enum hg_check moment, struct heapguard_finding *f)
 {
   bool pooling = !hg_options.random_placement;
   if (!pooling)
@@ -300,7 +305,7 @@ static bool settle(struct hg_tcache *c, struct hg_quarantined *out, unsigned n,
     full |= cacheable && !room;
     if (!(ready || pool) || __builtin_expect(!poison_intact(out[i]), 0)) {
       struct heapguard_finding found = { .operation = f->operation, .address = f->address };
-      if (!keep_first(check_leaving(out[i], !ready, &found), &found, f)) {
+      if (!keep_first(check_leaving(out[i], !ready, moment, &found), &found, f)) {
         clean = false;
         continue;
       }
@@ -311,7 +316,7 @@ static bool settle(struct hg_tcache *c, struct hg_quarantined *out, unsigned n,
     } else if (pool) {
       to_pool[pooled++] = out[i];
       if (pooled == sizeof to_pool / sizeof *to_pool) {
-        clean = pool_all(to_pool, pooled, f) && clean;
+        clean = pool_all(to_pool, pooled, moment, f) && clean;
         pooled = 0;
       }
     } else {
@@ -322,7 +327,7 @@ static bool settle(struct hg_tcache *c, struct hg_quarantined *out, unsigned n,
       }
     }
   }
-  clean = pool_all(to_pool, pooled, f) && clean;
+  clean = pool_all(to_pool, pooled, moment, f) && clean;
   clean = merge_all(to_merge, merging, f) && clean;
   return full ? shed_ready(c, f) && clean : clean;
 }
@@ -404,7 +409,7 @@ static bool file_pending(struct hg_tcache *c, struct hg_tcache *keeper, struct h
   struct hg_quarantined out[EVICT_BATCH + HG_TCACHE_PENDING];
   unsigned n = file_and_evict(&shards[c->arena], c->pending, c->pending_count, out);
   c->pending_count = 0;
-  return settle(keeper, out, n, f);
+  return settle(keeper, out, n, HG_CHECK_POISON, f);
 }
 
 bool hg_tcache_file(struct hg_tcache *c, struct hg_quarantined e, struct heapguard_finding *f)
@@ -426,7 +431,7 @@ static bool drain_quarantine(struct heapguard_finding *f)
       pthread_mutex_lock(&shards[i].lock);
       n = evict(&shards[i], 0, out, sizeof out / sizeof *out);
       pthread_mutex_unlock(&shards[i].lock);
-      clean = settle(NULL, out, n, f) && clean;
+      clean = settle(NULL, out, n, HG_CHECK_POISON, f) && clean;
     } while (n > 0);
   }
   return clean;
@@ -437,7 +442,8 @@ static bool release_cache(struct hg_tcache *c, struct heapguard_finding *f)
 {
   bool clean = file_pending(c, NULL, f);
   for (unsigned cls = 0; cls < HG_TCACHE_CLASSES; cls++) {
-    clean = settle(NULL, c->ready[cls], c->ready_count[cls], f) && clean;
+    clean = settle(NULL, c->ready[cls], c->ready_count[cls], HG_CHECK_POISON_LEAVING_CACHE, f) &&
+            clean;
     c->ready_count[cls] = 0;
   }
   c->ready_bytes = 0;
@@ -458,7 +464,7 @@ bool hg_tcache_consolidate(unsigned arena, size_t keep, struct heapguard_finding
   struct hg_quarantined out[EVICT_BATCH];
   unsigned n;
   while (hg_pool_bytes(arena) > keep && (n = hg_pool_take_any(arena, out, EVICT_BATCH)) > 0)
-    clean = merge_checked(out, n, f) && clean;
+    clean = merge_checked(out, n, HG_CHECK_POISON_LEAVING_CACHE, f) && clean;
   return clean;
 }
 
@@ -533,12 +539,14 @@ static uint32_t find_in(const struct hg_quarantined *list, unsigned n, const voi
   return 0;
 }
 
-static uint32_t find_in_cache(const struct hg_tcache *c, const void *block)
+/* Pending blocks are quarantined, only not filed yet; ready ones have left the quarantine. */
+static struct hg_waiting find_in_cache(const struct hg_tcache *c, const void *block)
 {
-  uint32_t id = find_in(c->pending, c->pending_count, block);
-  for (unsigned cls = 0; !id && cls < HG_TCACHE_CLASSES; cls++)
-    id = find_in(c->ready[cls], c->ready_count[cls], block);
-  return id;
+  struct hg_waiting w = { find_in(c->pending, c->pending_count, block), HG_WAITS_IN_QUARANTINE };
+  for (unsigned cls = 0; !w.free_stack && cls < HG_TCACHE_CLASSES; cls++)
+    w = (struct hg_waiting){ find_in(c->ready[cls], c->ready_count[cls], block),
+                             HG_WAITS_IN_CACHE };
+  return w;
 }
 
 /* A shard can be read while the world is stopped (its lock is held) or when its lock is free. */
@@ -561,15 +569,19 @@ static uint32_t find_in_shards(const void *block, bool stopped)
  * and the pools only while the world is stopped (by this thread: walks
  * call this), or a shard and a pool when its lock is free.
  */
-uint32_t hg_tcache_free_stack(const void *block)
+struct hg_waiting hg_tcache_find(const void *block)
 {
   bool stopped = __atomic_load_n(&hg_tcache_world_stopped, __ATOMIC_ACQUIRE);
-  uint32_t id = hg_tls_cache ? find_in_cache(hg_tls_cache, block) : 0;
-  for (const struct hg_tcache *c = live_caches; stopped && !id && c; c = c->next)
-    id = find_in_cache(c, block);
-  if (!id)
-    id = find_in_shards(block, stopped);
-  return id ? id : hg_pool_free_stack(block, stopped);
+  struct hg_waiting w = { 0, HG_WAITS_UNKNOWN };
+  if (hg_tls_cache)
+    w = find_in_cache(hg_tls_cache, block);
+  for (const struct hg_tcache *c = live_caches; stopped && !w.free_stack && c; c = c->next)
+    w = find_in_cache(c, block);
+  if (!w.free_stack)
+    w = (struct hg_waiting){ find_in_shards(block, stopped), HG_WAITS_IN_QUARANTINE };
+  if (!w.free_stack)
+    w = (struct hg_waiting){ hg_pool_free_stack(block, stopped), HG_WAITS_IN_POOL };
+  return w.free_stack ? w : (struct hg_waiting){ 0, HG_WAITS_UNKNOWN };
 }
 
 /* ---- fork ---- */

@@ -171,8 +171,21 @@ void hg_tcache_stop_world(void);
 void hg_tcache_resume_world(void);
 void hg_tcache_wait_world(void);
 
-/* Where a quarantined block was freed, if a cache, a quarantine or a pool holds it. */
-uint32_t hg_tcache_free_stack(const void *block);
+/* Where a block sealed quarantined waits, as reports name it. */
+enum hg_waits_in {
+  HG_WAITS_UNKNOWN,       /* held by none, or by one whose lock was taken */
+  HG_WAITS_IN_QUARANTINE, /* a thread's pending blocks, or its arena's quarantine */
+  HG_WAITS_IN_CACHE,      /* out of the quarantine, kept ready by a thread */
+  HG_WAITS_IN_POOL,       /* out of the quarantine, in its arena's pool */
+};
+
+struct hg_waiting {
+  uint32_t free_stack; /* stack-depot id of its free; 0 when unknown */
+  enum hg_waits_in in;
+};
+
+/* Where a quarantined block was freed, and where it waits. */
+struct hg_waiting hg_tcache_find(const void *block);
 
 /* In the child of a fork made with the world stopped. */
 void hg_tcache_fork_child(void);

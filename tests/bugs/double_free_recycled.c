@@ -1,0 +1,33 @@
+/*
+ * A second free of a block that has waited out its quarantine and is
+ * kept for reuse at its size by the thread's cache: the report names
+ * where it waits and where it was first freed.
+ */
+#include "bug.h"
+
+NOINLINE static char *allocate_and_free(void)
+{
+  char *p = opaque(malloc(40));
+  free(p);
+  return p;
+}
+
+/* Frees of another size push the block out of the quarantine. */
+NOINLINE static void churn_until_evicted(void)
+{
+  for (int i = 0; i < 4096; i++)
+    free(opaque(malloc(4000)));
+}
+
+NOINLINE static void free_again(char *p)
+{
+  free(opaque(p));
+}
+
+int main(void)
+{
+  char *stale = allocate_and_free();
+  churn_until_evicted();
+  free_again(stale);
+  return 0;
+}
