@@ -1,6 +1,7 @@
 /*
  * bug.h - helpers for the bug programs: keep the compiler from removing
- * or reordering the buggy accesses it can prove are undefined.
+ * or reordering the buggy accesses it can prove are undefined, and make a
+ * freed block wait out the quarantine.
  */
 #ifndef HG_TEST_BUG_H
 #define HG_TEST_BUG_H
@@ -25,6 +26,25 @@ static inline void *opaque(void *p)
 static inline void clobber(char *p)
 {
   *(volatile char *)p = (char)~*(volatile char *)p;
+}
+
+/* A 40-byte block, allocated and freed: the dangling pointer. */
+static NOINLINE __attribute__((unused)) char *allocate_and_free(void)
+{
+  char *p = (char *)opaque(malloc(40));
+  uintptr_t dangling = (uintptr_t)p; /* kept as a number: the compiler sees no use after free */
+  free(p);
+  return (char *)dangling;
+}
+
+/*
+ * Frees of blocks of another size, 16 MiB of them, push the blocks freed
+ * before them out of the default 4 MiB quarantine.
+ */
+static NOINLINE __attribute__((unused)) void churn_until_evicted(void)
+{
+  for (int i = 0; i < 4096; i++)
+    free(opaque(malloc(4000)));
 }
 
 #endif

@@ -5,20 +5,6 @@
  */
 #include "bug.h"
 
-NOINLINE static char *allocate_and_free(void)
-{
-  char *p = opaque(malloc(40));
-  free(p);
-  return p;
-}
-
-/* Frees of another size push the block out of the quarantine. */
-NOINLINE static void churn_until_evicted(void)
-{
-  for (int i = 0; i < 4096; i++)
-    free(opaque(malloc(4000)));
-}
-
 NOINLINE static void free_again(char *p)
 {
   free(opaque(p));

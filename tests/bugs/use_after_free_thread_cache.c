@@ -7,20 +7,12 @@
 
 #include "bug.h"
 
-/* Frees of another size push the block out of the quarantine. */
-NOINLINE static void churn_until_evicted(void)
-{
-  for (int i = 0; i < 4096; i++)
-    free(opaque(malloc(4000)));
-}
-
 NOINLINE static void *worker_writes_after_free(void *arg)
 {
   (void)arg;
-  char *p = opaque(malloc(40));
-  free(p);
+  char *stale = allocate_and_free();
   churn_until_evicted();
-  p[5] = 1;
+  stale[5] = 1;
   return NULL;
 }
 

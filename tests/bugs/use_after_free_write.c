@@ -4,19 +4,6 @@
  */
 #include "bug.h"
 
-NOINLINE static char *allocate_and_free(void)
-{
-  char *p = opaque(malloc(40));
-  free(p);
-  return p;
-}
-
-NOINLINE static void churn_until_evicted(void)
-{
-  for (int i = 0; i < 4096; i++)
-    free(opaque(malloc(4000)));
-}
-
 int main(void)
 {
   char *stale = allocate_and_free();
