@@ -75,7 +75,7 @@ static void on_thread_exit(void *cache)
 {
   struct heapguard_finding f = { .operation = "the end of a thread" };
   if (!hg_heap_thread_exit(cache, &f))
-    hg_report(&f);
+    hg_report_at_thread_end(&f);
 }
 
 /*

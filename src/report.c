@@ -329,8 +329,15 @@ static void json_description(struct hg_buf *out, const struct heapguard_finding 
   hg_buf_char(out, ']');
 }
 
+/*
+ * When a finding was made: in a call of the program, or where none runs
+ * (a thread's end, the heap check at exit). A finding of the latter is
+ * placed by the allocation of its block, not by the backtrace.
+ */
+enum when { IN_CALL, AT_THREAD_END, AT_EXIT };
+
 static void compose_json(struct hg_buf *out, const struct heapguard_finding *f,
-                         const uintptr_t *ips, size_t frames, bool at_exit,
+                         const uintptr_t *ips, size_t frames, enum when when,
                          const char *dump)
 {
   hg_buf_char(out, '{');
@@ -356,7 +363,7 @@ static void compose_json(struct hg_buf *out, const struct heapguard_finding *f,
   hg_json_hex(out, "segment", f->segment);
   json_description(out, f);
   hg_json_key(out, "at_exit");
-  hg_buf_str(out, at_exit ? "true" : "false");
+  hg_buf_str(out, when == AT_EXIT ? "true" : "false");
   hg_report_json_frames(out, "backtrace", ips, frames);
   json_stack(out, "allocated_by", f->alloc_stack);
   json_stack(out, "freed_by", f->free_stack);
@@ -369,7 +376,8 @@ static void compose_json(struct hg_buf *out, const struct heapguard_finding *f,
 
 /*
  * What a SUMMARY line names: the first program frame of the backtrace or,
- * at exit, where the block (else the block before it) was allocated.
+ * at a thread's end or at exit, where the block (else the block before it)
+ * was allocated.
  */
 struct place {
   const char *words;
@@ -378,18 +386,24 @@ struct place {
 };
 
 static struct place place_of(const struct heapguard_finding *f, const uintptr_t *ips,
-                             size_t n, bool at_exit)
+                             size_t n, enum when when)
 {
-  if (!at_exit)
+  if (when == IN_CALL)
     return (struct place){ " in ", true, n ? ips[hg_backtrace_summary_frame(ips, n)] : 0 };
+  /* Static words: the summary of a run that went on compares them by address. */
+  static const char *const words[][3] = {
+    [AT_THREAD_END] = { " at the end of a thread", " at the end of a thread, in a block allocated in ",
+                        " at the end of a thread, after a block allocated in " },
+    [AT_EXIT] = { " at exit", " at exit, in a block allocated in ",
+                  " at exit, after a block allocated in " },
+  };
   uintptr_t alloc[HG_STACK_FRAMES];
   uint32_t tid;
   bool own = f->alloc_stack != 0;
   if (!hg_stack_get(own ? f->alloc_stack : f->neighbour_stack, alloc, &n, &tid) || !n)
-    return (struct place){ " at exit", false, 0 };
-  return (struct place){ own ? " at exit, in a block allocated in "
-                             : " at exit, after a block allocated in ",
-                         true, alloc[hg_backtrace_summary_frame(alloc, n)] };
+    return (struct place){ words[when][0], false, 0 };
+  return (struct place){ words[when][own ? 1 : 2], true,
+                         alloc[hg_backtrace_summary_frame(alloc, n)] };
 }
 
 static void place_text(struct hg_buf *out, const struct place *p)
@@ -400,7 +414,7 @@ static void place_text(struct hg_buf *out, const struct place *p)
 }
 
 static void compose_text(struct hg_buf *out, const struct heapguard_finding *f,
-                         const uintptr_t *ips, size_t frames, bool at_exit,
+                         const uintptr_t *ips, size_t frames, enum when when,
                          const char *dump, bool dump_failed)
 {
   uint64_t pid = (uint64_t)hg_os_getpid();
@@ -411,7 +425,7 @@ static void compose_text(struct hg_buf *out, const struct heapguard_finding *f,
   hg_buf_str(out, " in ");
   hg_buf_str(out, f->operation ? f->operation : "a heap check");
   /* At exit the address is the damaged block's, which the report names. */
-  if (f->address && !at_exit) {
+  if (f->address && when != AT_EXIT) {
     hg_buf_str(out, "(");
     hg_buf_hex(out, f->address);
     hg_buf_str(out, ")");
@@ -420,7 +434,7 @@ static void compose_text(struct hg_buf *out, const struct heapguard_finding *f,
   hg_buf_dec(out, (uint64_t)hg_os_gettid());
   hg_buf_char(out, '\n');
   hg_report_describe(out, f);
-  if (at_exit) {
+  if (when == AT_EXIT) {
     hg_buf_str(out, "  found by the heap check at exit, after the program's last call\n");
   } else {
     hg_buf_str(out, "  backtrace:\n");
@@ -442,7 +456,7 @@ static void compose_text(struct hg_buf *out, const struct heapguard_finding *f,
   }
   hg_buf_str(out, "SUMMARY: heapguard: ");
   hg_buf_str(out, heapguard_bug_class_name(f->bug_class));
-  struct place where = place_of(f, ips, frames, at_exit);
+  struct place where = place_of(f, ips, frames, when);
   place_text(out, &where);
   hg_buf_str(out, "\n==");
   hg_buf_dec(out, pid);
@@ -512,10 +526,10 @@ bool hg_report_refused_before(const struct heapguard_finding *f)
 }
 
 static void remember(const struct heapguard_finding *f, const uintptr_t *ips, size_t n,
-                     bool at_exit)
+                     enum when when)
 {
   note_kept(f);
-  struct place where = place_of(f, ips, n, at_exit);
+  struct place where = place_of(f, ips, n, when);
   summary_total++;
   for (unsigned i = 0; i < summary_used; i++) {
     if (summary[i].bug_class == f->bug_class && summary[i].where.frame == where.frame &&
@@ -525,7 +539,7 @@ static void remember(const struct heapguard_finding *f, const uintptr_t *ips, si
     }
   }
   if (summary_used < SUMMARY_SLOTS)
-    summary[summary_used++] = (struct summary_entry){ f->bug_class, where, at_exit, 1 };
+    summary[summary_used++] = (struct summary_entry){ f->bug_class, where, when == AT_EXIT, 1 };
 }
 
 uint64_t hg_report_count(void)
@@ -598,15 +612,15 @@ void hg_report_exit_summary(void)
 
 /*
  * Whether a suppression rule matches the finding's stack: the call that
- * found it, or for the heap check at exit (which has no call of the
- * program's) where the block was allocated.
+ * found it, or where none of the program's runs (a thread's end, the heap
+ * check at exit) where the block was allocated.
  */
 static bool suppressed(const struct heapguard_finding *f, const uintptr_t *ips, size_t frames,
-                       bool at_exit)
+                       enum when when)
 {
   if (!hg_suppress_any(f->bug_class))
     return false;
-  if (!at_exit)
+  if (when == IN_CALL)
     return hg_suppress_match(f->bug_class, ips, frames, 0);
   uintptr_t alloc[HG_STACK_FRAMES];
   size_t n;
@@ -615,7 +629,7 @@ static bool suppressed(const struct heapguard_finding *f, const uintptr_t *ips, 
          hg_suppress_match(f->bug_class, alloc, n, 0);
 }
 
-static void report(const struct heapguard_finding *f, bool at_exit)
+static void report(const struct heapguard_finding *f, enum when when)
 {
   if (hg_tls_reentered) {
     static const char msg[] = "heapguard: a check failed while reporting; aborting\n";
@@ -631,11 +645,11 @@ static void report(const struct heapguard_finding *f, bool at_exit)
 
   uintptr_t ips[HG_MAX_FRAMES];
   size_t frames = 0;
-  if (!at_exit)
+  if (when != AT_EXIT)
     frames = hg_backtrace_capture(ips, hg_suppress_any(f->bug_class)
                                          ? HG_MAX_FRAMES
                                          : hg_options.backtrace_frames);
-  if (suppressed(f, ips, frames, at_exit)) {
+  if (suppressed(f, ips, frames, when)) {
     /* As with halt_on_error=0: the caller goes on, the damaged block out of use. */
     note_kept(f);
     atomic_store(&reporting, 0);
@@ -648,7 +662,7 @@ static void report(const struct heapguard_finding *f, bool at_exit)
   bool dump_failed = false;
   if (hg_options.dump && finding_damages_segment(f)) {
     /* The dump carries the text report, so compose it once without the path. */
-    compose_text(&out, f, ips, frames, at_exit, NULL, false);
+    compose_text(&out, f, ips, frames, when, NULL, false);
     if (hg_dump_write(f, out.p, out.len, path, sizeof path))
       dump = path;
     else
@@ -656,16 +670,16 @@ static void report(const struct heapguard_finding *f, bool at_exit)
     out.len = 0;
   }
   if (hg_options.report_format == HG_REPORT_JSON)
-    compose_json(&out, f, ips, frames, at_exit, dump);
+    compose_json(&out, f, ips, frames, when, dump);
   else
-    compose_text(&out, f, ips, frames, at_exit, dump, dump_failed);
+    compose_text(&out, f, ips, frames, when, dump, dump_failed);
   /* What the program printed before the bug comes before the report. */
   if (hg_options.halt_on_error)
     hg_flush_before_death();
   int fd = hg_log_open();
   hg_log_write(fd, out.p, out.len);
   hg_log_close(fd);
-  remember(f, ips, frames, at_exit);
+  remember(f, ips, frames, when);
   if (hg_options.halt_on_error)
     finish();
   atomic_store(&reporting, 0);
@@ -673,15 +687,20 @@ static void report(const struct heapguard_finding *f, bool at_exit)
 }
 
 /*
- * Kept out of line: these two are where a debugger breaks on every
+ * Kept out of line: these three are where a debugger breaks on every
  * finding (docs/debugging.md), before anything is written.
  */
 __attribute__((noinline)) void hg_report(const struct heapguard_finding *f)
 {
-  report(f, false);
+  report(f, IN_CALL);
+}
+
+__attribute__((noinline)) void hg_report_at_thread_end(const struct heapguard_finding *f)
+{
+  report(f, AT_THREAD_END);
 }
 
 __attribute__((noinline)) void hg_report_at_exit(const struct heapguard_finding *f)
 {
-  report(f, true);
+  report(f, AT_EXIT);
 }

@@ -23,10 +23,12 @@
 void hg_report(const struct heapguard_finding *f);
 
 /*
- * The same for a finding of the heap check at exit: no program frame is
- * running then, so the block's allocation stack says where it came from
- * and its first program frame is the one SUMMARY names.
+ * The same for a finding made where no program frame runs: when a thread
+ * ends (its cache is given back), or by the heap check at exit. The
+ * block's allocation stack then says where it came from, and its first
+ * program frame is the one SUMMARY names and suppressions match.
  */
+void hg_report_at_thread_end(const struct heapguard_finding *f);
 void hg_report_at_exit(const struct heapguard_finding *f);
 
 /* Reports written so far; and their deduplicated summary (at exit). */

@@ -165,11 +165,12 @@ static const struct bug_case cases[] = {
     "1 byte written after free to a 40-byte block, at offsets 5 to 5",
     "heap-use-after-free in allocate_same_size", 1, NULL,
     "80 bytes, freed, out of the quarantine, taken for reuse, 40 bytes requested" },
-  /* Its thread's end finds it: the summary names a frame of libc's thread exit. */
+  /* Its thread's end finds it, where no program frame runs: the summary names the allocation. */
   { "use_after_free_thread_cache", "heap-use-after-free in the end of a thread by thread",
     "1 byte written after free to a 40-byte block, at offsets 5 to 5 of its data (found as the "
     "block left a thread's cache or its arena's pool, where it waited after the quarantine)",
-    NULL, 1, NULL, "the block was freed by thread " },
+    "heap-use-after-free at the end of a thread, in a block allocated in allocate_and_free", 1,
+    NULL, "the block was freed by thread " },
   { "use_after_free_pooled", "heap-use-after-free in malloc by thread",
     "1 byte written after free to a 48-byte block, at offsets 5 to 5 of its data (found as the "
     "block was about to be reused)",
@@ -1203,6 +1204,12 @@ static void suppressed_reports_let_the_run_go_on(void **state)
   hg_run_cleanup(&r);
   run_suppressed(&r, "mismatch_new_free", "alloc-dealloc-mismatch:free_new_object\n", NULL);
   expect_exit(&r, "mismatch suppressed", 0);
+  assert_int_equal(r.len, 0);
+  hg_run_cleanup(&r);
+  /* Found as a thread ends, where no program frame runs: matched by its allocation. */
+  run_suppressed(&r, "use_after_free_thread_cache", "heap-use-after-free:allocate_and_free\n",
+                 NULL);
+  expect_exit(&r, "write after free found at a thread's end suppressed", 0);
   assert_int_equal(r.len, 0);
   hg_run_cleanup(&r);
 }
