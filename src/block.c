@@ -4,6 +4,8 @@
  */
 #include "block.h"
 
+#include <string.h>
+
 void hg_key_derive(struct hg_key *key, const uint64_t secret[2])
 {
   hg_tag_key_derive(&key->tag, secret);
@@ -110,6 +112,29 @@ bool hg_tail_check(const struct hg_block *b, uint64_t pattern, struct hg_damage 
 {
   return hg_tail_verify((const uint8_t *)hg_block_data(b) + hg_block_requested(b),
                         hg_tail_checked_bytes(b), pattern, damage);
+}
+
+void hg_poison_fill_long(uint8_t *data, size_t n)
+{
+  memset(data, 0, HG_POISON_ZERO_BYTES);
+  memset(data + HG_POISON_ZERO_BYTES, HG_POISON, n - HG_POISON_ZERO_BYTES);
+}
+
+/* What long poison is compared with, a run at a time (read-only: never written). */
+static const uint8_t poison_run[1024] = { [0 ... 1023] = HG_POISON };
+
+bool hg_poison_intact_long(const uint8_t *data, size_t n)
+{
+  uint64_t zero;
+  __builtin_memcpy(&zero, data, sizeof zero);
+  if (zero != 0)
+    return false;
+  for (size_t i = HG_POISON_ZERO_BYTES; i < n; i += sizeof poison_run) {
+    size_t run = n - i < sizeof poison_run ? n - i : sizeof poison_run;
+    if (memcmp(data + i, poison_run, run) != 0)
+      return false;
+  }
+  return true;
 }
 
 /* Index of the first byte of data[0..n) that is not poison, or n. */

@@ -449,6 +449,17 @@ static inline uint8_t hg_poison_byte(size_t i)
 typedef uint64_t hg_v2u64 __attribute__((vector_size(16), aligned(8)));
 
 /*
+ * From this many bytes on, poison is written and tested by glibc's memset
+ * and memcmp (hg_poison_fill_long, hg_poison_intact_long), which use the
+ * widest vectors the CPU has: half the instructions of the 16-byte loops
+ * below, or fewer.
+ */
+#define HG_POISON_LONG_BYTES 512u
+
+void hg_poison_fill_long(uint8_t *data, size_t n);
+bool hg_poison_intact_long(const uint8_t *data, size_t n);
+
+/*
  * Poison n bytes, and test them, 16 at a time: n is a block's capacity, a
  * multiple of the granule (16) and at least one granule. After the first
  * 16 bytes, one granule alone if an odd number follow, then two at a time:
@@ -456,6 +467,10 @@ typedef uint64_t hg_v2u64 __attribute__((vector_size(16), aligned(8)));
  */
 static inline void hg_poison_fill(uint8_t *data, size_t n)
 {
+  if (__builtin_expect(n >= HG_POISON_LONG_BYTES, 0)) {
+    hg_poison_fill_long(data, n);
+    return;
+  }
   const hg_v2u64 first = { 0, HG_POISON_WORD }, rest = { HG_POISON_WORD, HG_POISON_WORD };
   __builtin_memcpy(data, &first, 16);
   size_t i = 16;
@@ -472,6 +487,8 @@ static inline void hg_poison_fill(uint8_t *data, size_t n)
 /* Whether the n bytes at data (n as above) are all poison: the quick test. */
 static inline bool hg_poison_intact(const uint8_t *data, size_t n)
 {
+  if (__builtin_expect(n >= HG_POISON_LONG_BYTES, 0))
+    return hg_poison_intact_long(data, n);
   const hg_v2u64 first = { 0, HG_POISON_WORD }, rest = { HG_POISON_WORD, HG_POISON_WORD };
   hg_v2u64 w, v, diff;
   __builtin_memcpy(&diff, data, 16);

@@ -171,6 +171,40 @@ static void poison_starts_with_a_zero_word(void **state)
   assert_int_equal(d.found, 1);
 }
 
+/*
+ * Short and long data (the vector loops, and memset and memcmp from
+ * HG_POISON_LONG_BYTES on) hold the same poison, and the quick test finds
+ * a single changed byte wherever it is: in the zero word, at the seams of
+ * the comparison runs, at the very end.
+ */
+static void poison_is_the_same_short_or_long(void **state)
+{
+  (void)state;
+  static uint8_t data[8192];
+  static const size_t sizes[] = { 16, 32, 48, HG_POISON_LONG_BYTES - 16, HG_POISON_LONG_BYTES,
+                                  HG_POISON_LONG_BYTES + 16, 1024, 1040, 2064, 8192 };
+  for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
+    size_t n = sizes[s];
+    memset(data, 0x55, sizeof data);
+    hg_poison_fill(data, n);
+    for (size_t i = 0; i < n; i++)
+      assert_int_equal(data[i], hg_poison_byte(i));
+    if (n < sizeof data)
+      assert_int_equal(data[n], 0x55); /* nothing past the data */
+    assert_true(hg_poison_intact(data, n));
+    const size_t at[] = { 0, 7, 8, 15, 16, 1031, 1032, n - 1 };
+    for (size_t k = 0; k < sizeof at / sizeof *at; k++) {
+      if (at[k] >= n)
+        continue;
+      uint8_t was = data[at[k]];
+      data[at[k]] ^= 0x20;
+      assert_false(hg_poison_intact(data, n));
+      data[at[k]] = was;
+    }
+    assert_true(hg_poison_intact(data, n));
+  }
+}
+
 static void links_round_trip_and_depend_on_slot(void **state)
 {
   (void)state;
@@ -300,6 +334,7 @@ int main(void)
     cmocka_unit_test(tail_canary_is_byte_precise),
     cmocka_unit_test(tail_pattern_depends_on_block_and_header),
     cmocka_unit_test(poison_starts_with_a_zero_word),
+    cmocka_unit_test(poison_is_the_same_short_or_long),
     cmocka_unit_test(links_round_trip_and_depend_on_slot),
     cmocka_unit_test(published_half_is_what_a_snapshot_reads),
     cmocka_unit_test(half_from_fields_is_half_from_a_copy),
