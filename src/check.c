@@ -335,9 +335,10 @@ void hg_check_segment_blocks(const struct hg_key *key, const struct hg_segment *
     if (prev && b->prev_size != prev->size) {
       hg_fail(f, HG_CHECK_NEXT_PREV_LINK, b, prev->size, b->prev_size);
       hg_findings_keep(out);
-    } else if (b->state == HG_STATE_USED ? !check_tail_pattern(b, pattern, f)
-               : b->state == HG_STATE_QUARANTINED ? !hg_check_poison(b, HG_CHECK_POISON_IN_HEAP_CHECK, f)
-                                                  : false) {
+    } else if (b->state == HG_STATE_USED
+                 ? !check_tail_pattern(b, pattern, f)
+                 : b->state == HG_STATE_QUARANTINED &&
+                     !hg_check_poison(b, HG_CHECK_POISON_IN_HEAP_CHECK, f)) {
       hg_findings_keep(out);
     }
     prev = b;

@@ -392,7 +392,8 @@ static struct place place_of(const struct heapguard_finding *f, const uintptr_t 
     return (struct place){ " in ", true, n ? ips[hg_backtrace_summary_frame(ips, n)] : 0 };
   /* Static words: the summary of a run that went on compares them by address. */
   static const char *const words[][3] = {
-    [AT_THREAD_END] = { " at the end of a thread", " at the end of a thread, in a block allocated in ",
+    [AT_THREAD_END] = { " at the end of a thread",
+                        " at the end of a thread, in a block allocated in ",
                         " at the end of a thread, after a block allocated in " },
     [AT_EXIT] = { " at exit", " at exit, in a block allocated in ",
                   " at exit, after a block allocated in " },

@@ -532,7 +532,7 @@ static void a_thread_freeing_alone_keeps_the_whole_quarantine(void **state)
   char *a = heap_alloc(40, HG_GRANULE, HG_KIND_MALLOC, &f);
   assert_true(hg_heap_free(a, HG_KIND_MALLOC, 0, 0, &f));
   a[19] = 1;
-  /* Blocks of 512 bytes: filed HG_TCACHE_PENDING at a time, they fill the budget in several filings. */
+  /* Blocks of 512 bytes, filed HG_TCACHE_PENDING at a time: the budget takes several filings. */
   size_t freed = 0;
   for (; freed < 3 * hg_options.quarantine_bytes / 4; freed += 512)
     assert_true(hg_heap_free(heap_alloc(512, HG_GRANULE, HG_KIND_MALLOC, &f), HG_KIND_MALLOC,
