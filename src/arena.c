@@ -38,11 +38,21 @@
 #include "runtime.h"
 #include "sizeclass.h"
 
+/* The top's header and its two links: what top_image keeps. */
+#define TOP_IMAGE_BYTES (HG_HEADER_SIZE + 2 * sizeof(uintptr_t))
+
 struct hg_arena {
   pthread_mutex_t lock;
   uint16_t index;
   uint32_t empty_segments; /* shared segments with no used block, kept */
   struct hg_block *top; /* NULL when none, and always with random_placement */
+  /*
+   * The top's bytes as the arena last wrote them (its header, sealed, and
+   * its links, masked NULLs): a carve that finds them unchanged, byte for
+   * byte, need not compute their tags again; any difference, such as the
+   * prev link a neighbour's split rewrote, takes the full check.
+   */
+  unsigned char top_image[TOP_IMAGE_BYTES];
   uint64_t nonempty[HG_BIN_WORDS];
   struct hg_block *bins[HG_BIN_COUNT];
 } __attribute__((aligned(64)));
@@ -232,6 +242,29 @@ static bool top_sound(const struct hg_block *t, struct heapguard_finding *f)
          unlinked_sound(t, links_of(t), f);
 }
 
+/* The arena's top was just written, header and links: keep its image. */
+static void remember_top(struct hg_arena *a)
+{
+  __builtin_memcpy(a->top_image, a->top, TOP_IMAGE_BYTES);
+}
+
+/*
+ * The top t as top_sound would find it: as the arena wrote it, which is
+ * compared first, three 16-byte words, else checked in full.
+ */
+static bool top_as_written(const struct hg_arena *a, const struct hg_block *t,
+                           struct heapguard_finding *f)
+{
+  hg_v2u64 diff = { 0, 0 };
+  for (size_t i = 0; i < TOP_IMAGE_BYTES; i += 16) {
+    hg_v2u64 now, then;
+    __builtin_memcpy(&now, (const unsigned char *)t + i, 16);
+    __builtin_memcpy(&then, a->top_image + i, 16);
+    diff |= now ^ then;
+  }
+  return (diff[0] | diff[1]) == 0 || top_sound(t, f);
+}
+
 /* Take the free block b out of its bin or the top, its links checked first. */
 static bool unfile(struct hg_arena *a, struct hg_block *b, struct heapguard_finding *f)
 {
@@ -260,12 +293,14 @@ static bool file_free(struct hg_arena *a, struct hg_segment *s, struct hg_block 
     return true;
   }
   struct hg_block *old = a->top;
+  bool old_sound = !old || top_as_written(a, old, f);
   link_set(b, LINK_NEXT, NULL);
   link_set(b, LINK_PREV, NULL);
   a->top = b;
+  remember_top(a);
   if (!old)
     return true;
-  if (!top_sound(old, f))
+  if (!old_sound)
     return false; /* damaged: it stays out of use */
   bin_insert(a, old);
   return true;
@@ -314,7 +349,7 @@ static struct hg_block *take_top(struct hg_arena *a, uint32_t g, struct heapguar
   if (!b)
     return fresh_segment_block(a);
   a->top = NULL; /* taken, or, damaged, kept out of use */
-  if (!top_sound(b, f))
+  if (!top_as_written(a, b, f))
     return NULL;
   struct hg_segment *s = hg_segment_of_shared(b);
   if (b->size < g) {

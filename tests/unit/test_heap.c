@@ -80,6 +80,34 @@ static void heap_check_reads_the_top(void **state)
   assert_true(hg_heap_check_all(&f));
 }
 
+/*
+ * A carve from the top compares it with the image the arena kept of it,
+ * and checks it in full when they differ: a change to any byte of its
+ * header or links is found by the next carve, which takes nothing from it
+ * (it stays out of use: each round leaves its block allocated and starts
+ * a fresh segment).
+ */
+static void carves_find_any_change_to_the_top(void **state)
+{
+  (void)state;
+  static const size_t offsets[] = { 0, 5, 9, 14, 20, 27, 31, 32, 39, 40, 47 };
+  for (size_t i = 0; i < sizeof offsets / sizeof *offsets; i++) {
+    struct heapguard_finding f = { 0 };
+    char *a = heap_alloc(5000, HG_GRANULE, HG_KIND_MALLOC, &f);
+    assert_non_null(a);
+    struct hg_block *top = hg_block_next(hg_block_of(a));
+    assert_int_equal(top->state, HG_STATE_FREE);
+    assert_ptr_equal((char *)hg_block_next(top), hg_segment_end(hg_segment_of_shared(top)));
+    unsigned char *byte = (unsigned char *)top + offsets[i];
+    *byte ^= 0x10;
+    f = (struct heapguard_finding){ 0 };
+    assert_null(heap_alloc(5000, HG_GRANULE, HG_KIND_MALLOC, &f));
+    assert_int_equal(f.bug_class, HEAPGUARD_METADATA_CORRUPTION);
+    assert_int_equal(f.block, (uintptr_t)top);
+    *byte ^= 0x10;
+  }
+}
+
 static void bins_cover_sizes_in_order(void **state)
 {
   (void)state;
@@ -781,6 +809,7 @@ int main(void)
     cmocka_unit_test(registry_finds_segments_and_nothing_else),
     cmocka_unit_test(every_flipped_segment_byte_is_caught),
     cmocka_unit_test(heap_check_reads_the_top),
+    cmocka_unit_test(carves_find_any_change_to_the_top),
     cmocka_unit_test(split_and_coalesce_keep_the_segment_tiled),
     cmocka_unit_test(freed_memory_is_reused),
     cmocka_unit_test(double_free_is_found_without_modifying),
