@@ -59,6 +59,18 @@ static void expect_heap_check_finds_link_smashed(char *slot)
   assert_true(hg_heap_check_all(&f));
 }
 
+/* A block of size bytes carved from the top, which is then the block after it. */
+static struct hg_block *carve_before_top(size_t size, char **carved)
+{
+  struct heapguard_finding f = { 0 };
+  *carved = heap_alloc(size, HG_GRANULE, HG_KIND_MALLOC, &f);
+  assert_non_null(*carved);
+  struct hg_block *top = hg_block_next(hg_block_of(*carved));
+  assert_int_equal(top->state, HG_STATE_FREE);
+  assert_ptr_equal((char *)hg_block_next(top), hg_segment_end(hg_segment_of_shared(top)));
+  return top;
+}
+
 /*
  * The free space at the end of a segment (the arena's top) is in no free
  * list, but its links hold masked NULLs all the same: a write over them is
@@ -70,11 +82,8 @@ static void heap_check_reads_the_top(void **state)
 {
   (void)state;
   struct heapguard_finding f = { 0 };
-  char *a = heap_alloc(64, HG_GRANULE, HG_KIND_MALLOC, &f);
-  assert_non_null(a);
-  struct hg_block *top = hg_block_next(hg_block_of(a));
-  assert_int_equal(top->state, HG_STATE_FREE);
-  assert_ptr_equal((char *)hg_block_next(top), hg_segment_end(hg_segment_of_shared(top)));
+  char *a;
+  struct hg_block *top = carve_before_top(64, &a);
   expect_heap_check_finds_link_smashed((char *)hg_block_data(top) + sizeof(uintptr_t));
   assert_true(hg_heap_free(a, HG_KIND_MALLOC, 0, 0, &f));
   assert_true(hg_heap_check_all(&f));
@@ -92,15 +101,11 @@ static void carves_find_any_change_to_the_top(void **state)
   (void)state;
   static const size_t offsets[] = { 0, 5, 9, 14, 20, 27, 31, 32, 39, 40, 47 };
   for (size_t i = 0; i < sizeof offsets / sizeof *offsets; i++) {
-    struct heapguard_finding f = { 0 };
-    char *a = heap_alloc(5000, HG_GRANULE, HG_KIND_MALLOC, &f);
-    assert_non_null(a);
-    struct hg_block *top = hg_block_next(hg_block_of(a));
-    assert_int_equal(top->state, HG_STATE_FREE);
-    assert_ptr_equal((char *)hg_block_next(top), hg_segment_end(hg_segment_of_shared(top)));
+    char *kept;
+    struct hg_block *top = carve_before_top(5000, &kept);
     unsigned char *byte = (unsigned char *)top + offsets[i];
     *byte ^= 0x10;
-    f = (struct heapguard_finding){ 0 };
+    struct heapguard_finding f = { 0 };
     assert_null(heap_alloc(5000, HG_GRANULE, HG_KIND_MALLOC, &f));
     assert_int_equal(f.bug_class, HEAPGUARD_METADATA_CORRUPTION);
     assert_int_equal(f.block, (uintptr_t)top);
