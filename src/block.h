@@ -451,8 +451,8 @@ typedef uint64_t hg_v2u64 __attribute__((vector_size(16), aligned(8)));
 /*
  * From this many bytes on, poison is written and tested by glibc's memset
  * and memcmp (hg_poison_fill_long, hg_poison_intact_long), which use the
- * widest vectors the CPU has: half the instructions of the 16-byte loops
- * below, or fewer.
+ * widest vectors the CPU has, and rep stosb, rather than the 16-byte
+ * loops below (README: round 7).
  */
 #define HG_POISON_LONG_BYTES 512u
 
