@@ -220,6 +220,17 @@ static const struct bug_case cases[] = {
     "offset 2097151 of a 2097152-byte block that was freed",
     "heap-use-after-free in touch_after_free", 0, NULL, "the block was allocated by thread ",
     "read" },
+  /* The bytes of its first page stay accessible, poisoned, and are checked. */
+  { "use_after_free_large", "heap-use-after-free in malloc by thread",
+    "1 byte written after free to a 2097252-byte block, at offsets 16 to 16 of its data (found "
+    "as the block was about to be reused)",
+    "heap-use-after-free in allocate_large_again", 1, NULL, "the block was freed by thread ",
+    "head" },
+  { "use_after_free_large", "heap-use-after-free in the heap check at exit by thread",
+    "1 byte written after free to a 2097252-byte block, at offsets 16 to 16 of its data (found "
+    "by a heap check)",
+    "heap-use-after-free at exit, in a block allocated in write_head_after_free", 1, NULL,
+    "the block was freed by thread ", "head_at_exit" },
   { "segment_smash", "segment-corruption in WRITE(",
     "WRITE of address 0x", "segment-corruption in smash_segment", 0, NULL,
     ": the metadata page of a segment", "write" },
