@@ -50,8 +50,18 @@ struct shard {
   pthread_mutex_t lock;
   struct hg_quarantine q;
 } __attribute__((aligned(64)));
-static HG_LARGE_BSS struct shard shards[HG_MAX_ARENAS];
+/* Initialized statically: a process that frees little touches only its own. */
+static HG_LARGE_BSS struct shard shards[HG_MAX_ARENAS] = {
+  [0 ... HG_MAX_ARENAS - 1] = { .lock = PTHREAD_MUTEX_INITIALIZER }
+};
 static size_t held_bytes; /* in all the shards; atomic */
+/*
+ * The shards stop_world locked: those of the arenas given to threads by
+ * then (every live cache's arena is one: caches are made under the
+ * registry's lock, which stop_world holds). The others are empty and
+ * untouched, and their pages stay so.
+ */
+static unsigned shards_held;
 
 static pthread_key_t exit_key;
 HG_TLS struct hg_tcache *hg_tls_cache;
@@ -59,8 +69,6 @@ HG_TLS struct hg_tcache *hg_tls_cache;
 void hg_tcache_init(void (*on_thread_exit)(void *cache))
 {
   pthread_key_create(&exit_key, on_thread_exit);
-  for (unsigned i = 0; i < hg_arena_count(); i++)
-    pthread_mutex_init(&shards[i].lock, NULL);
   hg_tcache_fence_always = !hg_os_membarrier_register();
 }
 
@@ -370,7 +378,7 @@ static unsigned evict_elsewhere(const struct shard *self, struct hg_quarantined 
                                 size_t max)
 {
   unsigned n = 0;
-  for (unsigned i = 0; n == 0 && i < hg_arena_count() && over_budget(); i++) {
+  for (unsigned i = 0; n == 0 && i < hg_arenas_in_use() && over_budget(); i++) {
     struct shard *q = &shards[i];
     if (q == self || pthread_mutex_trylock(&q->lock) != 0)
       continue;
@@ -425,7 +433,7 @@ static bool drain_quarantine(struct heapguard_finding *f)
 {
   bool clean = true;
   struct hg_quarantined out[EVICT_BATCH + HG_TCACHE_PENDING];
-  for (unsigned i = 0; i < hg_arena_count(); i++) {
+  for (unsigned i = 0; i < hg_arenas_in_use(); i++) {
     unsigned n;
     do {
       pthread_mutex_lock(&shards[i].lock);
@@ -510,13 +518,14 @@ void hg_tcache_stop_world(void)
   for (struct hg_tcache *c = live_caches; c; c = c->next)
     while (__atomic_load_n(&c->active, __ATOMIC_ACQUIRE) && c != hg_tls_cache)
       hg_os_yield();
-  for (unsigned i = 0; i < hg_arena_count(); i++)
+  shards_held = hg_arenas_in_use();
+  for (unsigned i = 0; i < shards_held; i++)
     pthread_mutex_lock(&shards[i].lock);
 }
 
 void hg_tcache_resume_world(void)
 {
-  for (unsigned i = hg_arena_count(); i-- > 0;)
+  for (unsigned i = shards_held; i-- > 0;)
     pthread_mutex_unlock(&shards[i].lock);
   __atomic_store_n(&hg_tcache_world_stopped, 0, __ATOMIC_RELEASE);
   pthread_mutex_unlock(&registry_lock);
@@ -553,7 +562,7 @@ static struct hg_waiting find_in_cache(const struct hg_tcache *c, const void *bl
 static uint32_t find_in_shards(const void *block, bool stopped)
 {
   uint32_t id = 0;
-  for (unsigned i = 0; !id && i < hg_arena_count(); i++) {
+  for (unsigned i = 0; !id && i < hg_arenas_in_use(); i++) {
     if (stopped) {
       id = hg_quarantine_free_stack(&shards[i].q, block);
     } else if (pthread_mutex_trylock(&shards[i].lock) == 0) {
@@ -592,7 +601,7 @@ struct hg_waiting hg_tcache_find(const void *block)
  */
 void hg_tcache_fork_child(void)
 {
-  for (unsigned i = 0; i < hg_arena_count(); i++)
+  for (unsigned i = 0; i < shards_held; i++)
     pthread_mutex_init(&shards[i].lock, NULL);
   pthread_mutex_init(&registry_lock, NULL);
   pthread_mutex_init(&world_lock, NULL);
