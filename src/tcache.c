@@ -284,9 +284,22 @@ static void prefetch_blocks(const struct hg_quarantined *out, unsigned n)
 }
 
 /*
+ * Whether cache c may keep e ready: a size it keeps, from c's own arena.
+ * A block of another arena (allocated by one of that arena's threads,
+ * freed by c's) goes to the pool of its own arena, whose threads take it
+ * back: a consumer thread that frees what a producer allocated would keep
+ * it ready and never reuse it.
+ */
+static bool keeps_ready(const struct hg_tcache *c, struct hg_quarantined e, unsigned cls)
+{
+  return c && cls < HG_TCACHE_CLASSES && hg_segment_of_shared(e.item)->arena == c->arena;
+}
+
+/*
  * Blocks out of the quarantine (or out of a cache): each checked, then
- * kept ready by c (when not NULL and it has room, and placement is not
- * random), else pooled when a cache would keep its size, else merged; when
+ * kept ready by c (when not NULL, it has room, the block is of c's arena,
+ * and placement is not random), else pooled when a cache would keep its
+ * size, else merged; when
  * c's ready bytes were full, it sheds the older half of every size. A
  * block kept ready or pooled has its poison checked now and its header
  * when it is handed out or merged; a block merged now, both now. A write
@@ -306,7 +319,7 @@ static bool settle(struct hg_tcache *c, struct hg_quarantined *out, unsigned n,
   bool clean = true, full = false;
   for (unsigned i = 0; i < n; i++) {
     unsigned cls = hg_tcache_class(out[i].granules);
-    bool cacheable = c && cls < HG_TCACHE_CLASSES;
+    bool cacheable = keeps_ready(c, out[i], cls);
     bool room = cacheable && within_ready_bytes(c, out[i]);
     bool ready = room && c->ready_count[cls] < HG_TCACHE_DEPTH;
     bool pool = !ready && pooling && cls < HG_TCACHE_CLASSES;

@@ -8,14 +8,16 @@
  *   - pending: blocks this thread freed, already poisoned and sealed
  *     quarantined, not yet filed in the quarantine of its arena; they are
  *     filed HG_TCACHE_PENDING at a time, under that quarantine's lock;
- *   - ready: blocks pushed out of that quarantine by this thread's
- *     filings, or taken from its arena's pool, kept per exact size for
- *     reuse; their poison was checked on the way out. A ready block is
- *     still quarantined for the rest of the heap; its header and poison
- *     are checked when it is reused.
- * Blocks out of the quarantine that no cache keeps go to the pool of their
- * arena (pool.h) when a cache would keep their size, and are merged back
- * into their arenas (arena.h) otherwise, arena by arena.
+ *   - ready: blocks of its own arena pushed out of that quarantine by
+ *     this thread's filings, or taken from its arena's pool, kept per
+ *     exact size for reuse; their poison was checked on the way out. A
+ *     ready block is still quarantined for the rest of the heap; its
+ *     header and poison are checked when it is reused.
+ * Blocks out of the quarantine that no cache keeps (no room, or of
+ * another arena: freed by a thread other than their allocator's) go to
+ * the pool of their arena (pool.h) when a cache would keep their size,
+ * and are merged back into their arenas (arena.h) otherwise, arena by
+ * arena.
  *
  * Whole-heap walks need the heap to hold still, but the fast paths take no
  * lock: each thread marks the span of a lock-free operation in its cache

@@ -550,6 +550,51 @@ static void threads_push_out_their_own_quarantine(void **state)
   hg_options.quarantine_bytes = 0;
 }
 
+/* Frees, in a thread of its own, of blocks main allocated; then what pushes them out. */
+struct cross_frees {
+  char **blocks;
+  unsigned n;
+  unsigned pooled; /* of the blocks, found in their own arena's pool */
+};
+
+static void *free_others_blocks(void *arg)
+{
+  struct cross_frees *w = arg;
+  struct heapguard_finding f = { 0 };
+  for (unsigned i = 0; i < w->n; i++)
+    hg_heap_free(w->blocks[i], HG_KIND_MALLOC, 0, 1000 + i, &f);
+  for (size_t done = 0; done < 4 * hg_options.quarantine_bytes; done += 2000)
+    hg_heap_free(heap_alloc(2000, HG_GRANULE, HG_KIND_MALLOC, &f), HG_KIND_MALLOC, 0, 0, &f);
+  for (unsigned i = 0; i < w->n; i++)
+    w->pooled += hg_pool_free_stack(hg_block_of(w->blocks[i]), false) == 1000 + i;
+  return NULL;
+}
+
+/*
+ * Blocks one thread frees for another (a consumer's of a producer's) go,
+ * out of the quarantine, to the pool of their own arena, where the
+ * producer takes them back: not to the consumer's cache, which would keep
+ * them and never reuse them.
+ */
+static void blocks_freed_by_another_thread_go_home(void **state)
+{
+  (void)state;
+  struct heapguard_finding f = { 0 };
+  assert_true(hg_heap_drain(&f));
+  hg_options.quarantine_bytes = 64 << 10;
+  enum { N = 64 };
+  static char *blocks[N];
+  for (unsigned i = 0; i < N; i++)
+    assert_non_null(blocks[i] = heap_alloc(40, HG_GRANULE, HG_KIND_MALLOC, &f));
+  struct cross_frees w = { blocks, N, 0 };
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, free_others_blocks, &w), 0);
+  assert_int_equal(pthread_join(t, NULL), 0);
+  assert_int_equal(w.pooled, N);
+  assert_true(hg_heap_drain(&f));
+  hg_options.quarantine_bytes = 0;
+}
+
 /*
  * The arenas share quarantine_bytes, but a thread that frees while the
  * others do not keeps all of it: a block waits while up to the whole
@@ -828,6 +873,7 @@ int main(void)
     cmocka_unit_test(pooled_blocks_are_checked_reused_and_merged_before_fresh_memory),
     cmocka_unit_test(threads_push_out_their_own_quarantine),
     cmocka_unit_test(a_thread_freeing_alone_keeps_the_whole_quarantine),
+    cmocka_unit_test(blocks_freed_by_another_thread_go_home),
     cmocka_unit_test(random_placement_varies_neighbours),
     cmocka_unit_test(heap_check_walks_free_lists),
     cmocka_unit_test(heap_check_keeps_every_damaged_block),
