@@ -161,32 +161,34 @@ size_t hg_pool_bytes(unsigned arena)
  * stopped by someone else): every index read is a whole word, so each
  * is valid, and the walk of a list being changed is bounded.
  */
-static uint32_t find_in(const struct pool *p, const void *block)
+static bool find_in(const struct pool *p, const void *block, uint32_t *free_stack)
 {
   for (unsigned cls = 0; cls < HG_TCACHE_CLASSES; cls++)
     for (uint32_t i = p->head[cls], steps = 0; i && steps < POOL_CHUNKS;
          i = p->chunks[i - 1].next, steps++)
       for (unsigned k = 0; k < p->chunks[i - 1].count && k < CHUNK_SLOTS; k++)
-        if (p->chunks[i - 1].item[k] == block)
-          return p->chunks[i - 1].free_stack[k];
-  return 0;
+        if (p->chunks[i - 1].item[k] == block) {
+          *free_stack = p->chunks[i - 1].free_stack[k];
+          return true;
+        }
+  return false;
 }
 
-uint32_t hg_pool_free_stack(const void *block, bool world_stopped)
+bool hg_pool_find(const void *block, bool world_stopped, uint32_t *free_stack)
 {
-  uint32_t id = 0;
-  for (unsigned i = 0; !id && i < hg_arena_count(); i++) {
+  bool found = false;
+  for (unsigned i = 0; !found && i < hg_arena_count(); i++) {
     struct pool *p = &pools[i];
     if (!hg_pool_bytes(i)) {
       continue;
     } else if (world_stopped) {
-      id = find_in(p, block);
+      found = find_in(p, block, free_stack);
     } else if (pthread_mutex_trylock(&p->lock) == 0) {
-      id = find_in(p, block);
+      found = find_in(p, block, free_stack);
       pthread_mutex_unlock(&p->lock);
     }
   }
-  return id;
+  return found;
 }
 
 /* Only the pools of arenas in use: the others' pages stay untouched. */

@@ -54,11 +54,12 @@ unsigned hg_pool_take_any(unsigned arena, struct hg_quarantined *out, unsigned m
 size_t hg_pool_bytes(unsigned arena);
 
 /*
- * Where block was freed, if a pool holds it: read when world_stopped
- * (hg_pool_lock_all held by the caller), else from the pools whose lock
- * is free (a report never waits on a lock).
+ * Whether a pool holds block, and where it was freed (0 when stacks are
+ * not recorded): read when world_stopped (hg_pool_lock_all held by the
+ * caller), else from the pools whose lock is free (a report never waits
+ * on a lock).
  */
-uint32_t hg_pool_free_stack(const void *block, bool world_stopped);
+bool hg_pool_find(const void *block, bool world_stopped, uint32_t *free_stack);
 
 /* Whole-heap walks and fork: after every other lock. */
 void hg_pool_lock_all(void);

@@ -96,12 +96,14 @@ size_t hg_quarantine_pop_over(struct hg_quarantine *q, size_t budget,
   return n;
 }
 
-uint32_t hg_quarantine_free_stack(const struct hg_quarantine *q, const void *item)
+bool hg_quarantine_find(const struct hg_quarantine *q, const void *item, uint32_t *free_stack)
 {
   for (size_t i = 0; i < q->count; i++) {
     const struct hg_quarantined *e = &q->ring[(q->head + i) % QUARANTINE_SLOTS];
-    if (e->item == item)
-      return e->free_stack;
+    if (e->item == item) {
+      *free_stack = e->free_stack;
+      return true;
+    }
   }
-  return 0;
+  return false;
 }

@@ -59,7 +59,10 @@ size_t hg_quarantine_push_many(struct hg_quarantine *q, const struct hg_quaranti
 size_t hg_quarantine_pop_over(struct hg_quarantine *q, size_t budget,
                               struct hg_quarantined *out, size_t max);
 
-/* Where item was freed, if it waits here (a slow scan: reports only). */
-uint32_t hg_quarantine_free_stack(const struct hg_quarantine *q, const void *item);
+/*
+ * Whether item waits here, and where it was freed (0 when stacks are not
+ * recorded); a slow scan, for reports only.
+ */
+bool hg_quarantine_find(const struct hg_quarantine *q, const void *item, uint32_t *free_stack);
 
 #endif

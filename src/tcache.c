@@ -553,37 +553,43 @@ void hg_tcache_wait_world(void)
 
 /* ---- reports ---- */
 
-static uint32_t find_in(const struct hg_quarantined *list, unsigned n, const void *block)
+static bool find_in(const struct hg_quarantined *list, unsigned n, const void *block,
+                    uint32_t *free_stack)
 {
   for (unsigned i = 0; i < n; i++)
-    if (list[i].item == block)
-      return list[i].free_stack;
-  return 0;
+    if (list[i].item == block) {
+      *free_stack = list[i].free_stack;
+      return true;
+    }
+  return false;
 }
 
 /* Pending blocks are quarantined, only not filed yet; ready ones have left the quarantine. */
-static struct hg_waiting find_in_cache(const struct hg_tcache *c, const void *block)
+static bool find_in_cache(const struct hg_tcache *c, const void *block, struct hg_waiting *w)
 {
-  struct hg_waiting w = { find_in(c->pending, c->pending_count, block), HG_WAITS_IN_QUARANTINE };
-  for (unsigned cls = 0; !w.free_stack && cls < HG_TCACHE_CLASSES; cls++)
-    w = (struct hg_waiting){ find_in(c->ready[cls], c->ready_count[cls], block),
-                             HG_WAITS_IN_CACHE };
-  return w;
+  w->in = HG_WAITS_IN_QUARANTINE;
+  if (find_in(c->pending, c->pending_count, block, &w->free_stack))
+    return true;
+  w->in = HG_WAITS_IN_CACHE;
+  for (unsigned cls = 0; cls < HG_TCACHE_CLASSES; cls++)
+    if (find_in(c->ready[cls], c->ready_count[cls], block, &w->free_stack))
+      return true;
+  return false;
 }
 
 /* A shard can be read while the world is stopped (its lock is held) or when its lock is free. */
-static uint32_t find_in_shards(const void *block, bool stopped)
+static bool find_in_shards(const void *block, bool stopped, uint32_t *free_stack)
 {
-  uint32_t id = 0;
-  for (unsigned i = 0; !id && i < hg_arenas_in_use(); i++) {
+  bool found = false;
+  for (unsigned i = 0; !found && i < hg_arenas_in_use(); i++) {
     if (stopped) {
-      id = hg_quarantine_free_stack(&shards[i].q, block);
+      found = hg_quarantine_find(&shards[i].q, block, free_stack);
     } else if (pthread_mutex_trylock(&shards[i].lock) == 0) {
-      id = hg_quarantine_free_stack(&shards[i].q, block);
+      found = hg_quarantine_find(&shards[i].q, block, free_stack);
       pthread_mutex_unlock(&shards[i].lock);
     }
   }
-  return id;
+  return found;
 }
 
 /*
@@ -594,16 +600,19 @@ static uint32_t find_in_shards(const void *block, bool stopped)
 struct hg_waiting hg_tcache_find(const void *block)
 {
   bool stopped = __atomic_load_n(&hg_tcache_world_stopped, __ATOMIC_ACQUIRE);
-  struct hg_waiting w = { 0, HG_WAITS_UNKNOWN };
-  if (hg_tls_cache)
-    w = find_in_cache(hg_tls_cache, block);
-  for (const struct hg_tcache *c = live_caches; stopped && !w.free_stack && c; c = c->next)
-    w = find_in_cache(c, block);
-  if (!w.free_stack)
-    w = (struct hg_waiting){ find_in_shards(block, stopped), HG_WAITS_IN_QUARANTINE };
-  if (!w.free_stack)
-    w = (struct hg_waiting){ hg_pool_free_stack(block, stopped), HG_WAITS_IN_POOL };
-  return w.free_stack ? w : (struct hg_waiting){ 0, HG_WAITS_UNKNOWN };
+  struct hg_waiting w;
+  if (hg_tls_cache && find_in_cache(hg_tls_cache, block, &w))
+    return w;
+  for (const struct hg_tcache *c = live_caches; stopped && c; c = c->next)
+    if (c != hg_tls_cache && find_in_cache(c, block, &w))
+      return w;
+  w.in = HG_WAITS_IN_QUARANTINE;
+  if (find_in_shards(block, stopped, &w.free_stack))
+    return w;
+  w.in = HG_WAITS_IN_POOL;
+  if (hg_pool_find(block, stopped, &w.free_stack))
+    return w;
+  return (struct hg_waiting){ 0, HG_WAITS_UNKNOWN };
 }
 
 /* ---- fork ---- */

@@ -107,6 +107,10 @@ static const struct bug_case cases[] = {
     "80 bytes, freed, out of the quarantine, kept for reuse by a thread, 40 bytes requested" },
   { "double_free_recycled", "double-free in free(", "the block was already freed",
     "double-free in free_again", 0, NULL, "the block was freed by thread " },
+  /* Without stacks, every free stack is 0: where the block waits is found all the same. */
+  { "double_free_recycled", "double-free in free(", "the block was already freed",
+    "double-free in free_again", 0, "alloc_stacks=0",
+    "80 bytes, freed, out of the quarantine, kept for reuse by a thread, 40 bytes requested" },
   { "double_free", "double-free in free(", "the block was already freed",
     "double-free in free_twice", 0, "quarantine_bytes=0", "the block was freed by thread " },
   { "double_free_merged", "double-free in free(", "the block was already freed",

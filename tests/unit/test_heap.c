@@ -431,7 +431,9 @@ static void pooled_blocks_are_checked_reused_and_merged_before_fresh_memory(void
   for (unsigned i = 0; i < N; i++) {
     assert_int_equal(hg_block_of(p[i])->state, HG_STATE_QUARANTINED);
     if (!kept_ready(hg_block_of(p[i]))) {
-      assert_int_equal(hg_pool_free_stack(hg_block_of(p[i]), false), 1000 + i);
+      uint32_t free_stack = 0;
+      assert_true(hg_pool_find(hg_block_of(p[i]), false, &free_stack));
+      assert_int_equal(free_stack, 1000 + i);
       pooled++;
       victim = i;
     }
@@ -565,8 +567,11 @@ static void *free_others_blocks(void *arg)
     hg_heap_free(w->blocks[i], HG_KIND_MALLOC, 0, 1000 + i, &f);
   for (size_t done = 0; done < 4 * hg_options.quarantine_bytes; done += 2000)
     hg_heap_free(heap_alloc(2000, HG_GRANULE, HG_KIND_MALLOC, &f), HG_KIND_MALLOC, 0, 0, &f);
-  for (unsigned i = 0; i < w->n; i++)
-    w->pooled += hg_pool_free_stack(hg_block_of(w->blocks[i]), false) == 1000 + i;
+  for (unsigned i = 0; i < w->n; i++) {
+    uint32_t free_stack = 0;
+    w->pooled += hg_pool_find(hg_block_of(w->blocks[i]), false, &free_stack) &&
+                 free_stack == 1000 + i;
+  }
   return NULL;
 }
 
