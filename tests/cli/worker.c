@@ -1,7 +1,8 @@
 /*
  * worker.c - one process of a test run: some heap work, clean. Given
  * "corrupt", it also writes "EVIL!!" past the end of a 40-byte block (into
- * the block's trailing canary, not its neighbour) and frees the block,
+ * the block's trailing canary, not its neighbour; a block whose canary
+ * differs at each of those bytes) and frees the block,
  * after printing the block's address for the test to compare.
  */
 #include <stdio.h>
@@ -14,12 +15,32 @@ static void *opaque(void *p)
   return p;
 }
 
+static const char evil[] = "EVIL!!";
+
 __attribute__((noinline)) static void overwrite_past_end(char *victim, size_t size)
 {
-  const char evil[] = "EVIL!!";
   char *p = opaque(victim);
   for (size_t i = 0; i < sizeof evil - 1; i++)
     p[size + i] = evil[i];
+}
+
+/*
+ * A block of size bytes whose trailing canary differs from "EVIL!!" at
+ * every byte the overwrite reaches: the keyed canary matches a fixed byte
+ * 1 time in 256, and the damage the test expects would then be a byte
+ * short. A block refused stays allocated, so the next has another address
+ * and another canary.
+ */
+static char *victim_unlike_evil(size_t size)
+{
+  for (;;) {
+    volatile char *v = opaque(malloc(size));
+    int same = 0;
+    for (size_t i = 0; i < sizeof evil - 1; i++)
+      same |= v[size + i] == evil[i];
+    if (!same)
+      return (char *)v;
+  }
 }
 
 int main(int argc, char **argv)
@@ -32,7 +53,7 @@ int main(int argc, char **argv)
   }
   for (int i = 0; i < 100; i += 2)
     free(keep[i]);
-  char *victim = malloc(40);
+  char *victim = corrupt ? victim_unlike_evil(40) : malloc(40);
   memset(victim, 'v', 40);
   if (corrupt) {
     printf("victim %p\n", (void *)victim);
