@@ -1,5 +1,6 @@
 /*
- * backtrace.c - libunwind capture; naming and locating frames for reports.
+ * backtrace.c - report backtraces (libunwind's, loaded by the first report
+ * that needs one); naming and locating frames for reports.
  *
  * Naming runs on the report path only. It allocates nothing: module files
  * are mapped read-only, addr2line runs in a child process, and one thread
@@ -30,6 +31,7 @@
 #include "os.h"
 #include "runtime.h"
 #include "symbolizer.h"
+#include "unwind.h"
 
 #define PATH_CAP 512
 
@@ -135,31 +137,105 @@ void hg_backtrace_start_at(uintptr_t pc)
   tls_start_pc = pc;
 }
 
+/*
+ * libunwind is loaded by the first report that captures a backtrace, not
+ * at start-up: loading it and liblzma, which it needs, took about a third
+ * of what heapguard adds to a short process that never reports. Reports
+ * take turns (report.c), so one thread at a time runs this; dlopen's
+ * allocations are served from scratch memory like the rest of the report
+ * path's, and no heap lock is held there, so a thread inside the loader
+ * that allocates is not kept from finishing.
+ */
+#define NAME_OF_(symbol) #symbol
+#define NAME_OF(symbol) NAME_OF_(symbol)
+
+struct libunwind {
+  __typeof__(unw_tdep_getcontext) *getcontext;
+  __typeof__(unw_init_local) *init_local;
+  __typeof__(unw_step) *step;
+  __typeof__(unw_get_reg) *get_reg;
+};
+
+enum libunwind_state { LIBUNWIND_UNTRIED, LIBUNWIND_LOADED, LIBUNWIND_MISSING };
+
+static struct libunwind libunwind;
+static enum libunwind_state libunwind_state;
+
+/* Whether every entry point resolved; the libunwind.h macros give their real names. */
+static bool load_libunwind(void)
+{
+  void *lib = dlopen(HG_LIBUNWIND_SONAME, RTLD_NOW | RTLD_LOCAL);
+  if (!lib)
+    return false;
+  libunwind.getcontext = (__typeof__(libunwind.getcontext))dlsym(lib, NAME_OF(unw_tdep_getcontext));
+  libunwind.init_local = (__typeof__(libunwind.init_local))dlsym(lib, NAME_OF(unw_init_local));
+  libunwind.step = (__typeof__(libunwind.step))dlsym(lib, NAME_OF(unw_step));
+  libunwind.get_reg = (__typeof__(libunwind.get_reg))dlsym(lib, NAME_OF(unw_get_reg));
+  return libunwind.getcontext && libunwind.init_local && libunwind.step && libunwind.get_reg;
+}
+
+/*
+ * A capture from a fault handler (in_signal) does not load it: dlopen is
+ * not async-signal-safe.
+ */
+static bool libunwind_ready(bool in_signal)
+{
+  if (libunwind_state == LIBUNWIND_UNTRIED && !in_signal)
+    libunwind_state = load_libunwind() ? LIBUNWIND_LOADED : LIBUNWIND_MISSING;
+  return libunwind_state == LIBUNWIND_LOADED;
+}
+
+/* Up to max frames from libunwind, the first being our caller's caller's. */
+static __attribute__((noinline)) size_t walk_with_libunwind(uintptr_t *ips, size_t max)
+{
+  unw_context_t uc;
+  unw_cursor_t cursor;
+  if (libunwind.getcontext(&uc) != 0 || libunwind.init_local(&cursor, &uc) != 0)
+    return 0;
+  size_t n = 0;
+  while (n < max && libunwind.step(&cursor) > 0) {
+    unw_word_t ip;
+    if (libunwind.get_reg(&cursor, UNW_REG_IP, &ip) != 0 || ip == 0)
+      break;
+    ips[n++] = ip;
+  }
+  return n;
+}
+
+/*
+ * Without libunwind, the walk of allocation stacks (unwind.c), which the
+ * unit tests hold to libunwind's frames, signal frames included; it
+ * leaves out heapguard's own frames.
+ */
+static __attribute__((noinline)) size_t walk_with_cfi(uintptr_t *ips, size_t max)
+{
+  return hg_unwind(HG_CALLER, ips, max, NULL);
+}
+
+/* Frames before the first kept: the fault handler's and the kernel's, or heapguard's own. */
+#define FRAMES_LEFT_OUT 16u
+
 size_t hg_backtrace_capture(uintptr_t *ips, size_t max)
 {
   uintptr_t start_pc = tls_start_pc;
   tls_start_pc = 0;
-  unw_context_t uc;
-  unw_cursor_t cursor;
-  if (max == 0 || unw_getcontext(&uc) != 0 || unw_init_local(&cursor, &uc) != 0)
+  if (max == 0)
     return 0;
-  size_t n = 0;
-  bool leading = true;
-  while (n < max && unw_step(&cursor) > 0) {
-    unw_word_t ip;
-    if (unw_get_reg(&cursor, UNW_REG_IP, &ip) != 0 || ip == 0)
-      break;
-    if (start_pc && ip != start_pc)
-      continue; /* the fault handler's frames and the kernel's signal frame */
-    if (start_pc) {
-      start_pc = 0;
-      leading = false;
-    }
-    if (leading && hg_backtrace_is_own(ip))
-      continue;
-    leading = false;
-    ips[n++] = ip;
+  uintptr_t raw[HG_MAX_FRAMES + FRAMES_LEFT_OUT];
+  size_t want = (max < HG_MAX_FRAMES ? max : HG_MAX_FRAMES) + FRAMES_LEFT_OUT;
+  size_t walked = libunwind_ready(start_pc != 0) ? walk_with_libunwind(raw, want)
+                                                 : walk_with_cfi(raw, want);
+  size_t first = 0;
+  if (start_pc) {
+    while (first < walked && raw[first] != start_pc)
+      first++;
+  } else {
+    while (first < walked && hg_backtrace_is_own(raw[first]))
+      first++;
   }
+  size_t n = 0;
+  for (size_t i = first; i < walked && n < max; i++)
+    ips[n++] = raw[i];
   return n;
 }
 

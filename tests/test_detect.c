@@ -1229,6 +1229,25 @@ static void suppressed_reports_let_the_run_go_on(void **state)
   hg_run_cleanup(&r);
 }
 
+/*
+ * libunwind is not loaded at start-up, where loading it cost a short
+ * process a third of what heapguard adds: the first report loads it, and
+ * its backtrace starts in the program's frame.
+ */
+static void reports_load_libunwind_when_needed(void **state)
+{
+  (void)state;
+  static struct hg_run r;
+  run_test_program(&r, "libunwind_when_needed", NULL, "halt_on_error=0");
+  if (!WIFEXITED(r.status) || WEXITSTATUS(r.status) != 23 ||
+      !strstr(r.output, "before: not mapped\n") || !strstr(r.output, "after: mapped\n") ||
+      !strstr(r.output, "  backtrace:\n    #0 0x") ||
+      !strstr(r.output, " in free_twice+"))
+    fail_msg("status %#x, expected libunwind mapped only after the report:\n%s", r.status,
+             r.output);
+  hg_run_cleanup(&r);
+}
+
 /* alloc_dealloc_mismatch=0, new_delete_type_mismatch=0: those checks are off. */
 static void mismatch_checks_can_be_turned_off(void **state)
 {
@@ -1339,6 +1358,7 @@ int main(void)
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(default_options_come_from_the_program);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(suppressed_leaks_are_not_reported);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(suppressed_reports_let_the_run_go_on);
+  tests[n++] = (struct CMUnitTest)cmocka_unit_test(reports_load_libunwind_when_needed);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(mismatch_checks_can_be_turned_off);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(bad_suppressions_stop_start_up);
   return _cmocka_run_group_tests("detect", tests, n, NULL, NULL);
