@@ -1,6 +1,7 @@
 /*
- * backtrace.h - stack traces: captured with libunwind, named and located
- * in reports.
+ * backtrace.h - stack traces: captured with libunwind (loaded by the first
+ * report that needs it, not at start-up) or, where it is not loaded, the
+ * CFI walk of unwind.h; named and located in reports.
  *
  * Capture records raw return addresses only (cheap, no symbol lookup).
  * Formatting resolves each to its function and offset (the exported
@@ -11,7 +12,9 @@
  * its module: absolute path, address in the module's own numbering (what
  * addr2line takes, also for a non-PIE program) and build id, so that a
  * report can be symbolised later and elsewhere. Frames inside
- * libheapguard itself are left out. Nothing here allocates.
+ * libheapguard itself are left out. Nothing here allocates from the heap
+ * being reported: the loading of libunwind, which allocates, runs on the
+ * report path, whose calls take scratch memory.
  */
 #ifndef HG_BACKTRACE_H
 #define HG_BACKTRACE_H

@@ -17,8 +17,9 @@
  * of that stack. Anything it does not understand (no FDE, a DWARF
  * expression, a CFA that does not move up, a read out of those bounds, a
  * stack it cannot place) ends the walk with the frames found so far.
- * Report backtraces (backtrace.c) use libunwind instead: they are rare
- * and want function names.
+ * Report backtraces (backtrace.c) use libunwind, loaded by the first
+ * report, and this walk where libunwind is not loaded (a report from the
+ * fault handler) or cannot be.
  */
 #ifndef HG_UNWIND_H
 #define HG_UNWIND_H
