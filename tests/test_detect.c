@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1248,6 +1249,40 @@ static void reports_load_libunwind_when_needed(void **state)
   hg_run_cleanup(&r);
 }
 
+/* The text of the line that starts with prefix after from, into line; false if none. */
+static bool line_after(const char *from, const char *prefix, char *line, size_t cap)
+{
+  const char *p = from ? strstr(from, prefix) : NULL;
+  if (!p)
+    return false;
+  size_t n = strcspn(p, "\n");
+  snprintf(line, cap, "%.*s", (int)n, p);
+  return true;
+}
+
+/*
+ * Where libunwind cannot be loaded (a sandbox that forbids opening
+ * files), a report's backtrace comes from heapguard's own walk: the
+ * double free's second call is called from where the first was, so
+ * frame #1 of the report is frame #1 of the block's free stack.
+ */
+static void reports_walk_without_libunwind(void **state)
+{
+  (void)state;
+  static struct hg_run r;
+  run_test_program(&r, "libunwind_unavailable", NULL, NULL);
+  char caller[256], freed_caller[256];
+  const char *trace = strstr(r.output, "  backtrace:\n    #0 0x");
+  if (!WIFSIGNALED(r.status) || !strstr(r.output, "files cannot be opened\n") ||
+      !strstr(r.output, "ERROR: heapguard: double-free in free(") || !trace ||
+      !line_after(trace, "    #1 0x", caller, sizeof caller) ||
+      !line_after(strstr(r.output, "the block was freed by"), "    #1 0x", freed_caller,
+                  sizeof freed_caller) ||
+      strcmp(caller, freed_caller) != 0 || !strstr(caller, "/libunwind_unavailable+0x"))
+    fail_msg("status %#x, expected a walked backtrace:\n%s", r.status, r.output);
+  hg_run_cleanup(&r);
+}
+
 /* alloc_dealloc_mismatch=0, new_delete_type_mismatch=0: those checks are off. */
 static void mismatch_checks_can_be_turned_off(void **state)
 {
@@ -1359,6 +1394,7 @@ int main(void)
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(suppressed_leaks_are_not_reported);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(suppressed_reports_let_the_run_go_on);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(reports_load_libunwind_when_needed);
+  tests[n++] = (struct CMUnitTest)cmocka_unit_test(reports_walk_without_libunwind);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(mismatch_checks_can_be_turned_off);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(bad_suppressions_stop_start_up);
   return _cmocka_run_group_tests("detect", tests, n, NULL, NULL);
