@@ -37,6 +37,15 @@ static NOINLINE __attribute__((unused)) char *allocate_and_free(void)
   return (char *)dangling;
 }
 
+/* A 40-byte block freed twice, the second free the bug. */
+static NOINLINE __attribute__((unused)) void free_twice(void)
+{
+  char *p = (char *)opaque(malloc(40));
+  uintptr_t dangling = (uintptr_t)p; /* kept as a number: the compiler sees no use after free */
+  free(p);
+  free(opaque((void *)dangling));
+}
+
 /*
  * Frees of blocks of another size, 16 MiB of them, push the blocks freed
  * before them out of the default 4 MiB quarantine.

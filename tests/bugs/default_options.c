@@ -16,13 +16,6 @@ const char *__heapguard_default_options(void)
   return bad ? bad : "exit_code=42:backtrace_frames=2";
 }
 
-NOINLINE static void free_twice(void)
-{
-  char *p = opaque(malloc(10));
-  free(p);
-  free(opaque(p));
-}
-
 int main(void)
 {
   free_twice();

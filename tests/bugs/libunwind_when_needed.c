@@ -26,13 +26,6 @@ static const char *state(void)
   return libunwind_mapped() ? "mapped" : "not mapped";
 }
 
-NOINLINE static void free_twice(void)
-{
-  char *p = opaque(malloc(40));
-  free(p);
-  free(opaque(p));
-}
-
 int main(void)
 {
   printf("before: %s\n", state());

@@ -10,13 +10,6 @@
 
 void output_lib_linked(void);
 
-NOINLINE static void free_twice(void)
-{
-  char *p = opaque(malloc(13));
-  free(p);
-  free(opaque(p));
-}
-
 NOINLINE static void overflow(void)
 {
   char *p = opaque(malloc(13));

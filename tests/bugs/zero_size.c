@@ -40,7 +40,7 @@ NOINLINE static void read_after_free(void)
   sink = *p;
 }
 
-NOINLINE static void free_twice(void)
+NOINLINE static void free_zero_size_twice(void)
 {
   char *p = opaque(malloc(0));
   free(p);
@@ -88,7 +88,7 @@ int main(int argc, char **argv)
   } bugs[] = {
     { "read", read_zero_size },         { "write", write_zero_size },
     { "calloc", read_zero_calloc },     { "realloc", write_zero_realloc },
-    { "after-free", read_after_free },  { "double-free", free_twice },
+    { "after-free", read_after_free },  { "double-free", free_zero_size_twice },
     { "interior", free_past_start },    { "unused", read_unused_slot },
     { "free-unused", free_unused_slot }, { "table", smash_slot_table },
   };
