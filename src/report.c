@@ -336,6 +336,15 @@ static void json_description(struct hg_buf *out, const struct heapguard_finding 
  */
 enum when { IN_CALL, AT_THREAD_END, AT_EXIT };
 
+/* Where no program frame ran: the heap check at exit, or a thread's end. */
+static void json_when(struct hg_buf *out, enum when when)
+{
+  hg_json_key(out, "at_exit");
+  hg_buf_str(out, when == AT_EXIT ? "true" : "false");
+  hg_json_key(out, "at_thread_end");
+  hg_buf_str(out, when == AT_THREAD_END ? "true" : "false");
+}
+
 static void compose_json(struct hg_buf *out, const struct heapguard_finding *f,
                          const uintptr_t *ips, size_t frames, enum when when,
                          const char *dump)
@@ -362,8 +371,7 @@ static void compose_json(struct hg_buf *out, const struct heapguard_finding *f,
   hg_json_hex(out, "neighbour", f->neighbour);
   hg_json_hex(out, "segment", f->segment);
   json_description(out, f);
-  hg_json_key(out, "at_exit");
-  hg_buf_str(out, when == AT_EXIT ? "true" : "false");
+  json_when(out, when);
   hg_report_json_frames(out, "backtrace", ips, frames);
   json_stack(out, "allocated_by", f->alloc_stack);
   json_stack(out, "freed_by", f->free_stack);
@@ -437,6 +445,8 @@ static void compose_text(struct hg_buf *out, const struct heapguard_finding *f,
   hg_report_describe(out, f);
   if (when == AT_EXIT) {
     hg_buf_str(out, "  found by the heap check at exit, after the program's last call\n");
+  } else if (when == AT_THREAD_END) {
+    hg_buf_str(out, "  found as this thread ended, after its last call\n");
   } else {
     hg_buf_str(out, "  backtrace:\n");
     hg_backtrace_format(out, ips, frames);
@@ -479,7 +489,7 @@ static void compose_text(struct hg_buf *out, const struct heapguard_finding *f,
 struct summary_entry {
   enum heapguard_bug_class bug_class;
   struct place where;
-  bool at_exit; /* found by the heap check at exit */
+  enum when when;
   uint64_t count;
 };
 
@@ -540,7 +550,7 @@ static void remember(const struct heapguard_finding *f, const uintptr_t *ips, si
     }
   }
   if (summary_used < SUMMARY_SLOTS)
-    summary[summary_used++] = (struct summary_entry){ f->bug_class, where, when == AT_EXIT, 1 };
+    summary[summary_used++] = (struct summary_entry){ f->bug_class, where, when, 1 };
 }
 
 uint64_t hg_report_count(void)
@@ -587,8 +597,7 @@ static void summary_json(struct hg_buf *out)
     hg_json_str(out, heapguard_bug_class_name(summary[i].bug_class));
     hg_json_key(out, "function");
     hg_json_str(out, where);
-    hg_json_key(out, "at_exit");
-    hg_buf_str(out, summary[i].at_exit ? "true" : "false");
+    json_when(out, summary[i].when);
     hg_json_dec(out, "count", summary[i].count);
     hg_buf_char(out, '}');
   }
@@ -646,7 +655,7 @@ static void report(const struct heapguard_finding *f, enum when when)
 
   uintptr_t ips[HG_MAX_FRAMES];
   size_t frames = 0;
-  if (when != AT_EXIT)
+  if (when == IN_CALL)
     frames = hg_backtrace_capture(ips, hg_suppress_any(f->bug_class)
                                          ? HG_MAX_FRAMES
                                          : hg_options.backtrace_frames);

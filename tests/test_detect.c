@@ -431,9 +431,10 @@ static void run_bug(void **state)
     fail_msg("%s: no '%s' in:\n%s", c->program, want, r.output);
   if (c->also && !strstr(r.output, c->also))
     fail_msg("%s: no '%s' in:\n%s", c->program, c->also, r.output);
-  /* At exit no program frame runs: the block's stacks stand in for one. */
-  const char *found = strstr(c->headline, "at exit") ? "  found by the heap check at exit"
-                                                      : "  backtrace:\n    #0 0x";
+  /* At exit or a thread's end no program frame runs: the block's stacks stand in for one. */
+  const char *found = strstr(c->headline, "at exit")           ? "  found by the heap check at exit"
+                      : strstr(c->headline, "end of a thread") ? "  found as this thread ended"
+                                                                : "  backtrace:\n    #0 0x";
   if (!strstr(r.output, found))
     fail_msg("%s: no '%s' in:\n%s", c->program, found, r.output);
   char dump[512];
@@ -607,6 +608,8 @@ static void json_reports_parse(void **state)
   for (size_t i = 0; i < sizeof want / sizeof *want; i++)
     if (!strstr(r.output, want[i]))
       fail_msg("json: no '%s' in:\n%s", want[i], r.output);
+  if (!strstr(r.output, "\"at_exit\":false,\"at_thread_end\":false,\"backtrace\":[{"))
+    fail_msg("json: a finding in a call has a backtrace:\n%s", r.output);
   /* The report is one line of valid JSON. */
   char json_path[600];
   snprintf(json_path, sizeof json_path, "%s/report.json", r.dump_dir);
@@ -622,6 +625,30 @@ static void json_reports_parse(void **state)
   run_test_program(&r, "cxx_names", NULL, "report_format=json");
   if (!strstr(r.output, "\"function\":\"geo::Cloud<geo::Point>::release()\""))
     fail_msg("json: no demangled function in:\n%s", r.output);
+  hg_run_cleanup(&r);
+}
+
+/*
+ * A finding made as a thread ends, where no program frame runs, has no
+ * backtrace: the text says so, and the JSON report and the exit summary's
+ * entry mark it at_thread_end.
+ */
+static void thread_end_findings_say_so(void **state)
+{
+  (void)state;
+  static struct hg_run r;
+  run_test_program(&r, "use_after_free_thread_cache", NULL, "report_format=json:halt_on_error=0");
+  const char *want[] = { "\"at_exit\":false,\"at_thread_end\":true,\"backtrace\":[],",
+                         "\"function\":\"allocate_and_free\",\"at_exit\":false,"
+                         "\"at_thread_end\":true,\"count\":1" };
+  for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+    if (!strstr(r.output, want[i]))
+      fail_msg("json: no '%s' in:\n%s", want[i], r.output);
+  hg_run_cleanup(&r);
+  run_test_program(&r, "use_after_free_thread_cache", NULL, NULL);
+  if (!strstr(r.output, "  found as this thread ended, after its last call\n") ||
+      strstr(r.output, "  backtrace:"))
+    fail_msg("a thread's end shown as a call:\n%s", r.output);
   hg_run_cleanup(&r);
 }
 
@@ -1382,6 +1409,7 @@ int main(void)
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(symbolizer_failures_leave_reports_whole);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(program_output_is_kept);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(json_reports_parse);
+  tests[n++] = (struct CMUnitTest)cmocka_unit_test(thread_end_findings_say_so);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(json_reports_of_every_kind_parse);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(backtrace_frames_limits_every_stack);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(dump_can_be_turned_off);
