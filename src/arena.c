@@ -23,7 +23,10 @@
  *     EMPTY_SEGMENTS_KEPT empty segments per arena stay mapped;
  *   - free blocks, and the prev link of every block, change only under
  *     the lock; a block in use or quarantined belongs to whoever holds it,
- *     so its other fields are read here through a snapshot.
+ *     so its other fields are read here through a snapshot;
+ *   - no block of the newest segment was ever handed out beyond its
+ *     fresh_from: each carve and each growth in place moves it past the
+ *     block, so that calloc can trust that memory to read as zero.
  * A block that is merged into its predecessor keeps its old header, sealed
  * as free, so that a second free of it is still named double-free.
  */
@@ -53,6 +56,13 @@ struct hg_arena {
    * prev link a neighbour's split rewrote, takes the full check.
    */
   unsigned char top_image[TOP_IMAGE_BYTES];
+  /*
+   * Where the memory of the arena's newest segment that was never used
+   * starts: from fresh_from + TOP_IMAGE_BYTES to that segment's end, it
+   * still reads as the zeros mmap gave it (fresh_from may hold a free
+   * block's header and links). NULL when there is no such segment.
+   */
+  char *fresh_from;
   uint64_t nonempty[HG_BIN_WORDS];
   struct hg_block *bins[HG_BIN_COUNT];
 } __attribute__((aligned(64)));
@@ -327,6 +337,43 @@ HG_TAG_TARGET static void init_free_header(struct hg_block *b, uint32_t size, ui
   hg_block_seal_free(&hg_key, b, free_stack);
 }
 
+/* ---- memory never used ---- */
+
+static bool is_fresh_segment(const struct hg_arena *a, const struct hg_segment *s)
+{
+  return a->fresh_from && hg_segment_of_shared(a->fresh_from) == s;
+}
+
+/* Memory of s up to end is in use now, or was. */
+static void note_used(struct hg_arena *a, const struct hg_segment *s, const char *end)
+{
+  if (is_fresh_segment(a, s) && end > a->fresh_from)
+    a->fresh_from = (char *)end;
+}
+
+/*
+ * Whether the data of b, just carved from s, reads as zero: it lies in
+ * memory never used, but for the header and links of the free block it
+ * was cut from, which are cleared here. calloc then clears nothing, and
+ * the pages a program never writes are never touched, as under glibc,
+ * whose calloc does not clear memory fresh from the system either.
+ */
+static bool carved_zero(const struct hg_arena *a, const struct hg_segment *s, struct hg_block *b)
+{
+  if (!is_fresh_segment(a, s))
+    return false;
+  char *data = hg_block_data(b);
+  char *dirty_end = a->fresh_from + TOP_IMAGE_BYTES;
+  if (dirty_end > data + TOP_IMAGE_BYTES)
+    return false;
+  if (dirty_end > data) {
+    size_t dirty = (size_t)(dirty_end - data);
+    size_t capacity = hg_block_capacity(b);
+    __builtin_memset(data, 0, dirty < capacity ? dirty : capacity);
+  }
+  return true;
+}
+
 /* A new segment's one free block, taken for use at once. */
 static struct hg_block *fresh_segment_block(struct hg_arena *a)
 {
@@ -336,6 +383,7 @@ static struct hg_block *fresh_segment_block(struct hg_arena *a)
   struct hg_block *b = hg_segment_first(s);
   hg_block_set_prev(&hg_key, b, 0);
   init_free_header(b, segment_granules(s), 0);
+  a->fresh_from = (char *)b;
   return b;
 }
 
@@ -477,9 +525,9 @@ static bool place_randomly(struct hg_arena *a, struct hg_segment *s, struct hg_b
   return split_front(a, s, bp, spare, f);
 }
 
-/* A block of g granules cut from the free lists, aligned. */
+/* A block of g granules cut from the free lists, aligned; *zero: its data reads as zero. */
 static struct hg_block *carve_block(struct hg_arena *a, uint32_t g, size_t alignment,
-                                    bool fresh, struct heapguard_finding *f)
+                                    bool fresh, bool *zero, struct heapguard_finding *f)
 {
   uint32_t search = alignment > HG_GRANULE
                       ? g + (uint32_t)(alignment >> HG_GRANULE_SHIFT) + HG_MIN_BLOCK_GRANULES
@@ -492,7 +540,11 @@ static struct hg_block *carve_block(struct hg_arena *a, uint32_t g, size_t align
             (!hg_options.random_placement || alignment > HG_GRANULE ||
              place_randomly(a, s, &b, g, f)) &&
             split_tail(a, s, b, g, f);
-  return ok ? b : NULL;
+  if (!ok)
+    return NULL;
+  *zero = carved_zero(a, s, b);
+  note_used(a, s, (const char *)hg_block_next(b));
+  return b;
 }
 
 /*
@@ -541,6 +593,8 @@ HG_TAG_TARGET static bool release_block(struct hg_arena *a, struct hg_segment *s
     hg_block_set_prev(&hg_key, after, size);
   if (spans_segment(s, start)) {
     if (a->empty_segments >= EMPTY_SEGMENTS_KEPT) {
+      if (is_fresh_segment(a, s))
+        a->fresh_from = NULL;
       hg_segment_destroy(s);
       return true;
     }
@@ -588,10 +642,10 @@ void hg_arena_unlock(struct hg_arena *a)
 }
 
 HG_TAG_TARGET struct hg_block *hg_arena_alloc(struct hg_arena *a, size_t request, size_t alignment,
-                                uint16_t kind, uint32_t stack, bool fresh,
+                                uint16_t kind, uint32_t stack, bool fresh, bool *zeroed,
                                 struct heapguard_finding *f)
 {
-  struct hg_block *b = carve_block(a, hg_granules_for(request), alignment, fresh, f);
+  struct hg_block *b = carve_block(a, hg_granules_for(request), alignment, fresh, zeroed, f);
   if (b)
     hg_block_seal_used(&hg_key, b, request, kind, stack);
   return b;
@@ -657,6 +711,7 @@ HG_TAG_TARGET bool hg_arena_resize(struct hg_arena *a, struct hg_segment *s, str
     if (!relink_next(s, n, merged, f))
       return false;
     b->size = merged;
+    note_used(a, s, (const char *)hg_block_next(b));
   }
   if (!split_tail(a, s, b, g, f))
     return false;

@@ -42,11 +42,12 @@ void hg_arena_unlock(struct hg_arena *a);
 /*
  * A block for request bytes aligned to alignment, cut from the free lists,
  * else, if fresh, from memory not used yet (the top, or a new segment),
- * and marked used. NULL with errno left to the caller when memory runs
- * out or nothing fits, or with f set when the lists are damaged.
+ * and marked used; *zeroed tells whether its data is known to read as
+ * zero. NULL with errno left to the caller when memory runs out or
+ * nothing fits, or with f set when the lists are damaged.
  */
 struct hg_block *hg_arena_alloc(struct hg_arena *a, size_t request, size_t alignment,
-                                uint16_t kind, uint32_t stack, bool fresh,
+                                uint16_t kind, uint32_t stack, bool fresh, bool *zeroed,
                                 struct heapguard_finding *f);
 
 /*

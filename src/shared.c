@@ -127,11 +127,11 @@ HG_TAG_TARGET static struct hg_block *take_ready(struct hg_tcache *c, uint32_t g
 }
 
 static struct hg_block *arena_alloc(struct hg_arena *a, size_t request, size_t alignment,
-                                    uint16_t kind, uint32_t stack, bool fresh,
+                                    uint16_t kind, uint32_t stack, bool fresh, bool *zeroed,
                                     struct heapguard_finding *f)
 {
   hg_arena_lock(a);
-  struct hg_block *b = hg_arena_alloc(a, request, alignment, kind, stack, fresh, f);
+  struct hg_block *b = hg_arena_alloc(a, request, alignment, kind, stack, fresh, zeroed, f);
   hg_arena_unlock(a);
   return b;
 }
@@ -143,16 +143,16 @@ static struct hg_block *arena_alloc(struct hg_arena *a, size_t request, size_t a
  * (pool.h).
  */
 static __attribute__((noinline)) void *alloc_locked(size_t request, size_t alignment, uint16_t kind, uint32_t stack,
-                          struct heapguard_finding *f)
+                          bool *zeroed, struct heapguard_finding *f)
 {
   hg_finding_reset(f);
   struct hg_arena *a = hg_arena_of_thread();
   unsigned index = hg_arena_index(a);
   bool fresh = hg_pool_bytes(index) <= HG_POOL_KEPT_BYTES;
-  struct hg_block *b = arena_alloc(a, request, alignment, kind, stack, fresh, f);
+  struct hg_block *b = arena_alloc(a, request, alignment, kind, stack, fresh, zeroed, f);
   if (!b && !fresh && f->bug_class == HEAPGUARD_OK &&
       hg_tcache_consolidate(index, HG_POOL_KEPT_BYTES / 2, f))
-    b = arena_alloc(a, request, alignment, kind, stack, true, f);
+    b = arena_alloc(a, request, alignment, kind, stack, true, zeroed, f);
   if (!b) {
     if (f->bug_class == HEAPGUARD_OK)
       errno = ENOMEM;
@@ -177,7 +177,7 @@ HG_TAG_TARGET void *hg_shared_alloc(size_t request, size_t alignment, uint16_t k
         return NULL;
     }
   }
-  return alloc_locked(request, alignment, kind, stack, f);
+  return alloc_locked(request, alignment, kind, stack, zeroed, f);
 }
 
 /*

@@ -48,6 +48,7 @@ static const struct legal_case cases[] = {
   { "cxx_operators", "cxx operators ok", GUARD_EXACT },
   /* The other layouts and checks: random placement, no quarantine, checks. */
   { "api_corners", "api corners ok", "random_placement=1:check_every=1000" },
+  { "api_corners", "api corners ok", "quarantine_bytes=0" },
   { "threads", "threads ok", "random_placement=1:quarantine_bytes=0" },
   { "cxx_operators", "cxx operators ok", "random_placement=1:check_on_exit=1" },
   /* Programs that free what they allocate have no leaks, threads included. */

@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <malloc.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,6 +85,54 @@ static void check_sizes(void)
   free(c);
 }
 
+static bool all_zero(const unsigned char *p, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (p[i])
+      return false;
+  return true;
+}
+
+/*
+ * calloc's blocks read as zero wherever their memory comes from: never
+ * used, freed by the program, or written by a block that grew in place
+ * into it and shrank back (without a quarantine, each is reused at once).
+ */
+static void check_calloc_zero(void)
+{
+  enum { ROUNDS = 48 };
+  static unsigned char *held[ROUNDS];
+  for (size_t round = 0; round < ROUNDS; round++) {
+    size_t n = 24 + round * 1531;
+    unsigned char *c = calloc(1, n);
+    EXPECT(all_zero(c, n));
+    memset(c, 0xc3, n);
+    held[round] = c;
+    unsigned char *p = malloc(16);
+    p = realloc(p, n);
+    memset(p, 0x5a, n);
+    p = realloc(p, 16);
+    unsigned char *d = calloc(n, 1);
+    EXPECT(all_zero(d, n));
+    memset(d, 0xa5, n);
+    free(d);
+    free(p);
+    d = calloc(1, n);
+    EXPECT(all_zero(d, n));
+    free(d);
+  }
+  for (size_t round = 0; round < ROUNDS; round += 2)
+    free(held[round]);
+  for (size_t round = 0; round < ROUNDS; round++) {
+    size_t n = 24 + round * 1531;
+    unsigned char *c = calloc(n, 1);
+    EXPECT(all_zero(c, n));
+    free(c);
+  }
+  for (size_t round = 1; round < ROUNDS; round += 2)
+    free(held[round]);
+}
+
 /*
  * Blocks of 0 bytes: distinct, freeable, reallocable, of usable size 0,
  * also when more of them are live, and more freed, than a zero segment
@@ -155,6 +204,7 @@ int main(void)
 {
   check_alignment();
   check_sizes();
+  check_calloc_zero();
   check_zero_size();
   check_realloc();
   check_errno_preserved();
