@@ -711,9 +711,11 @@ HG_TAG_TARGET bool hg_arena_resize(struct hg_arena *a, struct hg_segment *s, str
     if (!relink_next(s, n, merged, f))
       return false;
     b->size = merged;
-    note_used(a, s, (const char *)hg_block_next(b));
   }
-  if (!split_tail(a, s, b, g, f))
+  bool split = split_tail(a, s, b, g, f);
+  /* Grown, it may reach into memory never used, which it now has. */
+  note_used(a, s, (const char *)hg_block_next(b));
+  if (!split)
     return false;
   /* The freed remainder may now touch a free block: merge them. */
   if (hg_block_bytes(b) < old_bytes && !merge_with_free_successor(a, s, hg_block_next(b), f))
