@@ -352,25 +352,19 @@ static void note_used(struct hg_arena *a, const struct hg_segment *s, const char
 }
 
 /*
- * Whether the data of b, just carved from s, reads as zero: it lies in
- * memory never used, but for the header and links of the free block it
- * was cut from, which are cleared here. calloc then clears nothing, and
- * the pages a program never writes are never touched, as under glibc,
- * whose calloc does not clear memory fresh from the system either.
+ * Whether the data of b, just carved from s, reads as zero: b starts at
+ * fresh_from or past it (a front split off for alignment), in memory
+ * never used but for the links of the free block b was cut from, which
+ * are cleared here. calloc then clears nothing, and the pages a program
+ * never writes are never touched, as under glibc, whose calloc does not
+ * clear memory fresh from the system either.
  */
 static bool carved_zero(const struct hg_arena *a, const struct hg_segment *s, struct hg_block *b)
 {
-  if (!is_fresh_segment(a, s))
+  if (!is_fresh_segment(a, s) || (char *)b < a->fresh_from)
     return false;
-  char *data = hg_block_data(b);
-  char *dirty_end = a->fresh_from + TOP_IMAGE_BYTES;
-  if (dirty_end > data + TOP_IMAGE_BYTES)
-    return false;
-  if (dirty_end > data) {
-    size_t dirty = (size_t)(dirty_end - data);
-    size_t capacity = hg_block_capacity(b);
-    __builtin_memset(data, 0, dirty < capacity ? dirty : capacity);
-  }
+  if ((char *)b == a->fresh_from)
+    __builtin_memset(hg_block_data(b), 0, TOP_IMAGE_BYTES - HG_HEADER_SIZE);
   return true;
 }
 
