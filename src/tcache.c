@@ -436,7 +436,7 @@ static bool file_pending(struct hg_tcache *c, struct hg_tcache *keeper, struct h
 bool hg_tcache_file(struct hg_tcache *c, struct hg_quarantined e, struct heapguard_finding *f)
 {
   c->pending[c->pending_count++] = e;
-  if (c->pending_count < HG_TCACHE_PENDING)
+  if (c->pending_count < HG_TCACHE_PENDING && e.granules < HG_TCACHE_FILE_AT_ONCE_GRANULES)
     return true;
   return file_pending(c, c, f);
 }

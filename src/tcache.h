@@ -7,7 +7,7 @@
  * the heap), which holds:
  *   - pending: blocks this thread freed, already poisoned and sealed
  *     quarantined, not yet filed in the quarantine of its arena; they are
- *     filed HG_TCACHE_PENDING at a time, under that quarantine's lock;
+ *     filed in batches (HG_TCACHE_PENDING), under that quarantine's lock;
  *   - ready: blocks of its own arena pushed out of that quarantine by
  *     this thread's filings, or taken from its arena's pool, kept per
  *     exact size for reuse; their poison was checked on the way out. A
@@ -39,8 +39,16 @@
 #include "quarantine.h"
 #include "runtime.h"
 
-/* Blocks filed into the quarantine at once. */
+/*
+ * Blocks filed into the quarantine at once; a block of
+ * HG_TCACHE_FILE_AT_ONCE_GRANULES or more is filed at once, with those
+ * pending before it, so that large blocks do not wait outside the
+ * quarantine's budget 32 at a time (bench_large held 12 MB of them
+ * beside a budget of 4 MiB). Pending blocks then weigh less than 31
+ * times 16 KiB.
+ */
 #define HG_TCACHE_PENDING 32u
+#define HG_TCACHE_FILE_AT_ONCE_GRANULES ((16u << 10) >> HG_GRANULE_SHIFT)
 /* Sizes kept ready: blocks of HG_MIN_BLOCK_GRANULES to that + classes - 1 granules. */
 #define HG_TCACHE_CLASSES 64u
 /*

@@ -635,6 +635,35 @@ static void a_thread_freeing_alone_keeps_the_whole_quarantine(void **state)
   hg_options.quarantine_bytes = 0;
 }
 
+/*
+ * A freed block of 16 KiB or more is filed into the quarantine at once,
+ * with the blocks pending before it, so that large blocks never wait
+ * outside its budget 32 at a time: a block written after its free is
+ * pushed out, and found, by the free that takes the large blocks freed
+ * after it over the budget (the fourth of 64 KiB for 256 KiB).
+ */
+static void large_frees_are_filed_at_once(void **state)
+{
+  (void)state;
+  struct heapguard_finding f = { 0 };
+  assert_true(hg_heap_drain(&f));
+  hg_options.quarantine_bytes = 256 << 10;
+  char *a = heap_alloc(40, HG_GRANULE, HG_KIND_MALLOC, &f);
+  assert_true(hg_heap_free(a, HG_KIND_MALLOC, 0, 0, &f));
+  a[17] = 1;
+  unsigned clean_frees = 0;
+  while (clean_frees < 8 && hg_heap_free(heap_alloc(64 << 10, HG_GRANULE, HG_KIND_MALLOC, &f),
+                                         HG_KIND_MALLOC, 0, 0, &f))
+    clean_frees++;
+  assert_int_equal(clean_frees, 3);
+  assert_int_equal(f.bug_class, HEAPGUARD_USE_AFTER_FREE);
+  assert_int_equal(f.block, (uintptr_t)hg_block_of(a));
+  assert_int_equal(f.offset, 17);
+  a[17] = (char)HG_POISON; /* it stays out of use all the same */
+  assert_true(hg_heap_drain(&f));
+  hg_options.quarantine_bytes = 0;
+}
+
 static void heap_check_walks_free_lists(void **state)
 {
   (void)state;
@@ -878,6 +907,7 @@ int main(void)
     cmocka_unit_test(pooled_blocks_are_checked_reused_and_merged_before_fresh_memory),
     cmocka_unit_test(threads_push_out_their_own_quarantine),
     cmocka_unit_test(a_thread_freeing_alone_keeps_the_whole_quarantine),
+    cmocka_unit_test(large_frees_are_filed_at_once),
     cmocka_unit_test(blocks_freed_by_another_thread_go_home),
     cmocka_unit_test(random_placement_varies_neighbours),
     cmocka_unit_test(heap_check_walks_free_lists),
