@@ -530,6 +530,35 @@ static void expect_write_after_free_found(char *a, size_t offset)
 }
 
 /*
+ * An empty heap with a quarantine of budget bytes, and a 40-byte block
+ * in it, freed (then, with file, filed by HG_TCACHE_PENDING frees after
+ * it) and written at offset after its free.
+ */
+static char *freed_then_written(size_t budget, bool file, size_t offset)
+{
+  struct heapguard_finding f = { 0 };
+  assert_true(hg_heap_drain(&f));
+  hg_options.quarantine_bytes = budget;
+  char *a = heap_alloc(40, HG_GRANULE, HG_KIND_MALLOC, &f);
+  assert_true(hg_heap_free(a, HG_KIND_MALLOC, 0, 0, &f));
+  if (file)
+    file_pending_frees();
+  a[offset] = 1;
+  return a;
+}
+
+/* f is the write at a[offset], found as a left the quarantine; then no quarantine again. */
+static void expect_pushed_out_and_found(struct heapguard_finding *f, char *a, size_t offset)
+{
+  assert_int_equal(f->bug_class, HEAPGUARD_USE_AFTER_FREE);
+  assert_int_equal(f->block, (uintptr_t)hg_block_of(a));
+  assert_int_equal(f->offset, offset);
+  a[offset] = (char)HG_POISON; /* it stays out of use all the same */
+  assert_true(hg_heap_drain(f));
+  hg_options.quarantine_bytes = 0;
+}
+
+/*
  * Each arena has its own quarantine: a thread that frees much pushes out
  * its own blocks and the excess of others, never the share of a thread
  * that freed less. A block main freed, written after its free, is still
@@ -539,12 +568,7 @@ static void threads_push_out_their_own_quarantine(void **state)
 {
   (void)state;
   struct heapguard_finding f = { 0 };
-  assert_true(hg_heap_drain(&f));
-  hg_options.quarantine_bytes = 64 << 10;
-  char *a = heap_alloc(40, HG_GRANULE, HG_KIND_MALLOC, &f);
-  assert_true(hg_heap_free(a, HG_KIND_MALLOC, 0, 0, &f));
-  file_pending_frees();
-  a[17] = 1;
+  char *a = freed_then_written(64 << 10, true, 17);
   assert_true(frees_in_thread(4 * hg_options.quarantine_bytes));
   assert_int_equal(hg_block_of(a)->state, HG_STATE_QUARANTINED);
   expect_write_after_free_found(a, 17);
@@ -610,11 +634,7 @@ static void a_thread_freeing_alone_keeps_the_whole_quarantine(void **state)
   (void)state;
   struct heapguard_finding f = { 0 };
   assert_true(frees_in_thread(2000)); /* a second arena in use, at least */
-  assert_true(hg_heap_drain(&f));
-  hg_options.quarantine_bytes = 64 << 10;
-  char *a = heap_alloc(40, HG_GRANULE, HG_KIND_MALLOC, &f);
-  assert_true(hg_heap_free(a, HG_KIND_MALLOC, 0, 0, &f));
-  a[19] = 1;
+  char *a = freed_then_written(64 << 10, false, 19);
   /* Blocks of 512 bytes, filed HG_TCACHE_PENDING at a time: the budget takes several filings. */
   size_t freed = 0;
   for (; freed < 3 * hg_options.quarantine_bytes / 4; freed += 512)
@@ -627,12 +647,7 @@ static void a_thread_freeing_alone_keeps_the_whole_quarantine(void **state)
   for (; freed < 2 * hg_options.quarantine_bytes; freed += 512)
     if (!hg_heap_free(heap_alloc(512, HG_GRANULE, HG_KIND_MALLOC, &f), HG_KIND_MALLOC, 0, 0, &f))
       break;
-  assert_int_equal(f.bug_class, HEAPGUARD_USE_AFTER_FREE);
-  assert_int_equal(f.block, (uintptr_t)hg_block_of(a));
-  assert_int_equal(f.offset, 19);
-  a[19] = (char)HG_POISON; /* it stays out of use all the same */
-  assert_true(hg_heap_drain(&f));
-  hg_options.quarantine_bytes = 0;
+  expect_pushed_out_and_found(&f, a, 19);
 }
 
 /*
@@ -646,22 +661,13 @@ static void large_frees_are_filed_at_once(void **state)
 {
   (void)state;
   struct heapguard_finding f = { 0 };
-  assert_true(hg_heap_drain(&f));
-  hg_options.quarantine_bytes = 256 << 10;
-  char *a = heap_alloc(40, HG_GRANULE, HG_KIND_MALLOC, &f);
-  assert_true(hg_heap_free(a, HG_KIND_MALLOC, 0, 0, &f));
-  a[17] = 1;
+  char *a = freed_then_written(256 << 10, false, 17);
   unsigned clean_frees = 0;
   while (clean_frees < 8 && hg_heap_free(heap_alloc(64 << 10, HG_GRANULE, HG_KIND_MALLOC, &f),
                                          HG_KIND_MALLOC, 0, 0, &f))
     clean_frees++;
   assert_int_equal(clean_frees, 3);
-  assert_int_equal(f.bug_class, HEAPGUARD_USE_AFTER_FREE);
-  assert_int_equal(f.block, (uintptr_t)hg_block_of(a));
-  assert_int_equal(f.offset, 17);
-  a[17] = (char)HG_POISON; /* it stays out of use all the same */
-  assert_true(hg_heap_drain(&f));
-  hg_options.quarantine_bytes = 0;
+  expect_pushed_out_and_found(&f, a, 17);
 }
 
 static void heap_check_walks_free_lists(void **state)
