@@ -40,12 +40,12 @@
 #include "runtime.h"
 
 /*
- * Blocks filed into the quarantine at once; a block of
- * HG_TCACHE_FILE_AT_ONCE_GRANULES or more is filed at once, with those
+ * Blocks a thread files into its quarantine together. A freed block of
+ * HG_TCACHE_FILE_AT_ONCE_GRANULES or more is filed right away, with those
  * pending before it, so that large blocks do not wait outside the
  * quarantine's budget 32 at a time (bench_large held 12 MB of them
- * beside a budget of 4 MiB). Pending blocks then weigh less than 31
- * times 16 KiB.
+ * beside a budget of 4 MiB): pending blocks weigh less than 31 times
+ * 16 KiB.
  */
 #define HG_TCACHE_PENDING 32u
 #define HG_TCACHE_FILE_AT_ONCE_GRANULES ((16u << 10) >> HG_GRANULE_SHIFT)
