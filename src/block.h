@@ -184,7 +184,13 @@ static inline HG_TAG_TARGET bool hg_block_prev_sound(const struct hg_key *key, c
 /* Set b's prev link, tagged, with one 8-byte store. */
 void hg_block_set_prev(const struct hg_key *key, struct hg_block *b, uint32_t prev_size);
 
-typedef long long hg_v2di __attribute__((vector_size(16)));
+/*
+ * The holder's half of a header, stored and loaded whole. may_alias: the
+ * fields it holds are also read as the header's own, before and after,
+ * and without it the compiler may keep a field's value from before a
+ * store (a tail read before a seal and used after it).
+ */
+typedef long long hg_v2di __attribute__((vector_size(16), may_alias));
 
 /* The 8-byte pattern from a tag's high half: every zero byte replaced. */
 static inline uint64_t hg_tail_pattern(uint64_t raw)
