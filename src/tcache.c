@@ -277,10 +277,8 @@ static bool shed_ready(struct hg_tcache *c, struct heapguard_finding *f)
  */
 static void prefetch_blocks(const struct hg_quarantined *out, unsigned n)
 {
-  for (unsigned i = 0; i < n; i++) {
-    __builtin_prefetch(out[i].item);
-    __builtin_prefetch((const char *)out[i].item + 63);
-  }
+  for (unsigned i = 0; i < n; i++)
+    hg_tcache_prefetch_block(out[i].item);
 }
 
 /*

@@ -134,19 +134,23 @@ static inline unsigned hg_tcache_class(uint32_t g)
  */
 bool hg_tcache_refill(struct hg_tcache *c, unsigned cls);
 
+/* Ask for the lines of a block's first 64 bytes: its header and the poison after it. */
+static inline void hg_tcache_prefetch_block(const void *block)
+{
+  __builtin_prefetch(block);
+  __builtin_prefetch((const char *)block + 63);
+}
+
 /*
  * A ready block may have waited long enough for its lines to leave the
  * caches, and taking it reads its header and poison at once. The block
- * the next take of the same class hands out is asked for now (its header
- * and the line after it), so that its misses overlap the work until then.
+ * the next take of the same class hands out is asked for now, so that
+ * its misses overlap the work until then.
  */
 static inline void hg_tcache_prefetch_next(const struct hg_tcache *c, unsigned cls)
 {
-  if (c->ready_count[cls]) {
-    const char *next = c->ready[cls][c->ready_count[cls] - 1].item;
-    __builtin_prefetch(next);
-    __builtin_prefetch(next + 64);
-  }
+  if (c->ready_count[cls])
+    hg_tcache_prefetch_block(c->ready[cls][c->ready_count[cls] - 1].item);
 }
 
 /* Take a ready block of class c into *e; false when there is none. */

@@ -2,7 +2,7 @@
  * realloc to a size that keeps the block's granules (100 bytes to 98 or
  * to 110 bytes), then a write one byte past the new end, found by free;
  * or a write past the old end before such a realloc, found by realloc.
- * Such a resize moves only the trailing canary, without the arena's lock.
+ * Such a resize moves only the trailing canary and the requested size.
  * Argument: shrink, grow or before.
  */
 #include <string.h>
