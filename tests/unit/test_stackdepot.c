@@ -1,8 +1,9 @@
 /*
  * test_stackdepot.c - the stack depot on its own: each distinct stack
  * stored once under one id, through the growth of its index, ids of
- * other threads kept apart, the memo in front of it, and records packed
- * as differences where frames allow and read back as they were stored.
+ * other threads kept apart, the memo in front of it, the look at the
+ * record after the last one stored, and records packed as differences
+ * where frames allow and read back as they were stored.
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -184,6 +185,84 @@ static void packed_stacks_take_a_word_a_frame(void **state)
   assert_int_equal(round_trip(mixed, 4), crossing + 9);
 }
 
+/* The frames of the record named id, as hg_stack_get gives them back. */
+static void expect_stack(uint32_t id, const uintptr_t *frames, size_t n)
+{
+  uintptr_t back[HG_STACK_FRAMES];
+  size_t got;
+  uint32_t tid;
+  assert_true(hg_stack_get(id, back, &got, &tid));
+  assert_int_equal(got, n);
+  assert_memory_equal(back, frames, n * sizeof *frames);
+}
+
+/*
+ * A store looks first at the record after the one the thread's last
+ * store gave: taken only when it holds the same frames, all of them,
+ * and as many.
+ */
+static void the_record_after_the_last_one_is_taken_only_when_it_matches(void **state)
+{
+  (void)state;
+  const uintptr_t a[3] = { 0x555555601000, 0x555555602000, 0x555555603000 };
+  const uintptr_t b[3] = { 0x555555605000, 0x555555606000, 0x555555607000 };
+  const uintptr_t last_differs[3] = { 0x555555605000, 0x555555606000, 0x555555607008 };
+  const uintptr_t shorter[2] = { 0x555555605000, 0x555555606000 };
+  uint32_t id_a = hg_stack_store(a, 3), id_b = hg_stack_store(b, 3);
+  assert_int_equal(hg_stack_store(a, 3), id_a);
+  uint32_t id_last_differs = hg_stack_store(last_differs, 3);
+  assert_int_equal(hg_stack_store(a, 3), id_a);
+  uint32_t id_shorter = hg_stack_store(shorter, 2);
+  assert_int_equal(hg_stack_store(a, 3), id_a);
+  assert_int_equal(hg_stack_store(b, 3), id_b);
+  assert_int_not_equal(id_last_differs, id_b);
+  assert_int_not_equal(id_shorter, id_b);
+  assert_int_not_equal(id_shorter, id_last_differs);
+  expect_stack(id_b, b, 3);
+  expect_stack(id_last_differs, last_differs, 3);
+  expect_stack(id_shorter, shorter, 2);
+
+  assert_int_equal(hg_stack_store(a, 3), id_a);
+  assert_int_equal(hg_stack_store(b, 3), id_b);
+}
+
+static pthread_barrier_t turns;
+static const uintptr_t first_frames[2] = { 0x555555611000, 0x555555612000 };
+static const uintptr_t next_frames[2] = { 0x555555613000, 0x555555614000 };
+
+/* Stores first_frames, lets the main thread store next_frames right after, then stores them too. */
+static void *store_around_the_main_thread(void *arg)
+{
+  hg_stack_store(first_frames, 2);
+  pthread_barrier_wait(&turns);
+  pthread_barrier_wait(&turns);
+  *(uint32_t *)arg = hg_stack_store(next_frames, 2);
+  return NULL;
+}
+
+/* The record after a thread's last one may be another thread's record of the same frames. */
+static void the_record_after_the_last_one_is_never_another_threads(void **state)
+{
+  (void)state;
+  uint32_t theirs = 0;
+  pthread_t t;
+  assert_int_equal(pthread_barrier_init(&turns, NULL, 2), 0);
+  assert_int_equal(pthread_create(&t, NULL, store_around_the_main_thread, &theirs), 0);
+  pthread_barrier_wait(&turns);
+  uint32_t mine = hg_stack_store(next_frames, 2);
+  pthread_barrier_wait(&turns);
+  assert_int_equal(pthread_join(t, NULL), 0);
+  pthread_barrier_destroy(&turns);
+  assert_int_not_equal(theirs, 0);
+  assert_int_not_equal(theirs, mine);
+  uintptr_t ip[HG_STACK_FRAMES];
+  size_t n;
+  uint32_t tid_mine, tid_theirs;
+  assert_true(hg_stack_get(mine, ip, &n, &tid_mine));
+  assert_true(hg_stack_get(theirs, ip, &n, &tid_theirs));
+  assert_int_not_equal(tid_mine, tid_theirs);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -193,6 +272,8 @@ int main(void)
     cmocka_unit_test(unknown_ids_give_nothing),
     cmocka_unit_test(threads_get_their_own_ids),
     cmocka_unit_test(a_repeated_capture_gives_the_same_id),
+    cmocka_unit_test(the_record_after_the_last_one_is_taken_only_when_it_matches),
+    cmocka_unit_test(the_record_after_the_last_one_is_never_another_threads),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
