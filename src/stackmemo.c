@@ -125,11 +125,12 @@ static void spend_credit(struct hg_memo *m)
     m->credit--;
 }
 
-/* The variant sets in use: the first few, or all once variants paid (stackmemo.h). */
+/* The variant sets in use: the first few, more as variants pay (stackmemo.h). */
 static struct hg_memo_set *variant_set(struct hg_memo_ref memo, uint64_t key)
 {
-  unsigned sets = tls_variant_answers < HG_MEMO_VARIANT_GROW_AFTER ? HG_MEMO_VARIANT_FIRST_SETS
-                                                                  : HG_MEMO_VARIANT_SETS;
+  unsigned sets = tls_variant_answers >= HG_MEMO_VARIANT_GROW_AFTER       ? HG_MEMO_VARIANT_SETS
+                  : tls_variant_answers >= HG_MEMO_VARIANT_GROW_AFTER / 8 ? HG_MEMO_VARIANT_FIRST_SETS * 8
+                                                                          : HG_MEMO_VARIANT_FIRST_SETS;
   return &memo.sets[HG_MEMO_SETS + (key >> (64u - log2_of(sets)))];
 }
 

@@ -49,13 +49,16 @@
 #define HG_MEMO_GROW_AFTER 4096u
 /*
  * Two variants a set; touched only by a thread whose callers vary. A
- * thread starts with the first HG_MEMO_VARIANT_FIRST_SETS (eight pages)
- * and uses all once its variants have answered HG_MEMO_VARIANT_GROW_AFTER
- * captures: a short process whose callers vary without repeating (a
- * compiler's) touched every page of the table, 480 KiB, for nothing.
+ * thread starts with the first HG_MEMO_VARIANT_FIRST_SETS (one page),
+ * uses eight times as many once its variants have answered
+ * HG_MEMO_VARIANT_GROW_AFTER / 8 captures, and all once they have answered
+ * HG_MEMO_VARIANT_GROW_AFTER: a short process whose callers vary without
+ * repeating (a compiler's) touched every page of the table, 480 KiB, for
+ * nothing, and one that starts with eight pages (grep) faults each of
+ * them twice, read and then written, for a handful of answers.
  */
 #define HG_MEMO_VARIANT_SETS 1024u
-#define HG_MEMO_VARIANT_FIRST_SETS 64u
+#define HG_MEMO_VARIANT_FIRST_SETS 8u
 #define HG_MEMO_VARIANT_GROW_AFTER 2048u
 
 /*

@@ -685,6 +685,48 @@ static void memo_makes_a_lasting_variant_the_entry(void **state)
   assert_int_equal(hg_stack_memo_find(s.from), 0);
 }
 
+/*
+ * In a thread of its own (a fresh memo, no variant answered yet): 64
+ * variants under keys whose top bits all differ, and how many pages of
+ * the variant table that made resident.
+ */
+static void *note_variants_in_a_fresh_memo(void *arg)
+{
+  struct fake_stack s;
+  struct hg_unwind_trace trace;
+  walk_fake(&s, &trace);
+  for (uint64_t i = 0; i < 64; i++) {
+    const struct hg_memo_plan plan = { .variant = true, .key = i << 58 | i };
+    hg_stack_memo_note(s.from, 200 + (uint32_t)i, &trace, &plan);
+  }
+  enum {
+    VARIANT_PAGES = HG_MEMO_VARIANT_SETS * sizeof(struct hg_memo_set) / HG_PAGE_SIZE,
+  };
+  unsigned char in_core[VARIANT_PAGES];
+  const struct hg_memo_set *variants = hg_tls_memo.sets + HG_MEMO_SETS;
+  assert_int_equal((uintptr_t)variants % HG_PAGE_SIZE, 0);
+  assert_int_equal(mincore((void *)variants, VARIANT_PAGES * HG_PAGE_SIZE, in_core), 0);
+  unsigned *resident = arg;
+  for (unsigned i = 0; i < VARIANT_PAGES; i++)
+    *resident += in_core[i] & 1;
+  return NULL;
+}
+
+/*
+ * A thread whose variants have not answered yet keeps them in one page,
+ * wherever their keys fall: a short process faults that page in, not
+ * the eight of a table sized for the variants a recursive program uses.
+ */
+static void memo_variants_start_in_one_page(void **state)
+{
+  (void)state;
+  unsigned resident = 0;
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, note_variants_in_a_fresh_memo, &resident), 0);
+  assert_int_equal(pthread_join(t, NULL), 0);
+  assert_int_equal(resident, 1);
+}
+
 static void memo_keeps_no_walk_it_cannot_repeat(void **state)
 {
   (void)state;
@@ -808,6 +850,7 @@ int main(void)
     cmocka_unit_test(memo_keeps_two_callers_apart),
     cmocka_unit_test(memo_recalls_each_path_of_a_varying_caller),
     cmocka_unit_test(memo_makes_a_lasting_variant_the_entry),
+    cmocka_unit_test(memo_variants_start_in_one_page),
     cmocka_unit_test(memo_keeps_no_walk_it_cannot_repeat),
     cmocka_unit_test(trace_holds_what_decided_the_walk),
     cmocka_unit_test(memo_grows_and_ends_with_its_thread),
