@@ -111,6 +111,7 @@ static void start_up(void)
                on_thread_exit);
   hg_backtrace_init();
   hg_stack_memo_init();
+  hg_stack_set_frames((size_t)hg_options.stack_frames);
   hg_log_init();
   hg_alloc_extras = hg_options.max_allocation || hg_options.malloc_fill_byte <= 0xff ||
                     hg_options.check_every;

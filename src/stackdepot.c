@@ -62,6 +62,8 @@ static _Atomic(struct depot_index *) depot_index;
 static size_t index_ids;       /* ids in depot_index, under depot_lock */
 static pthread_mutex_t depot_lock = PTHREAD_MUTEX_INITIALIZER;
 static HG_TLS uint32_t tls_tid;
+/* Frames a capture keeps (stack_frames). */
+static size_t capture_frames = HG_STACK_FRAMES;
 /* The id this thread's last store gave: the record after it is looked at first. */
 static HG_TLS uint32_t tls_last_id;
 
@@ -265,6 +267,11 @@ static uint32_t current_tid(void)
   return tls_tid;
 }
 
+void hg_stack_set_frames(size_t frames)
+{
+  capture_frames = frames < HG_STACK_FRAMES ? frames : HG_STACK_FRAMES;
+}
+
 uint32_t hg_stack_store(const uintptr_t *ip, size_t n)
 {
   n = n < HG_STACK_FRAMES ? n : HG_STACK_FRAMES;
@@ -290,7 +297,7 @@ static uint32_t walk_and_store(struct hg_caller from)
   uintptr_t ip[HG_STACK_FRAMES];
   struct hg_unwind_trace trace;
   bool remember = plan.entry || plan.variant;
-  size_t n = hg_unwind(from, ip, HG_STACK_FRAMES, remember ? &trace : NULL);
+  size_t n = hg_unwind(from, ip, capture_frames, remember ? &trace : NULL);
   id = hg_stack_store(ip, n);
   if (id && remember)
     hg_stack_memo_note(from, id, &trace, &plan);

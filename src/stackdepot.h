@@ -38,6 +38,13 @@ static inline uint32_t hg_stack_capture(struct hg_caller from)
 }
 
 /*
+ * At start-up: captures keep the first frames of each stack (1 to
+ * HG_STACK_FRAMES, the default), the same number all through the process,
+ * since the memo's answers are walks of that many.
+ */
+void hg_stack_set_frames(size_t frames);
+
+/*
  * The id of the calling thread's stack of these n frames (at most
  * HG_STACK_FRAMES are kept), stored if it is new; 0 when the depot is full.
  */

@@ -770,12 +770,28 @@ static void expect_frames(const struct hg_run *r, const char *heading, const cha
  * innermost first) in the stack that allocated it and in the one that
  * freed it (use_after_free_recursive.c).
  */
-static void recursive_stacks_name_their_path(void **state)
+/* The frames of the stack after heading: the lines that follow it and begin "    #". */
+static size_t frames_after(const struct hg_run *r, const char *heading)
 {
-  (void)state;
+  const char *p = strstr(r->output, heading);
+  if (!p)
+    fail_msg("no '%s' in:\n%s", heading, r->output);
+  size_t n = 0;
+  for (p = strchr(p, '\n'); p && strncmp(p + 1, "    #", 5) == 0; p = strchr(p + 1, '\n'))
+    n++;
+  return n;
+}
+
+/*
+ * The marked leaf's allocation and free stacks in use_after_free_recursive,
+ * under these options: their first frames name the leaf's own path (its
+ * last turns, innermost first), and they have that many frames.
+ */
+static void expect_recursive_stacks(const char *options, size_t frames)
+{
   static const char turns[] = "RLRRLLLRLR";
   static struct hg_run r;
-  run_test_program(&r, "use_after_free_recursive", NULL, NULL);
+  run_test_program(&r, "use_after_free_recursive", NULL, options);
   const char *alloc[8] = { "use_after_free_recursive.c:21 (" };
   const char *freed[8] = { "use_after_free_recursive.c:39 (" };
   for (size_t i = 1; i < 8; i++) {
@@ -783,9 +799,25 @@ static void recursive_stacks_name_their_path(void **state)
     alloc[i] = right ? "use_after_free_recursive.c:28 (" : "use_after_free_recursive.c:27 (";
     freed[i] = right ? "use_after_free_recursive.c:38 (" : "use_after_free_recursive.c:37 (";
   }
-  expect_frames(&r, "the block was allocated by thread ", alloc, 8);
-  expect_frames(&r, "the block was freed by thread ", freed, 8);
+  expect_frames(&r, "the block was allocated by thread ", alloc, frames);
+  expect_frames(&r, "the block was freed by thread ", freed, frames);
+  assert_int_equal(frames_after(&r, "the block was allocated by thread "), frames);
+  assert_int_equal(frames_after(&r, "the block was freed by thread "), frames);
   hg_run_cleanup(&r);
+}
+
+static void recursive_stacks_name_their_path(void **state)
+{
+  (void)state;
+  expect_recursive_stacks(NULL, 8);
+}
+
+/* stack_frames=N keeps the first N frames of every allocation and free stack. */
+static void stack_frames_shortens_allocation_and_free_stacks(void **state)
+{
+  (void)state;
+  expect_recursive_stacks("stack_frames=3", 3);
+  expect_recursive_stacks("stack_frames=1", 1);
 }
 
 /*
@@ -1376,6 +1408,8 @@ static void bad_options_stop_start_up(void **state)
   } bad[] = {
     { "nope=1", "heapguard: HEAPGUARD_OPTIONS: unknown option 'nope'" },
     { "arenas=65", "bad value '65' for option 'arenas': expected an integer from 0 to 64" },
+    { "stack_frames=9",
+      "bad value '9' for option 'stack_frames': expected an integer from 1 to 8" },
     { "dump=maybe", "bad value 'maybe' for option 'dump': expected 0 or 1" },
     { "exit_code", "option 'exit_code' needs a value" },
   };
@@ -1415,6 +1449,7 @@ int main(void)
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(frames_are_named_by_covering_symbols);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(reports_give_source_lines);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(recursive_stacks_name_their_path);
+  tests[n++] = (struct CMUnitTest)cmocka_unit_test(stack_frames_shortens_allocation_and_free_stacks);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(symbolizer_failures_leave_reports_whole);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(program_output_is_kept);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(json_reports_parse);
