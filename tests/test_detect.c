@@ -763,13 +763,6 @@ static void expect_frames(const struct hg_run *r, const char *heading, const cha
   }
 }
 
-/*
- * Each leaf of a tree built and freed by recursive functions has stacks of
- * its own, which the stack memo keeps as variants after the first trees:
- * the report names the marked leaf's own path (its last seven turns,
- * innermost first) in the stack that allocated it and in the one that
- * freed it (use_after_free_recursive.c).
- */
 /* The frames of the stack after heading: the lines that follow it and begin "    #". */
 static size_t frames_after(const struct hg_run *r, const char *heading)
 {
@@ -806,6 +799,13 @@ static void expect_recursive_stacks(const char *options, size_t frames)
   hg_run_cleanup(&r);
 }
 
+/*
+ * Each leaf of a tree built and freed by recursive functions has stacks of
+ * its own, which the stack memo keeps as variants after the first trees:
+ * the report names the marked leaf's own path (its last seven turns,
+ * innermost first) in the stack that allocated it and in the one that
+ * freed it (use_after_free_recursive.c).
+ */
 static void recursive_stacks_name_their_path(void **state)
 {
   (void)state;
